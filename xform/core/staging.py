@@ -1,0 +1,99 @@
+"""Abstract tracing: record a function into a ``ClosedJaxpr`` knowing only shapes.
+
+Operands that are not this trace's tracers become constants: scalars inline
+as ``Literal``, arrays (and tracers of enclosing transforms) as constant
+variables carried by the ``ClosedJaxpr``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, aval_of
+from .primitive import Primitive
+from .trace import Trace, Tracer, concretization_message, raise_leaked, set_current, _ctx
+
+
+class JaxprTracer(Tracer):
+    """A value known only by its shape and dtype, bound to an IR variable."""
+
+    __slots__ = ("_aval", "var")
+
+    def __init__(self, aval: ShapedArray, var: Var, trace: "JaxprTrace") -> None:
+        self._trace = trace
+        self._aval = aval
+        self.var = var
+
+    @property
+    def aval(self) -> ShapedArray:
+        return self._aval
+
+    def concrete_value(self, what: str) -> Any:
+        from .trace import ConcretizationError
+        raise ConcretizationError(concretization_message(
+            self, what, "The function is being traced abstractly (make_jaxpr/jit), "
+            "so only shapes and dtypes are known."))
+
+
+class JaxprTrace(Trace):
+    """Interpreter that builds a jaxpr instead of computing values."""
+
+    __slots__ = ("eqns", "const_vars", "const_vals")
+
+    def __init__(self, parent: Trace) -> None:
+        super().__init__(parent)
+        self.eqns: list[Eqn] = []
+        self.const_vars: dict[int, Var] = {}
+        self.const_vals: list[Any] = []
+
+    def new_arg(self, aval: ShapedArray) -> JaxprTracer:
+        return JaxprTracer(aval, Var(aval), self)
+
+    def to_atom(self, x: Any) -> Var | Literal:
+        if isinstance(x, JaxprTracer) and x._trace is self:
+            return x.var
+        if not isinstance(x, Tracer) and np.ndim(x) == 0 and not isinstance(x, np.ndarray):
+            return Literal(x)
+        var = self.const_vars.get(id(x))
+        if var is None:
+            var = self.const_vars[id(x)] = Var(aval_of(x))
+            self.const_vals.append(x)
+        return var
+
+    def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        own = any(isinstance(a, JaxprTracer) and a._trace is self for a in args)
+        if not own:
+            return self.parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
+        if not self.alive:
+            raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
+        # constants go to the shape rule as they are, so Python scalars stay weakly typed
+        avals = [a.aval if isinstance(a, Tracer) else a for a in args]
+        out_avals = prim.abstract_eval(*avals, **params)
+        invars = [self.to_atom(a) for a in args]
+        if prim.multiple_results:
+            outs = [JaxprTracer(av, Var(av), self) for av in out_avals]
+            self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
+            return outs
+        out = JaxprTracer(out_avals, Var(out_avals), self)
+        self.eqns.append(Eqn(prim, invars, [out.var], params))
+        return out
+
+    def finish(self, in_tracers: Sequence[JaxprTracer], outs: Sequence[Any]) -> ClosedJaxpr:
+        outvars = [self.to_atom(o) for o in outs]
+        constvars = list(self.const_vars.values())
+        return ClosedJaxpr(Jaxpr(constvars, [t.var for t in in_tracers], self.eqns, outvars),
+                           self.const_vals)
+
+
+def trace_to_jaxpr(fun: Callable[..., Sequence[Any]],
+                   in_avals: Sequence[ShapedArray]) -> ClosedJaxpr:
+    """Trace ``fun`` (taking and returning flat lists of arrays) on abstract inputs."""
+    trace = JaxprTrace(_ctx.trace)
+    in_tracers = [trace.new_arg(av) for av in in_avals]
+    try:
+        with set_current(trace):
+            outs = fun(*in_tracers)
+    finally:
+        trace.alive = False
+    return trace.finish(in_tracers, outs)

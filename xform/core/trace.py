@@ -1,0 +1,254 @@
+"""Tracers, traces (interpreters), the current-trace context and ``bind``.
+
+One *current trace* per thread. ``bind`` sends an operation to it when any
+operand is a tracer; with plain values it runs the NumPy implementation
+directly (no transform needs to see an operation on constants). A trace unboxes
+only its own tracers (identity of ``tracer._trace``); everything else is a
+constant to it and is passed on to its parent, which is how nested transforms
+never confuse their perturbations. A trace runs its rules with its parent
+current, so whatever the rules compute is seen by the enclosing transforms.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from .ir import ShapedArray
+from .primitive import Primitive
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Trace:
+    """Base of all interpreters. ``parent`` is the trace the rules run under."""
+
+    __slots__ = ("parent", "alive", "__weakref__")
+
+    def __init__(self, parent: "Trace | None") -> None:
+        self.parent = parent
+        self.alive = True
+
+    def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return type(self).__name__
+
+
+class EvalTrace(Trace):
+    """The bottom of every stack: runs NumPy. Any tracer reaching it has leaked."""
+
+    __slots__ = ()
+
+    def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        for a in args:
+            if isinstance(a, Tracer):
+                raise_leaked(a, prim.name)
+        return prim.impl(*args, **params)
+
+
+EVAL_TRACE = EvalTrace(None)
+
+
+class _Context(threading.local):
+    def __init__(self) -> None:
+        self.trace: Trace = EVAL_TRACE
+
+
+_ctx = _Context()
+
+
+def current_trace() -> Trace:
+    return _ctx.trace
+
+
+class set_current:
+    """Context manager making ``trace`` current; restores the previous one."""
+
+    __slots__ = ("trace", "prev")
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+
+    def __enter__(self) -> Trace:
+        self.prev = _ctx.trace
+        _ctx.trace = self.trace
+        return self.trace
+
+    def __exit__(self, *exc: Any) -> None:
+        _ctx.trace = self.prev
+
+
+def new_trace(cls: type, *extra: Any) -> Any:
+    """Make a trace of type ``cls`` whose parent is the current trace."""
+    return cls(_ctx.trace, *extra)
+
+
+def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
+    """Apply ``prim``: through the current trace if any operand is traced."""
+    for a in args:
+        if isinstance(a, Tracer):
+            return _ctx.trace.process_primitive(prim, args, params)
+    return prim.impl(*args, **params)
+
+
+def bind_in_parent(trace: Trace, prim: Primitive, vals: Sequence[Any], params: dict,
+                   has_tracers: bool) -> Any:
+    """Evaluate ``prim`` one level below ``trace`` (fast path when that is NumPy)."""
+    if not has_tracers:
+        return prim.impl(*vals, **params)
+    parent = trace.parent
+    assert parent is not None
+    return parent.process_primitive(prim, vals, params)
+
+
+# ----------------------------------------------------------------------------
+# errors
+
+
+class TracerError(Exception):
+    """Base class of the errors raised when traced values are misused."""
+
+
+class LeakedTracerError(TracerError):
+    """A tracer was used after the transform that made it had returned."""
+
+
+class ConcretizationError(TracerError, TypeError):
+    """A concrete Python value was needed from an abstract (shape-only) tracer."""
+
+
+def raise_leaked(tracer: "Tracer", where: str) -> None:
+    raise LeakedTracerError(
+        f"Leaked tracer: `{where}` received {tracer!r}, a traced value created inside a "
+        f"transform ({type(tracer._trace).__name__}) that has already returned. Traced "
+        "values are only valid inside the function being transformed; return the value "
+        "from that function (or pass it as an argument) instead of storing it in a "
+        "global, a closure or an attribute.")
+
+
+def user_frame() -> str:
+    """The innermost stack frame outside the xform package, as 'file:line (func)'."""
+    f: Any = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
+
+
+# ----------------------------------------------------------------------------
+# tracers
+
+
+class Tracer:
+    """Base of traced values. Operators and ndarray methods are attached by
+    ``xform.numpy`` so that the core does not depend on the NumPy layer."""
+
+    __slots__ = ("_trace",)
+    _trace: Trace
+    __array_priority__ = 1000
+    __hash__ = object.__hash__  # identity; the operators redefine __eq__
+
+    @property
+    def aval(self) -> ShapedArray:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def concrete_value(self, what: str) -> Any:
+        """The NumPy value behind this tracer, or a clear error if it has none."""
+        raise NotImplementedError
+
+    def _concrete(self, what: str) -> Any:
+        if not self._trace.alive:
+            raise_leaked(self, what)
+        return self.concrete_value(what)
+
+    def __bool__(self) -> bool:
+        return bool(self._concrete("bool()"))
+
+    def __float__(self) -> float:
+        return float(self._concrete("float()"))
+
+    def __int__(self) -> int:
+        return int(self._concrete("int()"))
+
+    def __complex__(self) -> complex:
+        return complex(self._concrete("complex()"))
+
+    def __index__(self) -> int:
+        return int(np.asarray(self._concrete("an index")).__index__())
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d (scalar) traced array")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        if not self.shape:
+            raise TypeError("iteration over a 0-d (scalar) traced array")
+        for i in range(self.shape[0]):
+            yield self[i]  # type: ignore[index]
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        raise TypeError(
+            "Traced arrays are immutable: item assignment `x[idx] = v` is not supported "
+            "inside a transform. Use the functional form `x = x.at[idx].set(v)` "
+            "(or `.add`, `.multiply`, `.min`, `.max`), which returns a new array.")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise TypeError(
+            f"Cannot convert a traced value {self!r} to a NumPy array: that would drop "
+            "its derivative. Use `xform.numpy` (import xform.numpy as np) for the "
+            "operation, or `xform.stop_gradient` if the value really is a constant.")
+
+    def __repr__(self) -> str:
+        state = "" if self._trace.alive else ", leaked"
+        return f"Traced<{self.aval.str_short()}>(by {type(self._trace).__name__}{state})"
+
+
+def concretization_message(tracer: Tracer, what: str, reason: str) -> str:
+    """The error text for a concrete value requested from an abstract tracer."""
+    return (
+        f"{what} needs a concrete value, but got an abstract traced value of type "
+        f"{tracer.aval.str_short()} at {user_frame()}. {reason} Python `if`/`while` "
+        "and conversions cannot depend on array values here: use "
+        "`xform.numpy.where` or `xform.lax.cond`/`xform.lax.while_loop` for "
+        "value-dependent control flow, or make the argument static "
+        "(`jit(f, static_argnums=...)`).")
+
+
+def add_any(a: Any, b: Any) -> Any:
+    """Sum two tangents/cotangents where ``None`` is a symbolic zero."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def to_numpy_value(x: Any) -> Any:
+    """A plain value as a NumPy array or NumPy scalar (Python scalars promoted)."""
+    if isinstance(x, (np.ndarray, np.generic, Tracer)):
+        return x
+    arr = np.asarray(x)
+    return arr[()] if arr.ndim == 0 else arr

@@ -1,0 +1,62 @@
+"""``xform.numpy``: the traceable, differentiable NumPy namespace.
+
+An explicit list: a NumPy function that is not here raises a clear error naming
+it, rather than silently running without a derivative.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as _np
+
+from . import _tracer_methods
+from ._contract import dot, einsum, inner, matmul, outer, tensordot, vdot
+from ._creation import (arange, array, asarray, copy, empty, empty_like, eye, full, full_like,
+                        identity, linspace, logspace, meshgrid, ndim, ones, ones_like,
+                        result_type, shape, size, tri, zeros, zeros_like)
+from ._elementwise import (abs, absolute, add, arccos, arccosh, arcsin, arcsinh, arctan,
+                           arctan2, arctanh, around, astype, cbrt, ceil, clip, cos, cosh,
+                           deg2rad, divide, equal, exp, exp2, expm1, fabs, floor,
+                           floor_divide, fmax, fmin, fmod, greater, greater_equal, heaviside,
+                           hypot, isfinite, isinf, isnan, less, less_equal, log, log1p, log2,
+                           log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or,
+                           logical_xor, maximum, minimum, mod, multiply, negative, not_equal,
+                           positive, pow, power, rad2deg, reciprocal, remainder, rint, round,
+                           sign, sin, sinh, sqrt, square, subtract, tan, tanh, true_divide,
+                           trunc, where)
+from ._indexing import argsort, at, nonzero, take
+from ._reductions import (all, amax, amin, any, argmax, argmin, cumprod, cumsum, max, mean,
+                          min, prod, ptp, std, sum, var)
+from ._shape import (atleast_1d, atleast_2d, broadcast_arrays, broadcast_to, column_stack,
+                     concatenate, expand_dims, flip, hstack, moveaxis, permute_dims, ravel,
+                     repeat, reshape, roll, squeeze, stack, swapaxes, tile, transpose, vstack)
+
+_tracer_methods.install()
+
+# aliases NumPy 2 provides
+asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
+asinh, acosh, atanh = arcsinh, arccosh, arctanh
+degrees, radians = rad2deg, deg2rad
+concat = concatenate
+
+# constants, dtypes and helpers that involve no differentiation pass straight through
+pi, e, inf, nan, newaxis, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, None, _np.euler_gamma
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
+uint8, uint32, uint64 = _np.uint8, _np.uint32, _np.uint64
+complex64, complex128 = _np.complex64, _np.complex128
+bool_ = _np.bool_
+ndarray, dtype, finfo, iinfo = _np.ndarray, _np.dtype, _np.finfo, _np.iinfo
+issubdtype, errstate, random = _np.issubdtype, _np.errstate, _np.random
+float_, int_ = _np.float64, _np.int_
+integer, floating, inexact, number = _np.integer, _np.floating, _np.inexact, _np.number
+
+
+def __getattr__(name: str) -> Any:
+    if hasattr(_np, name):
+        raise AttributeError(
+            f"xform.numpy.{name} is not supported yet: numpy.{name} exists, but xform has no "
+            f"differentiable version of it. Express it with supported xform.numpy "
+            f"functions, or wrap numpy.{name} with xform.extend.primitive and give it "
+            "rules with defvjp/defjvp.")
+    raise AttributeError(f"module 'xform.numpy' has no attribute {name!r}")

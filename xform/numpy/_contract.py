@@ -1,0 +1,207 @@
+"""Contractions: matmul (BLAS, batched) and einsum (everything else), plus the NumPy
+functions built on them: dot, tensordot, outer, inner, vdot."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._rules import Primitive, bind, defjvp, defvjp, shape_of, unbroadcast
+
+# ------------------------------------------------------------------------ matmul (ndim >= 2)
+matmul_p = Primitive("matmul", np.matmul)
+
+
+def _mT(x: Any) -> Any:
+    from ._shape import swapaxes
+    return swapaxes(x, -1, -2)
+
+
+defjvp(matmul_p, lambda t, ans, a, b: bind(matmul_p, t, b),
+       lambda t, ans, a, b: bind(matmul_p, a, t))
+defvjp(matmul_p, lambda ct, ans, a, b: unbroadcast(bind(matmul_p, ct, _mT(b)), shape_of(a)),
+       lambda ct, ans, a, b: unbroadcast(bind(matmul_p, _mT(a), ct), shape_of(b)))
+
+
+def matmul(a: Any, b: Any) -> Any:
+    """`numpy.matmul` (``a @ b``), with NumPy's promotion of 1-D operands."""
+    from ._shape import reshape
+    sa, sb = shape_of(a), shape_of(b)
+    if not sa or not sb:
+        raise ValueError("matmul: input operand does not have enough dimensions (0-d); "
+                         "use multiply or `*` for scalars")
+    if len(sa) >= 2 and len(sb) >= 2:
+        return bind(matmul_p, a, b)
+    a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
+    b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
+    out = bind(matmul_p, a2, b2)
+    out_shape = shape_of(out)
+    if len(sa) == 1:
+        out_shape = out_shape[:-2] + out_shape[-1:]
+    if len(sb) == 1:
+        out_shape = out_shape[:-1]
+    return reshape(out, out_shape)
+
+
+# ------------------------------------------------------------------------ einsum
+def _einsum_impl(*operands: Any, subscripts: str) -> Any:
+    big = len(operands) > 2 or sum(np.size(o) for o in operands) > 4096
+    return np.einsum(subscripts, *operands, optimize=big)
+
+
+einsum_p = Primitive("einsum", _einsum_impl)
+
+
+def _split_spec(subscripts: str) -> tuple[list[str], str]:
+    ins, out = subscripts.split("->")
+    return ins.split(","), out
+
+
+def _einsum_vjp_one(ct: Any, operands: Sequence[Any], k: int, subscripts: str) -> Any:
+    """Cotangent of operand ``k``: contract ``ct`` with the other operands, then
+    broadcast over the letters that only operand ``k`` had (they were summed)."""
+    ins, out = _split_spec(subscripts)
+    target = ins[k]
+    others = [s for i, s in enumerate(ins) if i != k]
+    available = set(out).union(*others) if others else set(out)
+    reduced = "".join(c for c in target if c in available)
+    spec = ",".join([out] + others) + "->" + reduced
+    g = bind(einsum_p, ct, *[o for i, o in enumerate(operands) if i != k], subscripts=spec)
+    if reduced != target:
+        from ._shape import broadcast_to, reshape
+        shape = shape_of(operands[k])
+        g = reshape(g, [shape[i] if c in available else 1 for i, c in enumerate(target)])
+        g = broadcast_to(g, shape)
+    return g
+
+
+def _einsum_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    out = None
+    for k, t in enumerate(tangents):
+        if t is not None:
+            ops = list(args)
+            ops[k] = t
+            term = bind(einsum_p, *ops, subscripts=params["subscripts"])
+            out = term if out is None else out + term
+    return out
+
+
+def _einsum_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> list[Any]:
+    return [_einsum_vjp_one(ct, args, k, params["subscripts"]) if need else None
+            for k, need in enumerate(needs)]
+
+
+einsum_p.jvp = _einsum_jvp
+einsum_p.vjp = _einsum_vjp
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _normalize_subscripts(subscripts: str, shapes: Sequence[tuple[int, ...]]
+                          ) -> tuple[list[str], str]:
+    """Explicit output, ellipses expanded to letters."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        lhs, out = subscripts.split("->")
+    else:
+        lhs, out = subscripts, None
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(f"einsum: {len(ins)} operand subscripts for {len(shapes)} operands")
+    used = set(lhs.replace(".", "") + (out or "").replace(".", ""))
+    free = [c for c in _LETTERS if c not in used]
+    ell_nd = max((len(s) - len(spec.replace("...", "")) for spec, s in zip(ins, shapes)
+                  if "..." in spec), default=0)
+    ell = "".join(free[:ell_nd])
+    fixed = []
+    for spec, s in zip(ins, shapes):
+        if "..." in spec:
+            n = len(s) - len(spec.replace("...", ""))
+            spec = spec.replace("...", ell[ell_nd - n:] if n else "")
+        fixed.append(spec)
+    if out is None:
+        counts: dict[str, int] = {}
+        for c in "".join(fixed):
+            counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return fixed, out
+
+
+def einsum(subscripts: str, *operands: Any, optimize: Any = None) -> Any:
+    """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices)."""
+    from ._creation import asarray
+    operands_l = [asarray(o) for o in operands]
+    ins, out = _normalize_subscripts(subscripts, [shape_of(o) for o in operands_l])
+    used = set("".join(ins) + out)
+    free = iter(c for c in _LETTERS if c not in used)
+    # a letter repeated within one operand (a diagonal) is rewritten as two letters
+    # tied by an identity matrix, so every operand has distinct letters
+    extra_ops: list[Any] = []
+    extra_specs: list[str] = []
+    for k, spec in enumerate(ins):
+        seen: dict[str, bool] = {}
+        new = []
+        for pos, c in enumerate(spec):
+            if c in seen:
+                c2 = next(free)
+                n = shape_of(operands_l[k])[pos]
+                extra_ops.append(np.eye(n, dtype=np.result_type(operands_l[k])))
+                extra_specs.append(c + c2)
+                c = c2
+            seen[c] = True
+            new.append(c)
+        ins[k] = "".join(new)
+    spec = ",".join(ins + extra_specs) + "->" + out
+    return bind(einsum_p, *operands_l, *extra_ops, subscripts=spec)
+
+
+# ------------------------------------------------------------------------ NumPy functions
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    """`numpy.tensordot`."""
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if isinstance(axes, (int, np.integer)):
+        ax_a = list(range(na - int(axes), na))
+        ax_b = list(range(int(axes)))
+    else:
+        ax_a = [int(i) % na for i in np.atleast_1d(axes[0])]
+        ax_b = [int(i) % nb for i in np.atleast_1d(axes[1])]
+    sa = list(_LETTERS[:na])
+    sb = list(_LETTERS[na:na + nb])
+    for i, j in zip(ax_a, ax_b):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in ax_a] + \
+          [c for j, c in enumerate(sb) if j not in ax_b]
+    return bind(einsum_p, a, b, subscripts="".join(sa) + "," + "".join(sb) + "->" + "".join(out))
+
+
+def dot(a: Any, b: Any) -> Any:
+    """`numpy.dot`."""
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        return a * b
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)
+    return tensordot(a, b, axes=([na - 1], [max(nb - 2, 0)]))
+
+
+def outer(a: Any, b: Any) -> Any:
+    """`numpy.outer`."""
+    from ._shape import ravel, reshape
+    return reshape(ravel(a), (-1, 1)) * reshape(ravel(b), (1, -1))
+
+
+def inner(a: Any, b: Any) -> Any:
+    """`numpy.inner`: contraction over the last axes."""
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        return a * b
+    return tensordot(a, b, axes=([na - 1], [nb - 1]))
+
+
+def vdot(a: Any, b: Any) -> Any:
+    """`numpy.vdot` for real arrays: the dot product of the flattened inputs."""
+    from ._shape import ravel
+    return matmul(ravel(a), ravel(b))

@@ -1,0 +1,167 @@
+"""Array construction. Constructors of constants return plain NumPy arrays;
+``array``/``asarray`` of nested sequences holding traced values stack them."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ._rules import dtype_of, shape_of
+
+
+def _contains_tracer(x: Any) -> bool:
+    if isinstance(x, Tracer):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(_contains_tracer(e) for e in x)
+    return False
+
+
+def _stack_nested(x: Any) -> Any:
+    from ._shape import stack
+    if isinstance(x, (list, tuple)):
+        return stack([_stack_nested(e) for e in x])
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:
+    """`numpy.array`; a (nested) sequence containing traced values is stacked."""
+    if _contains_tracer(object):
+        out = _stack_nested(object)
+        if dtype is not None:
+            from ._elementwise import astype
+            out = astype(out, dtype)
+        if ndmin > len(shape_of(out)):
+            from ._shape import reshape
+            out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + tuple(shape_of(out)))
+        return out
+    return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
+
+
+def asarray(a: Any, dtype: Any = None) -> Any:
+    """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given)."""
+    if isinstance(a, Tracer):
+        if dtype is not None:
+            from ._elementwise import astype
+            return astype(a, dtype)
+        return a
+    if _contains_tracer(a):
+        return array(a, dtype=dtype)
+    return np.asarray(a, dtype=dtype)
+
+
+def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
+    """`numpy.zeros_like` (a constant: no derivative flows through it)."""
+    return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+
+
+def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
+    """`numpy.ones_like` (a constant)."""
+    return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+
+
+def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
+    """`numpy.empty_like` (zero-filled here, since values may be read)."""
+    return zeros_like(a, dtype, shape)
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
+    """`numpy.full`; a traced ``fill_value`` is broadcast, keeping its derivative."""
+    if isinstance(fill_value, Tracer):
+        from ._shape import broadcast_to
+        return broadcast_to(asarray(fill_value, dtype), shape)
+    return np.full(shape, fill_value, dtype)
+
+
+def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """`numpy.full_like`."""
+    return full(shape_of(a) if shape is None else shape, fill_value, dtype or dtype_of(a))
+
+
+def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
+             retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
+    """`numpy.linspace`; differentiable in traced scalar ``start``/``stop``."""
+    if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
+        return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep,
+                           dtype=dtype, axis=axis)  # type: ignore[call-overload]
+    if np.ndim(np.zeros(shape_of(start))) or np.ndim(np.zeros(shape_of(stop))) or axis:
+        raise NotImplementedError("linspace with traced endpoints supports scalars only")
+    div = (num - 1) if endpoint else num
+    steps = np.arange(num, dtype=np.float64) / (div if div > 0 else 1)
+    out = start + (stop - start) * steps
+    step = (stop - start) / div if div > 0 else np.nan
+    return (out, step) if retstep else out
+
+
+def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
+             copy: bool = True) -> list[Any]:
+    """`numpy.meshgrid` (works with traced coordinate vectors)."""
+    if not any(isinstance(x, Tracer) for x in xi):
+        return list(np.meshgrid(*xi, indexing=indexing,  # type: ignore[call-overload]
+                                sparse=sparse, copy=copy))
+    from ._shape import broadcast_to, reshape
+    n = len(xi)
+    vecs = [reshape(asarray(x), (-1,)) for x in xi]
+    sizes = [shape_of(v)[0] for v in vecs]
+    if indexing == "xy" and n >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, v in enumerate(vecs):
+        pos = i
+        if indexing == "xy" and n >= 2 and i < 2:
+            pos = 1 - i
+        shape = [1] * n
+        shape[pos] = shape_of(v)[0]
+        r = reshape(v, shape)
+        out.append(r if sparse else broadcast_to(r, sizes))
+    return out
+
+
+def _passthrough(name: str) -> Any:
+    fn = getattr(np, name)
+
+    def constant(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    constant.__name__ = constant.__qualname__ = name
+    constant.__doc__ = f"`numpy.{name}`: builds a constant array (no derivative)."
+    return constant
+
+
+zeros = _passthrough("zeros")
+ones = _passthrough("ones")
+empty = _passthrough("empty")
+eye = _passthrough("eye")
+identity = _passthrough("identity")
+arange = _passthrough("arange")
+logspace = _passthrough("logspace")
+tri = _passthrough("tri")
+
+
+def copy(a: Any) -> Any:
+    """`numpy.copy` (traced values are immutable, so they are returned as is)."""
+    return a if isinstance(a, Tracer) else np.array(a, copy=True)
+
+
+def shape(a: Any) -> tuple[int, ...]:
+    """`numpy.shape`."""
+    return tuple(shape_of(a))
+
+
+def ndim(a: Any) -> int:
+    """`numpy.ndim`."""
+    return len(shape_of(a))
+
+
+def size(a: Any, axis: int | None = None) -> int:
+    """`numpy.size`."""
+    s = shape_of(a)
+    return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
+
+
+def result_type(*args: Any) -> np.dtype:
+    """`numpy.result_type` (traced values contribute their dtype)."""
+    return np.result_type(*[a.dtype if isinstance(a, Tracer) else a for a in args])
+
+

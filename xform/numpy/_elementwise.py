@@ -1,0 +1,241 @@
+"""Elementwise primitives: one table row per op, derivatives as ``d(ans, *args)``."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._rules import (Primitive, bind, binary_op, defjvp, defrules, defvjp, dtype_of,
+                     nondiff_op, unary_op)
+
+# defined below; named here because derivatives refer to each other
+cos: Callable[[Any], Any]
+cosh: Callable[[Any], Any]
+sign: Callable[[Any], Any]
+
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+# ---------------------------------------------------------------- unary, differentiable
+negative_p, negative = unary_op("negative", np.negative, lambda ans, x: -1.0)
+positive_p, positive = unary_op("positive", np.positive, lambda ans, x: 1.0)
+exp_p, exp = unary_op("exp", np.exp, lambda ans, x: ans)
+exp2_p, exp2 = unary_op("exp2", np.exp2, lambda ans, x: ans * _LN2)
+expm1_p, expm1 = unary_op("expm1", np.expm1, lambda ans, x: ans + 1.0)
+log_p, log = unary_op("log", np.log, lambda ans, x: 1.0 / x)
+log2_p, log2 = unary_op("log2", np.log2, lambda ans, x: 1.0 / (x * _LN2))
+log10_p, log10 = unary_op("log10", np.log10, lambda ans, x: 1.0 / (x * _LN10))
+log1p_p, log1p = unary_op("log1p", np.log1p, lambda ans, x: 1.0 / (x + 1.0))
+sqrt_p, sqrt = unary_op("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
+cbrt_p, cbrt = unary_op("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
+square_p, square = unary_op("square", np.square, lambda ans, x: 2.0 * x)
+reciprocal_p, reciprocal = unary_op("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans))
+sin_p, sin = unary_op("sin", np.sin, lambda ans, x: cos(x))
+cos_p, cos = unary_op("cos", np.cos, lambda ans, x: -sin(x))
+tan_p, tan = unary_op("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
+arcsin_p, arcsin = unary_op("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
+arccos_p, arccos = unary_op("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
+arctan_p, arctan = unary_op("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
+sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x))
+cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x))
+tanh_p, tanh = unary_op("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
+arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
+arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0))
+arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
+abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
+deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
+rad2deg_p, rad2deg = unary_op("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi)
+
+# ---------------------------------------------------------------- unary, zero derivative
+sign_p, sign = unary_op("sign", np.sign, None)
+floor_p, floor = unary_op("floor", np.floor, None)
+ceil_p, ceil = unary_op("ceil", np.ceil, None)
+rint_p, rint = unary_op("rint", np.rint, None)
+trunc_p, trunc = unary_op("trunc", np.trunc, None)
+isnan_p, isnan = unary_op("isnan", np.isnan, None)
+isinf_p, isinf = unary_op("isinf", np.isinf, None)
+isfinite_p, isfinite = unary_op("isfinite", np.isfinite, None)
+logical_not_p, logical_not = unary_op("logical_not", np.logical_not, None)
+round_p, _ = nondiff_op("round", np.round)
+
+
+def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
+    """`numpy.round`: piecewise constant, so its derivative is zero."""
+    return bind(round_p, x, decimals=decimals)
+
+
+around = round
+
+# ---------------------------------------------------------------- binary, differentiable
+add_p = Primitive("add", np.add)
+defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
+
+subtract_p = Primitive("subtract", np.subtract)
+defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
+
+multiply_p = Primitive("multiply", np.multiply)
+defjvp(multiply_p, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
+defvjp(multiply_p, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct, broadcasting=True)
+
+divide_p = Primitive("divide", np.divide)
+defjvp(divide_p, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
+defvjp(divide_p, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans / y,
+       broadcasting=True)
+
+
+def add(x: Any, y: Any) -> Any:
+    """Elementwise `numpy.add`."""
+    return bind(add_p, x, y)
+
+
+def subtract(x: Any, y: Any) -> Any:
+    """Elementwise `numpy.subtract`."""
+    return bind(subtract_p, x, y)
+
+
+def multiply(x: Any, y: Any) -> Any:
+    """Elementwise `numpy.multiply`."""
+    return bind(multiply_p, x, y)
+
+
+def divide(x: Any, y: Any) -> Any:
+    """Elementwise `numpy.divide` (true division)."""
+    return bind(divide_p, x, y)
+
+
+true_divide = divide
+
+
+def _safe_log(x: Any) -> Any:
+    # d(x**y)/dy = log(x) * x**y; at x == 0 the product is 0, so avoid log(0) = -inf
+    return log(where(x == 0, 1.0, x))
+
+
+def _pow_dx(ans: Any, x: Any, y: Any) -> Any:
+    # y * x**(y-1), written so that y == 0 gives 0 rather than 0 * inf
+    return where(y == 0, 0.0, y * power(x, y - 1))
+
+
+power_p, _power = binary_op("power", np.power, _pow_dx, lambda ans, x, y: _safe_log(x) * ans)
+
+# x ** c with a Python constant c: the common case, with a cheaper rule
+pow_scalar_p = Primitive("pow_scalar", lambda x, y: np.power(x, y))
+
+
+def _pow_scalar_deriv(ans: Any, x: Any, y: float) -> Any:
+    if y == 0:
+        return 0.0 * x
+    if y == 1:
+        return 1.0 + 0.0 * x
+    if y == 2:
+        return 2.0 * x
+    return y * bind(pow_scalar_p, x, y=y - 1)
+
+
+defrules(pow_scalar_p, _pow_scalar_deriv, broadcasting=False)
+
+
+def power(x: Any, y: Any) -> Any:
+    """Elementwise `numpy.power`, differentiable in both base and exponent."""
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        return bind(pow_scalar_p, x, y=y)
+    return bind(power_p, x, y)
+
+
+pow = power  # noqa: A001 - NumPy 2 alias
+
+
+def _max_dx(ans: Any, x: Any, y: Any) -> Any:
+    return 0.5 + 0.5 * sign(x - y)  # 1 where x wins, 0.5 on ties (as JAX), 0 otherwise
+
+
+def _min_dx(ans: Any, x: Any, y: Any) -> Any:
+    return 0.5 - 0.5 * sign(x - y)
+
+
+maximum_p, maximum = binary_op("maximum", np.maximum, _max_dx, lambda a, x, y: _min_dx(a, x, y))
+minimum_p, minimum = binary_op("minimum", np.minimum, _min_dx, lambda a, x, y: _max_dx(a, x, y))
+fmax_p, fmax = binary_op("fmax", np.fmax, _max_dx, lambda a, x, y: _min_dx(a, x, y))
+fmin_p, fmin = binary_op("fmin", np.fmin, _min_dx, lambda a, x, y: _max_dx(a, x, y))
+arctan2_p, arctan2 = binary_op("arctan2", np.arctan2,
+                               lambda ans, y, x: x / (x * x + y * y),
+                               lambda ans, y, x: -y / (x * x + y * y))
+hypot_p, hypot = binary_op("hypot", np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans)
+logaddexp_p, logaddexp = binary_op("logaddexp", np.logaddexp,
+                                   lambda ans, x, y: exp(x - ans),
+                                   lambda ans, x, y: exp(y - ans))
+logaddexp2_p, logaddexp2 = binary_op("logaddexp2", np.logaddexp2,
+                                     lambda ans, x, y: exp2(x - ans),
+                                     lambda ans, x, y: exp2(y - ans))
+mod_p, mod = binary_op("mod", np.mod, lambda ans, x, y: 1.0, lambda ans, x, y: -floor(x / y))
+fmod_p, fmod = binary_op("fmod", np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: -trunc(x / y))
+remainder = mod
+
+# ---------------------------------------------------------------- binary, zero derivative
+floor_divide_p, floor_divide = binary_op("floor_divide", np.floor_divide, None, None)
+equal_p, equal = binary_op("equal", np.equal, None, None)
+not_equal_p, not_equal = binary_op("not_equal", np.not_equal, None, None)
+less_p, less = binary_op("less", np.less, None, None)
+less_equal_p, less_equal = binary_op("less_equal", np.less_equal, None, None)
+greater_p, greater = binary_op("greater", np.greater, None, None)
+greater_equal_p, greater_equal = binary_op("greater_equal", np.greater_equal, None, None)
+logical_and_p, logical_and = binary_op("logical_and", np.logical_and, None, None)
+logical_or_p, logical_or = binary_op("logical_or", np.logical_or, None, None)
+logical_xor_p, logical_xor = binary_op("logical_xor", np.logical_xor, None, None)
+heaviside_p, heaviside = binary_op("heaviside", np.heaviside, None, None)
+
+# ---------------------------------------------------------------- selection and dtype
+select_p = Primitive("select", np.where)
+defjvp(select_p, None, lambda t, ans, c, x, y: where(c, t, 0.0),
+       lambda t, ans, c, x, y: where(c, 0.0, t))
+defvjp(select_p, None, lambda ct, ans, c, x, y: where(c, ct, 0.0),
+       lambda ct, ans, c, x, y: where(c, 0.0, ct), broadcasting=True)
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    """`numpy.where(condition, x, y)`; the derivative flows to the chosen side.
+
+    A NaN or inf in the branch *not* chosen still poisons reverse mode through
+    ``0 * inf``; guard the input of the unsafe branch with a second ``where``
+    (the double-where pattern).
+    """
+    if x is None and y is None:
+        from ._indexing import nonzero
+        return nonzero(condition)
+    return bind(select_p, condition, x, y)
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Any:
+    """`numpy.clip`; the derivative is 1 inside the interval and 0 outside."""
+    if a_min is not None:
+        a = maximum(a, a_min)
+    if a_max is not None:
+        a = minimum(a, a_max)
+    return a
+
+
+convert_p = Primitive("convert_element_type", lambda x, dtype: np.asarray(x).astype(dtype))
+defjvp(convert_p, lambda t, ans, x, dtype: bind(convert_p, t, dtype=dtype))
+defvjp(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
+convert_nondiff_p, _ = nondiff_op("convert_to_integer",
+                                  lambda x, dtype: np.asarray(x).astype(dtype))
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """`x.astype(dtype)`: differentiable between inexact dtypes, constant otherwise."""
+    dtype = np.dtype(dtype)
+    if dtype_of(x) == dtype:
+        return x
+    if np.issubdtype(dtype, np.inexact) and np.issubdtype(dtype_of(x), np.inexact):
+        return bind(convert_p, x, dtype=dtype)
+    return bind(convert_nondiff_p, x, dtype=dtype)
+
+
+def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
+    """Elementwise `numpy.abs`; derivative ``sign(x)`` (0 at 0)."""
+    return absolute(x)
+
+
+fabs = absolute

@@ -1,0 +1,202 @@
+"""Indexing: ``x[idx]`` (gather), ``x.at[idx].set/add/...`` (scatter), take, nonzero.
+
+An index is split into a static part (ints, slices, None, Ellipsis, kept in the
+equation's params) and its integer arrays, which are operands, so the IR stays
+plain data and array indices may themselves be traced. Boolean masks must be
+concrete: they become integer arrays through ``nonzero``.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ._rules import Primitive, bind, defjvp, defvjp, dtype_of, nondiff_op, shape_of, unbroadcast
+
+ARRAY = "array"
+index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it  # placeholder for an integer-array index in the static part
+
+
+def _static_int(v: Any) -> Any:
+    return None if v is None else operator.index(v)
+
+
+def split_index(idx: Any) -> tuple[tuple[Any, ...], list[Any]]:
+    """Split a NumPy index into (static part, integer index arrays)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    static: list[Any] = []
+    arrays: list[Any] = []
+    for i in idx:
+        if i is None or i is Ellipsis:
+            static.append(i)
+        elif isinstance(i, slice):
+            static.append(slice(_static_int(i.start), _static_int(i.stop), _static_int(i.step)))
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            static.append(int(i))
+        else:
+            arr = i if isinstance(i, Tracer) else np.asarray(i)
+            dt = dtype_of(arr)
+            if dt == np.bool_:
+                mask = arr._concrete("a boolean mask index") if isinstance(arr, Tracer) else arr
+                for a in np.nonzero(mask):
+                    static.append(ARRAY)
+                    arrays.append(a)
+            elif np.issubdtype(dt, np.integer):
+                static.append(ARRAY)
+                arrays.append(arr)
+            else:
+                raise IndexError(
+                    f"arrays used as indices must be of integer or boolean type, got {dt}")
+    return tuple(static), arrays
+
+
+def build_index(static: tuple[Any, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
+    it = iter(arrays)
+    return tuple(next(it) if s is ARRAY else s for s in static)
+
+
+# ------------------------------------------------------------------------ gather
+def _getitem_impl(x: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
+    return np.asarray(x)[build_index(idx, arrays)]
+
+
+getitem_p = Primitive("getitem", _getitem_impl)
+defjvp(getitem_p, lambda t, ans, x, *arrays, idx: bind(getitem_p, t, *arrays, idx=idx))
+defvjp(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
+    index_add_p, np.zeros(shape_of(x), dtype_of(ct)), ct, *arrays, idx=idx))
+
+
+def getitem(x: Any, idx: Any) -> Any:
+    """``x[idx]`` for traced ``x``: basic, integer-array and (concrete) boolean indexing."""
+    static, arrays = split_index(idx)
+    if not arrays and all(s == slice(None) for s in static):
+        return x
+    return bind(getitem_p, x, *arrays, idx=static)
+
+
+# ------------------------------------------------------------------------ scatter
+def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
+    out = np.array(x, copy=True)
+    index = build_index(idx, arrays)
+    if arrays:
+        np.add.at(out, index, v)  # accumulates repeated indices
+    else:
+        out[index] += v
+    return out
+
+
+def _index_set_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
+    out = np.array(x, copy=True)
+    out[build_index(idx, arrays)] = v
+    return out
+
+
+def _gathered_ct(ct: Any, v: Any, arrays: Sequence[Any], idx: tuple[Any, ...]) -> Any:
+    """Cotangent of the value ``v`` written at ``idx`` (it was broadcast there)."""
+    return unbroadcast(bind(getitem_p, ct, *arrays, idx=idx), shape_of(v))
+
+
+index_add_p = Primitive("index_add", _index_add_impl)
+defjvp(index_add_p,
+       lambda t, ans, x, v, *arrays, idx: t,
+       lambda t, ans, x, v, *arrays, idx: bind(
+           index_add_p, np.zeros(shape_of(x), dtype_of(t)), t, *arrays, idx=idx))
+defvjp(index_add_p,
+       lambda ct, ans, x, v, *arrays, idx: ct,
+       lambda ct, ans, x, v, *arrays, idx: _gathered_ct(ct, v, arrays, idx))
+
+index_set_p = Primitive("index_set", _index_set_impl)
+defjvp(index_set_p,
+       lambda t, ans, x, v, *arrays, idx: bind(index_set_p, t, 0.0, *arrays, idx=idx),
+       lambda t, ans, x, v, *arrays, idx: bind(
+           index_set_p, np.zeros(shape_of(x), dtype_of(t)), t, *arrays, idx=idx))
+defvjp(index_set_p,
+       lambda ct, ans, x, v, *arrays, idx: bind(index_set_p, ct, 0.0, *arrays, idx=idx),
+       lambda ct, ans, x, v, *arrays, idx: _gathered_ct(ct, v, arrays, idx))
+
+
+class _IndexUpdateRef:
+    __slots__ = ("array", "index")
+
+    def __init__(self, array: Any, index: Any) -> None:
+        self.array = array
+        self.index = index
+
+    def get(self) -> Any:
+        """``x[idx]``."""
+        return getitem(self.array, self.index)
+
+    def set(self, values: Any) -> Any:
+        """A copy of the array with ``values`` written at the index."""
+        static, arrays = split_index(self.index)
+        return bind(index_set_p, self.array, values, *arrays, idx=static)
+
+    def add(self, values: Any) -> Any:
+        """A copy with ``values`` added at the index (repeated indices accumulate)."""
+        static, arrays = split_index(self.index)
+        return bind(index_add_p, self.array, values, *arrays, idx=static)
+
+    def multiply(self, values: Any) -> Any:
+        """A copy with the indexed entries multiplied by ``values`` (unique indices)."""
+        return self.set(self.get() * values)
+
+    def divide(self, values: Any) -> Any:
+        """A copy with the indexed entries divided by ``values`` (unique indices)."""
+        return self.set(self.get() / values)
+
+    def min(self, values: Any) -> Any:
+        """A copy with the indexed entries replaced by ``minimum(entry, values)``."""
+        from ._elementwise import minimum
+        return self.set(minimum(self.get(), values))
+
+    def max(self, values: Any) -> Any:
+        """A copy with the indexed entries replaced by ``maximum(entry, values)``."""
+        from ._elementwise import maximum
+        return self.set(maximum(self.get(), values))
+
+
+class IndexUpdateHelper:
+    """``x.at[idx]``: functional index updates (the immutable form of ``x[idx] = v``)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def __getitem__(self, index: Any) -> _IndexUpdateRef:
+        return _IndexUpdateRef(self.array, index)
+
+
+def at(x: Any) -> IndexUpdateHelper:
+    """``xform.numpy.at(x)[idx].set(v)``: the ``.at`` updates for any array,
+    including plain NumPy arrays (which have no ``.at`` attribute)."""
+    return IndexUpdateHelper(x)
+
+
+# ------------------------------------------------------------------------ take and friends
+def take(a: Any, indices: Any, axis: int | None = None) -> Any:
+    """`numpy.take` (indices out of range raise, as in NumPy's default mode)."""
+    if axis is None:
+        from ._shape import ravel
+        return getitem(ravel(a), (indices,))
+    nd = len(shape_of(a))
+    index = (slice(None),) * (int(axis) % nd) + (indices,)
+    return getitem(a, index)
+
+
+def nonzero(a: Any) -> tuple[Any, ...]:
+    """`numpy.nonzero`: needs a concrete array (the result's size depends on values)."""
+    if isinstance(a, Tracer):
+        a = a._concrete("nonzero()")
+    return np.nonzero(a)
+
+
+def argsort(a: Any, axis: int = -1) -> Any:
+    """`numpy.argsort` (no derivative)."""
+    return bind(argsort_p, a, axis=axis)
+
+
+argsort_p, _ = nondiff_op("argsort", lambda a, axis: np.argsort(a, axis=axis))

@@ -1,0 +1,249 @@
+"""Reductions and scans: sum, prod, max/min, mean/var/std, cumsum/cumprod, arg-reductions."""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+import numpy as np
+
+from ._rules import Primitive, bind, defjvp, defvjp, dtype_of, nondiff_op, shape_of
+
+Axis = int | tuple[int, ...] | None
+
+
+def normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` as a sorted tuple of non-negative ints (None means every axis)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
+        out.append(a % builtins.max(ndim, 1))
+    return tuple(sorted(out))
+
+
+def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    """Broadcast a reduced ``ct`` back to the shape of the reduced operand ``x``."""
+    from ._shape import broadcast_to, reshape
+    shape = shape_of(x)
+    if not keepdims:
+        ct = reshape(ct, keepdims_shape(shape, axis))
+    return broadcast_to(ct, shape)
+
+
+# ------------------------------------------------------------------------ sum
+def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+reduce_sum_p = Primitive("reduce_sum", _sum_impl)
+defjvp(reduce_sum_p, lambda t, ans, x, axis, keepdims: bind(
+    reduce_sum_p, t, axis=axis, keepdims=keepdims))
+defvjp(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis, keepdims))
+
+
+def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """`numpy.sum`."""
+    axes = normalize_axis(axis, len(shape_of(a)))
+    out = bind(reduce_sum_p, a, axis=axes, keepdims=bool(keepdims))
+    if dtype is not None:
+        from ._elementwise import astype
+        out = astype(out, dtype)
+    return out
+
+
+def _count(a: Any, axes: tuple[int, ...]) -> int:
+    shape = shape_of(a)
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    return n
+
+
+def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:
+    """`numpy.mean`."""
+    axes = normalize_axis(axis, len(shape_of(a)))
+    if not np.issubdtype(dtype_of(a), np.inexact):
+        from ._elementwise import astype
+        a = astype(a, np.float64)
+    out = sum(a, axis=axes, keepdims=keepdims) / _count(a, axes)
+    if dtype is not None:
+        from ._elementwise import astype
+        out = astype(out, dtype)
+    return out
+
+
+def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
+        keepdims: bool = False) -> Any:
+    """`numpy.var` (real inputs: mean of squared deviations)."""
+    axes = normalize_axis(axis, len(shape_of(a)))
+    centered = a - mean(a, axis=axes, keepdims=True)
+    n = _count(a, axes) - ddof
+    return sum(centered * centered, axis=axes, keepdims=keepdims) / n
+
+
+def std(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
+        keepdims: bool = False) -> Any:
+    """`numpy.std`. Its derivative is infinite where the spread is zero."""
+    from ._elementwise import sqrt
+    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+# ------------------------------------------------------------------------ max / min
+def _chooser(name: str, impl: Any) -> Primitive:
+    """max/min: the derivative is shared equally among the tied positions."""
+    prim = Primitive(name, lambda x, axis, keepdims: impl(x, axis=axis, keepdims=keepdims))
+
+    def location(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> tuple[Any, Any]:
+        from ._elementwise import astype, equal
+        hit = astype(equal(x, expand_to(ans, x, axis, keepdims)), dtype_of(x))
+        return hit, bind(reduce_sum_p, hit, axis=axis, keepdims=True)
+
+    def jvp_rule(t: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+        hit, count = location(ans, x, axis, keepdims)
+        picked = bind(reduce_sum_p, t * hit, axis=axis, keepdims=True) / count
+        if not keepdims:
+            from ._shape import reshape
+            picked = reshape(picked, shape_of(ans))
+        return picked
+
+    def vjp_rule(ct: Any, ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+        hit, count = location(ans, x, axis, keepdims)
+        return expand_to(ct, x, axis, keepdims) * (hit / count)
+
+    defjvp(prim, jvp_rule)
+    defvjp(prim, vjp_rule)
+    return prim
+
+
+reduce_max_p = _chooser("reduce_max", np.max)
+reduce_min_p = _chooser("reduce_min", np.min)
+
+
+def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """`numpy.max`; ties share the derivative equally."""
+    return bind(reduce_max_p, a, axis=normalize_axis(axis, len(shape_of(a))),
+                keepdims=bool(keepdims))
+
+
+def min(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """`numpy.min`; ties share the derivative equally."""
+    return bind(reduce_min_p, a, axis=normalize_axis(axis, len(shape_of(a))),
+                keepdims=bool(keepdims))
+
+
+amax = max
+amin = min
+
+
+def ptp(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """`numpy.ptp`: max minus min."""
+    return max(a, axis, keepdims) - min(a, axis, keepdims)
+
+
+# ------------------------------------------------------------------------ prod
+def _prod_of_others(x: Any, axis: tuple[int, ...]) -> Any:
+    """For each element, the product of the other elements of its reduction group,
+    from exclusive cumulative products on both sides (exact when x has zeros)."""
+    from ._shape import concatenate, reshape, transpose
+    shape = shape_of(x)
+    kept = [i for i in range(len(shape)) if i not in axis]
+    perm = kept + list(axis)
+    xt = transpose(x, perm)
+    moved_shape = shape_of(xt)
+    lead = moved_shape[:len(kept)]
+    xf = reshape(xt, lead + (-1,))
+    one = np.ones(lead + (1,), dtype_of(x))
+    left = concatenate([one, cumprod(xf[..., :-1], axis=-1)], axis=-1)
+    right = concatenate([one, cumprod(xf[..., ::-1][..., :-1], axis=-1)], axis=-1)[..., ::-1]
+    others = reshape(left * right, moved_shape)
+    return transpose(others, list(np.argsort(perm)))
+
+
+reduce_prod_p = Primitive("reduce_prod", lambda x, axis, keepdims: np.prod(
+    x, axis=axis, keepdims=keepdims))
+defjvp(reduce_prod_p, lambda t, ans, x, axis, keepdims: bind(
+    reduce_sum_p, t * _prod_of_others(x, axis), axis=axis, keepdims=keepdims))
+defvjp(reduce_prod_p, lambda ct, ans, x, axis, keepdims: expand_to(
+    ct, x, axis, keepdims) * _prod_of_others(x, axis))
+
+
+def prod(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:
+    """`numpy.prod`; its derivative is exact even where elements are zero."""
+    return bind(reduce_prod_p, a, axis=normalize_axis(axis, len(shape_of(a))),
+                keepdims=bool(keepdims))
+
+
+# ------------------------------------------------------------------------ scans
+def _flip(x: Any, axis: int) -> Any:
+    index = [slice(None)] * len(shape_of(x))
+    index[axis] = slice(None, None, -1)
+    return x[tuple(index)]
+
+
+cumsum_p = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
+defjvp(cumsum_p, lambda t, ans, x, axis: bind(cumsum_p, t, axis=axis))
+defvjp(cumsum_p, lambda ct, ans, x, axis: _flip(bind(cumsum_p, _flip(ct, axis), axis=axis), axis))
+
+cumprod_p = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
+# d ans_i / d x_j = ans_i / x_j for j <= i (not defined where x has zeros)
+defjvp(cumprod_p, lambda t, ans, x, axis: ans * bind(cumsum_p, t / x, axis=axis))
+defvjp(cumprod_p, lambda ct, ans, x, axis: _flip(
+    bind(cumsum_p, _flip(ct * ans, axis), axis=axis), axis) / x)
+
+
+def _scan_args(a: Any, axis: int | None) -> tuple[Any, int]:
+    if axis is None:
+        from ._shape import ravel
+        return ravel(a), 0
+    return a, int(axis) % builtins.max(len(shape_of(a)), 1)
+
+
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
+    """`numpy.cumsum`."""
+    a, ax = _scan_args(a, axis)
+    return bind(cumsum_p, a, axis=ax)
+
+
+def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
+    """`numpy.cumprod` (derivative undefined where the input has zeros)."""
+    a, ax = _scan_args(a, axis)
+    return bind(cumprod_p, a, axis=ax)
+
+
+# ------------------------------------------------------------------------ non-differentiable
+argmax_p, _ = nondiff_op("argmax", lambda a, axis, keepdims: np.argmax(
+    a, axis=axis, keepdims=keepdims))
+argmin_p, _ = nondiff_op("argmin", lambda a, axis, keepdims: np.argmin(
+    a, axis=axis, keepdims=keepdims))
+all_p, _ = nondiff_op("all", lambda a, axis, keepdims: np.all(a, axis=axis, keepdims=keepdims))
+any_p, _ = nondiff_op("any", lambda a, axis, keepdims: np.any(a, axis=axis, keepdims=keepdims))
+
+
+def argmax(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """`numpy.argmax` (integer result, no derivative)."""
+    return bind(argmax_p, a, axis=axis, keepdims=keepdims)
+
+
+def argmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
+    """`numpy.argmin` (integer result, no derivative)."""
+    return bind(argmin_p, a, axis=axis, keepdims=keepdims)
+
+
+def all(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """`numpy.all` (boolean result, no derivative)."""
+    return bind(all_p, a, axis=axis if axis is None else normalize_axis(
+        axis, len(shape_of(a))), keepdims=keepdims)
+
+
+def any(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
+    """`numpy.any` (boolean result, no derivative)."""
+    return bind(any_p, a, axis=axis if axis is None else normalize_axis(
+        axis, len(shape_of(a))), keepdims=keepdims)

@@ -1,0 +1,146 @@
+"""Helpers that make declaring a primitive and its rules a few lines.
+
+Per-argument rules have the forms
+``jvp: rule(t, ans, *args, **params) -> tangent contribution`` and
+``vjp: rule(ct, ans, *args, **params) -> cotangent for that argument``,
+with ``None`` for an argument that has no derivative.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..core.primitive import Primitive, Rule
+from ..core.trace import add_any, bind
+
+__all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear",
+           "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op"]
+
+
+def shape_of(x: Any) -> tuple[int, ...]:
+    """Shape of an array, NumPy scalar, Python scalar or tracer."""
+    shape = getattr(x, "shape", None)
+    return shape if shape is not None else np.shape(x)
+
+
+def dtype_of(x: Any) -> np.dtype:
+    dtype = getattr(x, "dtype", None)
+    return dtype if dtype is not None else np.result_type(x)
+
+
+def defjvp(prim: Primitive, *rules: Rule | None) -> None:
+    """Forward rule from one per-argument rule; contributions are summed and
+    broadcast to the output's shape when an argument was broadcast."""
+
+    def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+        out = None
+        for rule, t in zip(rules, tangents):
+            if t is not None and rule is not None:
+                out = add_any(out, rule(t, ans, *args, **params))
+        if out is not None and shape_of(out) != shape_of(ans):
+            from ._shape import broadcast_to
+            out = broadcast_to(out, shape_of(ans))
+        return out
+
+    prim.jvp = jvp
+
+
+def defvjp(prim: Primitive, *rules: Rule | None, broadcasting: bool = False) -> None:
+    """Reverse rule from one per-argument rule. With ``broadcasting`` each
+    cotangent is summed back to its argument's shape (``unbroadcast``)."""
+
+    def vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+            needs: Sequence[bool]) -> list[Any]:
+        out: list[Any] = []
+        for rule, arg, need in zip(rules, args, needs):
+            c = rule(ct, ans, *args, **params) if need and rule is not None else None
+            if broadcasting and c is not None:
+                c = unbroadcast(c, shape_of(arg))
+            out.append(c)
+        return out
+
+    prim.vjp = vjp
+
+
+def defrules(prim: Primitive, *derivs: Callable[..., Any] | None,
+             broadcasting: bool = True) -> None:
+    """Both modes from the partial derivatives ``d(ans, *args) = d out / d arg_i``
+    of an elementwise primitive: tangent ``t * d`` and cotangent ``ct * d``."""
+    defjvp(prim, *[None if d is None else
+                   (lambda d: lambda t, ans, *a, **p: t * d(ans, *a, **p))(d) for d in derivs])
+    defvjp(prim, *[None if d is None else
+                   (lambda d: lambda ct, ans, *a, **p: ct * d(ans, *a, **p))(d) for d in derivs],
+           broadcasting=broadcasting)
+
+
+def deflinear(prim: Primitive, transpose: Rule) -> None:
+    """A primitive linear in its first argument (other arguments are static data):
+    the tangent is the primitive applied to the tangent, and
+    ``transpose(ct, x, *rest, **params)`` gives the cotangent of ``x``."""
+
+    def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+        return bind(prim, tangents[0], *args[1:], **params)
+
+    prim.jvp = jvp
+    defvjp(prim, lambda ct, ans, x, *rest, **p: transpose(ct, x, *rest, **p))
+
+
+def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``ct`` over the axes along which an operand of ``shape`` was broadcast."""
+    ct_shape = shape_of(ct)
+    if ct_shape == shape:
+        return ct
+    from ._reductions import sum as xsum
+    from ._shape import reshape
+    lead = len(ct_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and ct_shape[lead + i] != 1)
+    if axes:
+        ct = xsum(ct, axis=axes)
+    if shape_of(ct) != shape:
+        ct = reshape(ct, shape)
+    return ct
+
+
+def unary_op(name: str, impl: Callable[[Any], Any],
+             deriv: Callable[..., Any] | None) -> tuple[Primitive, Callable[[Any], Any]]:
+    """An elementwise primitive of one argument with ``deriv(ans, x)``."""
+    prim = Primitive(name, impl, nondiff=deriv is None)
+    if deriv is not None:
+        defrules(prim, deriv, broadcasting=False)
+
+    def fn(x: Any) -> Any:
+        return bind(prim, x)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise `numpy.{name}`, traceable and differentiable."
+    return prim, fn
+
+
+def binary_op(name: str, impl: Callable[[Any, Any], Any],
+              dx: Callable[..., Any] | None,
+              dy: Callable[..., Any] | None) -> tuple[Primitive, Callable[[Any, Any], Any]]:
+    """A broadcasting elementwise primitive of two arguments."""
+    prim = Primitive(name, impl, nondiff=dx is None and dy is None)
+    if not prim.nondiff:
+        defrules(prim, dx, dy)
+
+    def fn(x: Any, y: Any) -> Any:
+        return bind(prim, x, y)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise `numpy.{name}` with broadcasting, traceable and differentiable."
+    return prim, fn
+
+
+def nondiff_op(name: str, impl: Callable[..., Any]) -> tuple[Primitive, Callable[..., Any]]:
+    """A primitive with zero derivative everywhere (comparisons, rounding, argmax...)."""
+    prim = Primitive(name, impl, nondiff=True)
+
+    def fn(*args: Any, **params: Any) -> Any:
+        return bind(prim, *args, **params)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"`numpy.{name}`: accepts traced values, contributes no derivative."
+    return prim, fn

@@ -1,0 +1,267 @@
+"""Shape primitives (reshape, transpose, broadcast_to, concatenate, roll) and the
+shape functions built on them."""
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._rules import Primitive, bind, deflinear, defvjp, dtype_of, shape_of, unbroadcast
+
+
+def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    if -1 in shape:
+        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        shape = tuple(size // builtins.max(known, 1) if n == -1 else n for n in shape)
+    return shape
+
+
+reshape_p = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
+deflinear(reshape_p, lambda ct, x, shape: reshape(ct, shape_of(x)))
+
+
+def reshape(a: Any, shape: Any, order: str = "C") -> Any:
+    """`numpy.reshape` (C order)."""
+    if order != "C":
+        raise NotImplementedError("xform.numpy.reshape supports only order='C'")
+    old = shape_of(a)
+    new = _resolve_shape(shape, int(np.prod(old, dtype=np.int64)))
+    if new == old:
+        return a
+    return bind(reshape_p, a, shape=new)
+
+
+def ravel(a: Any, order: str = "C") -> Any:
+    """`numpy.ravel`."""
+    return reshape(a, (-1,), order)
+
+
+transpose_p = Primitive("transpose", lambda x, axes: np.transpose(x, axes))
+deflinear(transpose_p, lambda ct, x, axes: transpose(ct, tuple(np.argsort(axes))))
+
+
+def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
+    """`numpy.transpose`."""
+    nd = len(shape_of(a))
+    perm = tuple(range(nd))[::-1] if axes is None else tuple(int(i) % builtins.max(nd, 1)
+                                                             for i in axes)
+    if perm == tuple(range(nd)):
+        return a
+    return bind(transpose_p, a, axes=perm)
+
+
+permute_dims = transpose
+
+
+def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
+    """`numpy.swapaxes`."""
+    perm = list(range(len(shape_of(a))))
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return transpose(a, perm)
+
+
+def moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    """`numpy.moveaxis`."""
+    nd = len(shape_of(a))
+    src = [s % nd for s in np.atleast_1d(source)]
+    dst = [d % nd for d in np.atleast_1d(destination)]
+    order = [i for i in range(nd) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return transpose(a, order)
+
+
+broadcast_to_p = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
+deflinear(broadcast_to_p, lambda ct, x, shape: unbroadcast(ct, shape_of(x)))
+
+
+def broadcast_to(array: Any, shape: Any) -> Any:
+    """`numpy.broadcast_to` (the result is read-only when it is a NumPy view)."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if shape_of(array) == shape:
+        return array
+    return bind(broadcast_to_p, array, shape=shape)
+
+
+def broadcast_arrays(*args: Any) -> list[Any]:
+    """`numpy.broadcast_arrays`."""
+    shape = np.broadcast_shapes(*[shape_of(a) for a in args])
+    return [broadcast_to(a, shape) for a in args]
+
+
+def expand_dims(a: Any, axis: Any) -> Any:
+    """`numpy.expand_dims`."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    shape = list(shape_of(a))
+    nd = len(shape) + len(axes)
+    for ax in sorted(int(x) % nd for x in axes):
+        shape.insert(ax, 1)
+    return reshape(a, shape)
+
+
+def squeeze(a: Any, axis: Any = None) -> Any:
+    """`numpy.squeeze`."""
+    shape = shape_of(a)
+    if axis is None:
+        axes = {i for i, n in enumerate(shape) if n == 1}
+    else:
+        axes = {int(x) % len(shape) for x in np.atleast_1d(axis)}
+        for i in axes:
+            if shape[i] != 1:
+                raise ValueError(f"cannot squeeze axis {i} of size {shape[i]} (shape {shape})")
+    return reshape(a, [n for i, n in enumerate(shape) if i not in axes])
+
+
+def atleast_1d(*arys: Any) -> Any:
+    """`numpy.atleast_1d`."""
+    out = [a if len(shape_of(a)) >= 1 else reshape(a, (1,)) for a in map(asarray_, arys)]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*arys: Any) -> Any:
+    """`numpy.atleast_2d`."""
+    out = []
+    for a in map(asarray_, arys):
+        nd = len(shape_of(a))
+        out.append(a if nd >= 2 else reshape(a, (1,) * (2 - nd) + shape_of(a)))
+    return out[0] if len(out) == 1 else out
+
+
+def asarray_(x: Any) -> Any:
+    from ._creation import asarray
+    return asarray(x)
+
+
+# ------------------------------------------------------------------------ concatenate
+def _concat_impl(*xs: Any, axis: int) -> Any:
+    return np.concatenate(xs, axis=axis)
+
+
+concatenate_p = Primitive("concatenate", _concat_impl)
+
+
+def _concat_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    parts = [t if t is not None else np.zeros(shape_of(a), dtype_of(ans))
+             for t, a in zip(tangents, args)]
+    return bind(concatenate_p, *parts, axis=params["axis"])
+
+
+def _concat_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> list[Any]:
+    axis = params["axis"]
+    out: list[Any] = []
+    start = 0
+    index: list[Any] = [slice(None)] * len(shape_of(ans))
+    for a, need in zip(args, needs):
+        stop = start + shape_of(a)[axis]
+        if need:
+            index[axis] = slice(start, stop)
+            out.append(ct[tuple(index)])
+        else:
+            out.append(None)
+        start = stop
+    return out
+
+
+concatenate_p.jvp = _concat_jvp
+concatenate_p.vjp = _concat_vjp
+
+
+def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
+    """`numpy.concatenate`."""
+    arrays = [asarray_(a) for a in arrays]
+    if axis is None:
+        arrays = [ravel(a) for a in arrays]
+        axis = 0
+    nd = len(shape_of(arrays[0]))
+    if nd == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    if len(arrays) == 1:
+        return arrays[0]
+    return bind(concatenate_p, *arrays, axis=int(axis) % nd)
+
+
+def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
+    """`numpy.stack`."""
+    arrays = [asarray_(a) for a in arrays]
+    nd = len(shape_of(arrays[0])) + 1
+    axis = int(axis) % nd
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
+
+
+def hstack(tup: Sequence[Any]) -> Any:
+    """`numpy.hstack`."""
+    arrs = [atleast_1d(a) for a in tup]
+    return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1)
+
+
+def vstack(tup: Sequence[Any]) -> Any:
+    """`numpy.vstack`."""
+    return concatenate([atleast_2d(a) for a in tup], axis=0)
+
+
+def column_stack(tup: Sequence[Any]) -> Any:
+    """`numpy.column_stack`."""
+    cols = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a for a in map(asarray_, tup)]
+    return concatenate(cols, axis=1)
+
+
+# ------------------------------------------------------------------------ roll, tile, repeat
+roll_p = Primitive("roll", lambda x, shift, axis: np.roll(x, shift, axis))
+deflinear(roll_p, lambda ct, x, shift, axis: bind(
+    roll_p, ct, shift=tuple(-s for s in shift) if isinstance(shift, tuple) else -shift,
+    axis=axis))
+
+
+def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    """`numpy.roll`."""
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), shape_of(a))
+    if isinstance(shift, (list, tuple, np.ndarray)) or isinstance(axis, (list, tuple)):
+        shift_arr, axis_arr = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
+        return bind(roll_p, a, shift=tuple(int(s) for s in shift_arr),
+                    axis=tuple(int(x) for x in axis_arr))
+    return bind(roll_p, a, shift=int(shift), axis=int(axis))
+
+
+def tile(A: Any, reps: Any) -> Any:
+    """`numpy.tile`, as a broadcast of an interleaved reshape (no copy rule needed)."""
+    A = asarray_(A)
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    shape = shape_of(A)
+    d = builtins.max(len(reps), len(shape))
+    shape = (1,) * (d - len(shape)) + tuple(shape)
+    reps = (1,) * (d - len(reps)) + reps
+    inter = [n for pair in zip((1,) * d, shape) for n in pair]
+    target = [n for pair in zip(reps, shape) for n in pair]
+    out = broadcast_to(reshape(A, inter), target)
+    return reshape(out, [r * n for r, n in zip(reps, shape)])
+
+
+def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
+    """`numpy.repeat`."""
+    a = asarray_(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    shape = shape_of(a)
+    axis = int(axis) % len(shape)
+    if isinstance(repeats, (int, np.integer)):
+        r = int(repeats)
+        expanded = expand_dims(a, axis + 1)
+        target = shape[:axis + 1] + (r,) + shape[axis + 1:]
+        return reshape(broadcast_to(expanded, target),
+                       shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
+    from ._indexing import take
+    return take(a, np.repeat(np.arange(shape[axis]), np.asarray(repeats)), axis=axis)
+
+
+def flip(m: Any, axis: Any = None) -> Any:
+    """`numpy.flip`."""
+    nd = len(shape_of(m))
+    axes = range(nd) if axis is None else [int(x) % nd for x in np.atleast_1d(axis)]
+    index = [slice(None)] * nd
+    for ax in axes:
+        index[ax] = slice(None, None, -1)
+    return m[tuple(index)]
