@@ -15,3 +15,6 @@ __version__ = "0.1.0"
 __all__ = ["numpy", "tree_util", "grad", "value_and_grad", "elementwise_grad", "grad_named",
            "multigrad_dict", "jvp", "vjp", "linearize", "make_jaxpr", "stop_gradient",
            "ConcretizationError", "LeakedTracerError", "TracerError"]
+from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
+
+__all__ += ["vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linear_transpose"]

@@ -13,7 +13,7 @@ from .core.trace import Tracer, current_trace, set_current, to_numpy_value
 from .interpreters.jvp import JVPTrace, JVPTracer
 from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass
 from .numpy import _elementwise as E
-from .numpy._rules import Primitive, bind, dtype_of, shape_of
+from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_structure, tree_unflatten
 
 Fun = Callable[..., Any]
@@ -129,11 +129,15 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
         if isinstance(out, (list, tuple, dict)) or shape_of(out) != ():
             shape = "a " + type(out).__name__ if isinstance(out, (list, tuple, dict)) \
                 else f"shape {shape_of(out)}"
+            hint = ""
+            if isinstance(out, tuple) and len(out) == 2 and not has_aux:
+                hint = (" If the function returns (loss, auxiliary data), pass "
+                        "has_aux=True.")
             raise TypeError(
                 f"grad requires a scalar (0-d) output, but `{_fun_name(fun)}` returned "
                 f"{shape}. Reduce it to a scalar first (e.g. `.sum()` or `.mean()`), use "
                 "xform.jacobian/jacrev for the full Jacobian, or xform.vjp for a "
-                "vector-Jacobian product.")
+                f"vector-Jacobian product.{hint}")
         out_dt = dtype_of(out)
         if not np.issubdtype(out_dt, np.inexact):
             raise TypeError(f"grad requires a floating-point output, got dtype {out_dt}.")
@@ -334,6 +338,7 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
 
 # ---------------------------------------------------------------------------- utilities
 stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
+batch_unary(stop_gradient_p)
 
 
 def stop_gradient(x: Any) -> Any:

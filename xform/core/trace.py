@@ -186,14 +186,31 @@ class Tracer:
     def __bool__(self) -> bool:
         return bool(self._concrete("bool()"))
 
+    def _scalar(self, what: str) -> Any:
+        """The concrete value for a conversion to a Python number. Converting a
+        floating-point value would silently drop its derivative, so that raises."""
+        value = self._concrete(what)
+        if np.issubdtype(np.result_type(value), np.inexact):
+            raise TypeError(
+                f"{what} of a traced floating-point value ({self!r}) would silently drop "
+                "its derivative. Keep it an array and use xform.numpy functions (e.g. "
+                "np.sin instead of math.sin), or apply xform.stop_gradient first if it "
+                "really is a constant. (Comparisons such as `if x > 0` are fine.)")
+        return value
+
     def __float__(self) -> float:
-        return float(self._concrete("float()"))
+        return float(self._scalar("float()"))
 
     def __int__(self) -> int:
         return int(self._concrete("int()"))
 
     def __complex__(self) -> complex:
-        return complex(self._concrete("complex()"))
+        return complex(self._scalar("complex()"))
+
+    def __format__(self, spec: str) -> str:
+        if not self._trace.alive or not spec:
+            return repr(self)
+        return format(self._concrete("format()"), spec)
 
     def __index__(self) -> int:
         return int(np.asarray(self._concrete("an index")).__index__())

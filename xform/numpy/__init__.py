@@ -57,6 +57,5 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(
             f"xform.numpy.{name} is not supported yet: numpy.{name} exists, but xform has no "
             f"differentiable version of it. Express it with supported xform.numpy "
-            f"functions, or wrap numpy.{name} with xform.extend.primitive and give it "
-            "rules with defvjp/defjvp.")
+            "functions, or apply it to constants only (plain NumPy arrays).")
     raise AttributeError(f"module 'xform.numpy' has no attribute {name!r}")

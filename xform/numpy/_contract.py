@@ -6,7 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import Primitive, bind, defjvp, defvjp, shape_of, unbroadcast
+from ._rules import (Primitive, align_batched, bind, defjvp, defvjp, move_to_front, shape_of,
+                     unbroadcast)
 
 # ------------------------------------------------------------------------ matmul (ndim >= 2)
 matmul_p = Primitive("matmul", np.matmul)
@@ -205,3 +206,25 @@ def vdot(a: Any, b: Any) -> Any:
     """`numpy.vdot` for real arrays: the dot product of the flattened inputs."""
     from ._shape import ravel
     return matmul(ravel(a), ravel(b))
+
+
+# ------------------------------------------------------------------------ batching
+def _batch_matmul(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    return bind(matmul_p, *align_batched(vals, dims)), 0
+
+
+def _batch_einsum(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    ins, out = _split_spec(params["subscripts"])
+    letter = next(c for c in _LETTERS if c not in params["subscripts"])
+    ops = []
+    for k, (v, d) in enumerate(zip(vals, dims)):
+        if d is not None:
+            ops.append(move_to_front(v, d))
+            ins[k] = letter + ins[k]
+        else:
+            ops.append(v)
+    return bind(einsum_p, *ops, subscripts=",".join(ins) + "->" + letter + out), 0
+
+
+matmul_p.batch = _batch_matmul
+einsum_p.batch = _batch_einsum

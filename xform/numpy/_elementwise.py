@@ -5,7 +5,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._rules import (Primitive, bind, binary_op, defjvp, defrules, defvjp, dtype_of,
+from ._rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op, defjvp,
+                     defrules, defvjp, dtype_of,
                      nondiff_op, unary_op)
 
 # defined below; named here because derivatives refer to each other
@@ -239,3 +240,9 @@ def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
 
 
 fabs = absolute
+
+# ---------------------------------------------------------------- batching
+for _p in (add_p, subtract_p, multiply_p, divide_p, select_p):
+    batch_broadcasting(_p)
+for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p):
+    batch_unary(_p)

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.trace import Tracer
-from ._rules import Primitive, bind, defjvp, defvjp, dtype_of, nondiff_op, shape_of, unbroadcast
+from ._rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, defvjp, dtype_of,
+                     move_to_front, nondiff_op, shape_of, unbroadcast)
 
 ARRAY = "array"
 index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it  # placeholder for an integer-array index in the static part
@@ -200,3 +201,93 @@ def argsort(a: Any, axis: int = -1) -> Any:
 
 
 argsort_p, _ = nondiff_op("argsort", lambda a, axis: np.argsort(a, axis=axis))
+
+
+# ------------------------------------------------------------------------ batching
+def _advanced_separated(static: tuple[Any, ...]) -> bool:
+    """NumPy moves advanced-index axes to the front when the advanced indices
+    (integer arrays, and ints alongside them) are not next to each other."""
+    if ARRAY not in static:
+        return False
+    pos = [i for i, s in enumerate(static) if s is ARRAY or isinstance(s, int)]
+    return pos[-1] - pos[0] + 1 != len(pos)
+
+
+def _take_batch_member(v: Any, d: int | None, i: int) -> Any:
+    if d is None:
+        return v
+    return getitem(v, (slice(None),) * d + (i,))
+
+
+def _batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
+                   params: dict) -> tuple[Any, int]:
+    """Fallback for index patterns with no single-call batched form (batched
+    integer arrays mixed with slices): one call per batch member, then stack."""
+    from ._shape import stack
+    size = batch_size(vals, dims)
+    outs = [bind(prim, *[_take_batch_member(v, d, i) for v, d in zip(vals, dims)], **params)
+            for i in range(size)]
+    return stack(outs), 0
+
+
+def _batched_gather_index(static: tuple[Any, ...], arrays: Sequence[Any],
+                          adims: Sequence[Any], size: int) -> tuple[tuple[Any, ...], list[Any]]:
+    """All-advanced index with a leading ``arange(size)`` for the batch axis."""
+    from ._shape import reshape
+    nd = max([len(shape_of(a)) - (d is not None) for a, d in zip(arrays, adims)] + [0])
+    new_arrays: list[Any] = [np.arange(size).reshape((size,) + (1,) * nd)]
+    for a, d in zip(arrays, adims):
+        if d is not None:
+            a = move_to_front(a, d)
+            rest = tuple(shape_of(a)[1:])
+            a = reshape(a, (size,) + (1,) * (nd - len(rest)) + rest)
+        new_arrays.append(a)
+    return (ARRAY,) + static, new_arrays
+
+
+def _batch_getitem(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    x, arrays = vals[0], vals[1:]
+    xd, adims = dims[0], dims[1:]
+    static = params["idx"]
+    size = batch_size(vals, dims)
+    if all(d is None for d in adims):
+        x = move_to_front(x, xd)
+        out_dim = 0
+        if _advanced_separated(static):
+            out_dim = len(np.broadcast_shapes(*[shape_of(a) for a in arrays]))
+        return bind(getitem_p, x, *arrays, idx=(slice(None),) + static), out_dim
+    if all(s is ARRAY or isinstance(s, int) for s in static):
+        from ._shape import broadcast_to
+        x = move_to_front(x, xd) if xd is not None else broadcast_to(
+            x, (size,) + tuple(shape_of(x)))
+        idx, new_arrays = _batched_gather_index(static, arrays, adims, size)
+        return bind(getitem_p, x, *new_arrays, idx=idx), 0
+    return _batch_by_loop(getitem_p, vals, dims, params)
+
+
+def _batch_scatter(prim: Primitive) -> None:
+    def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+        x, v, arrays = vals[0], vals[1], vals[2:]
+        xd, vd, adims = dims[0], dims[1], dims[2:]
+        static = params["idx"]
+        if any(d is not None for d in adims) or _advanced_separated(static):
+            return _batch_by_loop(prim, vals, dims, params)
+        from ._shape import broadcast_to, reshape
+        size = batch_size(vals, dims)
+        x = move_to_front(x, xd) if xd is not None else broadcast_to(
+            x, (size,) + tuple(shape_of(x)))
+        idx = (slice(None),) + static
+        if vd is not None:
+            v = move_to_front(v, vd)
+            dummy = np.broadcast_to(np.zeros((), bool), shape_of(x))
+            region = dummy[build_index(idx, [np.zeros(shape_of(a), int) for a in arrays])].shape
+            rest = tuple(shape_of(v)[1:])
+            v = reshape(v, (size,) + (1,) * (len(region) - 1 - len(rest)) + rest)
+        return bind(prim, x, v, *arrays, idx=idx), 0
+    prim.batch = rule
+
+
+getitem_p.batch = _batch_getitem
+_batch_scatter(index_add_p)
+_batch_scatter(index_set_p)
+batch_axis_param(argsort_p)

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import Primitive, bind, defjvp, defvjp, dtype_of, nondiff_op, shape_of
+from ._rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of, move_to_front,
+                     nondiff_op, shape_of)
 
 Axis = int | tuple[int, ...] | None
 
@@ -247,3 +248,28 @@ def any(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
     """`numpy.any` (boolean result, no derivative)."""
     return bind(any_p, a, axis=axis if axis is None else normalize_axis(
         axis, len(shape_of(a))), keepdims=keepdims)
+
+
+# ------------------------------------------------------------------------ batching
+for _p in (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p, cumsum_p, cumprod_p,
+           all_p, any_p):
+    batch_axis_param(_p)
+
+
+def _batch_arg_reduction(prim: Primitive) -> None:
+    def rule(vals: Any, dims: Any, params: dict) -> tuple[Any, int]:
+        from ._shape import reshape
+        x = move_to_front(vals[0], dims[0])
+        shape = shape_of(x)
+        if params["axis"] is None:
+            out = bind(prim, reshape(x, (shape[0], -1)), axis=1, keepdims=False)
+            if params["keepdims"]:
+                out = reshape(out, (shape[0],) + (1,) * (len(shape) - 1))
+            return out, 0
+        axis = params["axis"] % (len(shape) - 1) + 1
+        return bind(prim, x, axis=axis, keepdims=params["keepdims"]), 0
+    prim.batch = rule
+
+
+_batch_arg_reduction(argmax_p)
+_batch_arg_reduction(argmin_p)

@@ -15,7 +15,9 @@ from ..core.primitive import Primitive, Rule
 from ..core.trace import add_any, bind
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear",
-           "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op"]
+           "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
+           "batch_axis_param"]
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -103,12 +105,77 @@ def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
     return ct
 
 
+# ---------------------------------------------------------------------------- batching
+def batch_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
+    return next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+
+
+def move_to_front(x: Any, d: int | None) -> Any:
+    """``x`` with its batch axis ``d`` moved to position 0."""
+    if d is None or d == 0:
+        return x
+    from ._shape import moveaxis
+    return moveaxis(x, d, 0)
+
+
+def batch_unary(prim: Primitive) -> None:
+    """Batch rule of an elementwise op of one array: the batch axis stays put."""
+    def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
+        return bind(prim, *vals, **params), dims[0]
+    prim.batch = rule
+
+
+def align_batched(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+    """Move batch axes to the front and pad the batched operands with unit axes so
+    that NumPy broadcasting lines up the original (unbatched) axes."""
+    size = batch_size(vals, dims)
+    nd = max(len(shape_of(v)) - (d is not None) for v, d in zip(vals, dims))
+    out = []
+    for v, d in zip(vals, dims):
+        if d is not None:
+            v = move_to_front(v, d)
+            rest = tuple(shape_of(v)[1:])
+            if len(rest) < nd:
+                from ._shape import reshape
+                v = reshape(v, (size,) + (1,) * (nd - len(rest)) + rest)
+        out.append(v)
+    return out
+
+
+def batch_broadcasting(prim: Primitive) -> None:
+    """Batch rule of a broadcasting elementwise op: batch axis to the front."""
+    def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
+        return bind(prim, *align_batched(vals, dims), **params), 0
+    prim.batch = rule
+
+
+def shift_axis(axis: Any, ndim: int) -> Any:
+    """An axis parameter of the unbatched op, for the operand with a leading batch axis."""
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, tuple):
+        return tuple(a % ndim + 1 for a in axis)
+    return axis % ndim + 1
+
+
+def batch_axis_param(prim: Primitive, key: str = "axis") -> None:
+    """Batch rule of an op of one array with an axis parameter (None = all axes)."""
+    def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
+        x = move_to_front(vals[0], dims[0])
+        nd = len(shape_of(x)) - 1
+        new = dict(params)
+        new[key] = shift_axis(params[key], max(nd, 1) if params[key] is not None else nd)
+        return bind(prim, x, *vals[1:], **new), 0
+    prim.batch = rule
+
+
 def unary_op(name: str, impl: Callable[[Any], Any],
              deriv: Callable[..., Any] | None) -> tuple[Primitive, Callable[[Any], Any]]:
     """An elementwise primitive of one argument with ``deriv(ans, x)``."""
     prim = Primitive(name, impl, nondiff=deriv is None)
     if deriv is not None:
         defrules(prim, deriv, broadcasting=False)
+    batch_unary(prim)
 
     def fn(x: Any) -> Any:
         return bind(prim, x)
@@ -125,6 +192,7 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
     prim = Primitive(name, impl, nondiff=dx is None and dy is None)
     if not prim.nondiff:
         defrules(prim, dx, dy)
+    batch_broadcasting(prim)
 
     def fn(x: Any, y: Any) -> Any:
         return bind(prim, x, y)

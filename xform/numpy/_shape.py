@@ -7,7 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import Primitive, bind, deflinear, defvjp, dtype_of, shape_of, unbroadcast
+from ._rules import (Primitive, batch_size, bind, deflinear, defvjp, dtype_of, move_to_front,
+                     shape_of, unbroadcast)
 
 
 def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
@@ -265,3 +266,46 @@ def flip(m: Any, axis: Any = None) -> Any:
     for ax in axes:
         index[ax] = slice(None, None, -1)
     return m[tuple(index)]
+
+
+# ------------------------------------------------------------------------ batching
+def _batch_reshape(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    x = move_to_front(vals[0], dims[0])
+    return bind(reshape_p, x, shape=(shape_of(x)[0],) + tuple(params["shape"])), 0
+
+
+def _batch_transpose(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    x = move_to_front(vals[0], dims[0])
+    return bind(transpose_p, x, axes=(0,) + tuple(a + 1 for a in params["axes"])), 0
+
+
+def _batch_broadcast_to(vals: Sequence[Any], dims: Sequence[Any], params: dict
+                        ) -> tuple[Any, int]:
+    x = move_to_front(vals[0], dims[0])
+    shape = tuple(params["shape"])
+    size, rest = shape_of(x)[0], tuple(shape_of(x)[1:])
+    x = reshape(x, (size,) + (1,) * (len(shape) - len(rest)) + rest)
+    return bind(broadcast_to_p, x, shape=(size,) + shape), 0
+
+
+def _batch_concatenate(vals: Sequence[Any], dims: Sequence[Any], params: dict
+                       ) -> tuple[Any, int]:
+    size = batch_size(vals, dims)
+    parts = [move_to_front(v, d) if d is not None else
+             broadcast_to(v, (size,) + tuple(shape_of(v))) for v, d in zip(vals, dims)]
+    return bind(concatenate_p, *parts, axis=params["axis"] + 1), 0
+
+
+def _batch_roll(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    x = move_to_front(vals[0], dims[0])
+    axis = params["axis"]
+    axis = tuple(a % (len(shape_of(x)) - 1) + 1 for a in axis) if isinstance(axis, tuple) \
+        else axis % (len(shape_of(x)) - 1) + 1
+    return bind(roll_p, x, shift=params["shift"], axis=axis), 0
+
+
+reshape_p.batch = _batch_reshape
+transpose_p.batch = _batch_transpose
+broadcast_to_p.batch = _batch_broadcast_to
+concatenate_p.batch = _batch_concatenate
+roll_p.batch = _batch_roll

@@ -63,7 +63,7 @@ def _transpose(self: Any, *axes: Any) -> Any:
 
 
 def _item(self: Any, *args: Any) -> Any:
-    return np.asarray(self._concrete("item()")).item(*args)
+    return np.asarray(self._scalar("item()")).item(*args)
 
 
 def _tolist(self: Any) -> Any:
@@ -94,7 +94,7 @@ def _array_function(self: Any, func: Any, types: Any, args: Any, kwargs: Any) ->
         raise TypeError(
             f"numpy.{func.__name__} was called on a traced value, and xform.numpy has no "
             f"differentiable `{func.__name__}` yet. Rewrite it with supported "
-            "xform.numpy functions, or define it with xform.extend.primitive and defvjp.")
+            "xform.numpy functions (import xform.numpy as np).")
     return fn(*args, **kwargs)
 
 

@@ -1,0 +1,149 @@
+"""Shared test helpers: central finite differences for checking derivatives."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as onp
+
+
+def numerical_grad(f: Callable[..., Any], x: Any, eps: float = 1e-6,
+                   argnum: int = 0, args: tuple = ()) -> Any:
+    """Central-difference gradient of the scalar function ``f`` at ``x``.
+
+    ``x`` is a Python float or a float array; the result has its shape (a float
+    for a scalar ``x``). ``args`` are extra arguments: ``f(*args)`` with ``x``
+    placed at position ``argnum``.
+    """
+    x = onp.asarray(x, dtype=onp.float64)
+    g = onp.zeros_like(x)
+    flat_x, flat_g = x.reshape(-1), g.reshape(-1)
+
+    def call(v: Any) -> float:
+        full = list(args)
+        full.insert(argnum, v if v.ndim else float(v))
+        return float(onp.asarray(f(*full)))
+
+    for i in range(flat_x.size):
+        xp, xm = flat_x.copy(), flat_x.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        flat_g[i] = (call(xp.reshape(x.shape)) - call(xm.reshape(x.shape))) / (2 * eps)
+    return float(g) if g.ndim == 0 else g
+
+
+def numerical_jvp(f: Callable[[Any], Any], x: Any, v: Any, eps: float = 1e-6) -> Any:
+    """Central-difference directional derivative ``(f(x + eps v) - f(x - eps v)) / 2eps``."""
+    x = onp.asarray(x, dtype=onp.float64)
+    v = onp.asarray(v, dtype=onp.float64)
+    return (onp.asarray(f(x + eps * v)) - onp.asarray(f(x - eps * v))) / (2 * eps)
+
+
+def assert_grad_close(f: Callable[..., Any], grad_value: Any, x: Any, rtol: float = 1e-5,
+                      atol: float = 1e-6, eps: float = 1e-6) -> None:
+    """Assert ``grad_value`` (e.g. ``xform.grad(f)(x)``) matches finite differences."""
+    expected = numerical_grad(f, x, eps)
+    onp.testing.assert_allclose(onp.asarray(grad_value), expected, rtol=rtol, atol=atol)
+
+
+# ----------------------------------------------------------------------------- rule checks
+# Shared by test_rules.py, test_higher_order.py and test_compositions.py: directional
+# central differences on functions of several array arguments (any of which may return
+# a list of arrays), random tangents, and the two checks every derivative must pass.
+EPS = 1e-6      # central-difference step (float64)
+RTOL = 1e-5     # tolerance of a finite-difference comparison
+ATOL = 1e-6
+EXACT_RTOL = 1e-9   # tolerance of an identity between two exact computations
+EXACT_ATOL = 1e-10
+
+
+def as_list(x: Any) -> list[Any]:
+    """A function's output as a list of arrays (several results come as a list/tuple)."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def random_like(rng: onp.random.Generator, x: Any) -> onp.ndarray:
+    """A standard-normal array with the shape and (floating) dtype of ``x``."""
+    x = onp.asarray(x)
+    return rng.standard_normal(x.shape).astype(x.dtype)
+
+
+def inner(xs: Any, ys: Any) -> float:
+    """``<xs, ys>``: the sum of elementwise products over two lists of arrays."""
+    return float(sum(onp.sum(onp.asarray(a, onp.float64) * onp.asarray(b, onp.float64))
+                     for a, b in zip(as_list(xs), as_list(ys))))
+
+
+def central_difference(f: Callable[..., Any], args: Any, tangents: Any,
+                       eps: float = EPS) -> list[onp.ndarray]:
+    """``(f(args + eps t) - f(args - eps t)) / 2 eps`` for each output of ``f``.
+
+    The perturbed arguments are computed in float64 whatever their dtype."""
+    def shifted(sign: float) -> list[Any]:
+        return as_list(f(*[onp.asarray(a, onp.float64) + sign * eps * onp.asarray(t, onp.float64)
+                           for a, t in zip(args, tangents)]))
+    plus, minus = shifted(1.0), shifted(-1.0)
+    return [(onp.asarray(p, onp.float64) - onp.asarray(m, onp.float64)) / (2 * eps)
+            for p, m in zip(plus, minus)]
+
+
+def check_jvp(f: Callable[..., Any], args: Any, rng: onp.random.Generator,
+              eps: float = EPS, rtol: float = RTOL, atol: float = ATOL,
+              what: str = "") -> None:
+    """``xform.jvp(f)`` against central differences along a random tangent, and the
+    primal output against ``f`` itself."""
+    import xform
+    args = tuple(args)
+    tangents = tuple(random_like(rng, a) for a in args)
+    out, t_out = xform.jvp(f, args, tangents)
+    outs, t_outs = as_list(out), as_list(t_out)
+    expected = central_difference(f, args, tangents, eps)
+    plain = as_list(f(*args))
+    assert len(t_outs) == len(expected), what
+    for k, (o, p, t, e) in enumerate(zip(outs, plain, t_outs, expected)):
+        tag = f"{what} output {k}"
+        onp.testing.assert_allclose(o, p, rtol=1e-12, atol=0, err_msg=f"{tag}: primal")
+        assert onp.shape(t) == onp.shape(o), \
+            f"{tag}: tangent shape {onp.shape(t)} != output shape {onp.shape(o)}"
+        onp.testing.assert_allclose(t, e, rtol=rtol, atol=atol,
+                                    err_msg=f"{tag}: jvp vs central differences")
+
+
+def check_vjp(f: Callable[..., Any], args: Any, rng: onp.random.Generator,
+              rtol: float = EXACT_RTOL, atol: float = EXACT_ATOL, what: str = "") -> None:
+    """Reverse against forward mode: ``<ct, J t> == <J^T ct, t>`` for a random
+    tangent ``t`` and cotangent ``ct``; cotangents have their primal's shape."""
+    import xform
+    args = tuple(args)
+    tangents = tuple(random_like(rng, a) for a in args)
+    _, t_out = xform.jvp(f, args, tangents)
+    out, vjp_fn = xform.vjp(f, *args)
+    several = isinstance(out, (list, tuple))
+    cts = [random_like(rng, o) for o in as_list(out)]
+    in_cts = vjp_fn(type(out)(cts) if several else cts[0])
+    assert len(in_cts) == len(args), what
+    for k, (c, a) in enumerate(zip(in_cts, args)):
+        assert onp.shape(c) == onp.shape(a), \
+            f"{what}: cotangent {k} has shape {onp.shape(c)}, argument {onp.shape(a)}"
+    lhs, rhs = inner(cts, t_out), inner(in_cts, tangents)
+    scale = max(1.0, abs(lhs))
+    onp.testing.assert_allclose(lhs, rhs, rtol=rtol, atol=atol * scale,
+                                err_msg=f"{what}: <ct, J t> != <J^T ct, t>")
+
+
+def jvp_tangent_fn(f: Callable[..., Any], tangents: Any) -> Callable[..., Any]:
+    """``x -> J(x) t`` for fixed tangents ``t``: differentiating it checks that the
+    forward rules are themselves differentiable."""
+    import xform
+
+    def tangent_out(*args: Any) -> Any:
+        return xform.jvp(f, tuple(args), tuple(tangents))[1]
+    return tangent_out
+
+
+def vjp_cotangent_fn(f: Callable[..., Any], ct: Any) -> Callable[..., Any]:
+    """``x -> J(x)^T ct`` for a fixed cotangent (a tuple, one per argument)."""
+    import xform
+
+    def cotangent_in(*args: Any) -> Any:
+        return xform.vjp(f, *args)[1](ct)
+    return cotangent_in

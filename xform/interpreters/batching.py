@@ -1,0 +1,78 @@
+"""Batching (vmap): tracers carry a value with one extra axis, ``bdim``.
+
+Each primitive's batch rule ``batch(vals, dims, params) -> (out, out_dim)``
+receives the operands with their batch axes (``None`` for an unbatched
+operand) and computes the whole batch in one call; for primitives with several
+results it returns ``(outs, out_dims)``. A batched value is abstract as far as
+Python is concerned: ``bool()`` on one raises a clear error, since different
+batch members could take different branches.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..core.ir import ShapedArray
+from ..core.primitive import Primitive
+from ..core.trace import (ConcretizationError, Trace, Tracer, _ctx, concretization_message,
+                          raise_leaked)
+
+
+class BatchTracer(Tracer):
+    """A batch of values stacked along axis ``bdim`` of ``val``."""
+
+    __slots__ = ("val", "bdim")
+
+    def __init__(self, val: Any, bdim: int, trace: "BatchTrace") -> None:
+        self._trace = trace
+        self.val = val
+        self.bdim = bdim
+
+    @property
+    def aval(self) -> ShapedArray:
+        v = self.val
+        aval = v.aval if isinstance(v, Tracer) else ShapedArray(v.shape, v.dtype)
+        shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
+        return ShapedArray(shape, aval.dtype)
+
+    def concrete_value(self, what: str) -> Any:
+        raise ConcretizationError(concretization_message(
+            self, what, "The value is batched by vmap (or by jacfwd/jacrev/hessian), so each "
+            "batch member could take a different branch."))
+
+
+class BatchTrace(Trace):
+    """Interpreter that runs each primitive once for the whole batch."""
+
+    __slots__ = ("axis_size",)
+
+    def __init__(self, parent: Trace, axis_size: int) -> None:
+        super().__init__(parent)
+        self.axis_size = axis_size
+
+    def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        vals: list[Any] = []
+        dims: list[int | None] = []
+        own = False
+        for a in args:
+            if isinstance(a, BatchTracer) and a._trace is self:
+                vals.append(a.val)
+                dims.append(a.bdim)
+                own = True
+            else:
+                vals.append(a)
+                dims.append(None)
+        if not own:
+            return self.parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
+        if not self.alive:
+            raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
+        if prim.batch is None:
+            raise NotImplementedError(f"vmap: `{prim.name}` has no batching rule")
+        prev = _ctx.trace
+        _ctx.trace = self.parent  # type: ignore[assignment]
+        try:
+            out, out_dim = prim.batch(vals, dims, params)
+        finally:
+            _ctx.trace = prev
+        if prim.multiple_results:
+            return [o if d is None else BatchTracer(o, d, self) for o, d in zip(out, out_dim)]
+        return out if out_dim is None else BatchTracer(out, out_dim, self)
