@@ -8,13 +8,17 @@
 from . import numpy, tree_util
 from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr,
                   multigrad_dict, stop_gradient, value_and_grad, vjp)
+from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
 from .core.trace import ConcretizationError, LeakedTracerError, TracerError
+from .custom_derivatives import custom_jvp, custom_vjp
 
 __version__ = "0.1.0"
 
-__all__ = ["numpy", "tree_util", "grad", "value_and_grad", "elementwise_grad", "grad_named",
-           "multigrad_dict", "jvp", "vjp", "linearize", "make_jaxpr", "stop_gradient",
-           "ConcretizationError", "LeakedTracerError", "TracerError"]
-from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
-
-__all__ += ["vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linear_transpose"]
+__all__ = [
+    "numpy", "tree_util",
+    "grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
+    "jvp", "vjp", "linearize", "linear_transpose",
+    "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
+    "make_jaxpr", "stop_gradient", "custom_jvp", "custom_vjp",
+    "ConcretizationError", "LeakedTracerError", "TracerError",
+]

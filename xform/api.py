@@ -11,7 +11,7 @@ from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
 from .core.trace import Tracer, current_trace, set_current, to_numpy_value
 from .interpreters.jvp import JVPTrace, JVPTracer
-from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass
+from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass, forward_pass
 from .numpy import _elementwise as E
 from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_structure, tree_unflatten
@@ -309,26 +309,8 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
         if t_tree != treedef:
             raise ValueError(f"linearize: tangents must have the structure of the primals "
                              f"{treedef}, got {t_tree}")
-        env: dict[Any, Any] = {}
-        for b, t in zip(boxed, t_leaves):
-            if b is not None:
-                env[b] = to_numpy_value(t)
-        for prim, args, params, res in trace.tape:
-            ts = [env.get(a) if isinstance(a, TapeTracer) and a._trace is trace else None
-                  for a in args]
-            if all(t is None for t in ts):
-                continue
-            vals = [_unbox(a, trace) for a in args]
-            ans = [r.val for r in res] if prim.multiple_results else res.val
-            if prim.jvp is None:
-                raise NotImplementedError(f"linearize: `{prim.name}` has no forward rule")
-            t_out = prim.jvp(ts, ans, vals, params)
-            if prim.multiple_results:
-                for r, t in zip(res, t_out):
-                    if t is not None:
-                        env[r] = t
-            elif t_out is not None:
-                env[res] = t_out
+        env = forward_pass(trace, {b: to_numpy_value(t) for b, t in zip(boxed, t_leaves)
+                                   if b is not None})
         outs = [_as_output(env[o], o.val) if isinstance(o, TapeTracer) and o in env
                 else _zeros(v) for o, v in zip(out_leaves, values)]
         return tree_unflatten(out_tree, outs)

@@ -6,6 +6,7 @@ pushed through ``jvp`` (forward) or pulled through one recorded ``vjp`` (reverse
 """
 from __future__ import annotations
 
+import math
 import functools
 from typing import Any, Callable, Sequence
 
@@ -114,7 +115,7 @@ def _split_flat(flat: Any, like: Sequence[Any]) -> list[Any]:
     """Cut a flat vector into pieces shaped like ``like``."""
     out, start = [], 0
     for x in like:
-        n = int(np.prod(shape_of(x), dtype=np.int64))
+        n = math.prod(shape_of(x))
         out.append(S.reshape(flat[start:start + n], shape_of(x)))
         start += n
     return out
@@ -127,7 +128,7 @@ def _blocks(stacked: Sequence[Any], rows: Sequence[Any], cols: Sequence[Any],
     ``stacked[k]`` has a leading basis axis; with ``rows_lead`` the basis runs over
     the rows (outputs, reverse mode), otherwise over the columns (inputs, forward).
     """
-    sizes = [int(np.prod(shape_of(c), dtype=np.int64)) for c in (cols if not rows_lead else rows)]
+    sizes = [math.prod(shape_of(c)) for c in (cols if not rows_lead else rows)]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     out: list[list[Any]] = []
     for j, r in enumerate(rows):
@@ -171,7 +172,7 @@ def _assemble(blocks: list[list[Any]], out_tree: Any, in_treedef: Any, argnums: 
 
 
 def _basis(leaves: Sequence[Any]) -> np.ndarray:
-    n = sum(int(np.prod(shape_of(x), dtype=np.int64)) for x in leaves)
+    n = sum(math.prod(shape_of(x)) for x in leaves)
     dtype = np.result_type(*[dtype_of(x) for x in leaves]) if leaves else np.float64
     return np.eye(n, dtype=dtype)
 
@@ -259,8 +260,8 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
             out = f(*leaves)
             if has_aux:
                 out = out[0]
-            n_in = sum(int(np.prod(shape_of(x), dtype=np.int64)) for x in leaves)
-            n_out = sum(int(np.prod(shape_of(x), dtype=np.int64)) for x in tree_flatten(out)[0])
+            n_in = sum(math.prod(shape_of(x)) for x in leaves)
+            n_out = sum(math.prod(shape_of(x)) for x in tree_flatten(out)[0])
             chosen = "fwd" if n_in < n_out else "rev"
         transform = jacfwd if chosen == "fwd" else jacrev
         return transform(fun, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args)

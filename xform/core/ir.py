@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+import math
 import numpy as np
 
 _DTYPE_SHORT = {
@@ -33,7 +34,7 @@ class ShapedArray:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def str_short(self) -> str:
         dt = _DTYPE_SHORT.get(self.dtype.name, self.dtype.name)

@@ -37,7 +37,8 @@ class Primitive:
                  "multiple_results", "nondiff", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
-                 multiple_results: bool = False, nondiff: bool = False) -> None:
+                 multiple_results: bool = False, nondiff: bool = False,
+                 register: bool = True) -> None:
         self.name = name
         self.impl = impl
         self.abstract_eval: Rule = self._eval_shape
@@ -46,7 +47,8 @@ class Primitive:
         self.batch: Rule | None = None
         self.multiple_results = multiple_results
         self.nondiff = nondiff
-        registry[name] = self
+        if register:  # internal primitives (custom-rule calls) stay out of the registry
+            registry[name] = self
 
     def bind(self, *args: Any, **params: Any) -> Any:
         from .trace import bind

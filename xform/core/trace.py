@@ -10,6 +10,7 @@ current, so whatever the rules compute is seen by the enclosing transforms.
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -34,6 +35,11 @@ class Trace:
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         raise NotImplementedError
+
+    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+        """A function with a custom derivative (``kind`` "jvp" or "vjp"). Traces
+        that do not differentiate simply run its body."""
+        return fun(*args)
 
     def __repr__(self) -> str:
         return type(self).__name__
@@ -96,14 +102,12 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return prim.impl(*args, **params)
 
 
-def bind_in_parent(trace: Trace, prim: Primitive, vals: Sequence[Any], params: dict,
-                   has_tracers: bool) -> Any:
-    """Evaluate ``prim`` one level below ``trace`` (fast path when that is NumPy)."""
-    if not has_tracers:
-        return prim.impl(*vals, **params)
-    parent = trace.parent
-    assert parent is not None
-    return parent.process_primitive(prim, vals, params)
+def bind_custom(kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+    """Call a function with a custom derivative on flat ``args`` (see custom_derivatives)."""
+    for a in args:
+        if isinstance(a, Tracer):
+            return _ctx.trace.process_custom(kind, fun, rule, args)
+    return fun(*args)
 
 
 # ----------------------------------------------------------------------------
@@ -172,7 +176,7 @@ class Tracer:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     def concrete_value(self, what: str) -> Any:
         """The NumPy value behind this tracer, or a clear error if it has none."""

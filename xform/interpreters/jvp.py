@@ -10,7 +10,9 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.trace import Trace, Tracer, _ctx, bind, raise_leaked
+import numpy as np
+
+from ..core.trace import Trace, Tracer, _ctx, bind, raise_leaked, set_current
 
 
 class JVPTracer(Tracer):
@@ -78,3 +80,23 @@ class JVPTrace(Trace):
         if prim.multiple_results:
             return [o if t is None else JVPTracer(o, t, self) for o, t in zip(out, t_out)]
         return out if t_out is None else JVPTracer(out, t_out, self)
+
+    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+        own = [isinstance(a, JVPTracer) and a._trace is self for a in args]
+        parent = self.parent
+        assert parent is not None
+        if not any(own):
+            with set_current(parent):
+                return parent.process_custom(kind, fun, rule, args)
+        if kind == "vjp":
+            raise TypeError(
+                f"`{getattr(fun, '__name__', 'function')}` has a custom_vjp rule, which "
+                "only supports reverse mode (grad, vjp, jacrev); forward mode (jvp, jacfwd, "
+                "hessian) cannot use it. Define the derivative with custom_jvp instead, "
+                "which serves both modes.")
+        primals = [a.primal if o else a for a, o in zip(args, own)]
+        tangents = [a.tangent if o else np.zeros(np.shape(a), np.result_type(a))
+                    for a, o in zip(args, own)]
+        with set_current(parent):
+            outs, t_outs = rule(primals, tangents)
+        return [o if t is None else JVPTracer(o, t, self) for o, t in zip(outs, t_outs)]

@@ -12,7 +12,9 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.trace import Trace, Tracer, add_any, raise_leaked
+import numpy as np
+
+from ..core.trace import EvalTrace, Trace, Tracer, add_any, raise_leaked, set_current
 
 
 class TapeTracer(Tracer):
@@ -51,11 +53,14 @@ TapeEntry = tuple[Primitive, Sequence[Any], dict, Any]
 class TapeTrace(Trace):
     """Interpreter that evaluates through its parent and records a tape."""
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "over_numpy")
 
     def __init__(self, parent: Trace) -> None:
         super().__init__(parent)
         self.tape: list[TapeEntry] = []
+        # directly above NumPy, recorded values are plain arrays and the
+        # implementation can be called without a detour through the parent
+        self.over_numpy = isinstance(parent, EvalTrace)
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         vals = []
@@ -71,7 +76,7 @@ class TapeTrace(Trace):
             vals.append(a)
         if own and not self.alive:
             raise_leaked(args[0] if isinstance(args[0], Tracer) else args[-1], prim.name)
-        if foreign:
+        if foreign or not self.over_numpy:
             out = self.parent.process_primitive(prim, vals, params)  # type: ignore[union-attr]
         else:
             out = prim.impl(*vals, **params)
@@ -83,6 +88,35 @@ class TapeTrace(Trace):
             res = TapeTracer(out, self)
         self.tape.append((prim, args, params, res))
         return res
+
+    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+        own = [isinstance(a, TapeTracer) and a._trace is self for a in args]
+        parent = self.parent
+        assert parent is not None
+        if not any(own):
+            with set_current(parent):
+                return parent.process_custom(kind, fun, rule, args)
+        vals = [a.val if o else a for a, o in zip(args, own)]
+        with set_current(parent):
+            if kind == "vjp":
+                fwd, bwd = rule
+                outs, res = fwd(*vals)
+                prim, params = custom_vjp_call_p, {"bwd": bwd, "res": res}
+            else:
+                # Reverse mode of a custom JVP rule: record the rule's (linear) tangent
+                # computation on an inner tape, and transpose it by sweeping that tape.
+                inner = TapeTrace(parent)
+                t_ins = [TapeTracer(np.zeros(np.shape(v), np.result_type(v)), inner) if o
+                         else np.zeros(np.shape(v), np.result_type(v))
+                         for v, o in zip(vals, own)]
+                with set_current(inner):
+                    outs, t_outs = rule(vals, t_ins)
+                inner.alive = False
+                prim, params = custom_jvp_call_p, {"inner": inner, "t_ins": t_ins,
+                                                   "t_outs": t_outs}
+        res_tracers = tuple(TapeTracer(o, self) for o in outs)
+        self.tape.append((prim, args, params, res_tracers))
+        return list(res_tracers)
 
 
 def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
@@ -129,3 +163,70 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
     if consume:
         tape.clear()
     return cts
+
+
+def forward_pass(trace: TapeTrace, tangents: dict[TapeTracer, Any]) -> dict[TapeTracer, Any]:
+    """Push tangents forward along the tape with the recorded values (linearize).
+
+    ``tangents`` maps input tracers to their tangents; the result maps every
+    tracer reached to its tangent.
+    """
+    env = dict(tangents)
+    for prim, args, params, res in trace.tape:
+        ts = [env.get(a) if isinstance(a, TapeTracer) and a._trace is trace else None
+              for a in args]
+        if all(t is None for t in ts):
+            continue
+        if prim.jvp is None:
+            raise NotImplementedError(
+                f"Forward-mode differentiation of `{prim.name}` is not implemented "
+                "(it has no JVP rule).")
+        vals = [a.val if isinstance(a, TapeTracer) and a._trace is trace else a for a in args]
+        ans = [r.val for r in res] if prim.multiple_results else res.val
+        t_out = prim.jvp(ts, ans, vals, params)
+        if prim.multiple_results:
+            for r, t in zip(res, t_out):
+                if t is not None:
+                    env[r] = t
+        elif t_out is not None:
+            env[res] = t_out
+    return env
+
+
+# Calls of functions with custom rules, as recorded on a tape (never evaluated directly).
+def _recorded_only(*args: Any, **params: Any) -> Any:
+    raise RuntimeError("custom-rule calls are recorded on tapes, never evaluated directly")
+
+
+custom_vjp_call_p = Primitive("custom_vjp_call", _recorded_only, multiple_results=True,
+                              register=False)
+custom_jvp_call_p = Primitive("custom_jvp_call", _recorded_only, multiple_results=True,
+                              register=False)
+
+
+def _custom_vjp_rule(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                     needs: Sequence[bool]) -> list[Any]:
+    cts = params["bwd"](params["res"], ct)
+    return [c if n else None for c, n in zip(cts, needs)]
+
+
+def _custom_jvp_transpose(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                          needs: Sequence[bool]) -> list[Any]:
+    inner = params["inner"]
+    seeds = [(t, c) for t, c in zip(params["t_outs"], ct)
+             if c is not None and isinstance(t, TapeTracer) and t._trace is inner]
+    cts = backward_pass(inner, seeds)
+    return [cts.get(t) if n else None for t, n in zip(params["t_ins"], needs)]
+
+
+def _custom_jvp_forward(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
+                        params: dict) -> list[Any]:
+    inner = params["inner"]
+    env = forward_pass(inner, {t_in: t for t_in, t in zip(params["t_ins"], tangents)
+                               if t is not None and isinstance(t_in, TapeTracer)})
+    return [env.get(t) if isinstance(t, TapeTracer) else None for t in params["t_outs"]]
+
+
+custom_vjp_call_p.vjp = _custom_vjp_rule
+custom_jvp_call_p.vjp = _custom_jvp_transpose
+custom_jvp_call_p.jvp = _custom_jvp_forward

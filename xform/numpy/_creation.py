@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import math
 import numpy as np
 
 from ..core.trace import Tracer
@@ -157,7 +158,7 @@ def ndim(a: Any) -> int:
 def size(a: Any, axis: int | None = None) -> int:
     """`numpy.size`."""
     s = shape_of(a)
-    return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
+    return math.prod(s) if axis is None else s[axis]
 
 
 def result_type(*args: Any) -> np.dtype:

@@ -208,8 +208,14 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     return bind(select_p, condition, x, y)
 
 
-def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Any:
-    """`numpy.clip`; the derivative is 1 inside the interval and 0 outside."""
+def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
+         min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy 2's keywords
+    """`numpy.clip`; the derivative is 1 inside the interval and 0 outside.
+    ``min``/``max`` are NumPy 2's spellings of ``a_min``/``a_max``."""
+    if (min is not None and a_min is not None) or (max is not None and a_max is not None):
+        raise ValueError("clip: pass either a_min/a_max or min/max, not both")
+    a_min = min if min is not None else a_min
+    a_max = max if max is not None else a_max
     if a_min is not None:
         a = maximum(a, a_min)
     if a_max is not None:

@@ -60,6 +60,14 @@ def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) ->
     return out
 
 
+def _with_dtype(a: Any, dtype: Any) -> Any:
+    """``a`` cast to the ``dtype=`` a reduction computes in (None: unchanged)."""
+    if dtype is None:
+        return a
+    from ._elementwise import astype
+    return astype(a, dtype)
+
+
 def _count(a: Any, axes: tuple[int, ...]) -> int:
     shape = shape_of(a)
     n = 1
@@ -84,6 +92,7 @@ def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -
 def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
     """`numpy.var` (real inputs: mean of squared deviations)."""
+    a = _with_dtype(a, dtype)
     axes = normalize_axis(axis, len(shape_of(a)))
     centered = a - mean(a, axis=axes, keepdims=True)
     n = _count(a, axes) - ddof
@@ -94,7 +103,7 @@ def std(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
     """`numpy.std`. Its derivative is infinite where the spread is zero."""
     from ._elementwise import sqrt
-    return sqrt(var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
 # ------------------------------------------------------------------------ max / min
@@ -150,9 +159,23 @@ def ptp(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 
 
 # ------------------------------------------------------------------------ prod
+def _prefix_prod(x: Any) -> Any:
+    """``cumprod`` along the last axis by doubling (log2(n) multiplies): unlike the
+    rules of ``cumprod_p`` it involves no division, so its derivatives of every
+    order stay exact where ``x`` has zeros."""
+    from ._shape import concatenate
+    n = shape_of(x)[-1]
+    d = 1
+    while d < n:
+        x = concatenate([x[..., :d], x[..., d:] * x[..., :n - d]], axis=-1)
+        d *= 2
+    return x
+
+
 def _prod_of_others(x: Any, axis: tuple[int, ...]) -> Any:
     """For each element, the product of the other elements of its reduction group,
-    from exclusive cumulative products on both sides (exact when x has zeros)."""
+    from exclusive cumulative products on both sides (exact when x has zeros,
+    and so are its own derivatives)."""
     from ._shape import concatenate, reshape, transpose
     shape = shape_of(x)
     kept = [i for i in range(len(shape)) if i not in axis]
@@ -162,8 +185,8 @@ def _prod_of_others(x: Any, axis: tuple[int, ...]) -> Any:
     lead = moved_shape[:len(kept)]
     xf = reshape(xt, lead + (-1,))
     one = np.ones(lead + (1,), dtype_of(x))
-    left = concatenate([one, cumprod(xf[..., :-1], axis=-1)], axis=-1)
-    right = concatenate([one, cumprod(xf[..., ::-1][..., :-1], axis=-1)], axis=-1)[..., ::-1]
+    left = concatenate([one, _prefix_prod(xf[..., :-1])], axis=-1)
+    right = concatenate([one, _prefix_prod(xf[..., ::-1][..., :-1])], axis=-1)[..., ::-1]
     others = reshape(left * right, moved_shape)
     return transpose(others, list(np.argsort(perm)))
 
@@ -178,6 +201,7 @@ defvjp(reduce_prod_p, lambda ct, ans, x, axis, keepdims: expand_to(
 
 def prod(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:
     """`numpy.prod`; its derivative is exact even where elements are zero."""
+    a = _with_dtype(a, dtype)
     return bind(reduce_prod_p, a, axis=normalize_axis(axis, len(shape_of(a))),
                 keepdims=bool(keepdims))
 
@@ -209,13 +233,13 @@ def _scan_args(a: Any, axis: int | None) -> tuple[Any, int]:
 
 def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
     """`numpy.cumsum`."""
-    a, ax = _scan_args(a, axis)
+    a, ax = _scan_args(_with_dtype(a, dtype), axis)
     return bind(cumsum_p, a, axis=ax)
 
 
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
     """`numpy.cumprod` (derivative undefined where the input has zeros)."""
-    a, ax = _scan_args(a, axis)
+    a, ax = _scan_args(_with_dtype(a, dtype), axis)
     return bind(cumprod_p, a, axis=ax)
 
 

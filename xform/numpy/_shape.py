@@ -2,6 +2,7 @@
 shape functions built on them."""
 from __future__ import annotations
 
+import math
 import builtins
 from typing import Any, Sequence
 
@@ -14,7 +15,7 @@ from ._rules import (Primitive, batch_size, bind, deflinear, defvjp, dtype_of, m
 def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     if -1 in shape:
-        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        known = math.prod([n for n in shape if n != -1])
         shape = tuple(size // builtins.max(known, 1) if n == -1 else n for n in shape)
     return shape
 
@@ -28,7 +29,7 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
     if order != "C":
         raise NotImplementedError("xform.numpy.reshape supports only order='C'")
     old = shape_of(a)
-    new = _resolve_shape(shape, int(np.prod(old, dtype=np.int64)))
+    new = _resolve_shape(shape, math.prod(old))
     if new == old:
         return a
     return bind(reshape_p, a, shape=new)
