@@ -292,3 +292,20 @@ for _name in ("all", "any"):
     DOMAINS[_name] = [fixed(operands((3, 4)), {"axis": (1,), "keepdims": True}),
                       fixed(operands((3, 4)), {"axis": None, "keepdims": False})]
 DOMAINS["argsort"] = [fixed(operands((3, 4)), {"axis": -1})]
+
+
+# ----------------------------------------------------------------------------- other families
+# Each op family keeps its domains in tests/domains_<family>.py, defining its own
+# ``DOMAINS`` dict with the builders above; they are merged here.
+def _merge_family_domains() -> None:
+    import importlib
+    import pathlib
+    for path in sorted(pathlib.Path(__file__).parent.glob("domains_*.py")):
+        family = importlib.import_module(path.stem)
+        clash = set(DOMAINS) & set(family.DOMAINS)
+        if clash:
+            raise ValueError(f"{path.name} redefines domains of {sorted(clash)}")
+        DOMAINS.update(family.DOMAINS)
+
+
+_merge_family_domains()

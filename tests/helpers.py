@@ -73,6 +73,14 @@ def inner(xs: Any, ys: Any) -> float:
                      for a, b in zip(as_list(xs), as_list(ys))))
 
 
+def fd_noise(values: Any, eps: float = EPS) -> float:
+    """A bound on the rounding error of a central difference of outputs ``values``:
+    a hundred times float64 epsilon times their largest magnitude, over ``eps``."""
+    big = max((float(onp.max(onp.abs(onp.asarray(v, onp.float64)), initial=0.0))
+               for v in as_list(values)), default=0.0)
+    return 100 * onp.finfo(onp.float64).eps * big / eps
+
+
 def central_difference(f: Callable[..., Any], args: Any, tangents: Any,
                        eps: float = EPS) -> list[onp.ndarray]:
     """``(f(args + eps t) - f(args - eps t)) / 2 eps`` for each output of ``f``.
@@ -98,6 +106,8 @@ def check_jvp(f: Callable[..., Any], args: Any, rng: onp.random.Generator,
     outs, t_outs = as_list(out), as_list(t_out)
     expected = central_difference(f, args, tangents, eps)
     plain = as_list(f(*args))
+    # the differences' own rounding noise, about machine epsilon * |f| / eps
+    atol = atol + fd_noise(plain, eps)
     assert len(t_outs) == len(expected), what
     for k, (o, p, t, e) in enumerate(zip(outs, plain, t_outs, expected)):
         tag = f"{what} output {k}"
@@ -125,7 +135,9 @@ def check_vjp(f: Callable[..., Any], args: Any, rng: onp.random.Generator,
         assert onp.shape(c) == onp.shape(a), \
             f"{what}: cotangent {k} has shape {onp.shape(c)}, argument {onp.shape(a)}"
     lhs, rhs = inner(cts, t_out), inner(in_cts, tangents)
-    scale = max(1.0, abs(lhs))
+    # rounding is relative to the size of the terms, not of their (cancelling) sum
+    scale = max(1.0, inner([onp.abs(c) for c in cts], [onp.abs(t) for t in as_list(t_out)]),
+                inner([onp.abs(c) for c in in_cts], [onp.abs(t) for t in tangents]))
     onp.testing.assert_allclose(lhs, rhs, rtol=rtol, atol=atol * scale,
                                 err_msg=f"{what}: <ct, J t> != <J^T ct, t>")
 

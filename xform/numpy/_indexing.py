@@ -141,22 +141,53 @@ class _IndexUpdateRef:
         return bind(index_add_p, self.array, values, *arrays, idx=static)
 
     def multiply(self, values: Any) -> Any:
-        """A copy with the indexed entries multiplied by ``values`` (unique indices)."""
-        return self.set(self.get() * values)
+        """A copy with the indexed entries multiplied by ``values`` (a repeated
+        index multiplies by all of its values)."""
+        from ._elementwise import multiply
+        from ._reductions import prod
+        return self._combine(values, multiply, prod, 1)
 
     def divide(self, values: Any) -> Any:
-        """A copy with the indexed entries divided by ``values`` (unique indices)."""
-        return self.set(self.get() / values)
+        """A copy with the indexed entries divided by ``values`` (a repeated index
+        divides by all of its values)."""
+        from ._elementwise import divide
+        from ._reductions import prod
+        return self._combine(values, divide, prod, 1)
 
     def min(self, values: Any) -> Any:
-        """A copy with the indexed entries replaced by ``minimum(entry, values)``."""
+        """A copy with the indexed entries replaced by ``minimum(entry, values)``
+        (over all the values of a repeated index)."""
         from ._elementwise import minimum
-        return self.set(minimum(self.get(), values))
+        from ._reductions import min as reduce_min
+        return self._combine(values, minimum, reduce_min, np.inf)
 
     def max(self, values: Any) -> Any:
-        """A copy with the indexed entries replaced by ``maximum(entry, values)``."""
+        """A copy with the indexed entries replaced by ``maximum(entry, values)``
+        (over all the values of a repeated index)."""
         from ._elementwise import maximum
-        return self.set(maximum(self.get(), values))
+        from ._reductions import max as reduce_max
+        return self._combine(values, maximum, reduce_max, -np.inf)
+
+    def _combine(self, values: Any, op: Any, reduce: Any, identity: Any) -> Any:
+        """``set(op(entry, values))``, where the values aimed at one repeated
+        position are first folded into one by ``reduce`` (as ``add`` accumulates)."""
+        static, arrays = split_index(self.index)
+        if not arrays or any(isinstance(a, Tracer) for a in arrays):
+            return self.set(op(self.get(), values))  # no (concretely known) repeats
+        shape = shape_of(self.array)
+        positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+        positions = positions[build_index(static, arrays)]
+        unique, inverse = np.unique(positions, return_inverse=True)
+        if unique.size == positions.size:
+            return self.set(op(self.get(), values))
+        from ._elementwise import where
+        from ._shape import broadcast_to, ravel, reshape
+        flat_values = ravel(broadcast_to(values, positions.shape))
+        groups = inverse.reshape(1, -1) == np.arange(unique.size).reshape(-1, 1)
+        folded = reduce(where(groups, reshape(flat_values, (1, -1)), identity), axis=1)
+        flat = ravel(self.array)
+        flat = _IndexUpdateRef(flat, unique).set(op(getitem(flat, unique), folded))
+        return reshape(flat, shape)
 
 
 class IndexUpdateHelper:
