@@ -33,6 +33,8 @@ class Domain:
     tol: dict[str, float] = field(default_factory=dict)
     #: float32 inputs give float32 outputs, tangents and cotangents
     float32: bool = True
+    #: False for primitives that refuse reverse mode by design (while_loop)
+    reverse: bool = True
 
 
 # ----------------------------------------------------------------------------- samplers
@@ -126,7 +128,7 @@ def reduction(sample: Sampler, **kw: Any) -> list[Domain]:
     """``(x,)`` with ``axis`` (a sorted tuple) and ``keepdims``, as the reductions bind."""
     cases = [((3, 4), (1,), False), ((3, 4), (0, 1), True), ((2, 3, 4), (0, 2), False),
              ((4,), (0,), False)]
-    return [fixed(lambda rng, s=s: (sample(rng, s),), {"axis": ax, "keepdims": kd},
+    return [fixed(operands(s, sample=sample), {"axis": ax, "keepdims": kd},
                   label=f"x{s} axis={ax} keepdims={kd}", **kw) for s, ax, kd in cases]
 
 
@@ -183,9 +185,15 @@ for _name, _pair in {
 }.items():
     DOMAINS[_name] = binary(_pair)
 
+
+
+def _select_args(sc: tuple[int, ...], sx: tuple[int, ...],
+                 sy: tuple[int, ...]) -> Callable[[Rng], tuple]:
+    return lambda rng: (boolean(rng, sc), REAL(rng, sx), REAL(rng, sy))
+
+
 DOMAINS["select"] = [
-    fixed(lambda rng, sc=sc, sx=sx, sy=sy: (boolean(rng, sc), REAL(rng, sx), REAL(rng, sy)),
-          {}, diff=(1, 2), label=f"c{sc} x{sx} y{sy}")
+    fixed(_select_args(sc, sx, sy), {}, diff=(1, 2), label=f"c{sc} x{sx} y{sy}")
     for sc, sx, sy in [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (3, 1)), ((3, 1), (3, 4), ())]
 ]
 
@@ -251,19 +259,18 @@ DOMAINS["index_set"] = [                              # unique indices: set is w
 DOMAINS["matmul"] = [fixed(operands(sa, sb), {}, diff=(0, 1), label=f"{sa} @ {sb}")
                      for sa, sb in [((3, 4), (4, 2)), ((2, 3, 4), (4, 5)),
                                     ((1, 3, 4), (2, 4, 2))]]
-DOMAINS["einsum"] = [
-    fixed(operands(*shapes), {"subscripts": spec}, diff=tuple(range(len(shapes))))
-    for spec, shapes in [
-        ("ij,jk->ik", [(3, 4), (4, 2)]),
-        ("ij->", [(3, 4)]),
-        ("ij->ji", [(3, 4)]),
-        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
-        ("i,i->", [(5,), (5,)]),
-        ("ij,ij->ij", [(3, 4), (3, 4)]),
-        ("ij,jk->k", [(3, 4), (4, 2)]),      # i is summed inside one operand
-        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
-    ]
+_EINSUMS: list[tuple[str, list[tuple[int, ...]]]] = [
+    ("ij,jk->ik", [(3, 4), (4, 2)]),
+    ("ij->", [(3, 4)]),
+    ("ij->ji", [(3, 4)]),
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
+    ("i,i->", [(5,), (5,)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("ij,jk->k", [(3, 4), (4, 2)]),      # i is summed inside one operand
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
 ]
+DOMAINS["einsum"] = [fixed(operands(*shapes), {"subscripts": spec},
+                           diff=tuple(range(len(shapes)))) for spec, shapes in _EINSUMS]
 
 # ----------------------------------------------------------------------------- non-differentiable
 for _name, _sample in {

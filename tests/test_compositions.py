@@ -41,7 +41,8 @@ BINARY = {
     "h * y": lambda h, y: h * y,
     "h / (1 + y * y)": lambda h, y: h / (1.0 + y * y),
 }
-REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min, "prod": np.prod}
+REDUCTIONS: dict[str, Any] = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min,
+                              "prod": np.prod}
 
 
 @dataclass
@@ -239,7 +240,8 @@ def ops(draw: Any, shape: tuple[int, ...], n_inputs: int) -> tuple[Op, list[tupl
 @st.composite
 def programs(draw: Any) -> Program:
     shape = tuple(draw(st.lists(st.integers(1, 4), min_size=0, max_size=3)))
-    shapes, steps = [shape], []
+    shapes: list[tuple[int, ...]] = [shape]
+    steps: list[Op] = []
     B, L = 1.0, 1.0
     for _ in range(draw(st.integers(1, 6))):
         op, new = draw(ops(shape, len(shapes)))
@@ -258,7 +260,7 @@ def programs(draw: Any) -> Program:
 
 
 # ----------------------------------------------------------------------------- properties
-SETTINGS = settings(max_examples=120, deadline=None,
+SETTINGS = settings(max_examples=250, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 

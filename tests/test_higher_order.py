@@ -133,7 +133,7 @@ def test_third_order_directional_derivative_of_a_vector_function():
     onp.testing.assert_allclose(third, fd_hessian, rtol=1e-6, atol=1e-7)
 
 
-# ----------------------------------------------------------------------------- perturbation confusion
+# ----------------------------------------------------------------------------- no confusion
 def test_no_perturbation_confusion_reverse():
     assert xform.grad(lambda x: xform.grad(lambda y: x * y)(1.0))(2.0) == 1.0
 

@@ -105,6 +105,12 @@ def _check_differentiable(prim: Primitive, args: tuple, params: dict, domain: Do
 
     # first order
     check_jvp(f, x, rng, eps, rtol, atol, what=f"{what} jvp")
+    if not domain.reverse:  # refuses reverse mode by design: it must say so clearly
+        with pytest.raises(NotImplementedError, match="not supported"):
+            xform.vjp(f, *x)[1](f(*x))
+        check_jvp(jvp_tangent_fn(f, [random_like(rng, a) for a in x]), x, rng, eps, rtol,
+                  atol, what=f"{what} jvp of the jvp")
+        return
     check_vjp(f, x, rng, rtol=exact, what=f"{what} vjp")
 
     # second order: the forward rule, x -> J(x) t, differentiates in both modes
@@ -152,6 +158,51 @@ def _check_nondiff(prim: Primitive, args: tuple, params: dict, domain: Domain,
         assert not onp.any(g), f"{what}: non-zero gradient {g}"
 
 
+# ----------------------------------------------------------------------------- batching
+def _stack_samples(name: str, domain: Domain, k: int, size: int = 3
+                   ) -> tuple[list[tuple], dict]:
+    """``size`` samples of the domain; only the differentiated arguments vary."""
+    first, params = domain.make(_rng(name, 1000 + k))
+    samples = [first]
+    for j in range(1, size):
+        args, _ = domain.make(_rng(name, 1000 + k + 17 * j))
+        samples.append(tuple(a if i in domain.diff else f for i, (a, f)
+                             in enumerate(zip(args, first))))
+    return samples, params
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+def test_batch_rule_matches_a_loop(name: str) -> None:
+    """vmap of the primitive equals a Python loop over the batch: every argument
+    batched at axis 0, and only the first batched, along its last axis."""
+    prim = registry[name]
+    if name not in DOMAINS:
+        pytest.fail(f"primitive {name!r} has no input domain", pytrace=False)
+    assert prim.batch is not None, f"primitive {name!r} has no batch rule"
+    for k, domain in enumerate(DOMAINS[name]):
+        samples, params = _stack_samples(name, domain, k)
+        expected = [as_list(bind(prim, *s, **params)) for s in samples]
+        first = domain.diff[0]
+        variants = [{i: 0 for i in domain.diff},
+                    {first: onp.ndim(samples[0][first])}]
+        for axes in variants:
+            def f(*diff_args: Any) -> Any:
+                full = list(samples[0])
+                for i, v in zip(axes, diff_args):
+                    full[i] = v
+                return bind(prim, *full, **params)
+            stacked = [onp.stack([s[i] for s in samples], axis=ax) for i, ax in axes.items()]
+            out = as_list(xform.vmap(f, in_axes=tuple(axes.values()))(*stacked))
+            for j, exp in enumerate(expected):
+                if len(axes) < len(domain.diff) and j > 0:
+                    exp = as_list(bind(prim, *[samples[j][i] if i == first else samples[0][i]
+                                               for i in range(len(samples[0]))], **params))
+                for o, e in zip(out, exp):
+                    onp.testing.assert_allclose(
+                        onp.asarray(o)[j], e, rtol=1e-12, atol=1e-12,
+                        err_msg=f"{name} [{domain.label}] batched {axes} member {j}")
+
+
 # ----------------------------------------------------------------------------- float32
 FLOAT32 = [n for n in PRIMITIVES
            if n in DOMAINS and not registry[n].nondiff and DOMAINS[n][0].float32]
@@ -173,7 +224,8 @@ def test_float32_stays_float32(name: str) -> None:
 
     out = f(*x)
     for o in as_list(out):
-        assert onp.result_type(o) == f32, f"{name}: float32 inputs gave a {onp.result_type(o)} output"
+        assert onp.result_type(o) == f32, \
+            f"{name}: float32 inputs gave a {onp.result_type(o)} output"
 
     tangents = [random_like(rng, a) for a in x]
     out_j, t_out = xform.jvp(f, tuple(x), tuple(tangents))
@@ -187,9 +239,10 @@ def test_float32_stays_float32(name: str) -> None:
         assert onp.result_type(c) == f32, f"{name}: vjp gave a {onp.result_type(c)} cotangent"
 
     # the rules, called directly on float32 values
-    full_tangents = [None] * len(args)
+    full_tangents: list[Any] = [None] * len(args)
     for i, t in zip(domain.diff, tangents):
         full_tangents[i] = t
+    assert prim.jvp is not None and prim.vjp is not None, f"{name}: missing rules"
     for t in as_list(prim.jvp(full_tangents, out, list(args), params)):
         assert t is not None and onp.result_type(t) == f32, \
             f"{name}: the JVP rule gave a {None if t is None else onp.result_type(t)} tangent"

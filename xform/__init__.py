@@ -5,7 +5,7 @@
 >>> float(xform.grad(lambda x: np.sin(x) * x)(0.0))
 0.0
 """
-from . import numpy, tree_util
+from . import lax, numpy, tree_util
 from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr,
                   multigrad_dict, stop_gradient, value_and_grad, vjp)
 from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
@@ -15,7 +15,7 @@ from .custom_derivatives import custom_jvp, custom_vjp
 __version__ = "0.1.0"
 
 __all__ = [
-    "numpy", "tree_util",
+    "numpy", "tree_util", "lax",
     "grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
     "jvp", "vjp", "linearize", "linear_transpose",
     "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",

@@ -56,6 +56,15 @@ def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool,
     return keep
 
 
+def _describe(x: Any) -> str:
+    """A user-facing description of a value (no internal tracer class names)."""
+    if isinstance(x, Tracer):
+        return f"an array of shape {x.shape}"
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"a {type(x).__name__}"
+
+
 def _unbox(x: Any, trace: Any) -> Any:
     """The value of a tracer of ``trace``; anything else unchanged."""
     if isinstance(x, TapeTracer) and x._trace is trace:
@@ -123,7 +132,7 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError("with has_aux=True the function must return a pair "
-                                f"(output, aux), got {type(out).__name__}")
+                                f"(output, aux), got {_describe(out)}")
             out, aux = out
             aux = tree_map(lambda x: _unbox(x, trace), aux)
         if isinstance(out, (list, tuple, dict)) or shape_of(out) != ():
@@ -225,7 +234,9 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
     The forward values are recorded once; ``vjp_fn`` may be called many times.
     """
     nums = tuple(range(len(primals)))
-    trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "vjp")
+    # integer inputs are allowed (as in JAX) and get zero cotangents
+    trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "vjp",
+                                                     allow_int=True)
     aux = None
     if has_aux:
         out, aux = out

@@ -163,9 +163,11 @@ def _fmt_param(v: Any) -> str:
     if isinstance(v, np.dtype):
         return _DTYPE_SHORT.get(v.name, v.name)
     if isinstance(v, Jaxpr):
-        return "{ " + pp_jaxpr(v).replace("\n", "\n  ") + " }"
+        return pp_jaxpr(v).replace("\n", "\n      ")
     if isinstance(v, ClosedJaxpr):
         return _fmt_param(v.jaxpr)
+    if isinstance(v, tuple) and v and all(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v):
+        return "(" + ", ".join(_fmt_param(x) for x in v) + ")"
     return repr(v)
 
 

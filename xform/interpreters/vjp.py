@@ -87,7 +87,7 @@ class TapeTrace(Trace):
         else:
             res = TapeTracer(out, self)
         self.tape.append((prim, args, params, res))
-        return res
+        return list(res) if prim.multiple_results else res
 
     def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
         own = [isinstance(a, TapeTracer) and a._trace is self for a in args]
