@@ -5,12 +5,12 @@
 >>> float(xform.grad(lambda x: np.sin(x) * x)(0.0))
 0.0
 """
-from . import lax, numpy, tree_util
+from . import lax, numpy, optimizers, test_util, tree_util
 from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr,
                   multigrad_dict, stop_gradient, value_and_grad, vjp)
 from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
 from .core.trace import ConcretizationError, LeakedTracerError, TracerError
-from .custom_derivatives import custom_jvp, custom_vjp
+from .custom_derivatives import checkpoint, custom_jvp, custom_vjp
 
 __version__ = "0.1.0"
 
@@ -19,6 +19,6 @@ __all__ = [
     "grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
     "jvp", "vjp", "linearize", "linear_transpose",
     "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
-    "make_jaxpr", "stop_gradient", "custom_jvp", "custom_vjp",
+    "make_jaxpr", "stop_gradient", "custom_jvp", "custom_vjp", "checkpoint",
     "ConcretizationError", "LeakedTracerError", "TracerError",
 ]

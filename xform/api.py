@@ -67,7 +67,7 @@ def _describe(x: Any) -> str:
 
 def _unbox(x: Any, trace: Any) -> Any:
     """The value of a tracer of ``trace``; anything else unchanged."""
-    if isinstance(x, TapeTracer) and x._trace is trace:
+    if isinstance(trace, TapeTrace) and trace.owns(x):
         return x.val
     if isinstance(x, JVPTracer) and x._trace is trace:
         return x.primal
@@ -155,7 +155,7 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
                             "function pass holomorphic=True.")
         value = _unbox(out, trace)
         cts: dict[Any, Any] = {}
-        if isinstance(out, TapeTracer) and out._trace is trace:
+        if trace.owns(out):
             cts = backward_pass(trace, [(out, np.ones((), out_dt)[()])], consume=True)
         grads = [_as_output(cts[b], x) if b is not None and b in cts else _zeros(x)
                  for b, x in zip(boxed, leaves)]
@@ -254,7 +254,7 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
             if shape_of(c) != shape_of(o):
                 raise ValueError(f"vjp_fn: cotangent of shape {shape_of(c)} for an output "
                                  f"of shape {shape_of(o)}")
-            if isinstance(o, TapeTracer) and o._trace is trace:
+            if trace.owns(o):
                 seeds.append((o, to_numpy_value(c)))
         cts = backward_pass(trace, seeds)
         grads = [_as_output(cts[b], x) if b is not None and b in cts else _zeros(x)

@@ -189,3 +189,37 @@ class custom_vjp:
         flat_fun.__name__ = _name(self.fun)
         outs = bind_custom("vjp", flat_fun, (flat_fwd, flat_bwd), leaves)
         return tree_unflatten(out_info[-1][0], list(outs))
+
+
+def checkpoint(fun: Fun) -> Fun:
+    """``fun`` whose intermediate values are not stored for reverse mode: the
+    backward pass recomputes them from the inputs (trading compute for memory).
+
+    Under reverse mode the tape keeps only ``fun``'s inputs; every other
+    transform runs ``fun`` as usual.
+    """
+
+    @functools.wraps(fun)
+    def remat(*args: Any) -> Any:
+        leaves, in_tree = tree_flatten(list(args))
+        out_info: list[Any] = []
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            out_leaves, tree = tree_flatten(fun(*tree_unflatten(in_tree, list(flat))))
+            out_info.append(tree)
+            return out_leaves
+
+        def fwd(*flat: Any) -> tuple[list[Any], Any]:
+            return flat_fun(*flat), flat  # the residuals are just the inputs
+
+        def bwd(inputs: Any, cts: Sequence[Any]) -> list[Any]:
+            from .api import vjp
+            outs, vjp_fn = vjp(lambda *a: flat_fun(*a), *inputs)
+            cts = [c if c is not None else _zeros_like(o) for c, o in zip(cts, outs)]
+            return list(vjp_fn(list(cts)))
+
+        flat_fun.__name__ = _name(fun)
+        outs = bind_custom("remat", flat_fun, (fwd, bwd), leaves)
+        return tree_unflatten(out_info[-1], list(outs))
+
+    return remat

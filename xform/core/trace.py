@@ -129,10 +129,15 @@ class ConcretizationError(TracerError, TypeError):
 def raise_leaked(tracer: "Tracer", where: str) -> None:
     raise LeakedTracerError(
         f"Leaked tracer: `{where}` received {tracer!r}, a traced value created inside a "
-        f"transform ({type(tracer._trace).__name__}) that has already returned. Traced "
+        f"transform ({trace_name(tracer)}) that has already returned. Traced "
         "values are only valid inside the function being transformed; return the value "
         "from that function (or pass it as an argument) instead of storing it in a "
         "global, a closure or an attribute.")
+
+
+def trace_name(tracer: "Tracer") -> str:
+    """The name of the transform a tracer belongs to (for messages)."""
+    return getattr(tracer._trace, "name", type(tracer._trace).__name__)
 
 
 def user_frame() -> str:
@@ -244,7 +249,7 @@ class Tracer:
 
     def __repr__(self) -> str:
         state = "" if self._trace.alive else ", leaked"
-        return f"Traced<{self.aval.str_short()}>(by {type(self._trace).__name__}{state})"
+        return f"Traced<{self.aval.str_short()}>(by {trace_name(self)}{state})"
 
 
 def concretization_message(tracer: Tracer, what: str, reason: str) -> str:

@@ -17,13 +17,26 @@ import numpy as np
 from ..core.trace import EvalTrace, Trace, Tracer, add_any, raise_leaked, set_current
 
 
+class TapeTag:
+    """What a ``TapeTracer`` points to instead of its trace. The trace holds the tape
+    and the tape holds the tracers: pointing them back at the trace would make every
+    tape a reference cycle, freed only by the cyclic garbage collector (so memory
+    would pile up across ``vjp`` calls)."""
+
+    __slots__ = ("alive", "name", "__weakref__")
+
+    def __init__(self) -> None:
+        self.alive = True
+        self.name = "TapeTrace"
+
+
 class TapeTracer(Tracer):
     """A value being recorded on a tape."""
 
     __slots__ = ("val",)
 
     def __init__(self, val: Any, trace: "TapeTrace") -> None:
-        self._trace = trace
+        self._trace = trace.tag  # type: ignore[assignment]
         self.val = val
 
     @property
@@ -53,21 +66,35 @@ TapeEntry = tuple[Primitive, Sequence[Any], dict, Any]
 class TapeTrace(Trace):
     """Interpreter that evaluates through its parent and records a tape."""
 
-    __slots__ = ("tape", "over_numpy")
+    __slots__ = ("tape", "over_numpy", "tag")
 
     def __init__(self, parent: Trace) -> None:
+        self.tag = TapeTag()
         super().__init__(parent)
         self.tape: list[TapeEntry] = []
         # directly above NumPy, recorded values are plain arrays and the
         # implementation can be called without a detour through the parent
         self.over_numpy = isinstance(parent, EvalTrace)
 
+    @property  # type: ignore[override]
+    def alive(self) -> bool:
+        return self.tag.alive
+
+    @alive.setter
+    def alive(self, value: bool) -> None:
+        self.tag.alive = value
+
+    def owns(self, x: Any) -> bool:
+        """True if ``x`` is a tracer of this trace."""
+        return isinstance(x, TapeTracer) and x._trace is self.tag  # type: ignore[comparison-overlap]
+
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         vals = []
         own = False
         foreign = False
+        tag = self.tag
         for a in args:
-            if isinstance(a, TapeTracer) and a._trace is self:
+            if isinstance(a, TapeTracer) and a._trace is tag:  # type: ignore[comparison-overlap]
                 vals.append(a.val)
                 own = True
                 continue
@@ -90,7 +117,7 @@ class TapeTrace(Trace):
         return list(res) if prim.multiple_results else res
 
     def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
-        own = [isinstance(a, TapeTracer) and a._trace is self for a in args]
+        own = [self.owns(a) for a in args]
         parent = self.parent
         assert parent is not None
         if not any(own):
@@ -98,7 +125,7 @@ class TapeTrace(Trace):
                 return parent.process_custom(kind, fun, rule, args)
         vals = [a.val if o else a for a, o in zip(args, own)]
         with set_current(parent):
-            if kind == "vjp":
+            if kind in ("vjp", "remat"):
                 fwd, bwd = rule
                 outs, res = fwd(*vals)
                 prim, params = custom_vjp_call_p, {"bwd": bwd, "res": res}
@@ -132,6 +159,7 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
     for t, seed in seeds:
         cts[t] = add_any(cts.get(t), seed)
     tape = trace.tape
+    tag = trace.tag
     pop = cts.pop
     for i in range(len(tape) - 1, -1, -1):
         prim, args, params, out = tape[i]
@@ -149,7 +177,7 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
             if ct is None:
                 continue
             ans = out.val
-        needs = [isinstance(a, TapeTracer) and a._trace is trace for a in args]
+        needs = [isinstance(a, TapeTracer) and a._trace is tag for a in args]  # type: ignore[comparison-overlap]
         vals = [a.val if n else a for a, n in zip(args, needs)]
         if prim.vjp is None:
             raise NotImplementedError(
@@ -173,15 +201,14 @@ def forward_pass(trace: TapeTrace, tangents: dict[TapeTracer, Any]) -> dict[Tape
     """
     env = dict(tangents)
     for prim, args, params, res in trace.tape:
-        ts = [env.get(a) if isinstance(a, TapeTracer) and a._trace is trace else None
-              for a in args]
+        ts = [env.get(a) if trace.owns(a) else None for a in args]
         if all(t is None for t in ts):
             continue
         if prim.jvp is None:
             raise NotImplementedError(
                 f"Forward-mode differentiation of `{prim.name}` is not implemented "
                 "(it has no JVP rule).")
-        vals = [a.val if isinstance(a, TapeTracer) and a._trace is trace else a for a in args]
+        vals = [a.val if trace.owns(a) else a for a in args]
         ans = [r.val for r in res] if prim.multiple_results else res.val
         t_out = prim.jvp(ts, ans, vals, params)
         if prim.multiple_results:
@@ -214,7 +241,7 @@ def _custom_jvp_transpose(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                           needs: Sequence[bool]) -> list[Any]:
     inner = params["inner"]
     seeds = [(t, c) for t, c in zip(params["t_outs"], ct)
-             if c is not None and isinstance(t, TapeTracer) and t._trace is inner]
+             if c is not None and inner.owns(t)]
     cts = backward_pass(inner, seeds)
     return [cts.get(t) if n else None for t, n in zip(params["t_ins"], needs)]
 
