@@ -11,6 +11,7 @@ from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr
 from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
 from .core.trace import ConcretizationError, LeakedTracerError, TracerError
 from .custom_derivatives import checkpoint, custom_jvp, custom_vjp
+from .jit import jit
 
 __version__ = "0.1.0"
 
@@ -19,6 +20,6 @@ __all__ = [
     "grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
     "jvp", "vjp", "linearize", "linear_transpose",
     "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
-    "make_jaxpr", "stop_gradient", "custom_jvp", "custom_vjp", "checkpoint",
+    "jit", "make_jaxpr", "stop_gradient", "custom_jvp", "custom_vjp", "checkpoint",
     "ConcretizationError", "LeakedTracerError", "TracerError",
 ]

@@ -1,0 +1,98 @@
+"""jit benchmark: jit(grad(...)) against eager xform and a hand-written NumPy
+gradient in the same run, on array-bound and overhead-bound work.
+
+Run: ``python benchmarks/bench_jit.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as onp  # noqa: E402
+
+import xform  # noqa: E402
+import xform.numpy as np  # noqa: E402
+from bench_core import (BATCH, SIZES, chain, chain_grad_numpy, init_mlp,  # noqa: E402
+                        median_time, mlp_grad_numpy, mlp_loss)
+
+
+def row(name: str, t_jit: float, t_eager: float, t_np: float) -> None:
+    print(f"{name:<38} {1e3 * t_np:>9.3f} {1e3 * t_eager:>9.3f} {1e3 * t_jit:>9.3f} "
+          f"{t_jit / t_np:>8.2f}x {t_eager / t_jit:>8.1f}x")
+
+
+def bench_mlp(repeat: int) -> None:
+    rng = onp.random.default_rng(0)
+    params = init_mlp(rng)
+    x = rng.standard_normal((BATCH, SIZES[0]))
+    y = rng.standard_normal((BATCH, SIZES[-1]))
+    eager = xform.grad(mlp_loss)
+    jitted = xform.jit(xform.grad(mlp_loss))
+    jitted(params, x, y)
+    row("MLP 784-512-512-10 grad (batch 256)",
+        median_time(lambda: jitted(params, x, y), repeat),
+        median_time(lambda: eager(params, x, y), repeat),
+        median_time(lambda: mlp_grad_numpy(params, x, y), repeat))
+
+
+def logreg_data(rng: onp.random.Generator) -> tuple[onp.ndarray, onp.ndarray]:
+    X = rng.standard_normal((500, 3))
+    y = (X @ onp.array([1.5, -2.0, 0.5]) + 0.3 * rng.standard_normal(500) > 0) * 2.0 - 1.0
+    return X, y
+
+
+def logreg_loss(w: Any, X: Any, y: Any) -> Any:
+    return np.mean(np.logaddexp(0.0, -y * (X @ w)))
+
+
+def logreg_train(step: Any, w: Any, X: Any, y: Any, steps: int = 100) -> Any:
+    for _ in range(steps):
+        w = w - 0.5 * step(w, X, y)
+    return w
+
+
+def logreg_grad_numpy(w: onp.ndarray, X: onp.ndarray, y: onp.ndarray) -> onp.ndarray:
+    z = -y * (X @ w)
+    s = 0.5 * (1.0 + onp.tanh(0.5 * z))  # sigmoid(z), stable
+    return X.T @ (-y * s) / len(y)
+
+
+def bench_logreg(repeat: int) -> None:
+    X, y = logreg_data(onp.random.default_rng(1))
+    w0 = onp.zeros(3)
+    eager = xform.grad(logreg_loss)
+    jitted = xform.jit(xform.grad(logreg_loss))
+    assert onp.allclose(jitted(w0 + 0.1, X, y), logreg_grad_numpy(w0 + 0.1, X, y))
+    row("100 logistic-regression steps (500x3)",
+        median_time(lambda: logreg_train(jitted, w0, X, y), repeat),
+        median_time(lambda: logreg_train(eager, w0, X, y), repeat),
+        median_time(lambda: logreg_train(logreg_grad_numpy, w0, X, y), repeat))
+
+
+def bench_chain(repeat: int) -> None:
+    eager = xform.grad(chain)
+    jitted = xform.jit(xform.grad(chain))
+    assert onp.isclose(jitted(0.3), chain_grad_numpy(0.3))
+    row("grad of a 1,000-op scalar chain",
+        median_time(lambda: jitted(0.3), repeat),
+        median_time(lambda: eager(0.3), repeat),
+        median_time(lambda: chain_grad_numpy(0.3), repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=11)
+    args = parser.parse_args()
+    print(f"{'workload':<38} {'numpy ms':>9} {'eager ms':>9} {'jit ms':>9} "
+          f"{'jit/np':>9} {'speedup':>9}")
+    bench_mlp(args.repeat)
+    bench_logreg(args.repeat)
+    bench_chain(args.repeat)
+
+
+if __name__ == "__main__":
+    main()

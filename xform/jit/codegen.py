@@ -1,0 +1,115 @@
+"""Turn an optimised jaxpr into the source of one Python function calling NumPy.
+
+Every equation becomes one line; the common primitives are written as NumPy
+operators or calls, the rest call the primitive's implementation with its
+parameters bound ahead of time. Constants, literals and parameters reach the
+function through its namespace (closure values), never as text in the source.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core.ir import ClosedJaxpr, Eqn, Literal, Var
+
+Emitter = Callable[[list[str], dict[str, Any], Callable[[Any], str]], str]
+
+
+def _op(symbol: str) -> Emitter:
+    return lambda a, p, bind: f"({a[0]} {symbol} {a[1]})"
+
+
+def _ufunc(name: str) -> Emitter:
+    return lambda a, p, bind: f"_np.{name}({', '.join(a)})"
+
+
+def _reduction(name: str) -> Emitter:
+    return lambda a, p, bind: (f"_np.{name}({a[0]}, axis={bind(p['axis'])}, "
+                               f"keepdims={bind(p['keepdims'])})")
+
+
+_EMITTERS: dict[str, Emitter] = {
+    "add": _op("+"), "subtract": _op("-"), "multiply": _op("*"), "divide": _op("/"),
+    "matmul": _op("@"),
+    "negative": lambda a, p, bind: f"(-{a[0]})",
+    "pow_scalar": lambda a, p, bind: (f"({a[0]} * {a[0]})" if p["y"] == 2
+                                      else f"_np.power({a[0]}, {bind(p['y'])})"),
+    "select": _ufunc("where"),
+    "reduce_sum": _reduction("sum"), "reduce_max": _reduction("max"),
+    "reduce_min": _reduction("min"),
+    "reshape": lambda a, p, bind: f"_np.reshape({a[0]}, {bind(p['shape'])})",
+    "transpose": lambda a, p, bind: f"_np.transpose({a[0]}, {bind(p['axes'])})",
+    "broadcast_to": lambda a, p, bind: f"_np.broadcast_to({a[0]}, {bind(p['shape'])})",
+    "stop_gradient": lambda a, p, bind: a[0],
+}
+for _name in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh",
+              "cosh", "arctan", "arcsin", "arccos", "arctanh", "absolute", "sign", "floor",
+              "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater",
+              "greater_equal", "logaddexp", "square", "reciprocal", "arctan2"):
+    _EMITTERS[_name] = _ufunc(_name)
+
+
+class Generated:
+    """A compiled function with its source and namespace."""
+
+    __slots__ = ("fn", "source")
+
+    def __init__(self, fn: Callable[..., Any], source: str) -> None:
+        self.fn = fn
+        self.source = source
+
+
+def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
+    """Compile ``closed`` to a Python function of its inputs returning a tuple of outputs."""
+    jaxpr = closed.jaxpr
+    namespace: dict[str, Any] = {"_np": np}
+    names: dict[Var, str] = {}
+    counter = itertools.count()
+    bound: dict[int, str] = {}  # by id: the namespace keeps each value alive
+
+    def bind(value: Any) -> str:
+        """Put ``value`` in the namespace; returns the name the source uses."""
+        key = id(value)
+        if key not in bound:
+            bound[key] = f"_k{len(bound)}"
+            namespace[bound[key]] = value
+        return bound[key]
+
+    for v, c in zip(jaxpr.constvars, closed.consts):
+        names[v] = bind(c)
+    args = []
+    for i, v in enumerate(jaxpr.invars):
+        names[v] = f"a{i}"
+        args.append(names[v])
+
+    def read(atom: Any) -> str:
+        if isinstance(atom, Literal):
+            return bind(atom.val)
+        return names[atom]
+
+    lines = []
+    for eqn in jaxpr.eqns:
+        outs = []
+        for v in eqn.outvars:
+            names[v] = f"v{next(counter)}"
+            outs.append(names[v])
+        rhs = _emit(eqn, [read(a) for a in eqn.invars], bind)
+        lhs = ", ".join(outs) + ("," if eqn.prim.multiple_results and len(outs) == 1 else "")
+        lines.append(f"    {lhs} = {rhs}")
+    results = ", ".join(read(a) for a in jaxpr.outvars)
+    lines.append(f"    return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
+    source = f"def {name}({', '.join(args)}):\n" + "\n".join(lines) + "\n"
+    exec(compile(source, f"<xform.jit {name}>", "exec"), namespace)  # noqa: S102
+    return Generated(namespace[name], source)
+
+
+def _emit(eqn: Eqn, args: list[str], bind: Callable[[Any], str]) -> str:
+    emitter = _EMITTERS.get(eqn.prim.name)
+    if emitter is not None:
+        return emitter(args, eqn.params, bind)
+    impl = eqn.prim.impl
+    fn = functools.partial(impl, **eqn.params) if eqn.params else impl
+    return f"{bind(fn)}({', '.join(args)})"

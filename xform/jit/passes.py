@@ -1,0 +1,232 @@
+"""IR passes: dead-code elimination, common-subexpression elimination, constant
+folding and algebraic simplification. Each takes and returns a ``ClosedJaxpr``
+and preserves results (the tests check every pass on its own)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable
+
+import numpy as np
+
+from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var
+from ..core.trace import Tracer
+
+Pass = Callable[[ClosedJaxpr], ClosedJaxpr]
+
+
+def _substitute(atom: Atom, env: dict[Var, Atom]) -> Atom:
+    while isinstance(atom, Var) and atom in env:
+        atom = env[atom]
+    return atom
+
+
+def _rebuild(closed: ClosedJaxpr, eqns: list[Eqn], env: dict[Var, Atom],
+             constvars: list[Var] | None = None, consts: list[Any] | None = None) -> ClosedJaxpr:
+    j = closed.jaxpr
+    outvars = [_substitute(v, env) for v in j.outvars]
+    jaxpr = Jaxpr(j.constvars if constvars is None else constvars, j.invars, eqns, outvars)
+    return ClosedJaxpr(jaxpr, closed.consts if consts is None else consts)
+
+
+# ---------------------------------------------------------------------------- DCE
+def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """Drop equations whose results are never used (every primitive is pure)."""
+    j = closed.jaxpr
+    live = {v for v in j.outvars if isinstance(v, Var)}
+    kept: list[Eqn] = []
+    for eqn in reversed(j.eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(v for v in eqn.invars if isinstance(v, Var))
+    kept.reverse()
+    used = [(v, c) for v, c in zip(j.constvars, closed.consts) if v in live]
+    return ClosedJaxpr(Jaxpr([v for v, _ in used], j.invars, kept, j.outvars),
+                       [c for _, c in used])
+
+
+# ---------------------------------------------------------------------------- CSE
+def _freeze(x: Any) -> Hashable:
+    """A hashable stand-in for a parameter value (raises TypeError if impossible)."""
+    if isinstance(x, (Jaxpr, ClosedJaxpr)):
+        return ("jaxpr", id(x))
+    if isinstance(x, slice):
+        return ("slice", x.start, x.stop, x.step)
+    if isinstance(x, (tuple, list)):
+        return (type(x).__name__,) + tuple(_freeze(e) for e in x)
+    if isinstance(x, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
+    if isinstance(x, np.ndarray):
+        raise TypeError("arrays in params are not compared")
+    hash(x)
+    return (type(x).__name__, x)
+
+
+def _atom_key(a: Atom) -> Hashable:
+    if isinstance(a, Literal):
+        v = a.val
+        return ("lit", type(v).__name__, v.item() if isinstance(v, np.generic) else v)
+    return a
+
+
+def cse(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """Reuse the result of an equation already computed with the same operands."""
+    env: dict[Var, Atom] = {}
+    seen: dict[Hashable, list[Var]] = {}
+    eqns: list[Eqn] = []
+    for eqn in closed.jaxpr.eqns:
+        invars = [_substitute(a, env) for a in eqn.invars]
+        try:
+            key = (eqn.prim.name, tuple(_atom_key(a) for a in invars), _freeze(eqn.params))
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None and key in seen:
+            for old, new in zip(eqn.outvars, seen[key]):
+                env[old] = new
+            continue
+        if key is not None:
+            seen[key] = eqn.outvars
+        eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
+    return _rebuild(closed, eqns, env)
+
+
+# ---------------------------------------------------------------------------- folding
+def fold_constants(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """Evaluate, once, the equations whose operands are all known constants."""
+    j = closed.jaxpr
+    known: dict[Var, Any] = {v: c for v, c in zip(j.constvars, closed.consts)
+                             if not isinstance(c, Tracer)}
+    env: dict[Var, Atom] = {}
+    new_constvars = list(j.constvars)
+    new_consts = list(closed.consts)
+    eqns: list[Eqn] = []
+    for eqn in j.eqns:
+        invars = [_substitute(a, env) for a in eqn.invars]
+        if eqn.prim.multiple_results or not all(
+                isinstance(a, Literal) or a in known for a in invars):
+            eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
+            continue
+        vals = [a.val if isinstance(a, Literal) else known[a] for a in invars]
+        with np.errstate(all="ignore"):
+            value = eqn.prim.impl(*vals, **eqn.params)
+        out = eqn.outvars[0]
+        if np.ndim(value) == 0 and not isinstance(value, np.ndarray):
+            env[out] = Literal(value)
+        else:
+            known[out] = value
+            new_constvars.append(out)
+            new_consts.append(value)
+    return _rebuild(closed, eqns, env, new_constvars, new_consts)
+
+
+# ---------------------------------------------------------------------------- simplification
+def _is_literal(a: Atom, value: float) -> bool:
+    return isinstance(a, Literal) and np.ndim(a.val) == 0 and a.val == value
+
+
+def _same_type(a: Atom, out: Var) -> bool:
+    return a.aval.shape == out.aval.shape and a.aval.dtype == out.aval.dtype
+
+
+def _identity_operand(eqn: Eqn, invars: list[Atom]) -> Atom | None:
+    """The operand an equation merely passes through, if it does (``x * 1``, ...)."""
+    name, out = eqn.prim.name, eqn.outvars[0]
+    cands: list[Atom] = []
+    if name == "multiply":
+        cands = [b for a, b in ((invars[0], invars[1]), (invars[1], invars[0]))
+                 if _is_literal(a, 1.0)]
+    elif name == "add":
+        cands = [b for a, b in ((invars[0], invars[1]), (invars[1], invars[0]))
+                 if _is_literal(a, 0.0)]
+    elif name in ("subtract", "divide"):
+        if _is_literal(invars[1], 0.0 if name == "subtract" else 1.0):
+            cands = [invars[0]]
+    elif name in ("stop_gradient", "positive"):
+        cands = [invars[0]]
+    elif name == "pow_scalar" and eqn.params["y"] == 1:
+        cands = [invars[0]]
+    elif name in ("reshape", "broadcast_to", "convert_element_type"):
+        cands = [invars[0]]
+    elif name == "transpose" and eqn.params["axes"] == tuple(range(len(eqn.params["axes"]))):
+        cands = [invars[0]]
+    return next((c for c in cands if _same_type(c, out)), None)
+
+
+def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """Algebraic simplifications: drop ``x*1``, ``x+0``, ``x-0``, ``x/1``, identity
+    reshapes/transposes/broadcasts/casts; fuse transpose-of-transpose and
+    reshape-of-reshape; drop a broadcast whose consumers broadcast anyway."""
+    j = closed.jaxpr
+    producer: dict[Var, Eqn] = {}
+    env: dict[Var, Atom] = {}
+    eqns: list[Eqn] = []
+    for eqn in j.eqns:
+        invars = [_substitute(a, env) for a in eqn.invars]
+        params = eqn.params
+        if not eqn.prim.multiple_results:
+            same = _identity_operand(eqn, invars)
+            if same is not None:
+                env[eqn.outvars[0]] = same
+                continue
+            src = producer.get(invars[0]) if isinstance(invars[0], Var) else None
+            if src is not None and src.prim is eqn.prim and eqn.prim.name == "transpose":
+                inner = src.params["axes"]
+                params = {"axes": tuple(inner[i] for i in params["axes"])}
+                invars = [src.invars[0]] + invars[1:]
+                if params["axes"] == tuple(range(len(params["axes"]))):
+                    env[eqn.outvars[0]] = invars[0]
+                    continue
+            elif src is not None and src.prim is eqn.prim and eqn.prim.name == "reshape":
+                invars = [src.invars[0]] + invars[1:]
+                if _same_type(invars[0], eqn.outvars[0]):
+                    env[eqn.outvars[0]] = invars[0]
+                    continue
+        new = Eqn(eqn.prim, invars, eqn.outvars, params)
+        for v in eqn.outvars:
+            producer[v] = new
+        eqns.append(new)
+    return _drop_redundant_broadcasts(_rebuild(closed, eqns, env))
+
+
+_BROADCASTING = {"add", "subtract", "multiply", "divide", "maximum", "minimum", "power",
+                 "select", "logaddexp", "arctan2", "hypot", "equal", "not_equal", "less",
+                 "less_equal", "greater", "greater_equal"}
+
+
+def _drop_redundant_broadcasts(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """``broadcast_to(x)`` feeding only broadcasting elementwise ops, each of which
+    has another operand of the full shape, can be replaced by ``x`` itself."""
+    j = closed.jaxpr
+    uses: dict[Var, list[Eqn]] = {}
+    for eqn in j.eqns:
+        for a in eqn.invars:
+            if isinstance(a, Var):
+                uses.setdefault(a, []).append(eqn)
+    out_set = {v for v in j.outvars if isinstance(v, Var)}
+    env: dict[Var, Atom] = {}
+    for eqn in j.eqns:
+        if eqn.prim.name != "broadcast_to" or eqn.outvars[0] in out_set:
+            continue
+        out = eqn.outvars[0]
+        consumers = uses.get(out, [])
+
+        def covered(c: Eqn) -> bool:
+            return c.prim.name in _BROADCASTING and any(
+                a is not out and a.aval.shape == out.aval.shape for a in c.invars
+                if not isinstance(a, Literal))
+        if consumers and all(covered(c) for c in consumers):
+            env[out] = eqn.invars[0]
+    if not env:
+        return closed
+    eqns = [Eqn(e.prim, [_substitute(a, env) for a in e.invars], e.outvars, e.params)
+            for e in j.eqns]
+    return dce(_rebuild(closed, eqns, env))
+
+
+DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, cse, dce)
+
+
+def optimize(closed: ClosedJaxpr, passes: tuple[Pass, ...] = DEFAULT_PASSES) -> ClosedJaxpr:
+    """Run the passes in order."""
+    for p in passes:
+        closed = p(closed)
+    return closed
