@@ -77,6 +77,9 @@ class Jitted:
         except (TypeError, ValueError):
             pass
         self._cache: dict[Hashable, tuple[Lowered, Generated]] = {}
+        # calls with only NumPy-array positional arguments skip pytree handling
+        self._fast: dict[Hashable, tuple[Callable[..., Any], Any]] = {}
+        self._fast_ok = not self.static_argnums and not self.static_argnames
 
     # -- argument handling
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -141,6 +144,21 @@ class Jitted:
 
     # -- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._fast_ok and not kwargs:
+            try:
+                key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
+            except AttributeError:
+                key = None
+            if key is not None and len(key) == len(args):
+                hit = self._fast.get(key)
+                if hit is not None:
+                    fn, single = hit
+                    outs = fn(*args)
+                    if single:
+                        return _writable(outs[0])
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         values, static, names = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
@@ -154,12 +172,16 @@ class Jitted:
             lowered = self._lower(values, static, names, leaves, treedef)
             entry = self._cache[key] = (lowered, lowered.compile())
         lowered, generated = entry
+        if (self._fast_ok and not kwargs and lowered.out_tree.num_leaves == 1
+                and lowered.out_tree.is_leaf() and all(type(a) is np.ndarray for a in args)):
+            self._fast[tuple((a.shape, a.dtype) for a in args)] = (generated.fn, True)
         outs = generated.fn(*leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
 
     def clear_cache(self) -> None:
         """Forget every compiled signature."""
         self._cache.clear()
+        self._fast.clear()
 
 
 def _writable(x: Any) -> Any:

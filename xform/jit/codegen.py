@@ -27,7 +27,9 @@ def _ufunc(name: str) -> Emitter:
 
 
 def _reduction(name: str) -> Emitter:
-    return lambda a, p, bind: (f"_np.{name}({a[0]}, axis={bind(p['axis'])}, "
+    # ndarray methods skip NumPy's Python-level dispatch; operands here are always
+    # NumPy arrays or NumPy scalars (inputs are converted, literal-only ops folded)
+    return lambda a, p, bind: (f"{a[0]}.{name}(axis={bind(p['axis'])}, "
                                f"keepdims={bind(p['keepdims'])})")
 
 
@@ -40,8 +42,8 @@ _EMITTERS: dict[str, Emitter] = {
     "select": _ufunc("where"),
     "reduce_sum": _reduction("sum"), "reduce_max": _reduction("max"),
     "reduce_min": _reduction("min"),
-    "reshape": lambda a, p, bind: f"_np.reshape({a[0]}, {bind(p['shape'])})",
-    "transpose": lambda a, p, bind: f"_np.transpose({a[0]}, {bind(p['axes'])})",
+    "reshape": lambda a, p, bind: f"{a[0]}.reshape({bind(p['shape'])})",
+    "transpose": lambda a, p, bind: f"{a[0]}.transpose({bind(p['axes'])})",
     "broadcast_to": lambda a, p, bind: f"_np.broadcast_to({a[0]}, {bind(p['shape'])})",
     "stop_gradient": lambda a, p, bind: a[0],
 }
@@ -90,8 +92,16 @@ def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
             return bind(atom.val)
         return names[atom]
 
+    # free each intermediate after its last use, as eager evaluation does: holding
+    # them all to the end raises peak memory and makes large allocations page-fault
+    last_use: dict[Var, int] = {}
+    for i, eqn in enumerate(jaxpr.eqns):
+        for a in eqn.invars:
+            if isinstance(a, Var):
+                last_use[a] = i
+    keep = {v for v in jaxpr.outvars if isinstance(v, Var)}
     lines = []
-    for eqn in jaxpr.eqns:
+    for i, eqn in enumerate(jaxpr.eqns):
         outs = []
         for v in eqn.outvars:
             names[v] = f"v{next(counter)}"
@@ -99,6 +109,11 @@ def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
         rhs = _emit(eqn, [read(a) for a in eqn.invars], bind)
         lhs = ", ".join(outs) + ("," if eqn.prim.multiple_results and len(outs) == 1 else "")
         lines.append(f"    {lhs} = {rhs}")
+        dead = sorted({names[a] for a in eqn.invars if isinstance(a, Var) and a not in keep
+                       and last_use.get(a) == i and names[a].startswith("v")})
+        dead += [names[v] for v in eqn.outvars if v not in last_use and v not in keep]
+        if dead:
+            lines.append(f"    del {', '.join(dead)}")
     results = ", ".join(read(a) for a in jaxpr.outvars)
     lines.append(f"    return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
     source = f"def {name}({', '.join(args)}):\n" + "\n".join(lines) + "\n"
