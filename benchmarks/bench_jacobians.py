@@ -35,7 +35,9 @@ def bench_jac(n: int, m: int, repeat: int) -> dict[str, float]:
     ref = tanh_layer_jacobian(A, x)
     out = {}
     t_ref = median_time(lambda: tanh_layer_jacobian(A, x), repeat)
-    for name, jac in (("jacfwd", xform.jacfwd(f)), ("jacrev", xform.jacrev(f))):
+    for name, jac in (("jacfwd", xform.jacfwd(f)), ("jacrev", xform.jacrev(f)),
+                      ("jit_jacfwd", xform.jit(xform.jacfwd(f))),
+                      ("jit_jacrev", xform.jit(xform.jacrev(f)))):
         assert onp.allclose(jac(x), ref)
         out[name] = median_time(lambda: jac(x), repeat) / t_ref
     out["numpy_ms"] = 1e3 * t_ref
@@ -72,14 +74,20 @@ def bench_hessian(n: int, m: int, repeat: int) -> dict[str, float]:
     v = rng.standard_normal(n)
     f = lse_objective(A)
     H = xform.hessian(f)
+    H_jit = xform.jit(H)
+    hvp_jit = xform.jit(lambda x, v: xform.hvp(f, (x,), (v,)))
     assert onp.allclose(H(x), lse_hessian(A, x))
+    assert onp.allclose(H_jit(x), lse_hessian(A, x))
     assert onp.allclose(xform.hvp(f, (x,), (v,)), lse_hvp(A, x, v))
+    assert onp.allclose(hvp_jit(x, v), lse_hvp(A, x, v))
     t_h = median_time(lambda: lse_hessian(A, x), repeat)
     t_v = median_time(lambda: lse_hvp(A, x, v), repeat)
     return {"hessian": median_time(lambda: H(x), repeat) / t_h,
+            "jit_hessian": median_time(lambda: H_jit(x), repeat) / t_h,
             "hvp": median_time(lambda: xform.hvp(f, (x,), (v,)), repeat) / t_v,
+            "jit_hvp": median_time(lambda: hvp_jit(x, v), repeat) / t_v,
             "hessian_numpy_ms": 1e3 * t_h, "hvp_numpy_us": 1e6 * t_v,
-            "hvp_us": 1e6 * median_time(lambda: xform.hvp(f, (x,), (v,)), repeat)}
+            "hvp_us": 1e6 * median_time(lambda: hvp_jit(x, v), repeat)}
 
 
 def main() -> None:
@@ -87,15 +95,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     print("f(x) = tanh(A @ x): time / analytic Jacobian time")
-    print(f"{'n (in)':>7} {'m (out)':>8} {'numpy ms':>9} {'jacfwd':>8} {'jacrev':>8}")
+    print(f"{'n (in)':>7} {'m (out)':>8} {'numpy ms':>9} {'jacfwd':>8} {'jacrev':>8} "
+          f"{'jit fwd':>8} {'jit rev':>8}")
     for n, m in ((10, 1000), (1000, 10), (10, 100), (100, 10), (100, 1000), (1000, 100)):
         r = bench_jac(n, m, args.repeat)
-        print(f"{n:>7} {m:>8} {r['numpy_ms']:>9.3f} {r['jacfwd']:>7.2f}x {r['jacrev']:>7.2f}x")
+        print(f"{n:>7} {m:>8} {r['numpy_ms']:>9.3f} {r['jacfwd']:>7.2f}x {r['jacrev']:>7.2f}x "
+              f"{r['jit_jacfwd']:>7.2f}x {r['jit_jacrev']:>7.2f}x")
     print("\nlogsumexp(A @ x) + |x|^2/2, A of (1.5n x n): time / analytic time")
-    print(f"{'n':>5} {'hessian':>9} {'hvp':>8} {'hvp us':>8}")
+    print(f"{'n':>5} {'hessian':>9} {'jit hess':>9} {'hvp':>8} {'jit hvp':>8} "
+          f"{'jit hvp us':>11}")
     for n in (50, 100, 200, 400):
         r = bench_hessian(n, 3 * n // 2, args.repeat)
-        print(f"{n:>5} {r['hessian']:>8.2f}x {r['hvp']:>7.2f}x {r['hvp_us']:>8.1f}")
+        print(f"{n:>5} {r['hessian']:>8.2f}x {r['jit_hessian']:>8.2f}x {r['hvp']:>7.2f}x "
+              f"{r['jit_hvp']:>7.2f}x {r['hvp_us']:>11.1f}")
 
 
 if __name__ == "__main__":
