@@ -70,9 +70,18 @@ def _tolist(self: Any) -> Any:
     return np.asarray(self._concrete("tolist()")).tolist()
 
 
+_UFUNCS: dict[Any, Callable[..., Any]] = {}  # NumPy ufunc -> xform.numpy function
+
+
 def _array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    # hot: `ndarray * tracer` arrives here, so resolve each ufunc once
+    fn = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+    if fn is not None:
+        return fn(*inputs)
     from .. import numpy as xnp
     fn = getattr(xnp, ufunc.__name__, None) if method == "__call__" else None
+    if fn is not None and not kwargs:
+        _UFUNCS[ufunc] = fn
     if fn is None or kwargs:
         detail = f" with keyword arguments {sorted(kwargs)}" if kwargs else ""
         raise TypeError(
