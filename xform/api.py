@@ -32,13 +32,14 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, fun: Fun, who: str)
     return tuple(i % nargs for i in nums)
 
 
-def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool,
+def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool | None,
                           allow_int: bool) -> list[bool]:
-    """Which leaves get a derivative; a clear TypeError for the ones that can't."""
+    """Which leaves get a derivative; a clear TypeError for the ones that can't.
+    ``holomorphic=None`` accepts real and complex inputs alike (vjp, linearize)."""
     keep = []
     for x in leaves:
         dt = dtype_of(x)
-        if np.issubdtype(dt, np.complexfloating) and not holomorphic:
+        if np.issubdtype(dt, np.complexfloating) and holomorphic is False:
             raise TypeError(f"{who} requires real-valued inputs (a floating dtype), got {dt}. "
                             "For complex inputs of a holomorphic function pass "
                             "holomorphic=True.")
@@ -100,7 +101,7 @@ def _replace_args(args: tuple[Any, ...], nums: Sequence[int], new: Sequence[Any]
 
 # ---------------------------------------------------------------------------- reverse mode
 def _vjp_record(fun: Fun, args: Sequence[Any], nums: Sequence[int], kwargs: dict,
-                who: str, holomorphic: bool = False, allow_int: bool = False
+                who: str, holomorphic: bool | None = False, allow_int: bool = False
                 ) -> tuple[TapeTrace, Any, list[Any], list[Any], PyTreeDef]:
     """Run ``fun`` recording a tape; returns (trace, raw output, input tracers or
     None per leaf, leaves, treedef of the differentiated arguments)."""
@@ -234,9 +235,10 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
     The forward values are recorded once; ``vjp_fn`` may be called many times.
     """
     nums = tuple(range(len(primals)))
-    # integer inputs are allowed (as in JAX) and get zero cotangents
+    # integer inputs are allowed (as in JAX) and get zero cotangents; complex inputs
+    # get the transpose of the (complex-linear) JVP, JAX's convention
     trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "vjp",
-                                                     allow_int=True)
+                                                     holomorphic=None, allow_int=True)
     aux = None
     if has_aux:
         out, aux = out
@@ -311,7 +313,8 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
     """``(out, jvp_fn)``: ``jvp_fn(*tangents)`` applies the Jacobian at ``primals``,
     reusing the forward values recorded once (no re-run of ``fun``)."""
     nums = tuple(range(len(primals)))
-    trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "linearize")
+    trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "linearize",
+                                                     holomorphic=None, allow_int=True)
     out_leaves, out_tree = tree_flatten(out)
     values = [_as_output(_unbox(o, trace)) for o in out_leaves]
 
