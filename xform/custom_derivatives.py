@@ -15,7 +15,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .core.trace import Tracer, bind_custom
+from .core.ir import ClosedJaxpr, aval_of
+from .core.primitive import Primitive
+from .core.staging import trace_to_jaxpr
+from .core.trace import CUSTOM_HOOKS, Tracer, bind, bind_custom
+from .interpreters.eval import eval_jaxpr
 from .tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 Fun = Callable[..., Any]
@@ -223,3 +227,102 @@ def checkpoint(fun: Fun) -> Fun:
         return tree_unflatten(out_info[-1], list(outs))
 
     return remat
+
+
+# ---------------------------------------------------------------------------- under staging
+# Inside make_jaxpr/jit a function with a custom rule becomes one ``custom_call``
+# equation that keeps the rule, so differentiating the staged program later still
+# uses it. The equation runs the traced body; its rules call the user's rule.
+def _call_impl(*args: Any, kind: str, fun: Fun, rule: Any, body: ClosedJaxpr) -> list[Any]:
+    return eval_jaxpr(body.jaxpr, body.consts, *args)
+
+
+custom_call_p = Primitive("custom_call", _call_impl, multiple_results=True, register=False)
+custom_call_p.abstract_eval = lambda *args, kind, fun, rule, body: [
+    v.aval for v in body.jaxpr.outvars]
+
+
+def _instantiate(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
+    return [v if v is not None else _zeros_like(x) for v, x in zip(values, like)]
+
+
+def _call_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    kind, fun, rule = params["kind"], params["fun"], params["rule"]
+    if kind == "vjp":
+        raise TypeError(f"`{_name(fun)}` has a custom_vjp rule, which only supports reverse "
+                        "mode; forward mode (jvp, jacfwd, hessian) cannot use it. Define the "
+                        "derivative with custom_jvp instead.")
+    if kind == "remat":
+        from .api import jvp
+        return list(jvp(lambda *a: fun(*a), tuple(args), tuple(_instantiate(tangents, args)))[1])
+    return list(rule(list(args), _instantiate(tangents, args))[1])
+
+
+def _call_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+              needs: Sequence[bool]) -> list[Any]:
+    kind, fun, rule = params["kind"], params["fun"], params["rule"]
+    if kind == "jvp":  # reverse mode of the custom JVP, as bind_custom does eagerly
+        from .api import vjp
+        _, vjp_fn = vjp(lambda *a: bind_custom("jvp", fun, rule, list(a)), *args)
+        return list(vjp_fn(_instantiate(ct, ans)))
+    fwd, bwd = rule
+    _, res = fwd(*args)  # the residuals are recomputed: the equation keeps none
+    return list(bwd(res, list(ct)))
+
+
+def _call_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
+    outs = _batched_custom(params["kind"], params["fun"], params["rule"], vals, dims)
+    return outs, [0] * len(outs)
+
+
+custom_call_p.jvp = _call_jvp
+custom_call_p.vjp = _call_vjp
+custom_call_p.batch = _call_batch
+
+
+def _stage_custom(kind: str, fun: Fun, rule: Any, args: Sequence[Any]) -> Any:
+    body = trace_to_jaxpr(fun, [aval_of(a) for a in args])
+    if any(isinstance(c, Tracer) for c in body.consts):
+        raise TypeError(
+            f"`{_name(fun)}` (a function with a custom derivative) uses a traced value it "
+            "did not receive as an argument (a closure over a traced value). Pass that value "
+            "as an argument instead.")
+    return bind(custom_call_p, *args, kind=kind, fun=fun, rule=rule, body=body)
+
+
+def _batched_custom(kind: str, fun: Fun, rule: Any, vals: Sequence[Any],
+                    dims: Sequence[Any]) -> Any:
+    """The custom function and its rule, vectorised over the batch: the rule is kept.
+    Outputs (and output tangents) have the batch axis in front."""
+    from .batching_api import vmap
+    from .numpy import _reductions as R
+    from .numpy import _shape as S
+    in_axes = tuple(dims)
+
+    def bfun(*a: Any) -> Any:
+        return vmap(lambda *x: fun(*x), in_axes=in_axes)(*a)
+
+    def to_input_layout(gs: Sequence[Any]) -> list[Any]:
+        # cotangents come back batched in front; unbatched inputs get the batch sum
+        return [None if g is None else R.sum(g, axis=0) if d is None else
+                S.moveaxis(g, 0, d) for g, d in zip(gs, dims)]
+
+    if kind == "jvp":
+        def brule(p: Sequence[Any], t: Sequence[Any]) -> Any:
+            return vmap(lambda pp, tt: rule(pp, tt), in_axes=(list(dims), list(dims)))(
+                list(p), list(t))
+        return bind_custom(kind, bfun, brule, list(vals))
+    fwd, bwd = rule
+
+    def bfwd(*a: Any) -> Any:
+        return vmap(lambda *x: fwd(*x), in_axes=in_axes)(*a)
+
+    def bbwd(res: Any, cts: Sequence[Any]) -> list[Any]:
+        cts = [c for c in cts]
+        return to_input_layout(vmap(lambda r, c: bwd(r, c), in_axes=(0, 0))(res, cts))
+
+    return bind_custom(kind, bfun, (bfwd, bbwd), list(vals))
+
+
+CUSTOM_HOOKS["stage"] = _stage_custom
+CUSTOM_HOOKS["batch"] = _batched_custom

@@ -79,6 +79,13 @@ class JaxprTrace(Trace):
         self.eqns.append(Eqn(prim, invars, [out.var], params))
         return out
 
+    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+        if not any(isinstance(a, JaxprTracer) and a._trace is self for a in args):
+            with set_current(self.parent):  # type: ignore[arg-type]
+                return self.parent.process_custom(kind, fun, rule, args)  # type: ignore[union-attr]
+        from .trace import CUSTOM_HOOKS
+        return CUSTOM_HOOKS["stage"](kind, fun, rule, args)
+
     def finish(self, in_tracers: Sequence[JaxprTracer], outs: Sequence[Any]) -> ClosedJaxpr:
         outvars = [self.to_atom(o) for o in outs]
         constvars = list(self.const_vars.values())

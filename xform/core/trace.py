@@ -102,6 +102,11 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return prim.impl(*args, **params)
 
 
+#: how staging and batching traces treat functions with custom rules; filled in by
+#: ``xform.custom_derivatives`` (the rules need transforms defined above the core)
+CUSTOM_HOOKS: dict[str, Any] = {}
+
+
 def bind_custom(kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
     """Call a function with a custom derivative on flat ``args`` (see custom_derivatives)."""
     for a in args:

@@ -13,8 +13,8 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.trace import (ConcretizationError, Trace, Tracer, _ctx, concretization_message,
-                          raise_leaked)
+from ..core.trace import (CUSTOM_HOOKS, ConcretizationError, Trace, Tracer, _ctx,
+                          concretization_message, raise_leaked, set_current)
 
 
 class BatchTracer(Tracer):
@@ -76,3 +76,16 @@ class BatchTrace(Trace):
         if prim.multiple_results:
             return [o if d is None else BatchTracer(o, d, self) for o, d in zip(out, out_dim)]
         return out if out_dim is None else BatchTracer(out, out_dim, self)
+
+    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+        own = [isinstance(a, BatchTracer) and a._trace is self for a in args]
+        parent = self.parent
+        assert parent is not None
+        if not any(own):
+            with set_current(parent):
+                return parent.process_custom(kind, fun, rule, args)
+        vals = [a.val if o else a for a, o in zip(args, own)]
+        dims = [a.bdim if o else None for a, o in zip(args, own)]
+        with set_current(parent):
+            outs = CUSTOM_HOOKS["batch"](kind, fun, rule, vals, dims)
+        return [BatchTracer(o, 0, self) for o in outs]

@@ -18,7 +18,7 @@ import numpy as np
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
 from ..core.staging import JaxprTracer, trace_to_jaxpr
-from ..core.trace import Tracer, bind
+from ..core.trace import Tracer, bind, to_numpy_value
 from ..interpreters.batching import BatchTracer
 from ..interpreters.eval import eval_jaxpr
 from ..interpreters.jvp import JVPTracer
@@ -84,7 +84,8 @@ def _with_consts_as_inputs(closed: ClosedJaxpr, before: Sequence[Any] = (),
 
 
 def _run(jaxpr: Jaxpr, *args: Any) -> list[Any]:
-    return eval_jaxpr(jaxpr, [], *args)
+    return [np.asarray(o) if type(o) in (bool, int, float, complex) else o  # literals
+            for o in eval_jaxpr(jaxpr, [], *args)]
 
 
 def _zeros_like(x: Any) -> np.ndarray:
@@ -218,7 +219,7 @@ def _while_impl(*args: Any, cond: Jaxpr, body: Jaxpr, n_cond: int, n_body: int) 
     cc, bc, carry = args[:n_cond], args[n_cond:n_cond + n_body], list(args[n_cond + n_body:])
     while bool(_run(cond, *cc, *carry)[0]):
         carry = _run(body, *bc, *carry)
-    return carry
+    return [to_numpy_value(c) for c in carry]  # zero iterations: init may be literals
 
 
 while_p = Primitive("while", _while_impl, multiple_results=True)
@@ -353,7 +354,8 @@ def _scan_impl(*args: Any, body: Jaxpr, n_consts: int, n_carry: int, length: int
     y_avals = _out_avals(body)[n_carry:]
     stacked = [S.stack([y[k] for y in ys]) if ys else np.zeros((0,) + av.shape, av.dtype)
                for k, av in enumerate(y_avals)]
-    return carry + stacked
+    # a zero-length scan hands back its init, which may hold Python-scalar literals
+    return [to_numpy_value(c) for c in carry] + stacked
 
 
 scan_p = Primitive("scan", _scan_impl, multiple_results=True)
@@ -451,7 +453,7 @@ def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
                          if lengths else "scan: pass xs or length")
     n = lengths.pop()
     init_leaves, init_tree = tree_flatten(init)
-    if not _staging():
+    if not _staging() and n > 0:  # a length-0 scan is staged: ys need the traced shapes
         return _scan_python(f, init, x_leaves, x_tree, n, reverse)
     n_carry = len(init_leaves)
     slice_avals = [ShapedArray(shape_of(x)[1:], x.dtype if isinstance(x, Tracer)
