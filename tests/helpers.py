@@ -14,7 +14,8 @@ def numerical_grad(f: Callable[..., Any], x: Any, eps: float = 1e-6,
     for a scalar ``x``). ``args`` are extra arguments: ``f(*args)`` with ``x``
     placed at position ``argnum``.
     """
-    x = onp.asarray(x, dtype=onp.float64)
+    # C order, so the flat views below write through (a Fortran-ordered copy would not)
+    x = onp.array(x, dtype=onp.float64, order="C")
     g = onp.zeros_like(x)
     flat_x, flat_g = x.reshape(-1), g.reshape(-1)
 
@@ -62,21 +63,32 @@ def as_list(x: Any) -> list[Any]:
 
 
 def random_like(rng: onp.random.Generator, x: Any) -> onp.ndarray:
-    """A standard-normal array with the shape and (floating) dtype of ``x``."""
+    """A standard-normal array with the shape and (floating) dtype of ``x``
+    (real and imaginary parts both random for a complex ``x``)."""
     x = onp.asarray(x)
+    if onp.iscomplexobj(x):
+        return (rng.standard_normal(x.shape) + 1j * rng.standard_normal(x.shape)).astype(x.dtype)
     return rng.standard_normal(x.shape).astype(x.dtype)
 
 
+def _wide(x: Any) -> onp.ndarray:
+    """``x`` in float64, or complex128 when complex."""
+    x = onp.asarray(x)
+    return x.astype(onp.complex128 if onp.iscomplexobj(x) else onp.float64)
+
+
 def inner(xs: Any, ys: Any) -> float:
-    """``<xs, ys>``: the sum of elementwise products over two lists of arrays."""
-    return float(sum(onp.sum(onp.asarray(a, onp.float64) * onp.asarray(b, onp.float64))
+    """``<xs, ys>``: the sum of elementwise products over two lists of arrays; for
+    complex values the real part of the bilinear (non-conjugated) product, the
+    pairing under which a VJP is the transpose of the JVP (JAX's convention)."""
+    return float(sum(onp.real(onp.sum(_wide(a) * _wide(b)))
                      for a, b in zip(as_list(xs), as_list(ys))))
 
 
 def fd_noise(values: Any, eps: float = EPS) -> float:
     """A bound on the rounding error of a central difference of outputs ``values``:
     a hundred times float64 epsilon times their largest magnitude, over ``eps``."""
-    big = max((float(onp.max(onp.abs(onp.asarray(v, onp.float64)), initial=0.0))
+    big = max((float(onp.max(onp.abs(_wide(v)), initial=0.0))
                for v in as_list(values)), default=0.0)
     return 100 * onp.finfo(onp.float64).eps * big / eps
 
@@ -85,13 +97,12 @@ def central_difference(f: Callable[..., Any], args: Any, tangents: Any,
                        eps: float = EPS) -> list[onp.ndarray]:
     """``(f(args + eps t) - f(args - eps t)) / 2 eps`` for each output of ``f``.
 
-    The perturbed arguments are computed in float64 whatever their dtype."""
+    The perturbed arguments are computed in float64 (complex128 when complex)
+    whatever their dtype."""
     def shifted(sign: float) -> list[Any]:
-        return as_list(f(*[onp.asarray(a, onp.float64) + sign * eps * onp.asarray(t, onp.float64)
-                           for a, t in zip(args, tangents)]))
+        return as_list(f(*[_wide(a) + sign * eps * _wide(t) for a, t in zip(args, tangents)]))
     plus, minus = shifted(1.0), shifted(-1.0)
-    return [(onp.asarray(p, onp.float64) - onp.asarray(m, onp.float64)) / (2 * eps)
-            for p, m in zip(plus, minus)]
+    return [(_wide(p) - _wide(m)) / (2 * eps) for p, m in zip(plus, minus)]
 
 
 def check_jvp(f: Callable[..., Any], args: Any, rng: onp.random.Generator,

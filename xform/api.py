@@ -77,12 +77,17 @@ def _unbox(x: Any, trace: Any) -> Any:
 
 def _as_output(x: Any, like: Any = None) -> Any:
     """A result handed back to the user: writable, with the input's dtype."""
-    if like is not None and not isinstance(x, Tracer):
+    if like is not None and dtype_of(x) != dtype_of(like):
         dt = dtype_of(like)
-        if dtype_of(x) != dt:
+        if np.issubdtype(dtype_of(x), np.complexfloating) and not np.issubdtype(
+                dt, np.complexfloating):
+            # a real input's cotangent is the real part (JAX's convention)
+            from .numpy import real
+            x = real(x)
+        if isinstance(x, Tracer):
+            x = E.astype(x, dt)
+        elif dtype_of(x) != dt:
             x = np.asarray(x).astype(dt)
-    elif like is not None and dtype_of(x) != dtype_of(like):
-        x = E.astype(x, dtype_of(like))
     if isinstance(x, np.ndarray) and not x.flags.writeable:
         x = x.copy()
     return x

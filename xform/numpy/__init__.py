@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as _np
 
-from . import _tracer_methods
+from . import _tracer_methods, fft
+from . import linalg
 from ._contract import dot, einsum, inner, matmul, outer, tensordot, vdot
 from ._creation import (arange, array, asarray, copy, empty, empty_like, eye, full, full_like,
                         identity, linspace, logspace, meshgrid, ndim, ones, ones_like,
@@ -30,6 +31,17 @@ from ._reductions import (all, amax, amin, any, argmax, argmin, cumprod, cumsum,
 from ._shape import (atleast_1d, atleast_2d, broadcast_arrays, broadcast_to, column_stack,
                      concatenate, expand_dims, flip, hstack, moveaxis, permute_dims, ravel,
                      repeat, reshape, roll, squeeze, stack, swapaxes, tile, transpose, vstack)
+from ._extra_elementwise import (allclose, angle, conj, conjugate, float_power, imag,
+                                 iscomplexobj, isclose, isneginf, isposinf, isrealobj,
+                                 nan_to_num, real, real_if_close, signbit, sinc)
+from ._manip import (array_split, atleast_3d, cross, diag, diagflat, diagonal, dsplit, dstack,
+                     fliplr, flipud, hsplit, kron, pad, rollaxis, rot90, select, split,
+                     take_along_axis, trace, tril, triu, vsplit)
+from ._signal import convolve, correlate, diff, gradient, interp, polyval, trapezoid
+from ._stats import (argpartition, argwhere, average, corrcoef, count_nonzero, cov, flatnonzero,
+                     median, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
+                     nanquantile, nanstd, nansum, nanvar, partition, percentile, quantile,
+                     searchsorted, sort, unique)
 
 _tracer_methods.install()
 

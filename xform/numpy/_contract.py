@@ -203,9 +203,10 @@ def inner(a: Any, b: Any) -> Any:
 
 
 def vdot(a: Any, b: Any) -> Any:
-    """`numpy.vdot` for real arrays: the dot product of the flattened inputs."""
+    """`numpy.vdot`: the dot product of the flattened inputs, conjugating ``a``."""
+    from ._extra_elementwise import conj
     from ._shape import ravel
-    return matmul(ravel(a), ravel(b))
+    return matmul(ravel(conj(a)), ravel(b))
 
 
 # ------------------------------------------------------------------------ batching

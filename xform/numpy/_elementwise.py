@@ -240,8 +240,38 @@ def astype(x: Any, dtype: Any) -> Any:
     return bind(convert_nondiff_p, x, dtype=dtype)
 
 
+def _unit_phase(ans: Any, x: Any) -> Any:
+    """``x / |x|`` (0 at 0) for complex ``x``: unlike the non-differentiable
+    ``sign``, it carries its own derivative into second order."""
+    safe = where(ans == 0, 1.0, ans)
+    return where(ans == 0, 0.0, x / safe)
+
+
+def _abs_jvp(tangents: Any, ans: Any, args: Any, params: dict) -> Any:
+    t, x = tangents[0], args[0]
+    if t is None:
+        return None
+    if np.issubdtype(dtype_of(x), np.complexfloating):
+        # |z| is not holomorphic: d|z| = Re(conj(z / |z|) dz)
+        from ._extra_elementwise import conj, real
+        return real(conj(_unit_phase(ans, x)) * t)
+    return t * sign(x)
+
+
+def _abs_vjp(ct: Any, ans: Any, x: Any) -> Any:
+    if np.issubdtype(dtype_of(x), np.complexfloating):
+        from ._extra_elementwise import conj, real_part
+        return real_part(ct) * conj(_unit_phase(ans, x))
+    return ct * sign(x)
+
+
+abs_p.jvp = _abs_jvp
+defvjp(abs_p, _abs_vjp)
+
+
 def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
-    """Elementwise `numpy.abs`; derivative ``sign(x)`` (0 at 0)."""
+    """Elementwise `numpy.abs`; derivative ``sign(x)`` (0 at 0), and for complex ``x``
+    the gradient ``conj(x) / |x|`` (JAX's convention)."""
     return absolute(x)
 
 

@@ -226,12 +226,21 @@ def nonzero(a: Any) -> tuple[Any, ...]:
     return np.nonzero(a)
 
 
-def argsort(a: Any, axis: int = -1) -> Any:
-    """`numpy.argsort` (no derivative)."""
-    return bind(argsort_p, a, axis=axis)
+def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
+            stable: bool | None = None) -> Any:
+    """`numpy.argsort` (no derivative); ``axis=None`` sorts the flattened array."""
+    if order is not None:
+        raise NotImplementedError("xform.numpy.argsort does not support order=")
+    if axis is None:
+        from ._shape import ravel
+        a, axis = ravel(a), 0
+    if stable:
+        kind = "stable"
+    return bind(argsort_p, a, axis=axis, **({"kind": kind} if kind is not None else {}))
 
 
-argsort_p, _ = nondiff_op("argsort", lambda a, axis: np.argsort(a, axis=axis))
+argsort_p, _ = nondiff_op("argsort", lambda a, axis, kind=None: np.argsort(a, axis=axis,
+                                                                          kind=kind))
 
 
 # ------------------------------------------------------------------------ batching

@@ -59,6 +59,11 @@ def defvjp(prim: Primitive, *rules: Rule | None, broadcasting: bool = False) -> 
             c = rule(ct, ans, *args, **params) if need and rule is not None else None
             if broadcasting and c is not None:
                 c = unbroadcast(c, shape_of(arg))
+            if c is not None and dtype_of(c).kind == "c" and dtype_of(arg).kind != "c":
+                # a real operand promoted into complex arithmetic: its cotangent is the
+                # real part (the transpose of the real-to-complex embedding)
+                from ._extra_elementwise import real_part
+                c = real_part(c)
             out.append(c)
         return out
 

@@ -15,6 +15,9 @@ from . import _elementwise as E
 from . import _indexing as I
 from . import _reductions as R
 from . import _shape as S
+from . import _extra_elementwise as X
+from . import _manip as M
+from . import _stats as ST
 
 
 def _swap(f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -51,6 +54,10 @@ _METHODS: dict[str, Callable[..., Any]] = {
     "dot": C.dot, "astype": E.astype, "ravel": S.ravel, "flatten": S.ravel,
     "squeeze": S.squeeze, "swapaxes": S.swapaxes, "clip": E.clip, "round": E.round,
     "repeat": S.repeat, "take": I.take, "argsort": I.argsort, "copy": K.copy,
+    "conj": X.conj, "conjugate": X.conj, "diagonal": M.diagonal, "trace": M.trace,
+    "searchsorted": ST.searchsorted, "nonzero": I.nonzero,
+    # traced arrays are immutable: as in JAX these return the result, not None
+    "sort": ST.sort, "partition": ST.partition, "argpartition": ST.argpartition,
 }
 
 
@@ -116,6 +123,8 @@ def install() -> None:
     Tracer.item = _item  # type: ignore[attr-defined]
     Tracer.tolist = _tolist  # type: ignore[attr-defined]
     Tracer.T = property(lambda self: S.transpose(self))  # type: ignore[attr-defined]
+    Tracer.real = property(X.real)  # type: ignore[attr-defined]
+    Tracer.imag = property(X.imag)  # type: ignore[attr-defined]
     Tracer.at = property(I.IndexUpdateHelper)  # type: ignore[attr-defined]
     Tracer.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
     Tracer.__array_function__ = _array_function  # type: ignore[attr-defined]

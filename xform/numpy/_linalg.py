@@ -1,0 +1,908 @@
+"""Linear algebra primitives (NumPy's ``linalg`` kernels and SciPy's triangular solve),
+each with its forward, reverse and batch rules.
+
+Conventions shared by the rules below:
+
+* matrices are the last two axes; every primitive accepts stacks ``(..., m, n)``
+  and broadcasts leading axes as NumPy's ``linalg`` does, so a batch rule only
+  moves the batch axis to the front (``_batch_core``);
+* right-hand sides are always matrices ``(..., n, k)`` at the primitive level: the
+  public functions turn a vector ``b`` into a column and back, which removes NumPy's
+  vector/matrix ambiguity from batch rules;
+* functions NumPy computes from one triangle (``cholesky``, ``eigh``, ``eigvalsh``,
+  ``pinv(hermitian=True)``) are differentiated as functions of that triangle only:
+  a tangent ``t`` enters as the symmetric matrix ``_sym(t)`` built from the triangle
+  read, and the other triangle gets a zero cotangent, exactly like NumPy's output
+  (for a symmetric tangent this is the usual symmetric-matrix derivative);
+* derivatives are the standard matrix-calculus results; every rule is written with
+  traceable ``xform.numpy`` operations, so rules differentiate again.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+import scipy.linalg
+
+from ..core.ir import ShapedArray
+from ..core.trace import Tracer, add_any
+from . import _manip
+from ._contract import matmul
+from ._elementwise import astype
+from ._indexing import getitem
+from ._manip import tril, triu
+from ._reductions import sum as xsum
+from ._rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op, shape_of,
+                     unbroadcast)
+from ._shape import concatenate, moveaxis, reshape, swapaxes
+
+__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
+           "svd", "svdvals", "qr", "pinv", "lstsq", "matrix_rank", "triangular_solve",
+           "EigResult", "EighResult", "QRResult", "SlogdetResult", "SVDResult",
+           "as_float", "mT", "diagonal", "trace", "diag_embed"]
+
+
+# ---------------------------------------------------------------------------- NumPy 2's results
+class EigResult(NamedTuple):
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+class EighResult(NamedTuple):
+    eigenvalues: Any
+    eigenvectors: Any
+
+
+class QRResult(NamedTuple):
+    Q: Any
+    R: Any
+
+
+class SlogdetResult(NamedTuple):
+    sign: Any
+    logabsdet: Any
+
+
+class SVDResult(NamedTuple):
+    U: Any
+    S: Any
+    Vh: Any
+
+
+# ---------------------------------------------------------------------------- helpers
+def as_float(a: Any) -> Any:
+    """``a`` as an array of an inexact dtype (linalg turns integers into float64)."""
+    from ._creation import asarray
+    a = asarray(a)
+    return a if np.issubdtype(dtype_of(a), np.inexact) else astype(a, np.float64)
+
+
+def mT(x: Any) -> Any:
+    """The matrix transpose of a stack: the last two axes swapped."""
+    return swapaxes(x, -1, -2)
+
+
+def diagonal(x: Any) -> Any:
+    """The main diagonals ``(..., min(m, n))`` of a stack of matrices."""
+    return _manip.diagonal(x, 0, -2, -1)
+
+
+def trace(x: Any) -> Any:
+    """The traces of a stack of matrices."""
+    return xsum(diagonal(x), axis=-1)
+
+
+def diag_embed(v: Any) -> Any:
+    """Diagonal matrices ``(..., n, n)`` with the vectors ``v`` on their diagonals."""
+    n = shape_of(v)[-1]
+    return reshape(v, shape_of(v) + (1,)) * np.eye(n, dtype=bool)
+
+
+def _sym(t: Any, lower: bool) -> Any:
+    """The symmetric matrix NumPy reads from one triangle of ``t``."""
+    return tril(t) + mT(tril(t, -1)) if lower else triu(t) + mT(triu(t, 1))
+
+
+def _sym_transpose(g: Any, lower: bool) -> Any:
+    """The transpose of ``_sym``: the cotangent of the triangle that was read."""
+    return tril(g) + tril(mT(g), -1) if lower else triu(g) + triu(mT(g), 1)
+
+
+def _gap_reciprocals(x: Any) -> Any:
+    """``F[..., i, j] = 1 / (x_j - x_i)`` off the diagonal, 0 on it. The diagonal is
+    shifted before dividing so that no 1/0 appears there (not even in derivatives);
+    equal values off the diagonal give inf, as the derivatives they stand for do."""
+    n = shape_of(x)[-1]
+    gaps = reshape(x, shape_of(x)[:-1] + (1, n)) - reshape(x, shape_of(x) + (1,))
+    return ~np.eye(n, dtype=bool) / (gaps + np.eye(n, dtype=dtype_of(x)))
+
+
+def _col(v: Any) -> Any:
+    return reshape(v, shape_of(v) + (1,))
+
+
+def _row(v: Any) -> Any:
+    return reshape(v, shape_of(v)[:-1] + (1, shape_of(v)[-1]))
+
+
+def vector_as_column(b: Any) -> tuple[Any, bool]:
+    """A 1-D right-hand side as a column (the primitives take matrices only), and
+    whether it was a vector."""
+    if len(shape_of(b)) == 1:
+        return _col(b), True
+    return b, False
+
+
+def column_as_vector(x: Any, vector: bool) -> Any:
+    """Undo ``vector_as_column`` on a solution."""
+    return getitem(x, (Ellipsis, 0)) if vector else x
+
+
+def _float_dtype(*dtypes: Any) -> np.dtype:
+    dt = np.result_type(*dtypes)
+    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+
+
+def _shape_rule(prim: Primitive, rule: Callable[..., Any]) -> None:
+    """An explicit shape rule: running LAPACK on zero-filled dummies would fail
+    (singular) or waste time."""
+    prim.abstract_eval = rule
+
+
+def _aval(shape: tuple[int, ...], *like: Any) -> ShapedArray:
+    return ShapedArray(tuple(shape), _float_dtype(*[dtype_of(x) for x in like]))
+
+
+def _lead(*xs_cores: tuple[Any, int]) -> tuple[int, ...]:
+    """The broadcast leading (stack) shape of operands with the given core ranks."""
+    return np.broadcast_shapes(*[tuple(shape_of(x))[:len(shape_of(x)) - c]
+                                 for x, c in xs_cores])
+
+
+# ---------------------------------------------------------------------------- batching
+def _batch_core(prim: Primitive, cores: Sequence[int], rhs: int | None = None) -> None:
+    """Batch rule of a primitive whose operands have ``cores[i]`` core axes and
+    broadcast their leading axes (NumPy/SciPy linalg): batch axes go to the front,
+    padded so they line up across operands. When only the right-hand side ``rhs``
+    (``(..., n, k)``) is batched, the batch is folded into its columns instead, so
+    one factorization serves the whole batch."""
+
+    def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
+        if rhs is not None and all((d is None) == (i != rhs) for i, d in enumerate(dims)):
+            b = moveaxis(vals[rhs], dims[rhs], -1)
+            shape = shape_of(b)
+            folded = list(vals)
+            folded[rhs] = reshape(b, shape[:-2] + (shape[-2] * shape[-1],))
+            out = bind(prim, *folded, **params)
+            out_shape = shape_of(out)
+            out = reshape(out, out_shape[:-1] + (shape[-2], shape[-1]))
+            return out, len(out_shape)
+        size = batch_size(vals, dims)
+        nlead = max(len(shape_of(v)) - (d is not None) - c for v, d, c in zip(vals, dims, cores))
+        aligned = []
+        for v, d, c in zip(vals, dims, cores):
+            if d is not None:
+                v = move_to_front(v, d)
+                rest = tuple(shape_of(v)[1:])
+                pad = nlead - (len(rest) - c)
+                if pad:
+                    v = reshape(v, (size,) + (1,) * pad + rest)
+            aligned.append(v)
+        out = bind(prim, *aligned, **params)
+        if prim.multiple_results:
+            return out, [0] * len(out)
+        return out, 0
+
+    prim.batch = rule
+
+
+# ============================================================================ inv
+inv_p = Primitive("inv", np.linalg.inv)
+
+
+def _inv_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    return -matmul(ans, matmul(tangents[0], ans))
+
+
+def _inv_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+             needs: Sequence[bool]) -> list[Any]:
+    xt = mT(ans)
+    return [-matmul(xt, matmul(ct, xt))]
+
+
+inv_p.jvp, inv_p.vjp = _inv_jvp, _inv_vjp
+_batch_core(inv_p, (2,))
+_shape_rule(inv_p, lambda a: _aval(shape_of(a), a))
+
+
+def inv(a: Any) -> Any:
+    """`numpy.linalg.inv`; ``d inv(A) = -inv(A) dA inv(A)``."""
+    return bind(inv_p, as_float(a))
+
+
+# ============================================================================ solve
+solve_p = Primitive("solve", np.linalg.solve)
+
+
+def _solve_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    a, _ = args
+    ta, tb = tangents
+    rhs = add_any(tb, None if ta is None else -matmul(ta, ans))
+    return bind(solve_p, a, rhs)
+
+
+def _solve_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+               needs: Sequence[bool]) -> list[Any]:
+    a, b = args
+    g = bind(solve_p, mT(a), ct)  # one solve with the transpose serves both operands
+    ca = unbroadcast(-matmul(g, mT(ans)), shape_of(a)) if needs[0] else None
+    cb = unbroadcast(g, shape_of(b)) if needs[1] else None
+    return [ca, cb]
+
+
+solve_p.jvp, solve_p.vjp = _solve_jvp, _solve_vjp
+_batch_core(solve_p, (2, 2), rhs=1)
+_shape_rule(solve_p, lambda a, b: _aval(_lead((a, 2), (b, 2)) + tuple(shape_of(b)[-2:]), a, b))
+
+
+def solve(a: Any, b: Any) -> Any:
+    """`numpy.linalg.solve` (NumPy 2 semantics: a 1-D ``b`` is a vector, otherwise a
+    stack of matrices); reverse mode costs one solve with ``A^T``."""
+    b, vector = vector_as_column(as_float(b))
+    return column_as_vector(bind(solve_p, as_float(a), b), vector)
+
+
+# ============================================================================ det, slogdet
+det_p = Primitive("det", np.linalg.det)
+
+
+def _det_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    return ans * trace(bind(solve_p, args[0], tangents[0]))
+
+
+def _det_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+             needs: Sequence[bool]) -> list[Any]:
+    return [_col(_col(ct * ans)) * mT(bind(inv_p, args[0]))]
+
+
+det_p.jvp, det_p.vjp = _det_jvp, _det_vjp
+_batch_core(det_p, (2,))
+_shape_rule(det_p, lambda a: _aval(shape_of(a)[:-2], a))
+
+
+def det(a: Any) -> Any:
+    """`numpy.linalg.det`; ``d det(A) = det(A) tr(A^-1 dA)``. The derivative needs
+    ``A`` invertible (at a singular ``A`` it raises NumPy's LinAlgError)."""
+    return bind(det_p, as_float(a))
+
+
+slogdet_p = Primitive("slogdet", lambda a: list(np.linalg.slogdet(a)), multiple_results=True)
+
+
+def _slogdet_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    sign = ans[0]
+    return [np.zeros(shape_of(sign), dtype_of(sign)), trace(bind(solve_p, args[0], tangents[0]))]
+
+
+def _slogdet_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                 needs: Sequence[bool]) -> list[Any]:
+    if ct[1] is None:
+        return [None]
+    return [_col(_col(ct[1])) * mT(bind(inv_p, args[0]))]
+
+
+slogdet_p.jvp, slogdet_p.vjp = _slogdet_jvp, _slogdet_vjp
+_batch_core(slogdet_p, (2,))
+_shape_rule(slogdet_p, lambda a: [_aval(shape_of(a)[:-2], a)] * 2)
+
+
+def slogdet(a: Any) -> SlogdetResult:
+    """`numpy.linalg.slogdet`; ``d logabsdet = tr(A^-1 dA)``, ``sign`` is constant."""
+    return SlogdetResult(*bind(slogdet_p, as_float(a)))
+
+
+# ============================================================================ triangular solve
+def _trisolve_impl(a: Any, b: Any, lower: bool, trans: int, unit_diagonal: bool) -> Any:
+    return scipy.linalg.solve_triangular(a, b, trans=trans, lower=lower,
+                                         unit_diagonal=unit_diagonal, check_finite=False)
+
+
+triangular_solve_p = Primitive("triangular_solve", _trisolve_impl)
+
+
+def triangular_solve(a: Any, b: Any, lower: bool, trans: int = 0,
+                     unit_diagonal: bool = False) -> Any:
+    """Solve ``op(T) x = b`` with ``T`` the lower/upper triangle of ``a`` (unit diagonal
+    if ``unit_diagonal``), ``op`` the identity (``trans=0``) or the transpose (1);
+    ``b`` is a stack of matrices ``(..., n, k)``."""
+    return bind(triangular_solve_p, a, b, lower=bool(lower), trans=int(trans),
+                unit_diagonal=bool(unit_diagonal))
+
+
+def _triangle(x: Any, lower: bool, unit_diagonal: bool) -> Any:
+    """The part of ``x`` a triangular solve reads."""
+    if lower:
+        return tril(x, -1 if unit_diagonal else 0)
+    return triu(x, 1 if unit_diagonal else 0)
+
+
+def _trisolve_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    a, _ = args
+    ta, tb = tangents
+    rhs = tb
+    if ta is not None:
+        dt = _triangle(ta, params["lower"], params["unit_diagonal"])
+        rhs = add_any(rhs, -matmul(mT(dt) if params["trans"] else dt, ans))
+    return bind(triangular_solve_p, a, rhs, **params)
+
+
+def _trisolve_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                  needs: Sequence[bool]) -> list[Any]:
+    a, b = args
+    g = bind(triangular_solve_p, a, ct, **{**params, "trans": 1 - params["trans"]})
+    ca = None
+    if needs[0]:
+        outer = matmul(ans, mT(g)) if params["trans"] else matmul(g, mT(ans))
+        ca = unbroadcast(-_triangle(outer, params["lower"], params["unit_diagonal"]),
+                         shape_of(a))
+    cb = unbroadcast(g, shape_of(b)) if needs[1] else None
+    return [ca, cb]
+
+
+triangular_solve_p.jvp, triangular_solve_p.vjp = _trisolve_jvp, _trisolve_vjp
+_batch_core(triangular_solve_p, (2, 2), rhs=1)
+_shape_rule(triangular_solve_p, lambda a, b, **p: _aval(
+    _lead((a, 2), (b, 2)) + tuple(shape_of(b)[-2:]), a, b))
+
+
+# ============================================================================ cholesky
+def _cholesky_impl(a: Any, lower: bool) -> Any:
+    return np.linalg.cholesky(a, upper=not lower)
+
+
+cholesky_p = Primitive("cholesky", _cholesky_impl)
+
+
+def _phi(x: Any) -> Any:
+    """The lower triangle with the diagonal halved."""
+    n = shape_of(x)[-1]
+    return x * (np.tri(n, dtype=dtype_of(x)) - 0.5 * np.eye(n, dtype=dtype_of(x)))
+
+
+def _cholesky_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    lower = params["lower"]
+    chol = ans if lower else mT(ans)
+    ds = _sym(tangents[0], lower)
+    # L^-1 dS L^-T, from two triangular solves
+    half = triangular_solve(chol, ds, lower=True)
+    middle = mT(triangular_solve(chol, mT(half), lower=True))
+    dl = matmul(chol, _phi(middle))
+    return dl if lower else mT(dl)
+
+
+def _cholesky_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                  needs: Sequence[bool]) -> list[Any]:
+    lower = params["lower"]
+    chol, ct_l = (ans, ct) if lower else (mT(ans), mT(ct))
+    # transpose of the JVP: L^-T phi(L^T Lbar) L^-1 (Murray 2016), then to the triangle read
+    inner = _phi(matmul(mT(chol), ct_l))
+    half = triangular_solve(chol, inner, lower=True, trans=1)
+    g = mT(triangular_solve(chol, mT(half), lower=True, trans=1))
+    return [_sym_transpose(g, lower)]
+
+
+cholesky_p.jvp, cholesky_p.vjp = _cholesky_jvp, _cholesky_vjp
+_batch_core(cholesky_p, (2,))
+_shape_rule(cholesky_p, lambda a, lower: _aval(shape_of(a), a))
+
+
+def cholesky(a: Any, upper: bool = False) -> Any:
+    """`numpy.linalg.cholesky`: the factor ``L`` (or ``U = L^T`` with ``upper=True``)
+    of the symmetric matrix read from the lower (upper) triangle of ``a``. Its
+    derivative is that of the triangle read; the other triangle gets none."""
+    return bind(cholesky_p, as_float(a), lower=not upper)
+
+
+# ============================================================================ eigh, eigvalsh
+eigh_p = Primitive("eigh", lambda a, lower: list(np.linalg.eigh(a, "L" if lower else "U")),
+                   multiple_results=True)
+
+
+def _eigh_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    w, v = ans
+    m = matmul(mT(v), matmul(_sym(tangents[0], params["lower"]), v))
+    return [diagonal(m), matmul(v, _gap_reciprocals(w) * m)]
+
+
+def _spectral_cotangent(w: Any, v: Any, ct_w: Any, ct_v: Any) -> Any:
+    """The cotangent of ``M = V^-1 dA V`` (``V^T dS V`` for eigh), given those of the
+    eigenvalues ``diag(M)`` and of the eigenvectors ``V (F o M)``."""
+    inner = None if ct_w is None else diag_embed(ct_w)
+    if ct_v is not None:
+        inner = add_any(inner, _gap_reciprocals(w) * matmul(mT(v), ct_v))
+    return inner
+
+
+def _eigh_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+              needs: Sequence[bool]) -> list[Any]:
+    w, v = ans
+    inner = _spectral_cotangent(w, v, *ct)
+    return [_sym_transpose(matmul(v, matmul(inner, mT(v))), params["lower"])]
+
+
+eigh_p.jvp, eigh_p.vjp = _eigh_jvp, _eigh_vjp
+_batch_core(eigh_p, (2,))
+_shape_rule(eigh_p, lambda a, lower: [_aval(shape_of(a)[:-1], a), _aval(shape_of(a), a)])
+
+eigvalsh_p = Primitive("eigvalsh", lambda a, lower: np.linalg.eigvalsh(a, "L" if lower else "U"))
+
+
+def _eigvalsh_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    v = bind(eigh_p, args[0], **params)[1]
+    return xsum(v * matmul(_sym(tangents[0], params["lower"]), v), axis=-2)
+
+
+def _eigvalsh_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                  needs: Sequence[bool]) -> list[Any]:
+    v = bind(eigh_p, args[0], **params)[1]
+    return [_sym_transpose(matmul(v * _row(ct), mT(v)), params["lower"])]
+
+
+eigvalsh_p.jvp, eigvalsh_p.vjp = _eigvalsh_jvp, _eigvalsh_vjp
+_batch_core(eigvalsh_p, (2,))
+_shape_rule(eigvalsh_p, lambda a, lower: _aval(shape_of(a)[:-1], a))
+
+
+def _uplo(UPLO: str) -> bool:
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"UPLO argument must be 'L' or 'U', got {UPLO!r}")
+    return UPLO == "L"
+
+
+def eigh(a: Any, UPLO: str = "L") -> EighResult:
+    """`numpy.linalg.eigh` of the symmetric matrix read from triangle ``UPLO``.
+
+    The derivative is that of the triangle NumPy reads (the other triangle has
+    none). Eigenvector derivatives contain ``1 / (w_j - w_i)``: repeated eigenvalues
+    give inf/NaN eigenvector derivatives, as in JAX (eigenvalues stay finite)."""
+    return EighResult(*bind(eigh_p, as_float(a), lower=_uplo(UPLO)))
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    """`numpy.linalg.eigvalsh`; ``dw_i = v_i^T dA v_i``."""
+    return bind(eigvalsh_p, as_float(a), lower=_uplo(UPLO))
+
+
+# ============================================================================ eig
+eig_p = Primitive("eig", lambda a: list(np.linalg.eig(a)), multiple_results=True)
+
+
+def _is_complex(x: Any) -> bool:
+    return np.issubdtype(dtype_of(x), np.complexfloating)
+
+
+def _largest_entries(v: Any) -> Any:
+    """A 0/1 mask of the largest-modulus entry of each column (ties have measure zero)."""
+    from ._elementwise import abs as xabs, equal
+    from ._reductions import argmax
+    n = shape_of(v)[-2]
+    top = argmax(xabs(v), axis=-2)
+    return astype(equal(_col(np.arange(n)), _row(top)), np.finfo(dtype_of(v)).dtype)
+
+
+def _eig_gauge(v: Any, dv: Any) -> Any:
+    """Fix an eigenvector tangent as LAPACK fixes the vectors: unit 2-norm
+    (``Re(v^H dv) = 0``) and, for complex vectors, a real largest entry."""
+    if not _is_complex(v):
+        return dv - v * _row(xsum(v * dv, axis=-2))
+    from ._extra_elementwise import conj, imag, real
+    dv = dv - v * _row(real(xsum(conj(v) * dv, axis=-2)))
+    top = _largest_entries(v)
+    phase = imag(xsum(top * dv, axis=-2)) / real(xsum(top * v, axis=-2))
+    return dv - 1j * v * _row(phase)
+
+
+def _eig_gauge_transpose(v: Any, ct: Any) -> Any:
+    """The transpose of ``_eig_gauge`` (under the pairing ``Re(sum(ct * t))``)."""
+    if not _is_complex(v):
+        return ct - v * _row(xsum(v * ct, axis=-2))
+    from ._extra_elementwise import conj, imag, real
+    top = _largest_entries(v)
+    alpha = -imag(xsum(ct * v, axis=-2)) / real(xsum(top * v, axis=-2))
+    ct = ct + 1j * top * _row(alpha)
+    return ct - conj(v) * _row(real(xsum(ct * v, axis=-2)))
+
+
+def _eig_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    w, v = ans
+    m = bind(solve_p, v, matmul(tangents[0], v))
+    dv = matmul(v, _gap_reciprocals(w) * m)
+    return [diagonal(m), _eig_gauge(v, dv)]
+
+
+def _eig_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+             needs: Sequence[bool]) -> list[Any]:
+    w, v = ans
+    ct_w, ct_v = ct
+    ct_v = None if ct_v is None else _eig_gauge_transpose(v, ct_v)
+    inner = _spectral_cotangent(w, v, ct_w, ct_v)
+    # transpose of dA -> V^-1 dA V; a real A gets the real part
+    g = bind(solve_p, mT(v), matmul(inner, mT(v)))
+    if _is_complex(g) and not _is_complex(args[0]):
+        from ._extra_elementwise import real
+        g = real(g)
+    return [g]
+
+
+eig_p.jvp, eig_p.vjp = _eig_jvp, _eig_vjp
+_batch_core(eig_p, (2,))
+
+
+def _eig_shape(a: Any) -> list[ShapedArray]:
+    # NumPy's result dtype depends on the values (real when the spectrum is); abstractly
+    # it is complex, as in JAX
+    dt = np.result_type(_float_dtype(dtype_of(a)), np.complex64)
+    return [ShapedArray(shape_of(a)[:-1], dt), ShapedArray(shape_of(a), dt)]
+
+
+_shape_rule(eig_p, _eig_shape)
+
+
+def eig(a: Any) -> EigResult:
+    """`numpy.linalg.eig` of a real matrix, differentiable in both modes where the
+    eigenvalues are distinct (real or complex). Eigenvector derivatives follow NumPy's
+    normalisation (unit 2-norm, largest entry real); complex cotangents use JAX's
+    pairing ``Re(sum(ct * t))``. Abstractly (make_jaxpr) the results are complex."""
+    return EigResult(*bind(eig_p, as_float(a)))
+
+
+def eigvals(a: Any) -> Any:
+    """`numpy.linalg.eigvals` (differentiable as ``eig``)."""
+    return eig(a)[0]
+
+
+# ============================================================================ svd
+def _svd_impl(a: Any, full_matrices: bool) -> list[Any]:
+    return list(np.linalg.svd(a, full_matrices=full_matrices))
+
+
+svd_p = Primitive("svd", _svd_impl, multiple_results=True)
+
+
+def _svd_dims(a: Any, full_matrices: bool) -> tuple[int, int, int]:
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            "derivatives of numpy.linalg.svd need full_matrices=False for a non-square "
+            "matrix (the extra singular vectors of full_matrices=True are not unique)")
+    return m, n, min(m, n)
+
+
+def _svd_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    m, n, k = _svd_dims(args[0], params["full_matrices"])
+    u, s, vh = ans
+    v, da = mT(vh), tangents[0]
+    dp = matmul(mT(u), matmul(da, v))
+    f = _gap_reciprocals(s * s)
+    du = matmul(u, f * (dp * _row(s) + _col(s) * mT(dp)))
+    dv = matmul(v, f * (_col(s) * dp + mT(dp) * _row(s)))
+    # the parts outside the span of the k singular vectors need 1/s (nonzero s)
+    if m > k:
+        du = du + (matmul(da, v) - matmul(u, dp)) / _row(s)
+    if n > k:
+        dv = dv + (matmul(mT(da), u) - matmul(v, mT(dp))) / _row(s)
+    return [du, diagonal(dp), mT(dv)]
+
+
+def _svd_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+             needs: Sequence[bool]) -> list[Any]:
+    m, n, k = _svd_dims(args[0], params["full_matrices"])
+    u, s, vh = ans
+    ct_u, ct_s, ct_vh = ct
+    v = mT(vh)
+    f = _gap_reciprocals(s * s)
+    inner = None if ct_s is None else diag_embed(ct_s)
+    if ct_u is not None:
+        ut_ct = matmul(mT(u), ct_u)
+        j = f * ut_ct
+        inner = add_any(inner, (j + mT(j)) * _row(s))
+    if ct_vh is not None:
+        ct_v = mT(ct_vh)
+        vt_ct = matmul(mT(v), ct_v)
+        kk = f * vt_ct
+        inner = add_any(inner, _col(s) * (kk + mT(kk)))
+    g = None if inner is None else matmul(u, matmul(inner, vh))
+    if ct_u is not None and m > k:
+        g = add_any(g, matmul((ct_u - matmul(u, ut_ct)) / _row(s), vh))
+    if ct_vh is not None and n > k:
+        g = add_any(g, matmul(u, mT((ct_v - matmul(v, vt_ct)) / _row(s))))
+    return [g]
+
+
+svd_p.jvp, svd_p.vjp = _svd_jvp, _svd_vjp
+_batch_core(svd_p, (2,))
+
+
+def _svd_shape(a: Any, full_matrices: bool) -> list[ShapedArray]:
+    *lead, m, n = shape_of(a)
+    k = min(m, n)
+    um, vn = (m, n) if full_matrices else (k, k)
+    return [_aval((*lead, m, um), a), _aval((*lead, k), a), _aval((*lead, vn, n), a)]
+
+
+_shape_rule(svd_p, _svd_shape)
+
+svdvals_p = Primitive("svdvals", lambda a: np.linalg.svd(a, compute_uv=False))
+
+
+def _svdvals_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    u, _, vh = bind(svd_p, args[0], full_matrices=False)
+    return xsum(u * matmul(tangents[0], mT(vh)), axis=-2)
+
+
+def _svdvals_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                 needs: Sequence[bool]) -> list[Any]:
+    u, _, vh = bind(svd_p, args[0], full_matrices=False)
+    return [matmul(u * _row(ct), vh)]
+
+
+svdvals_p.jvp, svdvals_p.vjp = _svdvals_jvp, _svdvals_vjp
+_batch_core(svdvals_p, (2,))
+_shape_rule(svdvals_p, lambda a: _aval(shape_of(a)[:-2] + (min(shape_of(a)[-2:]),), a))
+
+
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
+        hermitian: bool = False) -> Any:
+    """`numpy.linalg.svd` (returns ``(U, S, Vh)``, or ``S`` without ``compute_uv``).
+
+    Derivatives of ``U`` and ``Vh`` need distinct singular values (the factors
+    ``1 / (s_j^2 - s_i^2)`` are infinite otherwise), nonzero ones for a non-square
+    matrix, and ``full_matrices=False`` unless the matrix is square; derivatives of
+    ``S`` alone (``compute_uv=False``, ``svdvals``) need only distinct values."""
+    a = as_float(a)
+    if hermitian:
+        if isinstance(a, Tracer):
+            raise NotImplementedError("svd(hermitian=True) of a traced value: use eigh, or "
+                                      "svd with hermitian=False")
+        numpy_svd: Any = np.linalg.svd  # (NumPy's overloads want literal flags)
+        return numpy_svd(a, full_matrices, compute_uv, hermitian)
+    if not compute_uv:
+        return bind(svdvals_p, a)
+    m, n = shape_of(a)[-2:]
+    return SVDResult(*bind(svd_p, a, full_matrices=bool(full_matrices) and m != n))
+
+
+def svdvals(x: Any) -> Any:
+    """`numpy.linalg.svdvals`: the singular values, in descending order."""
+    return bind(svdvals_p, as_float(x))
+
+
+# ============================================================================ qr
+qr_p = Primitive("qr", lambda a: list(np.linalg.qr(a)), multiple_results=True)
+
+
+def _qr_tall_jvp(q: Any, r: Any, dx: Any) -> tuple[Any, Any]:
+    """Tangents of a QR factorization with ``m >= n``: ``C = Q^T dA R^-1`` splits into
+    the antisymmetric ``Q^T dQ`` and the upper triangular ``dR R^-1``."""
+    y = mT(triangular_solve(r, mT(dx), lower=False, trans=1))
+    c = matmul(mT(q), y)
+    low = tril(c, -1)
+    dq = matmul(q, low - mT(low)) + y - matmul(q, c)
+    dr = matmul(triu(c) + mT(low), r)
+    return dq, dr
+
+
+def _qr_tall_vjp(q: Any, r: Any, ct_q: Any, ct_r: Any) -> Any:
+    rrt = None if ct_r is None else matmul(ct_r, mT(r))
+    qtq = None if ct_q is None else matmul(mT(q), ct_q)
+    m = add_any(qtq, None if rrt is None else -rrt)
+    b = add_any(rrt, tril(m - mT(m), -1))
+    x = matmul(q, b)
+    if ct_q is not None:
+        x = x + ct_q - matmul(q, qtq)
+    return mT(triangular_solve(r, mT(x), lower=False))
+
+
+def _qr_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    q, r = ans
+    m, n = shape_of(args[0])[-2:]
+    da = tangents[0]
+    if m >= n:
+        return list(_qr_tall_jvp(q, r, da))
+    # wide: A = [X Y] with X = Q R1 square and R2 = Q^T Y
+    dq, dr1 = _qr_tall_jvp(q, getitem(r, (Ellipsis, slice(None, m))),
+                           getitem(da, (Ellipsis, slice(None, m))))
+    y = getitem(args[0], (Ellipsis, slice(m, None)))
+    dr2 = matmul(mT(dq), y) + matmul(mT(q), getitem(da, (Ellipsis, slice(m, None))))
+    return [dq, concatenate([dr1, dr2], axis=-1)]
+
+
+def _qr_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+            needs: Sequence[bool]) -> list[Any]:
+    q, r = ans
+    ct_q, ct_r = ct
+    m, n = shape_of(args[0])[-2:]
+    if m >= n:
+        return [_qr_tall_vjp(q, r, ct_q, ct_r)]
+    y = getitem(args[0], (Ellipsis, slice(m, None)))
+    r1 = getitem(r, (Ellipsis, slice(None, m)))
+    if ct_r is None:
+        return [concatenate([_qr_tall_vjp(q, r1, ct_q, None),
+                             np.zeros(shape_of(y), dtype_of(ct_q))], axis=-1)]
+    ct_r1 = getitem(ct_r, (Ellipsis, slice(None, m)))
+    ct_r2 = getitem(ct_r, (Ellipsis, slice(m, None)))
+    ct_q = add_any(ct_q, matmul(y, mT(ct_r2)))
+    return [concatenate([_qr_tall_vjp(q, r1, ct_q, ct_r1), matmul(q, ct_r2)], axis=-1)]
+
+
+qr_p.jvp, qr_p.vjp = _qr_jvp, _qr_vjp
+_batch_core(qr_p, (2,))
+
+
+def _qr_shape(a: Any) -> list[ShapedArray]:
+    *lead, m, n = shape_of(a)
+    k = min(m, n)
+    return [_aval((*lead, m, k), a), _aval((*lead, k, n), a)]
+
+
+_shape_rule(qr_p, _qr_shape)
+
+
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """`numpy.linalg.qr` with modes 'reduced' (``(Q, R)``), 'r' and 'complete' (the
+    same as 'reduced' when ``m <= n``). Derivatives need the leading ``min(m, n)``
+    columns of ``a`` to be linearly independent; 'raw' and 'complete' with ``m > n``
+    (whose extra columns of Q are not unique) work on constants only."""
+    a = as_float(a)
+    m, n = shape_of(a)[-2:]
+    if mode == "raw" or (mode == "complete" and m > n):
+        if isinstance(a, Tracer):
+            raise NotImplementedError(f"qr(mode={mode!r}) of a traced value with shape "
+                                      f"{shape_of(a)}: use mode='reduced'")
+        numpy_qr: Any = np.linalg.qr
+        return numpy_qr(a, mode=mode)
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"qr: unrecognized mode {mode!r}")
+    q, r = bind(qr_p, a)
+    return r if mode == "r" else QRResult(q, r)
+
+
+# ============================================================================ pinv
+pinv_p = Primitive("pinv", lambda a, rcond, hermitian: np.linalg.pinv(a, rcond, hermitian))
+
+
+def _pinv_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    # the derivative of the pseudo-inverse where the rank is locally constant
+    a, da, x = args[0], tangents[0], ans
+    if params["hermitian"]:
+        a, da = _sym(a, True), _sym(da, True)
+    dat = mT(da)
+    t1 = -matmul(x, matmul(da, x))
+    t2 = matmul(matmul(x, mT(x)), dat - matmul(matmul(dat, a), x))
+    t3 = matmul(dat - matmul(x, matmul(a, dat)), matmul(mT(x), x))
+    return t1 + t2 + t3
+
+
+def _pinv_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+              needs: Sequence[bool]) -> list[Any]:
+    a, x = args[0], ans
+    if params["hermitian"]:
+        a = _sym(a, True)
+    xt, gt = mT(x), mT(ct)
+    w = matmul(gt, matmul(x, xt))
+    z = matmul(matmul(xt, x), gt)
+    g = -matmul(xt, matmul(ct, xt)) + w - matmul(a, matmul(x, w)) + z - matmul(matmul(z, x), a)
+    return [_sym_transpose(g, True) if params["hermitian"] else g]
+
+
+pinv_p.jvp, pinv_p.vjp = _pinv_jvp, _pinv_vjp
+_batch_core(pinv_p, (2,))
+_shape_rule(pinv_p, lambda a, **p: _aval(shape_of(a)[:-2] + tuple(shape_of(a)[-2:][::-1]), a))
+
+_NO_VALUE: Any = object()
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_VALUE) -> Any:
+    """`numpy.linalg.pinv`. Its derivative is that of a matrix of locally constant rank
+    (singular values below the cutoff stay discarded), which also holds for
+    rank-deficient matrices; ``hermitian=True`` reads the lower triangle, as NumPy."""
+    a = as_float(a)
+    if rcond is None:
+        if rtol is _NO_VALUE:
+            rcond = 1e-15
+        elif rtol is None:
+            rcond = max(shape_of(a)[-2:]) * float(np.finfo(dtype_of(a)).eps)
+        else:
+            rcond = rtol
+    elif rtol is not _NO_VALUE:
+        raise ValueError("`rtol` and `rcond` can't be both set.")
+    if np.ndim(rcond):
+        raise NotImplementedError("xform.numpy.linalg.pinv supports a scalar rcond only")
+    return bind(pinv_p, a, rcond=float(rcond), hermitian=bool(hermitian))
+
+
+# ============================================================================ lstsq
+def _lstsq_impl(a: Any, b: Any, rcond: float) -> Any:
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return np.linalg.lstsq(a, b, rcond)[0]
+    # stacks (from vmap): NumPy's lstsq takes single matrices only
+    return np.matmul(np.linalg.pinv(a, rcond), b)
+
+
+lstsq_p = Primitive("lstsq", _lstsq_impl)
+
+
+def _lstsq_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    a, b = args
+    ta, tb = tangents
+    x = ans
+    p = bind(pinv_p, a, rcond=params["rcond"], hermitian=False)
+    rhs = tb
+    if ta is not None:
+        rhs = add_any(rhs, -matmul(ta, x))
+        resid = b - matmul(a, x)
+        y = matmul(mT(p), x)
+        ta_y = matmul(mT(ta), y)
+        rhs = rhs + matmul(mT(p), matmul(mT(ta), resid))
+        return matmul(p, rhs) + ta_y - matmul(p, matmul(a, ta_y))
+    return matmul(p, rhs)
+
+
+def _lstsq_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+               needs: Sequence[bool]) -> list[Any]:
+    a, b = args
+    x = ans
+    p = bind(pinv_p, a, rcond=params["rcond"], hermitian=False)
+    g = matmul(mT(p), ct)
+    ca = None
+    if needs[0]:
+        resid = b - matmul(a, x)
+        y = matmul(mT(p), x)
+        ca = (-matmul(g, mT(x)) + matmul(resid, mT(matmul(p, g)))
+              + matmul(y, mT(ct - matmul(mT(a), g))))
+        ca = unbroadcast(ca, shape_of(a))
+    cb = unbroadcast(g, shape_of(b)) if needs[1] else None
+    return [ca, cb]
+
+
+lstsq_p.jvp, lstsq_p.vjp = _lstsq_jvp, _lstsq_vjp
+_batch_core(lstsq_p, (2, 2), rhs=1)
+_shape_rule(lstsq_p, lambda a, b, rcond: _aval(
+    _lead((a, 2), (b, 2)) + (shape_of(a)[-1], shape_of(b)[-1]), a, b))
+
+matrix_rank_p, _ = nondiff_op(
+    "matrix_rank", lambda a, tol, hermitian, rtol: np.linalg.matrix_rank(a, tol, hermitian,
+                                                                          rtol=rtol))
+_batch_core(matrix_rank_p, (2,))
+
+
+def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
+    """`numpy.linalg.matrix_rank` (an integer: no derivative)."""
+    if np.ndim(tol) or np.ndim(rtol):
+        raise NotImplementedError("xform.numpy.linalg.matrix_rank supports scalar tol/rtol")
+    return bind(matrix_rank_p, as_float(A), tol=tol, hermitian=bool(hermitian), rtol=rtol)
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
+    """`numpy.linalg.lstsq` -> ``(x, residuals, rank, s)``.
+
+    ``x``, ``residuals`` and ``s`` are differentiable; the derivative of ``x`` is that
+    of ``pinv(a) @ b`` at locally constant rank (so rank-deficient ``a`` is fine).
+    Where the rank is not concrete (``vmap``, ``jit``) ``residuals`` is computed as
+    for a full-rank ``a``."""
+    a, b = as_float(a), as_float(b)
+    m, n = shape_of(a)[-2:]
+    if rcond is None:
+        rcond = float(np.finfo(np.float64).eps) * max(m, n)
+    b2, vector = vector_as_column(b)
+    x = bind(lstsq_p, a, b2, rcond=float(rcond))
+    s = svdvals(a)
+    from ._reductions import max as xmax
+    # NumPy's rank here counts the singular values above the rcond cutoff
+    rank = xsum(s > rcond * xmax(s, axis=-1, keepdims=True), axis=-1)
+    if m > n and (isinstance(rank, Tracer) or rank == n):
+        resid = b2 - matmul(a, x)
+        residuals = xsum(resid * resid, axis=-2)
+    else:
+        residuals = np.zeros((0,), dtype_of(x))
+    return column_as_vector(x, vector), residuals, rank, s

@@ -1,0 +1,375 @@
+"""Array manipulation built on the shape and indexing primitives: splitting, padding,
+rotating, diagonals and triangles, take_along_axis, select, kron, cross.
+
+No new primitives: each function is a composition of reshape/transpose/concatenate
+/getitem/index_set/where, so its derivatives and batching come from theirs.
+"""
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._creation import asarray, full
+from ._elementwise import multiply, subtract, where
+from ._indexing import at, getitem, take
+from ._reductions import sum as xsum
+from ._rules import dtype_of, shape_of
+from ._shape import concatenate, flip, moveaxis, ravel, reshape, stack, transpose
+
+
+def _axis(axis: int, nd: int, name: str = "axis") -> int:
+    if not -nd <= axis < builtins.max(nd, 1):
+        raise np.exceptions.AxisError(f"{name} {axis} is out of bounds for array of "
+                                      f"dimension {nd}")
+    return int(axis) % builtins.max(nd, 1)
+
+
+# ------------------------------------------------------------------------ axes and dimensions
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """`numpy.rollaxis` (prefer `moveaxis`)."""
+    n = len(shape_of(a))
+    axis = _axis(axis, n)
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise np.exceptions.AxisError(f"start {start} is out of bounds for an array of "
+                                      f"dimension {n}")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    axes = list(range(n))
+    axes.remove(axis)
+    axes.insert(start, axis)
+    return transpose(a, axes)
+
+
+def atleast_3d(*arys: Any) -> Any:
+    """`numpy.atleast_3d`: (N,) becomes (1, N, 1) and (M, N) becomes (M, N, 1)."""
+    out = []
+    for a in map(asarray, arys):
+        s = shape_of(a)
+        if len(s) == 0:
+            a = reshape(a, (1, 1, 1))
+        elif len(s) == 1:
+            a = reshape(a, (1, s[0], 1))
+        elif len(s) == 2:
+            a = reshape(a, s + (1,))
+        out.append(a)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def dstack(tup: Sequence[Any]) -> Any:
+    """`numpy.dstack`: stack along the third axis."""
+    arrs = [atleast_3d(a) for a in tup]
+    return concatenate(arrs, axis=2)
+
+
+# ------------------------------------------------------------------------ splitting
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """`numpy.array_split`: sections may differ in size by one."""
+    n_total = shape_of(ary)[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        each, extras = divmod(n_total, sections)
+        sizes = [0] + extras * [each + 1] + (sections - extras) * [each]
+        points = np.cumsum(sizes).tolist()
+    else:
+        points = [0] + [int(i) for i in indices_or_sections] + [n_total]
+    nd = len(shape_of(ary))
+    ax = _axis(axis, nd)
+    out = []
+    for start, stop in zip(points[:-1], points[1:]):
+        index = (slice(None),) * ax + (slice(start, stop),)
+        out.append(getitem(ary, index))
+    return out
+
+
+def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """`numpy.split`: like `array_split`, but sections must divide the axis evenly."""
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if shape_of(ary)[axis] % int(indices_or_sections):
+            raise ValueError("array split does not result in an equal division")
+    return array_split(ary, indices_or_sections, axis)
+
+
+def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """`numpy.hsplit`: split along axis 1 (axis 0 for 1-D arrays)."""
+    nd = len(shape_of(ary))
+    if nd == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if nd > 1 else 0)
+
+
+def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """`numpy.vsplit`: split along axis 0."""
+    if len(shape_of(ary)) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, 0)
+
+
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """`numpy.dsplit`: split along axis 2."""
+    if len(shape_of(ary)) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
+
+
+# ------------------------------------------------------------------------ pad
+def _as_pairs(x: Any, nd: int, as_index: bool = False) -> list[tuple[Any, Any]]:
+    """``x`` broadcast to ``nd`` (before, after) pairs, as `numpy.pad` reads its arguments."""
+    arr = np.asarray(x)
+    if as_index:
+        arr = np.round(arr).astype(np.intp)
+        if arr.size and arr.min() < 0:
+            raise ValueError("index can't contain negative values")
+    if arr.ndim < 3 and arr.size == 1:
+        v = arr.ravel()[0]
+        return [(v, v)] * nd
+    if arr.ndim < 3 and arr.size == 2 and arr.shape != (2, 1):
+        v = arr.ravel()
+        return [(v[0], v[1])] * nd
+    return [tuple(p) for p in np.broadcast_to(arr, (nd, 2)).tolist()]
+
+
+_INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
+    """`numpy.pad` with modes constant (``constant_values``, may be traced), edge,
+    reflect and symmetric (``reflect_type='even'``), wrap and empty (zeros)."""
+    a = asarray(array)
+    shape = shape_of(a)
+    nd = len(shape)
+    widths = _as_pairs(pad_width, nd, as_index=True)
+    if mode in ("constant", "empty"):
+        values = kwargs.pop("constant_values", 0) if mode == "constant" else 0
+        if kwargs:
+            raise TypeError(f"pad: unsupported keyword arguments for mode {mode!r}: "
+                            f"{sorted(kwargs)}")
+        from ..core.trace import Tracer
+        pairs = [(values, values)] * nd if isinstance(values, Tracer) else \
+            _as_pairs(values, nd)
+        for ax, ((before, after), (vb, va)) in enumerate(zip(widths, pairs)):
+            parts = []
+            cur = list(shape_of(a))
+            if before:
+                parts.append(full(tuple(cur[:ax] + [before] + cur[ax + 1:]), vb, dtype_of(a)))
+            parts.append(a)
+            if after:
+                parts.append(full(tuple(cur[:ax] + [after] + cur[ax + 1:]), va, dtype_of(a)))
+            if len(parts) > 1:
+                a = concatenate(parts, axis=ax)
+        return a
+    if mode not in _INDEX_MODES:
+        raise NotImplementedError(
+            f"xform.numpy.pad supports modes 'constant', 'edge', 'reflect', 'symmetric', "
+            f"'wrap' and 'empty'; got {mode!r}")
+    if kwargs.pop("reflect_type", "even") != "even":
+        raise NotImplementedError("xform.numpy.pad supports only reflect_type='even'")
+    if kwargs:
+        raise TypeError(f"pad: unsupported keyword arguments for mode {mode!r}: "
+                        f"{sorted(kwargs)}")
+    for ax, (before, after) in enumerate(widths):
+        if before or after:
+            # NumPy itself says which source element lands at each padded position
+            source = np.pad(np.arange(shape[ax]), (before, after), mode=mode)  # type: ignore
+            a = take(a, source, axis=ax)
+    return a
+
+
+# ------------------------------------------------------------------------ rotation and flips
+def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
+    """`numpy.rot90`: rotate by 90 degrees ``k`` times in the plane of ``axes``."""
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    nd = len(shape_of(m))
+    if axes[0] == axes[1] or builtins.abs(axes[0] - axes[1]) == nd:
+        raise ValueError("Axes must be different.")
+    if not (-nd <= axes[0] < nd and -nd <= axes[1] < nd):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={nd}.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, axes[0]), axes[1])
+    perm = list(range(nd))
+    perm[axes[0]], perm[axes[1]] = perm[axes[1]], perm[axes[0]]
+    if k == 1:
+        return transpose(flip(m, axes[1]), perm)
+    return flip(transpose(m, perm), axes[1])
+
+
+def fliplr(m: Any) -> Any:
+    """`numpy.fliplr`: reverse the columns (axis 1)."""
+    if len(shape_of(m)) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+def flipud(m: Any) -> Any:
+    """`numpy.flipud`: reverse the rows (axis 0)."""
+    if len(shape_of(m)) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+# ------------------------------------------------------------------------ diagonals, triangles
+def _diag_positions(n: int, m: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    if offset >= 0:
+        length = builtins.max(0, builtins.min(n, m - offset))
+        return np.arange(length), np.arange(length) + offset
+    length = builtins.max(0, builtins.min(n + offset, m))
+    return np.arange(length) - offset, np.arange(length)
+
+
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """`numpy.diagonal`: the diagonal becomes the last axis."""
+    nd = len(shape_of(a))
+    if nd < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    a1, a2 = _axis(axis1, nd, "axis1"), _axis(axis2, nd, "axis2")
+    if a1 == a2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    x = moveaxis(a, (a1, a2), (-2, -1))
+    n, m = shape_of(x)[-2:]
+    rows, cols = _diag_positions(n, m, int(offset))
+    return getitem(x, (Ellipsis, rows, cols))
+
+
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+          out: None = None) -> Any:
+    """`numpy.trace`: the sum along a diagonal."""
+    if out is not None:
+        raise NotImplementedError("xform.numpy.trace does not support out=")
+    return xsum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def diag(v: Any, k: int = 0) -> Any:
+    """`numpy.diag`: the k-th diagonal of a 2-D array, or a 2-D array with 1-D ``v``
+    on its k-th diagonal."""
+    v = asarray(v)
+    s = shape_of(v)
+    if len(s) == 1:
+        n = s[0] + builtins.abs(int(k))
+        rows, cols = _diag_positions(n, n, int(k))
+        return at(np.zeros((n, n), dtype_of(v)))[rows, cols].set(v)
+    if len(s) == 2:
+        return diagonal(v, k)
+    raise ValueError("Input must be 1- or 2-d.")
+
+
+def diagflat(v: Any, k: int = 0) -> Any:
+    """`numpy.diagflat`: the flattened input on the k-th diagonal of a 2-D array."""
+    return diag(ravel(asarray(v)), k)
+
+
+def _tri_mask(m: Any, k: int) -> np.ndarray:
+    """True on and below the k-th diagonal of the last two axes (both of a 1-D ``m``)."""
+    n = shape_of(m)[-2] if len(shape_of(m)) >= 2 else shape_of(m)[-1]
+    return np.tri(n, shape_of(m)[-1], k=k, dtype=bool)
+
+
+def tril(m: Any, k: int = 0) -> Any:
+    """`numpy.tril`: zero above the k-th diagonal (of the last two axes)."""
+    m = asarray(m)
+    return where(_tri_mask(m, k), m, np.zeros(1, dtype_of(m)))
+
+
+def triu(m: Any, k: int = 0) -> Any:
+    """`numpy.triu`: zero below the k-th diagonal (of the last two axes)."""
+    m = asarray(m)
+    return where(_tri_mask(m, k - 1), np.zeros(1, dtype_of(m)), m)
+
+
+# ------------------------------------------------------------------------ products
+def kron(a: Any, b: Any) -> Any:
+    """`numpy.kron`: the Kronecker product (block ``a[i, j] * b``)."""
+    a, b = asarray(a), asarray(b)
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        return multiply(a, b)
+    nd = builtins.max(na, nb)
+    sa = (1,) * (nd - na) + tuple(shape_of(a))
+    sb = (1,) * (nd - nb) + tuple(shape_of(b))
+    # interleave: a's axes at even positions, b's at odd, then merge each pair
+    a2 = reshape(a, [n for s in sa for n in (s, 1)])
+    b2 = reshape(b, [n for s in sb for n in (1, s)])
+    return reshape(multiply(a2, b2), [x * y for x, y in zip(sa, sb)])
+
+
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: int | None = None) -> Any:
+    """`numpy.cross` of 3-vectors (or 2-vectors, giving the z component)."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = moveaxis(asarray(a), axisa, -1)
+    b = moveaxis(asarray(b), axisb, -1)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n"
+                         "(dimension must be 2 or 3)")
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    c2 = subtract(multiply(a0, b1), multiply(a1, b0))
+    if na == 2 and nb == 2:
+        return c2
+    a2 = a[..., 2] if na == 3 else None
+    b2 = b[..., 2] if nb == 3 else None
+    if a2 is None:
+        c0, c1 = multiply(a1, b2), -multiply(a0, b2)
+    elif b2 is None:
+        c0, c1 = -multiply(a2, b1), multiply(a2, b0)
+    else:
+        c0 = subtract(multiply(a1, b2), multiply(a2, b1))
+        c1 = subtract(multiply(a2, b0), multiply(a0, b2))
+    from ._shape import broadcast_arrays
+    cp = stack(broadcast_arrays(c0, c1, c2), axis=-1)
+    return moveaxis(cp, -1, axisc)
+
+
+# ------------------------------------------------------------------------ gathers and choices
+def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
+    """`numpy.take_along_axis`; ``indices`` may be traced (integer) values."""
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    shape = shape_of(arr)
+    nd = len(shape)
+    if len(shape_of(indices)) != nd:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    axis = _axis(axis, nd)
+    index: list[Any] = []
+    for i in range(nd):
+        if i == axis:
+            index.append(indices)
+        else:
+            index.append(np.arange(shape[i]).reshape([-1 if j == i else 1 for j in range(nd)]))
+    return getitem(arr, tuple(index))
+
+
+def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
+    """`numpy.select`: the first choice whose condition holds, else ``default``."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    out = default
+    for cond, choice in zip(condlist[::-1], choicelist[::-1]):
+        if not np.issubdtype(dtype_of(cond), np.bool_):
+            raise TypeError(f"invalid entry in condlist: should be boolean ndarray, "
+                            f"got {dtype_of(cond)}")
+        out = where(cond, choice, out)
+    from ._shape import broadcast_to
+    shape = np.broadcast_shapes(*[shape_of(c) for c in condlist],
+                                *[shape_of(c) for c in choicelist], shape_of(default))
+    return broadcast_to(out, shape)
+
+
+__all__ = ["rollaxis", "atleast_3d", "dstack", "array_split", "split", "hsplit", "vsplit",
+           "dsplit", "pad", "rot90", "fliplr", "flipud", "diagonal", "trace", "diag",
+           "diagflat", "tril", "triu", "kron", "cross", "take_along_axis", "select"]

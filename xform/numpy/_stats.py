@@ -1,0 +1,530 @@
+"""Sorting and statistics: sort/partition/searchsorted, averages and NaN-aware
+reductions, quantiles (through sort), covariance and correlation.
+
+``sort`` is a primitive whose derivative permutes the tangent with the argsort of
+its input; quantiles gather from the sorted values, so their derivative flows to
+the order statistics they interpolate (and to ``q`` itself).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any
+
+import numpy as np
+
+from ..core.trace import Tracer
+from ._creation import asarray
+from ._elementwise import (astype, divide, floor, isnan, logical_not, minimum, maximum,
+                           multiply, sqrt, where)
+from ._elementwise import where as _where  # for functions with a `where=` parameter
+from ._indexing import argsort, getitem
+from ._manip import take_along_axis
+from ._reductions import Axis, keepdims_shape, normalize_axis
+from ._reductions import max as xmax
+from ._reductions import mean as xmean
+from ._reductions import min as xmin
+from ._reductions import prod as xprod
+from ._reductions import sum as xsum
+from ._rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of, move_to_front,
+                     shape_of)
+from ._shape import ravel, reshape, transpose
+
+
+def _inexact(x: Any) -> bool:
+    return bool(np.issubdtype(dtype_of(x), np.inexact))
+
+
+# ------------------------------------------------------------------------ sort
+sort_p = Primitive("sort", lambda x, axis: np.sort(x, axis=axis))
+# sort(x) = x[perm]: the tangent is permuted alike, the cotangent by the inverse
+defjvp(sort_p, lambda t, ans, x, axis: take_along_axis(t, argsort(x, axis), axis))
+defvjp(sort_p, lambda ct, ans, x, axis: take_along_axis(
+    ct, argsort(argsort(x, axis), axis), axis))
+batch_axis_param(sort_p)
+
+
+def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
+         stable: bool | None = None) -> Any:
+    """`numpy.sort`; the derivative permutes like the values (ties: any order)."""
+    if order is not None:
+        raise NotImplementedError("xform.numpy.sort does not support order= (structured arrays)")
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    nd = len(shape_of(a))
+    if nd == 0:
+        raise np.exceptions.AxisError("axis -1 is out of bounds for array of dimension 0")
+    return bind(sort_p, a, axis=int(axis) % nd)
+
+
+argpartition_p = Primitive("argpartition", lambda a, kth, axis: np.argpartition(
+    a, kth, axis=axis), nondiff=True)
+batch_axis_param(argpartition_p)
+
+
+def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
+                 order: Any = None) -> Any:
+    """`numpy.argpartition` (integer result, no derivative)."""
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    kth = int(kth) if isinstance(kth, (int, np.integer)) else tuple(int(k) for k in kth)
+    return bind(argpartition_p, a, kth=kth, axis=int(axis) % len(shape_of(a)))
+
+
+def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
+              order: Any = None) -> Any:
+    """`numpy.partition`: the k-th entries in sorted position, smaller ones before and
+    larger ones after; differentiable like `sort`."""
+    if order is not None:
+        raise NotImplementedError("xform.numpy.partition does not support order=")
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    return take_along_axis(a, argpartition(a, kth, axis), axis)
+
+
+searchsorted_p = Primitive("searchsorted", lambda a, v, side: np.searchsorted(
+    a, v, side=side), nondiff=True)
+
+
+def _batch_searchsorted(vals: Any, dims: Any, params: dict) -> tuple[Any, int]:
+    a, v = vals
+    da, dv = dims
+    if da is None:
+        return bind(searchsorted_p, a, move_to_front(v, dv), **params), 0
+    # a batch of sorted rows: count the entries below each value, all rows at once
+    from ._elementwise import less, less_equal
+    from ._shape import broadcast_to
+    a = move_to_front(a, da)
+    size, n = shape_of(a)
+    v = move_to_front(v, dv) if dv is not None else broadcast_to(v, (size,) + shape_of(v))
+    rest = shape_of(v)[1:]
+    rows = reshape(a, (size,) + (1,) * len(rest) + (n,))
+    below = (less if params["side"] == "left" else less_equal)(rows, reshape(v, shape_of(v) + (1,)))
+    return xsum(astype(below, np.intp), axis=-1), 0
+
+
+searchsorted_p.batch = _batch_searchsorted
+
+
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
+    """`numpy.searchsorted` (integer result, no derivative)."""
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right' (got {side!r})")
+    if sorter is not None:
+        a = getitem(a, (sorter,))
+    return bind(searchsorted_p, a, v, side=side)
+
+
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: int | None = None, *, equal_nan: bool = True,
+           **kwargs: Any) -> Any:
+    """`numpy.unique` of a concrete array (the result's size depends on the values);
+    a plain NumPy result with no derivative."""
+    if isinstance(ar, Tracer):
+        ar = ar._concrete("unique()")
+    return np.unique(ar, return_index=return_index,  # type: ignore[call-overload]
+                     return_inverse=return_inverse, return_counts=return_counts, axis=axis,
+                     equal_nan=equal_nan, **kwargs)
+
+
+def count_nonzero(a: Any, axis: Axis = None, *, keepdims: bool = False) -> Any:
+    """`numpy.count_nonzero` (integer result, no derivative)."""
+    from ._elementwise import not_equal
+    return xsum(astype(not_equal(a, 0), np.intp), axis=axis, keepdims=keepdims)
+
+
+def flatnonzero(a: Any) -> Any:
+    """`numpy.flatnonzero` of a concrete array."""
+    from ._indexing import nonzero
+    return nonzero(ravel(a))[0]
+
+
+def argwhere(a: Any) -> Any:
+    """`numpy.argwhere` of a concrete array."""
+    if isinstance(a, Tracer):
+        a = a._concrete("argwhere()")
+    return np.argwhere(a)
+
+
+# ------------------------------------------------------------------------ averages, NaN-aware
+def average(a: Any, axis: Axis = None, weights: Any = None, returned: bool = False, *,
+            keepdims: bool = False) -> Any:
+    """`numpy.average`, differentiable in ``a`` and in ``weights``."""
+    a = asarray(a)
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    if weights is None:
+        avg = xmean(a, axis=axes, keepdims=keepdims)
+        scl: Any = np.asarray(math.prod(shape) / builtins.max(math.prod(shape_of(avg)), 1),
+                              dtype_of(avg))
+    else:
+        w = asarray(weights)
+        if shape_of(w) != shape:
+            if axis is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            given = [int(x) % len(shape) for x in np.atleast_1d(axis)]
+            if shape_of(w) != tuple(shape[ax] for ax in given):
+                raise ValueError("Shape of weights must be consistent with shape of a "
+                                 "along specified axis.")
+            w = transpose(w, np.argsort(given).tolist())
+            w = reshape(w, tuple(n if i in axes else 1 for i, n in enumerate(shape)))
+        dt = np.result_type(dtype_of(a), dtype_of(w))
+        if not np.issubdtype(dt, np.inexact):
+            dt = np.result_type(dt, np.float64)
+        scl = xsum(astype(w, dt), axis=axes, keepdims=keepdims)
+        if not isinstance(scl, Tracer) and np.any(scl == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = divide(xsum(multiply(astype(a, dt), astype(w, dt)), axis=axes, keepdims=keepdims),
+                     scl)
+    if returned:
+        from ._shape import broadcast_to
+        if shape_of(scl) != shape_of(avg):
+            scl = broadcast_to(scl, shape_of(avg))
+        return avg, scl
+    return avg
+
+
+def _kept(a: Any, where: Any) -> Any:
+    """The entries a NaN-aware reduction uses: not NaN, and inside ``where``."""
+    keep = logical_not(isnan(a)) if _inexact(a) else None
+    if where is None:
+        return keep
+    from ._elementwise import logical_and
+    return where if keep is None else logical_and(keep, where)
+
+
+def _count(keep: Any, a: Any, axis: Axis, keepdims: bool) -> Any:
+    if keep is None:
+        keep = np.ones(shape_of(a), bool)
+    return xsum(astype(keep, np.intp), axis=axis, keepdims=keepdims)
+
+
+def nansum(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
+           keepdims: bool = False, initial: Any = None, where: Any = None) -> Any:
+    """`numpy.nansum`: NaNs count as zero (and get a zero derivative)."""
+    a = asarray(a)
+    keep = _kept(a, where)
+    total = xsum(a if keep is None else _where(keep, a, 0), axis=axis, dtype=dtype,
+                 keepdims=keepdims)
+    return total if initial is None else total + initial
+
+
+def nanmean(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
+            keepdims: bool = False, *, where: Any = None) -> Any:
+    """`numpy.nanmean`: the mean of the non-NaN entries (NaN where there are none)."""
+    a = asarray(a)
+    keep = _kept(a, where)
+    if keep is None:
+        return xmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    total = xsum(_where(keep, a, 0), axis=axis, dtype=dtype, keepdims=keepdims)
+    if not np.issubdtype(dtype_of(total), np.inexact):
+        total = astype(total, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return divide(total, astype(_count(keep, a, axis, keepdims), dtype_of(total)))
+
+
+def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof: int = 0,
+           keepdims: bool = False, *, where: Any = None) -> Any:
+    """`numpy.nanvar`: the variance of the non-NaN entries (NaN where fewer than
+    ``ddof + 1``)."""
+    from ._extra_elementwise import conj, is_complex, real
+    a = asarray(a)
+    keep = _kept(a, where)
+    mu = nanmean(a, axis=axis, dtype=dtype, keepdims=True, where=where)
+    dev = a - mu if keep is None else _where(keep, a - mu, 0)
+    sq = real(multiply(dev, conj(dev))) if is_complex(dev) else multiply(dev, dev)
+    dof = _count(keep, a, axis, keepdims) - ddof
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = divide(xsum(sq, axis=axis, keepdims=keepdims), astype(maximum(dof, 1), dtype_of(sq)))
+    return _where(dof <= 0, np.nan, var)
+
+
+def nanstd(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof: int = 0,
+           keepdims: bool = False, *, where: Any = None) -> Any:
+    """`numpy.nanstd`: the standard deviation of the non-NaN entries."""
+    return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where))
+
+
+def _nan_extreme(reduce: Any, fill: float, a: Any, axis: Axis, keepdims: bool) -> Any:
+    a = asarray(a)
+    if not _inexact(a):
+        return reduce(a, axis=axis, keepdims=keepdims)
+    nan = isnan(a)
+    out = reduce(_where(nan, fill, a), axis=axis, keepdims=keepdims)
+    from ._reductions import all as xall
+    return _where(xall(nan, axis=axis, keepdims=keepdims), np.nan, out)
+
+
+def nanmax(a: Any, axis: Axis = None, out: None = None, keepdims: bool = False) -> Any:
+    """`numpy.nanmax`: the maximum ignoring NaNs (NaN for an all-NaN slice)."""
+    return _nan_extreme(xmax, -np.inf, a, axis, keepdims)
+
+
+def nanmin(a: Any, axis: Axis = None, out: None = None, keepdims: bool = False) -> Any:
+    """`numpy.nanmin`: the minimum ignoring NaNs (NaN for an all-NaN slice)."""
+    return _nan_extreme(xmin, np.inf, a, axis, keepdims)
+
+
+def nanprod(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
+            keepdims: bool = False) -> Any:
+    """`numpy.nanprod`: NaNs count as one."""
+    a = asarray(a)
+    if _inexact(a):
+        a = _where(isnan(a), 1, a)
+    return xprod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+# ------------------------------------------------------------------------ quantiles
+def _to_last(a: Any, axis: Axis) -> tuple[Any, tuple[int, ...], tuple[int, ...]]:
+    """``a`` with the reduced axes moved to the end and merged into one."""
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    kept_shape = tuple(shape[i] for i in kept)
+    a = reshape(transpose(a, kept + list(axes)), kept_shape + (-1,))
+    return a, axes, kept_shape
+
+
+# virtual-index constants (alpha, beta) of the continuous Hyndman & Fan methods
+_CONTINUOUS = {"interpolated_inverted_cdf": (0.0, 1.0), "hazen": (0.5, 0.5),
+               "weibull": (0.0, 0.0), "median_unbiased": (1 / 3.0, 1 / 3.0),
+               "normal_unbiased": (3 / 8.0, 3 / 8.0)}
+_METHODS = ("linear", "lower", "higher", "nearest", "midpoint", "inverted_cdf",
+            "averaged_inverted_cdf", "closest_observation", *_CONTINUOUS)
+
+
+def _gather_last(s: Any, idx: Any) -> Any:
+    """``out[q..., b...] = s[b..., idx[q..., b...]]``: one gather, all-advanced."""
+    batch = shape_of(s)[:-1]
+    lead = len(shape_of(idx)) - len(batch)
+    index = [np.arange(n).reshape((1,) * lead + tuple(-1 if j == i else 1
+                                                       for j in range(len(batch))))
+             for i, n in enumerate(batch)]
+    return getitem(s, tuple(index) + (idx,))
+
+
+def _lerp(lo: Any, hi: Any, t: Any) -> Any:
+    """NumPy's two-sided interpolation: exact at both ends."""
+    d = hi - lo
+    return where(t >= 0.5, hi - d * (1 - t), lo + d * t)
+
+
+def _quantile_sorted(s: Any, n: Any, q: Any, method: str, weak_q: bool) -> Any:
+    """Quantiles of the sorted rows ``s`` (samples on the last axis, NaNs last) with
+    ``n`` valid entries per row; the result has shape ``q.shape + s.shape[:-1]``."""
+    from ._elementwise import ceil, equal, mod, rint
+    qs = shape_of(q)
+    batch = shape_of(s)[:-1]
+    q = reshape(q, qs + (1,) * len(batch))
+    nf = n if not isinstance(n, int) else float(n)
+    if method in ("lower", "higher", "nearest", "inverted_cdf", "closest_observation"):
+        if method == "lower":
+            idx = floor((nf - 1) * q)
+        elif method == "higher":
+            idx = ceil((nf - 1) * q)
+        elif method == "nearest":
+            idx = rint((nf - 1) * q)
+        else:
+            shift = 1.0 if method == "inverted_cdf" else 1.5
+            v = nf * q - shift
+            prev = floor(v)
+            at_prev = equal(v, prev)
+            if method == "closest_observation":
+                from ._elementwise import logical_and
+                at_prev = logical_and(at_prev, equal(mod(prev, 2), 1))
+            idx = maximum(where(at_prev, prev, prev + 1), 0)
+        idx = astype(idx, np.intp)
+        return _gather_last(s, idx)
+    if method == "linear":
+        v = (nf - 1) * q
+    elif method == "midpoint":
+        v = 0.5 * (floor((nf - 1) * q) + ceil((nf - 1) * q))
+    elif method == "averaged_inverted_cdf":
+        v = nf * q - 1
+    else:
+        alpha, beta = _CONTINUOUS[method]
+        v = nf * q + (alpha + q * (1 - alpha - beta)) - 1
+    prev = floor(v)
+    gamma = v - prev
+    if method == "midpoint":
+        gamma = where(equal(mod(v, 1), 0), 0.0, 0.5)
+    elif method == "averaged_inverted_cdf":
+        gamma = where(equal(gamma, 0), 0.5, 1.0)
+    # outside [0, n - 1] both neighbours are the end value, as in NumPy
+    top = n - 1
+    lo = astype(minimum(maximum(prev, 0), top), np.intp)
+    hi = astype(minimum(maximum(prev + 1, 0), top), np.intp)
+    if weak_q and _inexact(s):
+        gamma = astype(gamma, dtype_of(s))
+    return _lerp(_gather_last(s, lo), _gather_last(s, hi), gamma)
+
+
+def _quantile(a: Any, q: Any, axis: Axis, method: str, keepdims: bool,
+              nan_aware: bool) -> Any:
+    if method not in _METHODS:
+        raise ValueError(f"{method!r} is not a valid method. Use one of: {_METHODS}")
+    weak_q = type(q) in (int, float)  # as NumPy: a Python q keeps the data's precision
+    q = asarray(q)
+    if np.issubdtype(dtype_of(a), np.complexfloating):
+        raise TypeError("a must be an array of real numbers")
+    if not isinstance(q, Tracer) and not (np.all(q >= 0) and np.all(q <= 1)):
+        raise ValueError("Quantiles must be in the range [0, 1]")
+    a = asarray(a)
+    shape = shape_of(a)
+    a2, axes, kept_shape = _to_last(a, axis)
+    s = sort(a2, axis=-1)
+    if nan_aware and _inexact(a):
+        n: Any = xsum(astype(logical_not(isnan(a2)), np.intp), axis=-1)
+    else:
+        n = shape_of(a2)[-1]
+    out = _quantile_sorted(s, n, q, method, weak_q)
+    if _inexact(a):
+        # a NaN makes the quantile NaN (nan_aware: only an all-NaN row does)
+        bad = (n == 0) if nan_aware else isnan(s[..., -1])
+        out = where(bad, np.nan, out)
+    if keepdims:
+        out = reshape(out, shape_of(q) + keepdims_shape(shape, axes))
+    return out
+
+
+def quantile(a: Any, q: Any, axis: Axis = None, out: None = None, overwrite_input: bool = False,
+             method: str = "linear", keepdims: bool = False, *, weights: Any = None,
+             interpolation: str | None = None) -> Any:
+    """`numpy.quantile` (every unweighted method); differentiable in ``a`` and ``q``."""
+    if out is not None or weights is not None:
+        raise NotImplementedError("xform.numpy.quantile supports neither out= nor weights=")
+    return _quantile(a, q, axis, interpolation or method, keepdims, False)
+
+
+def percentile(a: Any, q: Any, axis: Axis = None, out: None = None,
+               overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
+               *, weights: Any = None, interpolation: str | None = None) -> Any:
+    """`numpy.percentile`: `quantile` with ``q`` in percent."""
+    return quantile(a, _percent(q), axis, out, overwrite_input, method, keepdims,
+                    weights=weights, interpolation=interpolation)
+
+
+def _percent(q: Any) -> Any:
+    if type(q) in (int, float):
+        return q / 100
+    q = asarray(q)
+    return divide(q, 100) if isinstance(q, Tracer) else np.true_divide(q, 100)
+
+
+def nanquantile(a: Any, q: Any, axis: Axis = None, out: None = None,
+                overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
+                *, weights: Any = None, interpolation: str | None = None) -> Any:
+    """`numpy.nanquantile`: quantiles of the non-NaN entries."""
+    if out is not None or weights is not None:
+        raise NotImplementedError("xform.numpy.nanquantile supports neither out= nor weights=")
+    return _quantile(a, q, axis, interpolation or method, keepdims, True)
+
+
+def nanpercentile(a: Any, q: Any, axis: Axis = None, out: None = None,
+                  overwrite_input: bool = False, method: str = "linear",
+                  keepdims: bool = False, *, weights: Any = None,
+                  interpolation: str | None = None) -> Any:
+    """`numpy.nanpercentile`: `nanquantile` with ``q`` in percent."""
+    return nanquantile(a, _percent(q), axis, out, overwrite_input, method, keepdims,
+                       weights=weights, interpolation=interpolation)
+
+
+def median(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool = False,
+           keepdims: bool = False) -> Any:
+    """`numpy.median`: the middle value, or the mean of the middle two."""
+    if out is not None:
+        raise NotImplementedError("xform.numpy.median does not support out=")
+    a = asarray(a)
+    if not _inexact(a):
+        a = astype(a, np.float64)
+    shape = shape_of(a)
+    a2, axes, _ = _to_last(a, axis)
+    s = sort(a2, axis=-1)
+    n = shape_of(s)[-1]
+    k = n // 2
+    out_ = s[..., k] if n % 2 else (s[..., k - 1] + s[..., k]) / 2
+    out_ = where(isnan(s[..., -1]), np.nan, out_)
+    return reshape(out_, keepdims_shape(shape, axes)) if keepdims else out_
+
+
+def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool = False,
+              keepdims: bool = False) -> Any:
+    """`numpy.nanmedian`: the median of the non-NaN entries."""
+    if out is not None:
+        raise NotImplementedError("xform.numpy.nanmedian does not support out=")
+    return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
+
+
+# ------------------------------------------------------------------------ covariance
+def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: int | None = None,
+        fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
+    """`numpy.cov`, differentiable in the data and in ``aweights``."""
+    from ._contract import dot
+    from ._creation import array
+    from ._extra_elementwise import conj
+    from ._shape import concatenate
+    m = asarray(m)
+    if dtype is None:
+        dtype = np.result_type(dtype_of(m), np.float64) if y is None else \
+            np.result_type(dtype_of(m), dtype_of(y), np.float64)
+    X = array(m, ndmin=2, dtype=dtype)
+    if not rowvar and shape_of(X)[0] != 1:
+        X = transpose(X)
+    if y is not None:
+        Y = array(y, ndmin=2, dtype=dtype)
+        if not rowvar and shape_of(Y)[0] != 1:
+            Y = transpose(Y)
+        X = concatenate((X, Y), axis=0)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w: Any = None
+    if fweights is not None:
+        fw = np.asarray(fweights, dtype=float)
+        if not np.all(fw == np.around(fw)):
+            raise TypeError("fweights must be integer")
+        w = fw
+    if aweights is not None:
+        aw = asarray(aweights, dtype=float)
+        w = aw if w is None else multiply(w, aw)
+    avg, w_sum = average(X, axis=1, weights=w, returned=True)
+    w_sum = w_sum[0]
+    n_obs = shape_of(X)[1]
+    if w is None:
+        fact: Any = n_obs - ddof
+    elif ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = w_sum - ddof
+    else:
+        fact = w_sum - ddof * xsum(multiply(w, aw)) / w_sum
+    if not isinstance(fact, Tracer) and fact <= 0:
+        fact = 0.0
+    X = X - reshape(avg, (-1, 1))
+    X_T = transpose(X) if w is None else transpose(multiply(X, w))
+    c = dot(X, conj(X_T))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = divide(1, fact) if isinstance(fact, Tracer) else np.true_divide(1, fact)
+    # in the precision of the data, as NumPy's in-place `c *= 1 / fact`
+    c = multiply(c, astype(scale, np.finfo(dtype_of(c)).dtype))
+    from ._shape import squeeze
+    return squeeze(c)
+
+
+def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
+    """`numpy.corrcoef`: Pearson correlation coefficients (clipped to [-1, 1])."""
+    from ._elementwise import clip
+    from ._extra_elementwise import imag, is_complex, real
+    from ._manip import diagonal
+    c = cov(x, y, rowvar, dtype=dtype)
+    if len(shape_of(c)) == 0:
+        return c / c
+    d = diagonal(c)
+    std = sqrt(real(d))
+    c = c / reshape(std, (-1, 1))
+    c = c / reshape(std, (1, -1))
+    if is_complex(c):
+        return clip(real(c), -1, 1) + 1j * clip(imag(c), -1, 1)
+    return clip(c, -1, 1)

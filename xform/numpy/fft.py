@@ -1,0 +1,10 @@
+"""``xform.numpy.fft``: differentiable discrete Fourier transforms (NumPy's signatures).
+
+Forward mode applies the same transform to the tangent; reverse mode applies its
+transpose (JAX's convention, no complex conjugation). See ``_fft.py``.
+"""
+from ._fft import (fft, fft2, fftfreq, fftn, fftshift, ifft, ifft2, ifftn, ifftshift, irfft,
+                   irfft2, irfftn, rfft, rfft2, rfftfreq, rfftn)
+
+__all__ = ["fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2",
+           "irfft2", "rfftn", "irfftn", "fftshift", "ifftshift", "fftfreq", "rfftfreq"]

@@ -1,0 +1,206 @@
+"""``xform.scipy.signal``: N-d convolution and correlation, differentiable in both inputs.
+
+One bilinear primitive, ``convolve``, whose leading ``nbatch`` axes are not
+convolved but broadcast (that is how ``vmap`` and ``fftconvolve(axes=...)`` reach
+it). Its transpose w.r.t. one input is a 'valid' convolution of the cotangent,
+zero-padded back to the 'full' size, with the other input flipped: a correlation.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.signal as _ss
+
+from ..core.ir import ShapedArray
+from ..numpy._rules import (Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of,
+                            unbroadcast)
+
+_MODES = ("full", "same", "valid")
+_METHODS = ("auto", "direct", "fft")
+
+
+def _out_shape(s1: Sequence[int], s2: Sequence[int], mode: str) -> tuple[int, ...]:
+    """Shape of the convolved axes: 'full' is s1 + s2 - 1, 'same' is s1, 'valid'
+    is |s1 - s2| + 1 (one input must be at least as large as the other throughout)."""
+    if mode == "full":
+        return tuple(a + b - 1 for a, b in zip(s1, s2))
+    if mode == "same":
+        return tuple(s1)
+    if not (all(a >= b for a, b in zip(s1, s2)) or all(b >= a for a, b in zip(s1, s2))):
+        raise ValueError("For 'valid' mode, one must be at least as large as the other in "
+                         "every dimension")
+    return tuple(abs(a - b) + 1 for a, b in zip(s1, s2))
+
+
+def _direct(in1: np.ndarray, in2: np.ndarray, mode: str, nbatch: int) -> np.ndarray:
+    """Direct convolution over the trailing axes, broadcasting the leading ``nbatch``:
+    the 'full' result as a contraction of sliding windows of the zero-padded ``in1``
+    with the flipped ``in2``, then the centred slice that ``mode`` keeps."""
+    nd = in1.ndim
+    conv = tuple(range(nbatch, nd))
+    s1, s2 = in1.shape[nbatch:], in2.shape[nbatch:]
+    pad = [(0, 0)] * nbatch + [(k - 1, k - 1) for k in s2]
+    padded = np.pad(in1, pad)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, s2, axis=conv)
+    kernel = np.flip(in2, axis=conv)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    o, k = letters[:nd - nbatch], letters[nd - nbatch:2 * (nd - nbatch)]
+    full = np.einsum(f"...{o}{k},...{k}->...{o}", windows, kernel)
+    out = _out_shape(s1, s2, mode)
+    index = [slice(None)] * nbatch + [slice((f - n) // 2, (f - n) // 2 + n)
+                                      for f, n in zip(full.shape[nbatch:], out)]
+    return full[tuple(index)]
+
+
+def _convolve_impl(in1: Any, in2: Any, mode: str, method: str, nbatch: int) -> Any:
+    if nbatch == 0:
+        return _ss.convolve(in1, in2, mode=mode, method=method)
+    in1, in2 = np.asarray(in1), np.asarray(in2)
+    if method == "auto":
+        first = (0,) * nbatch
+        method = _ss.choose_conv_method(in1[first], in2[first], mode=mode)
+    if method == "fft":
+        if mode == "same":  # SciPy would crop the broadcast axes to in1's sizes too
+            batch = np.broadcast_shapes(in1.shape[:nbatch], in2.shape[:nbatch])
+            in1 = np.broadcast_to(in1, batch + in1.shape[nbatch:])
+        return _ss.fftconvolve(in1, in2, mode=mode, axes=list(range(nbatch, in1.ndim)))
+    return _direct(in1, in2, mode, nbatch).astype(np.result_type(in1, in2), copy=False)
+
+
+def _convolve_shape(a1: Any, a2: Any, mode: str, method: str, nbatch: int) -> ShapedArray:
+    s1, s2 = shape_of(a1), shape_of(a2)
+    batch = np.broadcast_shapes(s1[:nbatch], s2[:nbatch])
+    return ShapedArray(tuple(batch) + _out_shape(s1[nbatch:], s2[nbatch:], mode),
+                       np.result_type(dtype_of(a1), dtype_of(a2)))
+
+
+convolve_p = Primitive("convolve", _convolve_impl)
+convolve_p.abstract_eval = _convolve_shape
+
+
+def _flip(x: Any, axes: Sequence[int]) -> Any:
+    index: list[Any] = [slice(None)] * len(shape_of(x))
+    for a in axes:
+        index[a] = slice(None, None, -1)
+    return x[tuple(index)]
+
+
+def _pad_to_full(ct: Any, s1: Sequence[int], s2: Sequence[int], nbatch: int) -> Any:
+    """The cotangent of a 'same'/'valid' output, placed where that output sits in the
+    'full' one, with zeros around it."""
+    from ..numpy._shape import concatenate
+    for i, (a, b) in enumerate(zip(s1, s2)):
+        axis = nbatch + i
+        have, full = shape_of(ct)[axis], a + b - 1
+        if have == full:
+            continue
+        before = (full - have) // 2
+        for size, first in ((before, True), (full - have - before, False)):
+            if size:
+                shape = list(shape_of(ct))
+                shape[axis] = size
+                zeros = np.zeros(shape, dtype_of(ct))
+                ct = concatenate([zeros, ct] if first else [ct, zeros], axis=axis)
+    return ct
+
+
+def _convolve_transpose(k: int) -> Any:
+    """Cotangent of input ``k`` (0 or 1); the convolution is symmetric in its inputs."""
+    def rule(ct: Any, ans: Any, in1: Any, in2: Any, mode: str, method: str,
+             nbatch: int) -> Any:
+        mine, other = (in1, in2) if k == 0 else (in2, in1)
+        s1, s2 = shape_of(in1)[nbatch:], shape_of(in2)[nbatch:]
+        conv = range(nbatch, len(shape_of(in1)))
+        full = _pad_to_full(ct, s1, s2, nbatch)
+        out = bind(convolve_p, full, _flip(other, conv), mode="valid", method=method,
+                   nbatch=nbatch)
+        return unbroadcast(out, shape_of(mine))
+    return rule
+
+
+defjvp(convolve_p,
+       lambda t, ans, in1, in2, **p: bind(convolve_p, t, in2, **p),
+       lambda t, ans, in1, in2, **p: bind(convolve_p, in1, t, **p))
+defvjp(convolve_p, _convolve_transpose(0), _convolve_transpose(1))
+
+
+def _batch_convolve(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    from ..numpy._shape import reshape
+    ops = [move_to_front(v, d) if d is not None else reshape(v, (1,) + tuple(shape_of(v)))
+           for v, d in zip(vals, dims)]
+    new = dict(params)
+    new["nbatch"] = params["nbatch"] + 1
+    return bind(convolve_p, *ops, **new), 0
+
+
+convolve_p.batch = _batch_convolve
+
+
+# ------------------------------------------------------------------------ SciPy functions
+def _check(in1: Any, in2: Any, mode: str, method: str) -> tuple[Any, Any]:
+    from ..numpy._creation import asarray
+    in1, in2 = asarray(in1), asarray(in2)
+    if mode not in _MODES:
+        raise ValueError("acceptable mode flags are 'valid', 'same', or 'full'")
+    if method not in _METHODS:
+        raise ValueError(f"acceptable method flags are 'auto', 'direct', or 'fft', "
+                         f"got {method!r}")
+    if len(shape_of(in1)) != len(shape_of(in2)):
+        raise ValueError("in1 and in2 should have the same dimensionality")
+    return in1, in2
+
+
+def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """`scipy.signal.convolve`: N-d convolution, differentiable in both inputs."""
+    in1, in2 = _check(in1, in2, mode, method)
+    if not shape_of(in1):
+        return in1 * in2
+    _out_shape(shape_of(in1), shape_of(in2), mode)
+    return bind(convolve_p, in1, in2, mode=mode, method=method, nbatch=0)
+
+
+def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
+    """`scipy.signal.correlate`: convolution with the flipped, conjugated ``in2``."""
+    from ..numpy._extra_elementwise import conj
+    in1, in2 = _check(in1, in2, mode, method)
+    if not shape_of(in1):
+        return in1 * conj(in2)
+    nd = len(shape_of(in1))
+    s1, s2 = shape_of(in1), shape_of(in2)
+    if mode == "valid" and not all(a >= b for a, b in zip(s1, s2)):
+        # SciPy swaps the inputs then, which reverses (and conjugates) the result
+        _out_shape(s1, s2, mode)
+        return conj(_flip(correlate(in2, in1, mode, method), range(nd)))
+    return convolve(in1, _flip(conj(in2), range(nd)), mode, method)
+
+
+def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
+    """`scipy.signal.fftconvolve`: convolution by FFT over ``axes`` (default all);
+    the other axes broadcast."""
+    from ..numpy._shape import moveaxis
+    in1, in2 = _check(in1, in2, mode, "fft")
+    nd = len(shape_of(in1))
+    if nd == 0:
+        return in1 * in2
+    if axes is None:
+        conv = list(range(nd))
+    else:
+        conv = sorted({int(a) % nd for a in np.atleast_1d(axes)})
+    rest = [a for a in range(nd) if a not in conv]
+    order = rest + conv
+    a, b = moveaxis(in1, order, range(nd)), moveaxis(in2, order, range(nd))
+    _out_shape([shape_of(a)[i] for i in range(len(rest), nd)],
+               [shape_of(b)[i] for i in range(len(rest), nd)], mode)
+    out = bind(convolve_p, a, b, mode=mode, method="fft", nbatch=len(rest))
+    return moveaxis(out, range(nd), order)
+
+
+def choose_conv_method(in1: Any, in2: Any, mode: str = "full", measure: bool = False) -> str:
+    """`scipy.signal.choose_conv_method` (decided on shapes and dtypes only)."""
+    dummy1 = np.zeros(shape_of(in1), dtype_of(in1))
+    dummy2 = np.zeros(shape_of(in2), dtype_of(in2))
+    return str(_ss.choose_conv_method(dummy1, dummy2, mode=mode))
+
+
+__all__ = ["convolve", "correlate", "fftconvolve", "choose_conv_method"]

@@ -1,0 +1,40 @@
+"""``xform.scipy.special``: differentiable versions of SciPy's special functions.
+
+Every function takes traced values, differentiates to any order in forward and
+reverse mode and batches under ``vmap``. Integer orders (``polygamma``'s ``n``,
+``jn``'s ``n``) are not differentiable; real Bessel orders raise a clear error
+when differentiated. The shape parameters of ``gammainc``/``gammaincc`` and
+``betainc``/``betaincc`` are differentiable (see ``_incomplete.py``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import scipy.special as _sc
+
+from ._functions import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfinv, expit,
+                         gamma, gammaln, i0, i0e, i1, i1e, iv, ive, j0, j1, jn, jv,
+                         log_expit, log_ndtr, logit, multigammaln, ndtr, ndtri, polygamma,
+                         psi, rgamma, xlog1py, xlogy, y0, y1, yn, yv)
+from ._incomplete import (betainc, betaincc, betainccinv, betaincinv, gammainc, gammaincc,
+                          gammainccinv, gammaincinv, stdtr, stdtrit)
+from ._logsumexp import log_softmax, logsumexp, softmax
+
+__all__ = [
+    "logsumexp", "softmax", "log_softmax", "expit", "logit", "log_expit",
+    "erf", "erfc", "erfinv", "erfcinv", "ndtr", "log_ndtr", "ndtri",
+    "gamma", "gammaln", "digamma", "psi", "polygamma", "rgamma", "multigammaln",
+    "gammainc", "gammaincc", "gammaincinv", "gammainccinv", "beta", "betaln", "betainc",
+    "betaincc", "betaincinv", "betainccinv", "stdtr", "stdtrit",
+    "xlogy", "xlog1py", "entr",
+    "j0", "j1", "jn", "jv", "y0", "y1", "yn", "yv", "i0", "i1", "i0e", "i1e", "iv", "ive",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if hasattr(_sc, name):
+        raise AttributeError(
+            f"xform.scipy.special.{name} is not supported yet: scipy.special.{name} exists, "
+            "but xform has no differentiable version of it. Apply it to constants only "
+            "(plain NumPy arrays), or express it with supported functions.")
+    raise AttributeError(f"module 'xform.scipy.special' has no attribute {name!r}")

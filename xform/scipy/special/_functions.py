@@ -1,0 +1,218 @@
+"""Elementwise special functions: logistic, error and gamma families, ``xlogy``,
+``entr`` and the Bessel functions, each a primitive with SciPy's kernel.
+
+Derivatives are written with these same primitives (``gamma' = gamma * digamma``,
+``J0' = -J1``, ``Jv' = (J(v-1) - J(v+1)) / 2``...), so every order is available.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import scipy.special as sc
+
+from ...numpy import _elementwise as E
+from ...numpy._rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of,
+                             unary_op)
+
+# defined below; named here because derivatives refer to each other
+digamma: Callable[[Any], Any]
+polygamma: Callable[[Any, Any], Any]
+expit: Callable[[Any], Any]
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def float_dtype(*args: Any) -> np.dtype:
+    """The floating dtype SciPy's ufuncs give for these operands (Python scalars weak)."""
+    dt = np.result_type(*[a if isinstance(a, (int, float)) else
+                          np.asarray(a).dtype if isinstance(a, (list, tuple)) else dtype_of(a)
+                          for a in args])
+    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+
+
+def _keep_dtype(f: Callable[..., Any], *floats: int) -> Callable[..., Any]:
+    """``f`` with its result cast to the floating dtype of the operands at positions
+    ``floats``: SciPy computes ``polygamma`` in float64 only, promotes a float32
+    argument next to an integer order, and picks a float64 loop for a float32
+    array next to a Python float."""
+    def impl(*args: Any) -> Any:
+        return np.asarray(f(*args)).astype(float_dtype(*[args[i] for i in floats]), copy=False)
+    return impl
+
+
+def _order_rule(name: str) -> Callable[..., Any]:
+    def rule(ans: Any, v: Any, x: Any) -> Any:
+        raise NotImplementedError(
+            f"xform.scipy.special.{name}: the derivative with respect to the order v is not "
+            "implemented; only the argument x is differentiable (pass v as a constant)")
+    return rule
+
+
+def _binary(name: str, impl: Callable[..., Any], dx: Callable[..., Any] | None,
+            dy: Callable[..., Any] | None, doc: str) -> tuple[Primitive, Callable[..., Any]]:
+    prim = Primitive(name, impl)
+    defrules(prim, dx, dy)
+    batch_broadcasting(prim)
+
+    def fn(x: Any, y: Any) -> Any:
+        return bind(prim, x, y)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return prim, fn
+
+
+def _unary(name: str, impl: Callable[[Any], Any], deriv: Callable[..., Any],
+           doc: str) -> tuple[Primitive, Callable[[Any], Any]]:
+    prim, fn = unary_op(name, _keep_dtype(impl, 0), deriv)
+    fn.__doc__ = doc
+    return prim, fn
+
+
+# ------------------------------------------------------------------ logistic
+# ans * (1 - ans) would be 0 in the upper tail, where 1 - ans rounds to 0
+expit_p, expit = _unary("expit", sc.expit, lambda ans, x: ans * expit(-x),
+                        "`scipy.special.expit`, the logistic sigmoid; stable in both tails.")
+logit_p, logit = _unary("logit", sc.logit, lambda ans, x: 1.0 / (x * (1.0 - x)),
+                        "`scipy.special.logit`, the inverse of `expit`.")
+log_expit_p, log_expit = _unary("log_expit", sc.log_expit, lambda ans, x: expit(-x),
+                                "`scipy.special.log_expit`: ``log(expit(x))`` without overflow.")
+
+# ------------------------------------------------------------------ error function family
+erf_p, erf = _unary("erf", sc.erf, lambda ans, x: _TWO_OVER_SQRT_PI * E.exp(-x * x),
+                    "`scipy.special.erf`.")
+erfc_p, erfc = _unary("erfc", sc.erfc, lambda ans, x: -_TWO_OVER_SQRT_PI * E.exp(-x * x),
+                      "`scipy.special.erfc`, ``1 - erf(x)`` accurate for large x.")
+erfinv_p, erfinv = _unary("erfinv", sc.erfinv, lambda ans, x: _HALF_SQRT_PI * E.exp(ans * ans),
+                          "`scipy.special.erfinv`.")
+erfcinv_p, erfcinv = _unary("erfcinv", sc.erfcinv,
+                            lambda ans, x: -_HALF_SQRT_PI * E.exp(ans * ans),
+                            "`scipy.special.erfcinv`.")
+ndtr_p, ndtr = _unary("ndtr", sc.ndtr, lambda ans, x: _INV_SQRT_2PI * E.exp(-0.5 * x * x),
+                      "`scipy.special.ndtr`, the standard normal CDF.")
+# d log Phi(x) = phi(x) / Phi(x), formed in log space: no 0/0 far in the lower tail
+log_ndtr_p, log_ndtr = _unary("log_ndtr", sc.log_ndtr,
+                              lambda ans, x: E.exp(-0.5 * x * x - ans - _HALF_LOG_2PI),
+                              "`scipy.special.log_ndtr`: ``log(ndtr(x))``, accurate in both tails.")
+ndtri_p, ndtri = _unary("ndtri", sc.ndtri, lambda ans, x: _SQRT_2PI * E.exp(0.5 * ans * ans),
+                        "`scipy.special.ndtri`, the inverse of `ndtr`.")
+
+# ------------------------------------------------------------------ gamma family
+gamma_p, gamma = _unary("gamma", sc.gamma, lambda ans, x: ans * digamma(x),
+                        "`scipy.special.gamma`.")
+gammaln_p, gammaln = _unary("gammaln", sc.gammaln, lambda ans, x: digamma(x),
+                            "`scipy.special.gammaln`: ``log|gamma(x)|``.")
+digamma_p, digamma = _unary("digamma", sc.digamma, lambda ans, x: polygamma(1, x),
+                            "`scipy.special.digamma` (``psi``).")
+psi = digamma
+rgamma_p, rgamma = _unary("rgamma", sc.rgamma, lambda ans, x: -ans * digamma(x),
+                          "`scipy.special.rgamma`: ``1 / gamma(x)``.")
+polygamma_p, polygamma = _binary(
+    "polygamma", _keep_dtype(sc.polygamma, 1), None,
+    lambda ans, n, x: polygamma(n + 1, x),
+    "`scipy.special.polygamma(n, x)`; differentiable in x (n is an integer order).")
+beta_p, beta = _binary(
+    "beta", _keep_dtype(sc.beta, 0, 1),
+    lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
+    lambda ans, a, b: ans * (digamma(b) - digamma(a + b)),
+    "`scipy.special.beta`.")
+betaln_p, betaln = _binary(
+    "betaln", _keep_dtype(sc.betaln, 0, 1),
+    lambda ans, a, b: digamma(a) - digamma(a + b),
+    lambda ans, a, b: digamma(b) - digamma(a + b),
+    "`scipy.special.betaln`: ``log|beta(a, b)|``.")
+
+
+def multigammaln(a: Any, d: int) -> Any:
+    """`scipy.special.multigammaln`: the log of the multivariate gamma function."""
+    d = int(d)
+    if d < 1:
+        raise ValueError("multigammaln: d should be a positive integer")
+    from ...core.trace import Tracer
+    if not isinstance(a, Tracer) and np.any(np.asarray(a) <= 0.5 * (d - 1)):
+        raise ValueError(f"multigammaln: condition a ({a}) > 0.5 * (d-1) ({0.5 * (d - 1)}) "
+                         "not met")  # SciPy's check, on concrete values
+    out = 0.25 * d * (d - 1) * math.log(math.pi) + gammaln(a)
+    for j in range(1, d):
+        out = out + gammaln(a - 0.5 * j)
+    return out
+
+
+# ------------------------------------------------------------------ x log y, entropy
+def _xlogy_dy(ans: Any, x: Any, y: Any) -> Any:
+    # x / y, but 0 where x == 0 and y == 0 (where xlogy is identically 0 in y)
+    both = E.logical_and(E.equal(x, 0), E.equal(y, 0))
+    return x / E.where(both, 1.0, y)
+
+
+def _xlog1py_dy(ans: Any, x: Any, y: Any) -> Any:
+    both = E.logical_and(E.equal(x, 0), E.equal(y, -1))
+    return x / E.where(both, 1.0, 1.0 + y)
+
+
+xlogy_p, xlogy = _binary("xlogy", _keep_dtype(sc.xlogy, 0, 1),
+                         lambda ans, x, y: E.log(y), _xlogy_dy,
+                         "`scipy.special.xlogy`: ``x * log(y)``, 0 where x == 0 "
+                         "(and so is its derivative in y).")
+xlog1py_p, xlog1py = _binary("xlog1py", _keep_dtype(sc.xlog1py, 0, 1),
+                             lambda ans, x, y: E.log1p(y), _xlog1py_dy,
+                             "`scipy.special.xlog1py`: ``x * log1p(y)``, 0 where x == 0 "
+                             "(and so is its derivative in y).")
+entr_p, entr = _unary("entr", sc.entr, lambda ans, x: -(E.log(x) + 1.0),
+                      "`scipy.special.entr`: ``-x log x`` (0 at 0, -inf for x < 0).")
+
+# ------------------------------------------------------------------ Bessel functions
+jv: Callable[[Any, Any], Any]
+yv: Callable[[Any, Any], Any]
+iv: Callable[[Any, Any], Any]
+ive: Callable[[Any, Any], Any]
+j0: Callable[[Any], Any]
+j1: Callable[[Any], Any]
+y0: Callable[[Any], Any]
+y1: Callable[[Any], Any]
+i0: Callable[[Any], Any]
+i1: Callable[[Any], Any]
+i0e: Callable[[Any], Any]
+i1e: Callable[[Any], Any]
+
+jv_p, jv = _binary("jv", _keep_dtype(sc.jv, 1), _order_rule("jv"),
+                   lambda ans, v, x: 0.5 * (jv(v - 1, x) - jv(v + 1, x)),
+                   "`scipy.special.jv`, Bessel J of real order; differentiable in x.")
+yv_p, yv = _binary("yv", _keep_dtype(sc.yv, 1), _order_rule("yv"),
+                   lambda ans, v, x: 0.5 * (yv(v - 1, x) - yv(v + 1, x)),
+                   "`scipy.special.yv`, Bessel Y of real order; differentiable in x.")
+iv_p, iv = _binary("iv", _keep_dtype(sc.iv, 1), _order_rule("iv"),
+                   lambda ans, v, x: 0.5 * (iv(v - 1, x) + iv(v + 1, x)),
+                   "`scipy.special.iv`, modified Bessel I of real order; differentiable in x.")
+# ive = iv * exp(-|x|): the recurrence for the scaled functions, minus sign(x) * ive
+ive_p, ive = _binary("ive", _keep_dtype(sc.ive, 1), _order_rule("ive"),
+                     lambda ans, v, x: 0.5 * (ive(v - 1, x) + ive(v + 1, x)) - E.sign(x) * ans,
+                     "`scipy.special.ive`: ``iv(v, x) * exp(-|x|)``; differentiable in x.")
+
+j0_p, j0 = _unary("j0", sc.j0, lambda ans, x: -j1(x), "`scipy.special.j0`.")
+j1_p, j1 = _unary("j1", sc.j1, lambda ans, x: 0.5 * (j0(x) - jv(2, x)), "`scipy.special.j1`.")
+y0_p, y0 = _unary("y0", sc.y0, lambda ans, x: -y1(x), "`scipy.special.y0`.")
+y1_p, y1 = _unary("y1", sc.y1, lambda ans, x: 0.5 * (y0(x) - yv(2, x)), "`scipy.special.y1`.")
+i0_p, i0 = _unary("i0", sc.i0, lambda ans, x: i1(x), "`scipy.special.i0`.")
+i1_p, i1 = _unary("i1", sc.i1, lambda ans, x: 0.5 * (i0(x) + iv(2, x)), "`scipy.special.i1`.")
+i0e_p, i0e = _unary("i0e", sc.i0e, lambda ans, x: i1e(x) - E.sign(x) * ans,
+                    "`scipy.special.i0e`: ``i0(x) * exp(-|x|)``.")
+i1e_p, i1e = _unary("i1e", sc.i1e,
+                    lambda ans, x: 0.5 * (i0e(x) + ive(2, x)) - E.sign(x) * ans,
+                    "`scipy.special.i1e`: ``i1(x) * exp(-|x|)``.")
+
+
+def jn(n: Any, x: Any) -> Any:
+    """`scipy.special.jn`: Bessel J of integer order n; differentiable in x."""
+    return jv(n, x)
+
+
+def yn(n: Any, x: Any) -> Any:
+    """`scipy.special.yn`: Bessel Y of integer order n; differentiable in x."""
+    return yv(n, x)

@@ -1,0 +1,162 @@
+"""``logsumexp`` (optionally weighted, with its sign), ``softmax`` and ``log_softmax``.
+
+``logsumexp`` is a primitive: SciPy's kernel shifts by the maximum, and the
+rules use ``exp(a - ans)``, which never overflows, so values and derivatives
+(the softmax weights) stay finite for any finite input.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.special as sc
+
+from ...numpy import _elementwise as E
+from ...numpy._reductions import keepdims_shape, normalize_axis
+from ...numpy._reductions import sum as xsum
+from ...numpy._rules import Primitive, align_batched, bind, shape_of, unbroadcast
+from ...numpy._shape import broadcast_to, reshape
+from ._functions import float_dtype
+
+Axis = int | tuple[int, ...] | None
+
+
+def _lse_impl(a: Any, *b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out, _ = sc.logsumexp(a, axis=axis, b=b[0] if b else None, keepdims=keepdims,
+                              return_sign=True)
+    return np.asarray(out).astype(float_dtype(a, *b), copy=False)
+
+
+logsumexp_p = Primitive("logsumexp", _lse_impl)
+
+
+def _common_shape(a: Any, b: tuple[Any, ...]) -> tuple[int, ...]:
+    return tuple(np.broadcast_shapes(shape_of(a), *[shape_of(v) for v in b]))
+
+
+def _expand(r: Any, full: tuple[int, ...], axis: tuple[int, ...], keepdims: bool) -> Any:
+    """A reduced ``r`` broadcast back to the unreduced shape ``full``."""
+    if not keepdims:
+        r = reshape(r, keepdims_shape(full, axis))
+    return broadcast_to(r, full)
+
+
+def _weights(ans: Any, a: Any, b: tuple[Any, ...], axis: tuple[int, ...],
+             keepdims: bool) -> tuple[Any, Any]:
+    """``(exp(a - ans), sign)``: the derivative of ``ans`` with respect to ``a`` is
+    ``b * exp(a - ans) * sign``, and with respect to ``b`` ``exp(a - ans) * sign``,
+    both broadcast to the operands' common shape."""
+    lse = _expand(ans, _common_shape(a, b), axis, keepdims)
+    # an all -inf group has ans == -inf: give it zero weights, not exp(nan)
+    lse = E.where(E.equal(lse, -np.inf), 0.0, lse)
+    e = E.exp(a - lse)
+    if not b:
+        return e, 1.0
+    sign = E.sign(xsum(b[0] * e, axis=axis, keepdims=True))
+    return e, sign
+
+
+def _lse_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    a, b = args[0], tuple(args[1:])
+    e, sign = _weights(ans, a, b, **params)
+    t = None
+    if tangents[0] is not None:
+        t = tangents[0] * (e * b[0] if b else e)
+    if b and tangents[1] is not None:
+        tb = tangents[1] * e
+        t = tb if t is None else t + tb
+    if t is None:
+        return None
+    return xsum(t * sign, axis=params["axis"], keepdims=params["keepdims"])
+
+
+def _lse_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+             needs: Sequence[bool]) -> list[Any]:
+    a, b = args[0], tuple(args[1:])
+    e, sign = _weights(ans, a, b, **params)
+    g = _expand(ct, shape_of(e), params["axis"], params["keepdims"]) * (e * sign)
+    out: list[Any] = [unbroadcast(g * b[0] if b else g, shape_of(a)) if needs[0] else None]
+    if b:
+        out.append(unbroadcast(g, shape_of(b[0])) if needs[1] else None)
+    return out
+
+
+def _lse_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
+    # batch axes first, padded so that NumPy's broadcasting of a against b (which
+    # the kernel does) lines up the original axes; the reduced axes shift by one
+    axis = tuple(i + 1 for i in params["axis"])
+    return bind(logsumexp_p, *align_batched(vals, dims), axis=axis,
+                keepdims=params["keepdims"]), 0
+
+
+logsumexp_p.jvp = _lse_jvp
+logsumexp_p.vjp = _lse_vjp
+logsumexp_p.batch = _lse_batch
+
+
+def _array(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        from ...numpy import asarray
+        return asarray(x)
+    return x
+
+
+def _sign(out: Any, a: Any, b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    """The sign of ``sum(b * exp(a))`` (0 where it is zero), with no derivative."""
+    from ...api import stop_gradient
+    out, a, b = stop_gradient(out), stop_gradient(a), stop_gradient(b)
+    e, sign = _weights(out, a, (b,), axis, keepdims)
+    if not keepdims:
+        sign = reshape(sign, shape_of(out))
+    return E.where(E.equal(out, -np.inf), 0.0, sign)
+
+
+def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False,
+              return_sign: bool = False) -> Any:
+    """`scipy.special.logsumexp`: ``log(sum(b * exp(a)))`` over ``axis``, computed
+    without overflow; its gradient in ``a`` is the (weighted) softmax. With
+    ``return_sign`` it returns ``(log|sum|, sign)``; without, a negative sum gives
+    NaN (as SciPy)."""
+    keepdims = bool(keepdims)
+    a = _array(a)
+    if b is None:
+        axes = normalize_axis(axis, len(shape_of(a)))
+        out = bind(logsumexp_p, a, axis=axes, keepdims=keepdims)
+        if return_sign:
+            return out, E.where(E.equal(out, -np.inf), 0.0, E.sign(E.exp(out)))
+        return out
+    b = _array(b)
+    axes = normalize_axis(axis, len(_common_shape(a, (b,))))
+    out = bind(logsumexp_p, a, b, axis=axes, keepdims=keepdims)
+    sign = _sign(out, a, b, axes, keepdims)
+    if return_sign:
+        return out, sign
+    return E.where(E.less(sign, 0), np.nan, out)
+
+
+def _shifted(x: Any, axis: Axis) -> tuple[Any, tuple[int, ...]]:
+    """``x - max(x)`` over ``axis`` (keeping dims), with the maximum held constant:
+    softmax is invariant under the shift, which makes ``exp`` never overflow and
+    keeps the differences exact (``exp(x - logsumexp)`` loses ``|x| * eps``)."""
+    from ...api import stop_gradient
+    from ...numpy._reductions import max as xmax
+    axes = normalize_axis(axis, len(shape_of(x)))
+    m = stop_gradient(xmax(x, axis=axes, keepdims=True))
+    m = E.where(E.isfinite(m), m, 0.0)
+    return x - m, axes
+
+
+def softmax(x: Any, axis: Axis = None) -> Any:
+    """`scipy.special.softmax`: ``exp(x) / sum(exp(x))`` over ``axis``, stable for
+    large inputs."""
+    d, axes = _shifted(_array(x), axis)
+    e = E.exp(d)
+    return e / xsum(e, axis=axes, keepdims=True)
+
+
+def log_softmax(x: Any, axis: Axis = None) -> Any:
+    """`scipy.special.log_softmax`: ``x - logsumexp(x)`` over ``axis``, stable for
+    large inputs."""
+    d, axes = _shifted(_array(x), axis)
+    return d - bind(logsumexp_p, d, axis=axes, keepdims=True)
