@@ -46,6 +46,9 @@ def _move_batch_axis(x: Any, bdim: int | None, out_axis: int | None, size: int) 
                              "inputs; use an integer out_axes for it")
         return x
     nd = len(shape_of(x)) + (bdim is None)
+    if not -nd <= out_axis < nd:
+        raise ValueError(f"vmap: out_axes={out_axis} is out of range for an output of rank "
+                         f"{nd} (including the batch axis)")
     out_axis = out_axis % nd
     if bdim is None:
         x = S.broadcast_to(S.expand_dims(x, 0), (size,) + tuple(shape_of(x)))
@@ -70,6 +73,11 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
         leaves, treedef = tree_flatten(tuple(args))
         axes = _broadcast_prefix(axes_prefix, tuple(args), "in_axes")
         leaves = [to_numpy_value(x) for x in leaves]
+        for x, ax in zip(leaves, axes):
+            nd = len(shape_of(x))
+            if ax is not None and not -nd <= ax < nd:
+                raise ValueError(f"vmap: asked to map axis {ax} (in_axes) of an argument of "
+                                 f"shape {tuple(shape_of(x))}, which has rank {nd}")
         sizes = {shape_of(x)[ax] for x, ax in zip(leaves, axes) if ax is not None}
         if len(sizes) > 1:
             raise ValueError(f"vmap: the mapped axes have different sizes {sorted(sizes)}; "
@@ -79,7 +87,9 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
                              "axis_size= to say how many copies to make")
         size = sizes.pop() if sizes else int(axis_size)  # type: ignore[arg-type]
         trace = BatchTrace(current_trace(), size)
-        boxed = [x if ax is None else BatchTracer(x, ax % len(shape_of(x)), trace)
+        # unbatched arguments stay tracers too (as in JAX), so batched indices and
+        # .at updates work on them
+        boxed = [BatchTracer(x, None if ax is None else ax % len(shape_of(x)), trace)
                  for x, ax in zip(leaves, axes)]
         try:
             with set_current(trace):

@@ -13,16 +13,20 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.trace import (CUSTOM_HOOKS, ConcretizationError, Trace, Tracer, _ctx,
+from ..core.trace import (CUSTOM_HOOKS, ConcretizationError, Trace, Tracer, _ctx, bind,
+                          bind_custom,
                           concretization_message, raise_leaked, set_current)
 
 
 class BatchTracer(Tracer):
-    """A batch of values stacked along axis ``bdim`` of ``val``."""
+    """A batch of values stacked along axis ``bdim`` of ``val``. With ``bdim`` None
+    it is one value shared by the whole batch (an ``in_axes=None`` argument): it
+    stays a tracer so that, as in JAX, it can be indexed by batched indices and
+    updated with ``.at``, and Python can branch on it."""
 
     __slots__ = ("val", "bdim")
 
-    def __init__(self, val: Any, bdim: int, trace: "BatchTrace") -> None:
+    def __init__(self, val: Any, bdim: int | None, trace: "BatchTrace") -> None:
         self._trace = trace
         self.val = val
         self.bdim = bdim
@@ -31,10 +35,15 @@ class BatchTracer(Tracer):
     def aval(self) -> ShapedArray:
         v = self.val
         aval = v.aval if isinstance(v, Tracer) else ShapedArray(v.shape, v.dtype)
+        if self.bdim is None:
+            return aval
         shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
         return ShapedArray(shape, aval.dtype)
 
     def concrete_value(self, what: str) -> Any:
+        if self.bdim is None:
+            v = self.val
+            return v._concrete(what) if isinstance(v, Tracer) else v
         raise ConcretizationError(concretization_message(
             self, what, "The value is batched by vmap (or by jacfwd/jacrev/hessian), so each "
             "batch member could take a different branch."))
@@ -70,6 +79,14 @@ class BatchTrace(Trace):
         prev = _ctx.trace
         _ctx.trace = self.parent  # type: ignore[assignment]
         try:
+            if all(d is None for d in dims):  # only shared values: no batching needed
+                out = bind(prim, *vals, **params)
+                out_dim: Any = [None] * len(out) if prim.multiple_results else None
+                if prim.nondiff:
+                    return out
+                if prim.multiple_results:
+                    return [BatchTracer(o, None, self) for o in out]
+                return BatchTracer(out, None, self)
             out, out_dim = prim.batch(vals, dims, params)
         finally:
             _ctx.trace = prev
@@ -86,6 +103,10 @@ class BatchTrace(Trace):
                 return parent.process_custom(kind, fun, rule, args)
         vals = [a.val if o else a for a, o in zip(args, own)]
         dims = [a.bdim if o else None for a, o in zip(args, own)]
+        if all(d is None for d in dims):  # nothing batched: the rule applies as it is
+            with set_current(parent):
+                outs = bind_custom(kind, fun, rule, vals)
+            return [BatchTracer(o, None, self) for o in outs]
         with set_current(parent):
             outs = CUSTOM_HOOKS["batch"](kind, fun, rule, vals, dims)
         return [BatchTracer(o, 0, self) for o in outs]
