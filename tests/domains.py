@@ -258,7 +258,10 @@ DOMAINS["index_set"] = [                              # unique indices: set is w
 # contractions
 DOMAINS["matmul"] = [fixed(operands(sa, sb), {}, diff=(0, 1), label=f"{sa} @ {sb}")
                      for sa, sb in [((3, 4), (4, 2)), ((2, 3, 4), (4, 5)),
-                                    ((1, 3, 4), (2, 4, 2))]]
+                                    ((1, 3, 4), (2, 4, 2)),
+                                    # 1-D operands, promoted as NumPy does
+                                    ((4,), (4, 2)), ((3, 4), (4,)), ((4,), (4,)),
+                                    ((2, 3, 4), (4,)), ((4,), (2, 4, 3))]]
 _EINSUMS: list[tuple[str, list[tuple[int, ...]]]] = [
     ("ij,jk->ik", [(3, 4), (4, 2)]),
     ("ij->", [(3, 4)]),

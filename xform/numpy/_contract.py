@@ -6,10 +6,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import (Primitive, align_batched, bind, defjvp, defvjp, move_to_front, shape_of,
-                     unbroadcast)
+from ._rules import (Primitive, align_batched, batch_size, bind, defjvp, defvjp, move_to_front,
+                     shape_of, unbroadcast)
 
-# ------------------------------------------------------------------------ matmul (ndim >= 2)
+# ------------------------------------------------------------------------ matmul
+# One primitive with NumPy's semantics, 1-D operands included: the forward pass is
+# a single BLAS call; only the reverse rules spell out the 1-D promotion.
 matmul_p = Primitive("matmul", np.matmul)
 
 
@@ -18,30 +20,40 @@ def _mT(x: Any) -> Any:
     return swapaxes(x, -1, -2)
 
 
+def _as_matrices(ct: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
+    """Operands and cotangent with 1-D operands promoted as matmul promotes them."""
+    from ._shape import reshape
+    sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
+    a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
+    b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
+    sa2, sb2 = tuple(shape_of(a2)), tuple(shape_of(b2))
+    out2 = np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1])
+    return reshape(ct, out2), a2, b2
+
+
+def _matmul_ct_a(ct: Any, ans: Any, a: Any, b: Any) -> Any:
+    from ._shape import reshape
+    ct2, a2, b2 = _as_matrices(ct, a, b)
+    return reshape(unbroadcast(bind(matmul_p, ct2, _mT(b2)), shape_of(a2)), shape_of(a))
+
+
+def _matmul_ct_b(ct: Any, ans: Any, a: Any, b: Any) -> Any:
+    from ._shape import reshape
+    ct2, a2, b2 = _as_matrices(ct, a, b)
+    return reshape(unbroadcast(bind(matmul_p, _mT(a2), ct2), shape_of(b2)), shape_of(b))
+
+
 defjvp(matmul_p, lambda t, ans, a, b: bind(matmul_p, t, b),
        lambda t, ans, a, b: bind(matmul_p, a, t))
-defvjp(matmul_p, lambda ct, ans, a, b: unbroadcast(bind(matmul_p, ct, _mT(b)), shape_of(a)),
-       lambda ct, ans, a, b: unbroadcast(bind(matmul_p, _mT(a), ct), shape_of(b)))
+defvjp(matmul_p, _matmul_ct_a, _matmul_ct_b)
 
 
 def matmul(a: Any, b: Any) -> Any:
     """`numpy.matmul` (``a @ b``), with NumPy's promotion of 1-D operands."""
-    from ._shape import reshape
-    sa, sb = shape_of(a), shape_of(b)
-    if not sa or not sb:
+    if not shape_of(a) or not shape_of(b):
         raise ValueError("matmul: input operand does not have enough dimensions (0-d); "
                          "use multiply or `*` for scalars")
-    if len(sa) >= 2 and len(sb) >= 2:
-        return bind(matmul_p, a, b)
-    a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
-    b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
-    out = bind(matmul_p, a2, b2)
-    out_shape = shape_of(out)
-    if len(sa) == 1:
-        out_shape = out_shape[:-2] + out_shape[-1:]
-    if len(sb) == 1:
-        out_shape = out_shape[:-1]
-    return reshape(out, out_shape)
+    return bind(matmul_p, a, b)
 
 
 # ------------------------------------------------------------------------ einsum
@@ -211,7 +223,27 @@ def vdot(a: Any, b: Any) -> Any:
 
 # ------------------------------------------------------------------------ batching
 def _batch_matmul(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
-    return bind(matmul_p, *align_batched(vals, dims)), 0
+    from ._shape import reshape
+    (a, b), (da, db) = vals, dims
+    size = batch_size(vals, dims)
+    a_vec = len(shape_of(a)) - (da is not None) == 1
+    b_vec = len(shape_of(b)) - (db is not None) == 1
+    # spell out the 1-D promotion so the batch axis cannot be taken for a matrix axis
+    if a_vec:
+        a = move_to_front(a, da)
+        a = reshape(a, ((size,) if da is not None else ()) + (1, shape_of(a)[-1]))
+        da = None if da is None else 0
+    if b_vec:
+        b = move_to_front(b, db)
+        b = reshape(b, ((size,) if db is not None else ()) + (shape_of(b)[-1], 1))
+        db = None if db is None else 0
+    out = bind(matmul_p, *align_batched([a, b], [da, db]))
+    shape = tuple(shape_of(out))
+    if a_vec:
+        shape = shape[:-2] + shape[-1:]
+    if b_vec:
+        shape = shape[:-1]
+    return reshape(out, shape), 0
 
 
 def _batch_einsum(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
