@@ -42,6 +42,7 @@ from ._stats import (argpartition, argwhere, average, corrcoef, count_nonzero, c
                      median, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
                      nanquantile, nanstd, nansum, nanvar, partition, percentile, quantile,
                      searchsorted, sort, unique)
+from .._unsupported import unsupported_getattr
 
 _tracer_methods.install()
 
@@ -64,10 +65,6 @@ float_, int_ = _np.float64, _np.int_
 integer, floating, inexact, number = _np.integer, _np.floating, _np.inexact, _np.number
 
 
-def __getattr__(name: str) -> Any:
-    if hasattr(_np, name):
-        raise AttributeError(
-            f"xform.numpy.{name} is not supported yet: numpy.{name} exists, but xform has no "
-            f"differentiable version of it. Express it with supported xform.numpy "
-            "functions, or apply it to constants only (plain NumPy arrays).")
-    raise AttributeError(f"module 'xform.numpy' has no attribute {name!r}")
+__getattr__ = unsupported_getattr(
+    "xform.numpy", _np,
+    "Express it with supported xform.numpy functions, or apply it to constants only (plain NumPy arrays).")

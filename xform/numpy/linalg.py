@@ -20,6 +20,7 @@ from ._linalg import (EighResult, EigResult, QRResult, SlogdetResult, SVDResult,
 from ._reductions import max as _max, min as _min, normalize_axis, sum as _sum
 from ._rules import dtype_of, shape_of
 from ._shape import moveaxis, ravel, reshape, transpose
+from .._unsupported import unsupported_getattr
 
 LinAlgError = _np.linalg.LinAlgError
 
@@ -304,10 +305,6 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
     return out if dtype is None else astype(out, dtype)
 
 
-def __getattr__(name: str) -> Any:
-    if hasattr(_np.linalg, name):
-        raise AttributeError(
-            f"xform.numpy.linalg.{name} is not supported yet: numpy.linalg.{name} exists, "
-            "but xform has no differentiable version of it. Apply it to constants only "
-            "(plain NumPy arrays), or express it with the supported functions.")
-    raise AttributeError(f"module 'xform.numpy.linalg' has no attribute {name!r}")
+__getattr__ = unsupported_getattr(
+    "xform.numpy.linalg", _np.linalg,
+    "Apply it to constants only (plain NumPy arrays), or express it with the supported functions.")

@@ -32,6 +32,7 @@ from ..numpy._manip import tril, triu
 from ..numpy._reductions import sum as xsum
 from ..numpy._rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..numpy._shape import concatenate, reshape
+from .._unsupported import unsupported_getattr
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "lu_factor", "lu_solve",
            "solve_banded", "solve_sylvester", "solve_triangular", "sqrtm"]
@@ -439,10 +440,6 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: Any = 0, overwrite_b: b
     return column_as_vector(x, vector)
 
 
-def __getattr__(name: str) -> Any:
-    if hasattr(_sl, name):
-        raise AttributeError(
-            f"xform.scipy.linalg.{name} is not supported yet: scipy.linalg.{name} exists, "
-            "but xform has no differentiable version of it. Apply it to constants only, "
-            "or use the xform.numpy.linalg equivalent.")
-    raise AttributeError(f"module 'xform.scipy.linalg' has no attribute {name!r}")
+__getattr__ = unsupported_getattr(
+    "xform.scipy.linalg", _sl,
+    "Apply it to constants only, or use the xform.numpy.linalg equivalent.")

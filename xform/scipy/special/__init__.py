@@ -19,6 +19,7 @@ from ._functions import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfinv
 from ._incomplete import (betainc, betaincc, betainccinv, betaincinv, gammainc, gammaincc,
                           gammainccinv, gammaincinv, stdtr, stdtrit)
 from ._logsumexp import log_softmax, logsumexp, softmax
+from ..._unsupported import unsupported_getattr
 
 __all__ = [
     "logsumexp", "softmax", "log_softmax", "expit", "logit", "log_expit",
@@ -31,10 +32,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if hasattr(_sc, name):
-        raise AttributeError(
-            f"xform.scipy.special.{name} is not supported yet: scipy.special.{name} exists, "
-            "but xform has no differentiable version of it. Apply it to constants only "
-            "(plain NumPy arrays), or express it with supported functions.")
-    raise AttributeError(f"module 'xform.scipy.special' has no attribute {name!r}")
+__getattr__ = unsupported_getattr(
+    "xform.scipy.special", _sc,
+    "Apply it to constants only (plain NumPy arrays), or express it with supported functions.")
