@@ -81,8 +81,7 @@ class JaxprTrace(Trace):
 
     def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
         if not any(isinstance(a, JaxprTracer) and a._trace is self for a in args):
-            with set_current(self.parent):  # type: ignore[arg-type]
-                return self.parent.process_custom(kind, fun, rule, args)  # type: ignore[union-attr]
+            return self.delegate_custom(kind, fun, rule, args)
         from .trace import CUSTOM_HOOKS
         return CUSTOM_HOOKS["stage"](kind, fun, rule, args)
 

@@ -37,9 +37,16 @@ class Trace:
         raise NotImplementedError
 
     def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
-        """A function with a custom derivative (``kind`` "jvp" or "vjp"). Traces
-        that do not differentiate simply run its body."""
+        """A function with a custom derivative (``kind`` "jvp", "vjp" or "remat").
+        Traces that do not differentiate simply run its body."""
         return fun(*args)
+
+    def delegate_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+        """Hand a custom-rule call that holds none of this trace's tracers to the parent."""
+        parent = self.parent
+        assert parent is not None
+        with set_current(parent):
+            return parent.process_custom(kind, fun, rule, args)
 
     def __repr__(self) -> str:
         return type(self).__name__

@@ -99,8 +99,7 @@ class BatchTrace(Trace):
         parent = self.parent
         assert parent is not None
         if not any(own):
-            with set_current(parent):
-                return parent.process_custom(kind, fun, rule, args)
+            return self.delegate_custom(kind, fun, rule, args)
         vals = [a.val if o else a for a, o in zip(args, own)]
         dims = [a.bdim if o else None for a, o in zip(args, own)]
         if all(d is None for d in dims):  # nothing batched: the rule applies as it is

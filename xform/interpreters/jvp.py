@@ -86,8 +86,7 @@ class JVPTrace(Trace):
         parent = self.parent
         assert parent is not None
         if not any(own):
-            with set_current(parent):
-                return parent.process_custom(kind, fun, rule, args)
+            return self.delegate_custom(kind, fun, rule, args)
         if kind == "remat":  # checkpointing only changes what reverse mode stores
             return fun(*args)
         if kind == "vjp":

@@ -121,8 +121,7 @@ class TapeTrace(Trace):
         parent = self.parent
         assert parent is not None
         if not any(own):
-            with set_current(parent):
-                return parent.process_custom(kind, fun, rule, args)
+            return self.delegate_custom(kind, fun, rule, args)
         vals = [a.val if o else a for a, o in zip(args, own)]
         with set_current(parent):
             if kind in ("vjp", "remat"):
