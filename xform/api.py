@@ -39,11 +39,11 @@ def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool | N
     keep = []
     for x in leaves:
         dt = dtype_of(x)
-        if np.issubdtype(dt, np.complexfloating) and holomorphic is False:
+        if dt.kind == 'c' and holomorphic is False:
             raise TypeError(f"{who} requires real-valued inputs (a floating dtype), got {dt}. "
                             "For complex inputs of a holomorphic function pass "
                             "holomorphic=True.")
-        if not np.issubdtype(dt, np.inexact):
+        if not dt.kind in 'fc':
             if allow_int:
                 keep.append(False)
                 continue
@@ -51,7 +51,7 @@ def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool | N
                 f"{who} requires floating-point inputs, but got an argument of dtype {dt}. "
                 "Convert it with `.astype(float)` (e.g. pass 1.0 rather than 1), exclude it "
                 "with argnums, or pass allow_int=True to get a zero gradient for it.")
-        if holomorphic and not np.issubdtype(dt, np.complexfloating):
+        if holomorphic and not dt.kind == 'c':
             raise TypeError(f"{who} with holomorphic=True requires complex inputs, got {dt}.")
         keep.append(True)
     return keep
@@ -79,8 +79,7 @@ def _as_output(x: Any, like: Any = None) -> Any:
     """A result handed back to the user: writable, with the input's dtype."""
     if like is not None and dtype_of(x) != dtype_of(like):
         dt = dtype_of(like)
-        if np.issubdtype(dtype_of(x), np.complexfloating) and not np.issubdtype(
-                dt, np.complexfloating):
+        if dtype_of(x).kind == 'c' and dt.kind != 'c':
             # a real input's cotangent is the real part (JAX's convention)
             from .numpy import real
             x = real(x)
@@ -154,9 +153,9 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
                 "xform.jacobian/jacrev for the full Jacobian, or xform.vjp for a "
                 f"vector-Jacobian product.{hint}")
         out_dt = dtype_of(out)
-        if not np.issubdtype(out_dt, np.inexact):
+        if not out_dt.kind in 'fc':
             raise TypeError(f"grad requires a floating-point output, got dtype {out_dt}.")
-        if np.issubdtype(out_dt, np.complexfloating) and not holomorphic:
+        if out_dt.kind == 'c' and not holomorphic:
             raise TypeError("grad requires a real-valued output; for a holomorphic "
                             "function pass holomorphic=True.")
         value = _unbox(out, trace)
@@ -291,7 +290,7 @@ def jvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any,
         if shape_of(t) != shape_of(p):
             raise ValueError(f"jvp: tangent of shape {shape_of(t)} for a primal of shape "
                              f"{shape_of(p)}")
-        if not np.issubdtype(dtype_of(p), np.inexact):
+        if not dtype_of(p).kind in 'fc':
             boxed.append(p)  # integer inputs carry no tangent
             continue
         if dtype_of(t) != dtype_of(p):

@@ -31,14 +31,29 @@ def _as_matrices(ct: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
     return reshape(ct, out2), a2, b2
 
 
+def _outer(u: Any, v: Any) -> Any:
+    from ._shape import reshape
+    return reshape(u, (-1, 1)) * v
+
+
 def _matmul_ct_a(ct: Any, ans: Any, a: Any, b: Any) -> Any:
     from ._shape import reshape
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if nb == 1 and na <= 2:  # the common matrix-vector cases, without promotion
+        return ct * b if na == 1 else _outer(ct, b)
+    if na == 1 and nb == 2:
+        return bind(matmul_p, b, ct)
     ct2, a2, b2 = _as_matrices(ct, a, b)
     return reshape(unbroadcast(bind(matmul_p, ct2, _mT(b2)), shape_of(a2)), shape_of(a))
 
 
 def _matmul_ct_b(ct: Any, ans: Any, a: Any, b: Any) -> Any:
     from ._shape import reshape
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 1 and nb <= 2:
+        return ct * a if nb == 1 else _outer(a, ct)
+    if nb == 1 and na == 2:
+        return bind(matmul_p, ct, a)
     ct2, a2, b2 = _as_matrices(ct, a, b)
     return reshape(unbroadcast(bind(matmul_p, _mT(a2), ct2), shape_of(b2)), shape_of(b))
 

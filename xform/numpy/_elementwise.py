@@ -235,7 +235,7 @@ def astype(x: Any, dtype: Any) -> Any:
     dtype = np.dtype(dtype)
     if dtype_of(x) == dtype:
         return x
-    if np.issubdtype(dtype, np.inexact) and np.issubdtype(dtype_of(x), np.inexact):
+    if dtype.kind in 'fc' and dtype_of(x).kind in 'fc':
         return bind(convert_p, x, dtype=dtype)
     return bind(convert_nondiff_p, x, dtype=dtype)
 

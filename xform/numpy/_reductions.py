@@ -34,7 +34,7 @@ def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast a reduced ``ct`` back to the shape of the reduced operand ``x``."""
     from ._shape import broadcast_to, reshape
     shape = shape_of(x)
-    if not keepdims:
+    if not keepdims and shape_of(ct) != ():  # a scalar broadcasts as it is
         ct = reshape(ct, keepdims_shape(shape, axis))
     return broadcast_to(ct, shape)
 
@@ -79,7 +79,7 @@ def _count(a: Any, axes: tuple[int, ...]) -> int:
 def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:
     """`numpy.mean`."""
     axes = normalize_axis(axis, len(shape_of(a)))
-    if not np.issubdtype(dtype_of(a), np.inexact):
+    if dtype_of(a).kind not in 'fc':
         from ._elementwise import astype
         a = astype(a, np.float64)
     out = sum(a, axis=axes, keepdims=keepdims) / _count(a, axes)
