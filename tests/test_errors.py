@@ -317,3 +317,12 @@ def test_float_index_array_raises_index_error():
     with pytest.raises(IndexError) as e:
         xform.grad(lambda x: x[onp.array([0.5])].sum())(onp.ones(3))
     assert "integer or boolean" in _message(e)
+
+
+def test_indexing_a_numpy_array_with_a_traced_index_points_at_take():
+    table, idx = onp.arange(5.0), onp.array([1, 3])
+    with pytest.raises(TypeError) as e:
+        xform.jit(lambda x, i: x * table[i])(2.0, idx)
+    assert "xform.numpy.take" in _message(e)
+    out = xform.jit(lambda x, i: x * np.take(table, i, axis=0))(2.0, idx)
+    onp.testing.assert_array_equal(out, [2.0, 6.0])

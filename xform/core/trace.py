@@ -254,6 +254,12 @@ class Tracer:
             "(or `.add`, `.multiply`, `.min`, `.max`), which returns a new array.")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        if self.dtype.kind in "iub":
+            raise TypeError(
+                f"A traced integer/boolean value {self!r} was used where NumPy needs a "
+                "concrete array. The usual cause is indexing a plain NumPy array with a "
+                "traced index (`table[i]`): write `xform.numpy.take(table, i, axis=0)` or "
+                "`xform.numpy.at(table)[i].get()` instead, which accept traced indices.")
         raise TypeError(
             f"Cannot convert a traced value {self!r} to a NumPy array: that would drop "
             "its derivative. Use `xform.numpy` (import xform.numpy as np) for the "
