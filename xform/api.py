@@ -35,7 +35,8 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, fun: Fun, who: str)
 def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool | None,
                           allow_int: bool) -> list[bool]:
     """Which leaves get a derivative; a clear TypeError for the ones that can't.
-    ``holomorphic=None`` accepts real and complex inputs alike (vjp, linearize)."""
+    ``holomorphic=None`` accepts real and complex inputs alike (reverse mode: grad,
+    vjp, jacrev, as in JAX); ``False`` refuses complex inputs (forward mode)."""
     keep = []
     for x in leaves:
         dt = dtype_of(x)
@@ -132,8 +133,10 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
     @functools.wraps(fun)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), fun, "grad")
+        # complex inputs are fine for a real-valued function (JAX's convention); with
+        # holomorphic=True they are required
         trace, out, boxed, leaves, treedef = _vjp_record(
-            fun, args, nums, kwargs, "grad", holomorphic, allow_int)
+            fun, args, nums, kwargs, "grad", True if holomorphic else None, allow_int)
         if has_aux:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError("with has_aux=True the function must return a pair "
@@ -157,7 +160,12 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
             raise TypeError(f"grad requires a floating-point output, got dtype {out_dt}.")
         if out_dt.kind == 'c' and not holomorphic:
             raise TypeError("grad requires a real-valued output; for a holomorphic "
-                            "function pass holomorphic=True.")
+                            "function pass holomorphic=True (for other complex-valued "
+                            "functions use xform.vjp).")
+        if holomorphic and out_dt.kind != 'c':
+            raise TypeError("grad with holomorphic=True requires a complex-valued output; "
+                            "for a real-valued function of complex inputs drop "
+                            "holomorphic=True.")
         value = _unbox(out, trace)
         cts: dict[Any, Any] = {}
         if trace.owns(out):

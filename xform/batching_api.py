@@ -72,7 +72,10 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
                              f"`{_fun_name(fun)}` got {len(args)} positional arguments")
         leaves, treedef = tree_flatten(tuple(args))
         axes = _broadcast_prefix(axes_prefix, tuple(args), "in_axes")
-        leaves = [to_numpy_value(x) for x in leaves]
+        # unmapped Python scalars stay Python scalars: NumPy treats them as weakly
+        # typed (2.0 * float32 array stays float32), as in an unbatched call
+        leaves = [x if ax is None and type(x) in (int, float, complex, bool)
+                  else to_numpy_value(x) for x, ax in zip(leaves, axes)]
         for x, ax in zip(leaves, axes):
             nd = len(shape_of(x))
             if ax is not None and not -nd <= ax < nd:
@@ -89,7 +92,8 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
         trace = BatchTrace(current_trace(), size)
         # unbatched arguments stay tracers too (as in JAX), so batched indices and
         # .at updates work on them
-        boxed = [BatchTracer(x, None if ax is None else ax % len(shape_of(x)), trace)
+        boxed = [x if ax is None and type(x) in (int, float, complex, bool) else
+                 BatchTracer(x, None if ax is None else ax % len(shape_of(x)), trace)
                  for x, ax in zip(leaves, axes)]
         try:
             with set_current(trace):
@@ -156,8 +160,8 @@ def _blocks(stacked: Sequence[Any], rows: Sequence[Any], cols: Sequence[Any],
     return out
 
 
-def _diff_setup(fun: Fun, args: tuple[Any, ...], argnums: Any, who: str, holomorphic: bool
-                ) -> tuple[tuple[int, ...], list[Any], Any, Fun]:
+def _diff_setup(fun: Fun, args: tuple[Any, ...], argnums: Any, who: str,
+                holomorphic: bool | None) -> tuple[tuple[int, ...], list[Any], Any, Fun]:
     nums = _argnums_tuple(argnums, len(args), fun, who)
     leaves, treedef = tree_flatten([args[i] for i in nums])
     leaves = [to_numpy_value(x) for x in leaves]
@@ -237,7 +241,8 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
     @functools.wraps(fun)
     def jac(*args: Any) -> Any:
-        nums, leaves, treedef, f = _diff_setup(fun, args, argnums, "jacrev", holomorphic)
+        nums, leaves, treedef, f = _diff_setup(fun, args, argnums, "jacrev",
+                                               True if holomorphic else None)
         if has_aux:
             out, vjp_fn, aux = vjp(lambda *xs: _split_aux(True, f(*xs)), *leaves, has_aux=True)
         else:

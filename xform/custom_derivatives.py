@@ -20,6 +20,7 @@ from .core.primitive import Primitive
 from .core.staging import trace_to_jaxpr
 from .core.trace import CUSTOM_HOOKS, Tracer, bind, bind_custom
 from .interpreters.eval import eval_jaxpr
+from .interpreters.jvp import custom_vjp_forward_error
 from .tree_util import tree_flatten, tree_leaves, tree_unflatten
 
 Fun = Callable[..., Any]
@@ -249,9 +250,7 @@ def _instantiate(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
 def _call_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     kind, fun, rule = params["kind"], params["fun"], params["rule"]
     if kind == "vjp":
-        raise TypeError(f"`{_name(fun)}` has a custom_vjp rule, which only supports reverse "
-                        "mode; forward mode (jvp, jacfwd, hessian) cannot use it. Define the "
-                        "derivative with custom_jvp instead.")
+        raise custom_vjp_forward_error(_name(fun))
     if kind == "remat":
         from .api import jvp
         return list(jvp(lambda *a: fun(*a), tuple(args), tuple(_instantiate(tangents, args)))[1])

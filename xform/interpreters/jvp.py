@@ -15,6 +15,15 @@ import numpy as np
 from ..core.trace import Trace, Tracer, _ctx, bind, raise_leaked, set_current
 
 
+def custom_vjp_forward_error(name: str) -> TypeError:
+    """The error for forward mode through a function whose rule is a custom VJP."""
+    return TypeError(
+        f"`{name}` has a custom_vjp rule, which only supports reverse mode (grad, vjp, "
+        "jacrev, and forward-over-reverse such as hessian); forward mode through it (jvp, "
+        "jacfwd, linearize) cannot use it. Define the derivative with custom_jvp instead, "
+        "which serves both modes.")
+
+
 class JVPTracer(Tracer):
     """A primal value with its (non-zero) tangent."""
 
@@ -90,14 +99,24 @@ class JVPTrace(Trace):
         if kind == "remat":  # checkpointing only changes what reverse mode stores
             return fun(*args)
         if kind == "vjp":
-            raise TypeError(
-                f"`{getattr(fun, '__name__', 'function')}` has a custom_vjp rule, which "
-                "only supports reverse mode (grad, vjp, jacrev); forward mode (jvp, jacfwd, "
-                "hessian) cannot use it. Define the derivative with custom_jvp instead, "
-                "which serves both modes.")
+            raise custom_vjp_forward_error(getattr(fun, "__name__", "function"))
         primals = [a.primal if o else a for a, o in zip(args, own)]
         tangents = [a.tangent if o else np.zeros(np.shape(a), np.result_type(a))
                     for a, o in zip(args, own)]
         with set_current(parent):
             outs, t_outs = rule(primals, tangents)
         return [o if t is None else JVPTracer(o, t, self) for o, t in zip(outs, t_outs)]
+
+
+def jvp_of(fun: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> list[Any]:
+    """Output tangents of ``fun`` (flat lists in and out) at ``primals``; ``None``
+    tangents are zero. For rules that need a JVP below the API layer."""
+    trace = JVPTrace(_ctx.trace)
+    boxed = [p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents)]
+    try:
+        with set_current(trace):
+            outs = fun(*boxed)
+    finally:
+        trace.alive = False
+    return [o.tangent if isinstance(o, JVPTracer) and o._trace is trace else None
+            for o in outs]

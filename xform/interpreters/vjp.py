@@ -127,7 +127,8 @@ class TapeTrace(Trace):
             if kind in ("vjp", "remat"):
                 fwd, bwd = rule
                 outs, res = fwd(*vals)
-                prim, params = custom_vjp_call_p, {"bwd": bwd, "res": res}
+                prim, params = custom_vjp_call_p, {"bwd": bwd, "res": res, "kind": kind,
+                                                   "fun": fun}
             else:
                 # Reverse mode of a custom JVP rule: record the rule's (linear) tangent
                 # computation on an inner tape, and transpose it by sweeping that tape.
@@ -253,6 +254,18 @@ def _custom_jvp_forward(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
     return [env.get(t) if isinstance(t, TapeTracer) else None for t in params["t_outs"]]
 
 
+def _custom_vjp_forward(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
+                        params: dict) -> list[Any]:
+    """Forward mode along a recorded custom-VJP call (linearize): only checkpointed
+    functions, whose body is ordinary code, have one."""
+    from .jvp import custom_vjp_forward_error, jvp_of
+    fun = params["fun"]
+    if params["kind"] != "remat":
+        raise custom_vjp_forward_error(getattr(fun, "__name__", "function"))
+    return jvp_of(fun, args, tangents)
+
+
 custom_vjp_call_p.vjp = _custom_vjp_rule
+custom_vjp_call_p.jvp = _custom_vjp_forward
 custom_jvp_call_p.vjp = _custom_jvp_transpose
 custom_jvp_call_p.jvp = _custom_jvp_forward
