@@ -211,3 +211,13 @@ def test_every_pass_preserves_results_on_a_gradient_program():
     for p in passes.DEFAULT_PASSES:
         _same_results(c, p(c), *args)
     _same_results(c, passes.optimize(c), *args)
+
+
+def test_simplify_drops_a_multiplication_by_a_constant_array_of_ones():
+    # the cotangent of a sum is an array of ones: the optimised gradient has no such product
+    lowered = xform.jit(xform.grad(lambda x: np.sum(np.sin(x) ** 2))).lower(onp.ones(3))
+    assert len(lowered.optimized.eqns) < len(lowered.jaxpr.eqns)
+    assert not lowered.optimized.consts
+    x = RNG.standard_normal(3)
+    onp.testing.assert_allclose(xform.jit(xform.grad(lambda x: np.sum(np.sin(x) ** 2)))(x),
+                                2 * onp.sin(x) * onp.cos(x))

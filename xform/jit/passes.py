@@ -119,26 +119,31 @@ def fold_constants(closed: ClosedJaxpr) -> ClosedJaxpr:
 
 
 # ---------------------------------------------------------------------------- simplification
-def _is_literal(a: Atom, value: float) -> bool:
-    return isinstance(a, Literal) and np.ndim(a.val) == 0 and a.val == value
+def _is_literal(a: Atom, value: float, consts: dict[Var, Any]) -> bool:
+    """``a`` is the constant ``value``: a scalar literal, or a constant array filled with
+    it (a gradient's seed often arrives as an array of ones, the cotangent of a sum)."""
+    if isinstance(a, Literal):
+        return np.ndim(a.val) == 0 and a.val == value
+    c = consts.get(a)
+    return isinstance(c, np.ndarray) and c.size <= 1 << 16 and bool(np.all(c == value))
 
 
 def _same_type(a: Atom, out: Var) -> bool:
     return a.aval.shape == out.aval.shape and a.aval.dtype == out.aval.dtype
 
 
-def _identity_operand(eqn: Eqn, invars: list[Atom]) -> Atom | None:
+def _identity_operand(eqn: Eqn, invars: list[Atom], consts: dict[Var, Any]) -> Atom | None:
     """The operand an equation merely passes through, if it does (``x * 1``, ...)."""
     name, out = eqn.prim.name, eqn.outvars[0]
     cands: list[Atom] = []
     if name == "multiply":
         cands = [b for a, b in ((invars[0], invars[1]), (invars[1], invars[0]))
-                 if _is_literal(a, 1.0)]
+                 if _is_literal(a, 1.0, consts)]
     elif name == "add":
         cands = [b for a, b in ((invars[0], invars[1]), (invars[1], invars[0]))
-                 if _is_literal(a, 0.0)]
+                 if _is_literal(a, 0.0, consts)]
     elif name in ("subtract", "divide"):
-        if _is_literal(invars[1], 0.0 if name == "subtract" else 1.0):
+        if _is_literal(invars[1], 0.0 if name == "subtract" else 1.0, consts):
             cands = [invars[0]]
     elif name in ("stop_gradient", "positive"):
         cands = [invars[0]]
@@ -159,11 +164,12 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     producer: dict[Var, Eqn] = {}
     env: dict[Var, Atom] = {}
     eqns: list[Eqn] = []
+    consts = {v: c for v, c in zip(j.constvars, closed.consts) if isinstance(c, np.ndarray)}
     for eqn in j.eqns:
         invars = [_substitute(a, env) for a in eqn.invars]
         params = eqn.params
         if not eqn.prim.multiple_results:
-            same = _identity_operand(eqn, invars)
+            same = _identity_operand(eqn, invars, consts)
             if same is not None:
                 env[eqn.outvars[0]] = same
                 continue
