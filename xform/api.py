@@ -14,7 +14,7 @@ from .interpreters.jvp import JVPTrace, JVPTracer
 from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass, forward_pass
 from .numpy import _elementwise as E
 from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of
-from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_structure, tree_unflatten
+from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 Fun = Callable[..., Any]
 
@@ -359,7 +359,7 @@ def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., Cl
 
     >>> import xform, xform.numpy as np
     >>> print(xform.make_jaxpr(np.sin)(1.0))
-    { lambda  ; a:f64[]. let
+    { lambda ; a:f64[]. let
         b:f64[] = sin a
       in (b,) }
     """
@@ -370,14 +370,10 @@ def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., Cl
         leaves, treedef = tree_flatten(dyn)
         avals = [x.aval if isinstance(x, Tracer) else ShapedArray(np.shape(x), np.result_type(x))
                  for x in leaves]
-        out_tree: list[PyTreeDef] = []
-
         def flat_fun(*flat: Any) -> list[Any]:
             it = iter(tree_unflatten(treedef, list(flat)))
             full = [a if i in static else next(it) for i, a in enumerate(args)]
-            out_leaves, tree = tree_flatten(fun(*full))
-            out_tree.append(tree)
-            return out_leaves
+            return tree_flatten(fun(*full))[0]
 
         return trace_to_jaxpr(flat_fun, avals)
 
@@ -385,4 +381,4 @@ def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., Cl
 
 
 __all__ = ["grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
-           "vjp", "jvp", "linearize", "stop_gradient", "make_jaxpr", "tree_structure"]
+           "vjp", "jvp", "linearize", "stop_gradient", "make_jaxpr"]

@@ -198,7 +198,7 @@ def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
     >>> import xform, xform.numpy as np
     >>> f = xform.jit(lambda x: np.sum(np.sin(x) ** 2))
     >>> round(float(f(np.ones(3))), 6)
-    2.124155
+    2.12422
     """
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
