@@ -9,7 +9,7 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
-from .core.trace import Tracer, current_trace, set_current, to_numpy_value
+from .core.trace import Tracer, current_trace, gc_paused, set_current, to_numpy_value
 from .interpreters.jvp import JVPTrace, JVPTracer
 from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass, forward_pass
 from .numpy import _elementwise as E
@@ -118,7 +118,7 @@ def _vjp_record(fun: Fun, args: Sequence[Any], nums: Sequence[int], kwargs: dict
     new_args = tree_unflatten(treedef, [b if b is not None else x
                                         for b, x in zip(boxed, leaves)])
     try:
-        with set_current(trace):
+        with gc_paused(), set_current(trace):
             out = fun(*_replace_args(tuple(args), nums, new_args), **kwargs)
     finally:
         trace.alive = False
@@ -169,7 +169,8 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
         value = _unbox(out, trace)
         cts: dict[Any, Any] = {}
         if trace.owns(out):
-            cts = backward_pass(trace, [(out, np.ones((), out_dt)[()])], consume=True)
+            with gc_paused():
+                cts = backward_pass(trace, [(out, np.ones((), out_dt)[()])], consume=True)
         grads = [_as_output(cts[b], x) if b is not None and b in cts else _zeros(x)
                  for b, x in zip(boxed, leaves)]
         g = tree_unflatten(treedef, grads)
@@ -270,7 +271,8 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
                                  f"of shape {shape_of(o)}")
             if trace.owns(o):
                 seeds.append((o, to_numpy_value(c)))
-        cts = backward_pass(trace, seeds)
+        with gc_paused():
+            cts = backward_pass(trace, seeds)
         grads = [_as_output(cts[b], x) if b is not None and b in cts else _zeros(x)
                  for b, x in zip(boxed, leaves)]
         return tuple(tree_unflatten(treedef, grads))

@@ -10,6 +10,7 @@ current, so whatever the rules compute is seen by the enclosing transforms.
 """
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -73,6 +74,27 @@ class _Context(threading.local):
 
 
 _ctx = _Context()
+
+
+class gc_paused:
+    """Pause Python's cyclic garbage collector while a tape is recorded and swept.
+
+    A tape holds one tracked object per operation and makes no reference cycles
+    (memory is freed by reference counting), but the collector would still walk
+    the growing tape again and again: on a 100,000-operation chain that made each
+    operation ~1.5x dearer. Garbage cycles made by user code are collected after.
+    """
+
+    __slots__ = ("was_enabled",)
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        if self.was_enabled:
+            gc.disable()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.was_enabled:
+            gc.enable()
 
 
 def current_trace() -> Trace:
