@@ -22,17 +22,11 @@ from xform import lax
 from xform.extend import defjvp, defvjp, primitive
 from xform.interpreters.eval import eval_closed_jaxpr
 from xform.test_util import check_grads
-from xform.tree_util import tree_flatten
+
+
+from helpers import assert_trees_close as close
 
 FAST = settings(max_examples=20, deadline=None, derandomize=True)
-
-
-def close(a: Any, b: Any, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    la, ta = tree_flatten(a)
-    lb, tb = tree_flatten(b)
-    assert ta == tb, (ta, tb)
-    for x, y in zip(la, lb):
-        onp.testing.assert_allclose(onp.asarray(x), onp.asarray(y), rtol=rtol, atol=atol)
 
 
 def fd(f: Any, x: float, eps: float = 1e-6) -> float:

@@ -16,7 +16,7 @@ import xform.numpy as np
 from xform.core.trace import Tracer
 from xform.tree_util import tree_flatten, tree_structure
 
-from helpers import numerical_grad
+from helpers import assert_trees_close as close, fd_jacobian, numerical_grad
 
 RNG = onp.random.default_rng(1234)
 EPS = 1e-6
@@ -24,30 +24,6 @@ EPS = 1e-6
 
 def randn(*shape: int) -> onp.ndarray:
     return RNG.standard_normal(shape)
-
-
-def close(actual: Any, expected: Any, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    """Pytrees of arrays equal leaf by leaf, with equal structure and shapes."""
-    a_leaves, a_tree = tree_flatten(actual)
-    e_leaves, e_tree = tree_flatten(expected)
-    assert a_tree == e_tree, f"structure {a_tree} != {e_tree}"
-    for a, e in zip(a_leaves, e_leaves):
-        assert not isinstance(a, Tracer), "a tracer escaped the transform"
-        assert onp.shape(a) == onp.shape(e), f"shape {onp.shape(a)} != {onp.shape(e)}"
-        onp.testing.assert_allclose(a, e, rtol=rtol, atol=atol)
-
-
-def fd_jacobian(f: Callable[[Any], Any], x: Any, eps: float = EPS) -> onp.ndarray:
-    """Central-difference Jacobian of an array -> array function, shape
-    ``out.shape + in.shape``."""
-    x = onp.asarray(x, dtype=onp.float64)
-    out0 = onp.asarray(f(x))
-    jac = onp.zeros(out0.shape + x.shape)
-    for idx in onp.ndindex(*x.shape):
-        dx = onp.zeros_like(x)
-        dx[idx] = eps
-        jac[(Ellipsis,) + idx] = (onp.asarray(f(x + dx)) - onp.asarray(f(x - dx))) / (2 * eps)
-    return jac
 
 
 def assert_fd_close(jac: Any, f: Callable[[Any], Any], x: Any, rtol: float = 1e-5,

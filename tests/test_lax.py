@@ -33,6 +33,8 @@ from xform.interpreters.eval import eval_closed_jaxpr
 from xform.test_util import check_grads
 from xform.tree_util import tree_flatten, tree_leaves, tree_map, tree_unflatten
 
+from helpers import assert_trees_close as close
+
 FAST = settings(max_examples=15, deadline=None, derandomize=True)
 TOL = dict(rtol=1e-10, atol=1e-12)
 
@@ -75,14 +77,6 @@ def prim_names(j: Any) -> list[str]:
 
 def top_names(closed: ClosedJaxpr) -> list[str]:
     return [e.prim.name for e in closed.eqns]
-
-
-def close(a: Any, b: Any, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    la, ta = tree_flatten(a)
-    lb, tb = tree_flatten(b)
-    assert ta == tb, (ta, tb)
-    for x, y in zip(la, lb):
-        onp.testing.assert_allclose(onp.asarray(x), onp.asarray(y), rtol=rtol, atol=atol)
 
 
 def fd_grad(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> Any:

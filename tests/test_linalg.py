@@ -15,6 +15,7 @@ import xform
 import xform.numpy as np
 import xform.scipy.linalg as xsl
 
+from helpers import fd_jacobian
 import domains  # noqa: F401 - first: it imports domains_linalg while merging the families
 from domains_linalg import (banded, general, real_spectrum, rect, spd, symmetric, triangular,
                             with_garbage)
@@ -27,17 +28,6 @@ def flat(out: Any) -> onp.ndarray:
     if isinstance(out, (tuple, list)):
         return np.concatenate([np.ravel(o) for o in out])
     return out
-
-
-def fd_jacobian(f: Callable[[Any], Any], x: onp.ndarray, eps: float = 1e-6) -> onp.ndarray:
-    x = onp.asarray(x, onp.float64)
-    out = onp.asarray(f(x))
-    jac = onp.zeros(out.shape + x.shape)
-    for idx in onp.ndindex(*x.shape):
-        step = onp.zeros_like(x)
-        step[idx] = eps
-        jac[(Ellipsis,) + idx] = (onp.asarray(f(x + step)) - onp.asarray(f(x - step))) / (2 * eps)
-    return jac
 
 
 def check_jacobians(f: Callable[[Any], Any], x: onp.ndarray, rtol: float = 1e-5,

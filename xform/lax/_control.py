@@ -17,9 +17,8 @@ import numpy as np
 
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
-from ..core.staging import JaxprTracer, trace_to_jaxpr
+from ..core.staging import trace_to_jaxpr
 from ..core.trace import Tracer, bind, to_numpy_value
-from ..interpreters.batching import BatchTracer
 from ..interpreters.eval import eval_jaxpr
 from ..interpreters.jvp import JVPTracer
 from ..interpreters.vjp import TapeTracer

@@ -5,7 +5,6 @@ it, rather than silently running without a derivative.
 """
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as _np
 

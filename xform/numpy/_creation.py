@@ -2,7 +2,7 @@
 ``array``/``asarray`` of nested sequences holding traced values stack them."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import math
 import numpy as np

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import (Primitive, batch_size, bind, deflinear, defvjp, dtype_of, move_to_front,
+from ._rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front,
                      shape_of, unbroadcast)
 
 

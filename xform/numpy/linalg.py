@@ -7,7 +7,7 @@ tensor solvers are built on them here. Everything accepts stacks of matrices
 from __future__ import annotations
 
 import builtins
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import numpy as _np
 
