@@ -99,6 +99,13 @@ def _out_avals(jaxpr: Jaxpr) -> list[ShapedArray]:
     return [v.aval for v in jaxpr.outvars]
 
 
+def _batch_in_front(vals: Sequence[Any], dims: Sequence[Any], size: int) -> list[Any]:
+    """Loop carries with the batch axis in front, unbatched ones broadcast: a carry
+    may become batched after one step, so it is batched from the start."""
+    return [move_to_front(v, d) if d is not None else
+            S.broadcast_to(v, (size,) + tuple(shape_of(v))) for v, d in zip(vals, dims)]
+
+
 def _jvp_flat(jaxpr: Jaxpr, primals: Sequence[Any], tangents: Sequence[Any]
               ) -> tuple[list[Any], list[Any]]:
     from ..api import jvp
@@ -257,9 +264,7 @@ def _while_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tupl
     cc, bc, init = _while_split(vals, params)
     ccd, bcd, initd = _while_split(dims, params)
     size = batch_size(vals, dims)
-    # every carry becomes batched: members may finish at different iterations
-    init = [move_to_front(v, d) if d is not None else
-            S.broadcast_to(v, (size,) + tuple(shape_of(v))) for v, d in zip(init, initd)]
+    init = _batch_in_front(init, initd, size)  # members may finish at different steps
     cond_v = _vmap(lambda c1, c2: _run(params["cond"], *c1, *c2)[0], in_axes=(ccd, 0))
     body_v = _vmap(lambda c1, c2: _run(params["body"], *c1, *c2), in_axes=(bcd, 0))
 
@@ -420,8 +425,7 @@ def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     kd, cd, xd = _scan_split(dims, params)
     size = batch_size(vals, dims)
     nc = params["n_carry"]
-    init = [move_to_front(v, d) if d is not None else
-            S.broadcast_to(v, (size,) + tuple(shape_of(v))) for v, d in zip(init, cd)]
+    init = _batch_in_front(init, cd, size)
     xs = [v if d is None else S.moveaxis(v, d, 1) for v, d in zip(xs, xd)]
     x_axes = [None if d is None else 0 for d in xd]
     step = _vmap(lambda k, c, x: _run(params["body"], *k, *c, *x), in_axes=(kd, 0, x_axes))
