@@ -14,7 +14,6 @@ import ast
 import importlib
 import importlib.util
 import inspect
-import pkgutil
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -44,18 +43,9 @@ EXTRA_NOTES: dict[str, str] = {
 
 def import_all() -> None:
     """Import every module of xform so that the registry holds every primitive."""
-    import xform
+    from xform.test_util import import_all_modules
 
-    failures: dict[str, str] = {}
-
-    def failed(name: str) -> None:
-        failures[name] = "error while importing the package"
-
-    for mod in pkgutil.walk_packages(xform.__path__, "xform.", onerror=failed):
-        try:
-            importlib.import_module(mod.name)
-        except Exception as e:  # noqa: BLE001 - reported below
-            failures[mod.name] = f"{type(e).__name__}: {e}"
+    failures = import_all_modules()
     if failures:
         raise RuntimeError(f"cannot list the primitives: modules of xform fail to import: "
                            f"{failures}")

@@ -15,8 +15,6 @@ float32 inputs give float32 outputs, tangents and cotangents.
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 import zlib
 from typing import Any
 
@@ -27,28 +25,14 @@ import xform
 import xform.numpy as xnp
 from xform.core.primitive import Primitive, registry
 from xform.core.trace import Tracer, bind
+from xform.test_util import import_all_modules
 
 from domains import DOMAINS, Domain
 from helpers import (ATOL, EPS, EXACT_RTOL, RTOL, as_list, check_jvp, check_vjp,
                      jvp_tangent_fn, random_like, vjp_cotangent_fn)
 
 
-def _import_every_module() -> dict[str, str]:
-    """Import all of ``xform`` so the registry holds every primitive it defines."""
-    failures: dict[str, str] = {}
-
-    def failed(name: str) -> None:
-        failures[name] = "error while importing the package"
-
-    for mod in pkgutil.walk_packages(xform.__path__, "xform.", onerror=failed):
-        try:
-            importlib.import_module(mod.name)
-        except Exception as e:  # reported by test_every_module_imports
-            failures[mod.name] = f"{type(e).__name__}: {e}"
-    return failures
-
-
-IMPORT_FAILURES = _import_every_module()
+IMPORT_FAILURES = import_all_modules()
 PRIMITIVES = sorted(registry)
 
 

@@ -112,5 +112,25 @@ def _check(f: Fun, args: tuple[Any, ...], order: int, modes: tuple[str, ...], ep
                    rng, level + 1)
 
 
-__all__ = ["check_grads"]
+def import_all_modules() -> dict[str, str]:
+    """Import every module of xform, so the primitive registry is complete; returns the
+    modules that failed to import with their errors (empty when all is well)."""
+    import importlib
+    import pkgutil
+
+    import xform
+    failures: dict[str, str] = {}
+
+    def failed(name: str) -> None:
+        failures[name] = "error while importing the package"
+
+    for mod in pkgutil.walk_packages(xform.__path__, "xform.", onerror=failed):
+        try:
+            importlib.import_module(mod.name)
+        except Exception as e:  # noqa: BLE001 - reported to the caller
+            failures[mod.name] = f"{type(e).__name__}: {e}"
+    return failures
+
+
+__all__ = ["check_grads", "import_all_modules"]
 
