@@ -48,11 +48,12 @@ def chain(x: Any) -> Any:
     return np.sin(x)
 
 
-def chain_grad_numpy(x: float) -> float:
-    """The same derivative by hand: forward values, then the chain rule backwards."""
+def chain_grad_numpy(x: float, n: int = CHAIN) -> float:
+    """The derivative of an ``n``-op chain by hand: forward values, then the chain
+    rule backwards."""
     xs = []
     v = onp.float64(x)
-    for _ in range(CHAIN // 3):
+    for _ in range(n // 3):
         xs.append(v)
         v = onp.sin(v) * 1.001 + 0.1
     g = onp.cos(v)

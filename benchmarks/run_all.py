@@ -49,7 +49,7 @@ import numpy as onp  # noqa: E402
 
 import xform  # noqa: E402
 import xform.numpy as xnp  # noqa: E402
-from bench_core import mlp_grad_numpy, mlp_loss  # noqa: E402
+from bench_core import chain_grad_numpy, mlp_grad_numpy, mlp_loss  # noqa: E402
 from bench_jacobians import (lse_hessian, lse_objective, tanh_layer,  # noqa: E402
                              tanh_layer_jacobian)
 from bench_jit import (fluid_loss, logreg_data, logreg_grad_numpy,  # noqa: E402
@@ -802,19 +802,6 @@ def chain_fn(sin: Callable[[Any], Any], n: int) -> Callable[[Any], Any]:
 
 def chain_ops(n: int) -> int:
     return 3 * (n // 3) + 1
-
-
-def chain_grad_numpy(x: float, n: int) -> float:
-    """bench_core.chain_grad_numpy of any length: forward values, then back."""
-    xs = []
-    v = onp.float64(x)
-    for _ in range(n // 3):
-        xs.append(v)
-        v = onp.sin(v) * 1.001 + 0.1
-    g = onp.cos(v)
-    for v0 in reversed(xs):
-        g = g * 1.001 * onp.cos(v0)
-    return float(g)
 
 
 def case_chain(c: Ctx) -> list[Case]:
