@@ -10,7 +10,7 @@ from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr
                   multigrad_dict, stop_gradient, value_and_grad, vjp)
 from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
 from .core.trace import ConcretizationError, LeakedTracerError, TracerError
-from .custom_derivatives import checkpoint, custom_jvp, custom_vjp
+from .custom import checkpoint, custom_jvp, custom_vjp
 from .jit import jit
 
 __version__ = "0.1.0"

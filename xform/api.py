@@ -9,11 +9,11 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
-from .core.trace import Tracer, current_trace, gc_paused, set_current, to_numpy_value
-from .interpreters.jvp import JVPTrace, JVPTracer
-from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass, forward_pass
-from .numpy import _elementwise as E
-from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of
+from .core.trace import Tracer, cast_like, to_numpy_value
+from .interpreters.jvp import jvp_flat
+from .interpreters.vjp import linearize_flat, vjp_flat
+from .numpy._reductions import sum as _sum
+from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of  # TODO(merge A)
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 Fun = Callable[..., Any]
@@ -67,27 +67,8 @@ def _describe(x: Any) -> str:
     return f"a {type(x).__name__}"
 
 
-def _unbox(x: Any, trace: Any) -> Any:
-    """The value of a tracer of ``trace``; anything else unchanged."""
-    if isinstance(trace, TapeTrace) and trace.owns(x):
-        return x.val
-    if isinstance(x, JVPTracer) and x._trace is trace:
-        return x.primal
-    return x
-
-
-def _as_output(x: Any, like: Any = None) -> Any:
-    """A result handed back to the user: writable, with the input's dtype."""
-    if like is not None and dtype_of(x) != dtype_of(like):
-        dt = dtype_of(like)
-        if dtype_of(x).kind == 'c' and dt.kind != 'c':
-            # a real input's cotangent is the real part (JAX's convention)
-            from .numpy import real
-            x = real(x)
-        if isinstance(x, Tracer):
-            x = E.astype(x, dt)
-        elif dtype_of(x) != dt:
-            x = np.asarray(x).astype(dt)
+def _as_output(x: Any) -> Any:
+    """A result handed back to the user: a writable array (no read-only views)."""
     if isinstance(x, np.ndarray) and not x.flags.writeable:
         x = x.copy()
     return x
@@ -97,88 +78,113 @@ def _zeros(like: Any) -> Any:
     return np.zeros(shape_of(like), dtype_of(like))
 
 
-def _replace_args(args: tuple[Any, ...], nums: Sequence[int], new: Sequence[Any]) -> list[Any]:
-    out = list(args)
-    for i, v in zip(nums, new):
-        out[i] = v
-    return out
+def _outputs(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
+    """Derivatives for the user: symbolic zeros (``None``) made into arrays of the
+    dtype of the value they belong to."""
+    return [_zeros(x) if v is None else _as_output(cast_like(v, x)) for v, x in zip(values, like)]
 
 
-# ---------------------------------------------------------------------------- reverse mode
-def _vjp_record(fun: Fun, args: Sequence[Any], nums: Sequence[int], kwargs: dict,
-                who: str, holomorphic: bool | None = False, allow_int: bool = False
-                ) -> tuple[TapeTrace, Any, list[Any], list[Any], PyTreeDef]:
-    """Run ``fun`` recording a tape; returns (trace, raw output, input tracers or
-    None per leaf, leaves, treedef of the differentiated arguments)."""
+def _diff_leaves(args: Sequence[Any], nums: Sequence[int], who: str, holomorphic: bool | None,
+                 allow_int: bool) -> tuple[list[Any], PyTreeDef, list[bool], Fun]:
+    """The leaves of the differentiated arguments, their structure, which of them get a
+    derivative, and a function of those leaves that rebuilds the full argument list."""
     leaves, treedef = tree_flatten([args[i] for i in nums])
     leaves = [to_numpy_value(x) for x in leaves]
     keep = _check_differentiable(leaves, who, holomorphic, allow_int)
-    trace = TapeTrace(current_trace())
-    boxed = [TapeTracer(x, trace) if k else None for x, k in zip(leaves, keep)]
-    new_args = tree_unflatten(treedef, [b if b is not None else x
-                                        for b, x in zip(boxed, leaves)])
-    try:
-        with gc_paused(), set_current(trace):
-            out = fun(*_replace_args(tuple(args), nums, new_args), **kwargs)
-    finally:
-        trace.alive = False
-    return trace, out, boxed, leaves, treedef
+
+    def full_args(*flat: Any) -> list[Any]:
+        out = list(args)
+        for i, v in zip(nums, tree_unflatten(treedef, list(flat))):
+            out[i] = v
+        return out
+
+    return leaves, treedef, keep, full_args
 
 
+def _scalar_output_error(fun: Fun, out: Any, has_aux: bool) -> TypeError | None:
+    """Why ``out`` cannot be differentiated by grad, or None if it can."""
+    if out is None or isinstance(out, (list, tuple, dict)) or shape_of(out) != ():
+        what = "None" if out is None else "a " + type(out).__name__ \
+            if isinstance(out, (list, tuple, dict)) else f"shape {shape_of(out)}"
+        hint = ""
+        if isinstance(out, tuple) and len(out) == 2 and not has_aux:
+            hint = " If the function returns (loss, auxiliary data), pass has_aux=True."
+        if out is None:
+            hint = " Did the function forget a `return`?"
+        return TypeError(
+            f"grad requires a scalar (0-d) output, but `{_fun_name(fun)}` returned "
+            f"{what}. Reduce it to a scalar first (e.g. `.sum()` or `.mean()`), use "
+            "xform.jacobian/jacrev for the full Jacobian, or xform.vjp for a "
+            f"vector-Jacobian product.{hint}")
+    return None
+
+
+def _split_aux(out: Any) -> tuple[Any, Any]:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError("with has_aux=True the function must return a pair "
+                        f"(output, aux), got {_describe(out)}")
+    return out[0], out[1]
+
+
+# ---------------------------------------------------------------------------- reverse mode
 def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
                    holomorphic: bool = False, allow_int: bool = False) -> Fun:
     """Like :func:`grad`, returning ``(value, gradient)``
-    (``((value, aux), gradient)`` with ``has_aux``)."""
+    (``((value, aux), gradient)`` with ``has_aux``).
+
+    >>> import xform, xform.numpy as np
+    >>> value, g = xform.value_and_grad(lambda x: x ** 2)(3.0)
+    >>> float(value), float(g)
+    (9.0, 6.0)
+    """
 
     @functools.wraps(fun)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), fun, "grad")
         # complex inputs are fine for a real-valued function (JAX's convention); with
         # holomorphic=True they are required
-        trace, out, boxed, leaves, treedef = _vjp_record(
-            fun, args, nums, kwargs, "grad", True if holomorphic else None, allow_int)
-        if has_aux:
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError("with has_aux=True the function must return a pair "
-                                f"(output, aux), got {_describe(out)}")
-            out, aux = out
-            aux = tree_map(lambda x: _unbox(x, trace), aux)
-        if isinstance(out, (list, tuple, dict)) or shape_of(out) != ():
-            shape = "a " + type(out).__name__ if isinstance(out, (list, tuple, dict)) \
-                else f"shape {shape_of(out)}"
-            hint = ""
-            if isinstance(out, tuple) and len(out) == 2 and not has_aux:
-                hint = (" If the function returns (loss, auxiliary data), pass "
-                        "has_aux=True.")
-            raise TypeError(
-                f"grad requires a scalar (0-d) output, but `{_fun_name(fun)}` returned "
-                f"{shape}. Reduce it to a scalar first (e.g. `.sum()` or `.mean()`), use "
-                "xform.jacobian/jacrev for the full Jacobian, or xform.vjp for a "
-                f"vector-Jacobian product.{hint}")
-        out_dt = dtype_of(out)
-        if not out_dt.kind in 'fc':
-            raise TypeError(f"grad requires a floating-point output, got dtype {out_dt}.")
-        if out_dt.kind == 'c' and not holomorphic:
-            raise TypeError("grad requires a real-valued output; for a holomorphic "
-                            "function pass holomorphic=True (for other complex-valued "
-                            "functions use xform.vjp).")
-        if holomorphic and out_dt.kind != 'c':
-            raise TypeError("grad with holomorphic=True requires a complex-valued output; "
-                            "for a real-valued function of complex inputs drop "
-                            "holomorphic=True.")
-        value = _unbox(out, trace)
-        cts: dict[Any, Any] = {}
-        if trace.owns(out):
-            with gc_paused():
-                cts = backward_pass(trace, [(out, np.ones((), out_dt)[()])], consume=True)
-        grads = [_as_output(cts[b], x) if b is not None and b in cts else _zeros(x)
-                 for b, x in zip(boxed, leaves)]
+        leaves, treedef, keep, full_args = _diff_leaves(
+            args, nums, "grad", True if holomorphic else None, allow_int)
+        aux_tree: list[PyTreeDef] = []
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            out = fun(*full_args(*flat), **kwargs)
+            aux_leaves: list[Any] = []
+            if has_aux:
+                out, aux = _split_aux(out)
+                aux_leaves, tree = tree_flatten(aux)
+                aux_tree.append(tree)
+            error = _scalar_output_error(fun, out, has_aux)
+            if error is not None:
+                raise error
+            _check_output_dtype(dtype_of(out), holomorphic)
+            return [out] + aux_leaves
+
+        outs, pullback = vjp_flat(flat_fun, leaves, keep)
+        value = outs[0]
+        seed = np.ones((), dtype_of(value))[()]
+        grads = _outputs(pullback([seed] + [None] * (len(outs) - 1), consume=True), leaves)
         g = tree_unflatten(treedef, grads)
         g = g[0] if isinstance(argnums, int) else tuple(g)
         value = _as_output(value)
-        return ((value, aux), g) if has_aux else (value, g)
+        if has_aux:
+            return (value, tree_unflatten(aux_tree[0], outs[1:])), g
+        return value, g
 
     return value_and_grad_f
+
+
+def _check_output_dtype(out_dt: np.dtype, holomorphic: bool) -> None:
+    if not out_dt.kind in 'fc':
+        raise TypeError(f"grad requires a floating-point output, got dtype {out_dt}.")
+    if out_dt.kind == 'c' and not holomorphic:
+        raise TypeError("grad requires a real-valued output; for a holomorphic "
+                        "function pass holomorphic=True (for other complex-valued "
+                        "functions use xform.vjp).")
+    if holomorphic and out_dt.kind != 'c':
+        raise TypeError("grad with holomorphic=True requires a complex-valued output; "
+                        "for a real-valued function of complex inputs drop "
+                        "holomorphic=True.")
 
 
 def grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
@@ -205,8 +211,7 @@ def elementwise_grad(fun: Fun, argnum: int = 0) -> Fun:
     """Autograd's ``elementwise_grad``: the gradient of ``sum(fun(x))``, i.e. the
     derivative of each output w.r.t. its own input for elementwise functions."""
     def summed(*args: Any, **kwargs: Any) -> Any:
-        from .numpy import sum as xsum
-        return xsum(fun(*args, **kwargs))
+        return _sum(fun(*args, **kwargs))
     return grad(summed, argnum)
 
 
@@ -246,104 +251,129 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
     """``(out, vjp_fn)``: ``vjp_fn(ct)`` returns one cotangent per primal (a tuple).
 
     The forward values are recorded once; ``vjp_fn`` may be called many times.
+
+    >>> import xform, xform.numpy as np
+    >>> out, vjp_fn = xform.vjp(lambda x: x * x, np.arange(3.0))
+    >>> vjp_fn(np.ones(3))[0].tolist()
+    [0.0, 2.0, 4.0]
     """
-    nums = tuple(range(len(primals)))
     # integer inputs are allowed (as in JAX) and get zero cotangents; complex inputs
     # get the transpose of the (complex-linear) JVP, JAX's convention
-    trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "vjp",
-                                                     holomorphic=None, allow_int=True)
-    aux = None
-    if has_aux:
-        out, aux = out
-        aux = tree_map(lambda x: _unbox(x, trace), aux)
-    out_leaves, out_tree = tree_flatten(out)
-    values = [_as_output(_unbox(o, trace)) for o in out_leaves]
+    leaves, treedef, keep, full_args = _diff_leaves(primals, range(len(primals)), "vjp",
+                                                    holomorphic=None, allow_int=True)
+    trees: list[PyTreeDef] = []
+
+    def flat_fun(*flat: Any) -> list[Any]:
+        out = fun(*full_args(*flat))
+        aux_leaves: list[Any] = []
+        if has_aux:
+            out, aux = _split_aux(out)
+            aux_leaves, aux_tree = tree_flatten(aux)
+            trees.append(aux_tree)
+        out_leaves, out_tree = tree_flatten(out)
+        trees.insert(0, out_tree)
+        return out_leaves + aux_leaves
+
+    outs, pullback = vjp_flat(flat_fun, leaves, keep)
+    out_tree = trees[0]
+    n_out = out_tree.num_leaves
+    values = [_as_output(v) for v in outs[:n_out]]
 
     def vjp_fn(ct: Any) -> tuple[Any, ...]:
         ct_leaves, ct_tree = tree_flatten(ct)
         if ct_tree != out_tree:
             raise ValueError(f"vjp_fn: the cotangent must have the structure of the output "
                              f"{out_tree}, got {ct_tree}")
-        seeds = []
-        for o, c in zip(out_leaves, ct_leaves):
+        for o, c in zip(values, ct_leaves):
             if shape_of(c) != shape_of(o):
                 raise ValueError(f"vjp_fn: cotangent of shape {shape_of(c)} for an output "
                                  f"of shape {shape_of(o)}")
-            if trace.owns(o):
-                seeds.append((o, to_numpy_value(c)))
-        with gc_paused():
-            cts = backward_pass(trace, seeds)
-        grads = [_as_output(cts[b], x) if b is not None and b in cts else _zeros(x)
-                 for b, x in zip(boxed, leaves)]
-        return tuple(tree_unflatten(treedef, grads))
+        cts = pullback([to_numpy_value(c) for c in ct_leaves] + [None] * (len(outs) - n_out))
+        return tuple(tree_unflatten(treedef, _outputs(cts, leaves)))
 
     result = tree_unflatten(out_tree, values)
-    return (result, vjp_fn, aux) if has_aux else (result, vjp_fn)
+    if has_aux:
+        return result, vjp_fn, tree_unflatten(trees[1], outs[n_out:])
+    return result, vjp_fn
 
 
 # ---------------------------------------------------------------------------- forward mode
-def jvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
-    """Forward mode: ``(fun(*primals), J @ tangents)``, pytrees in and out."""
+def _primals_and_tangents(primals: Sequence[Any], tangents: Sequence[Any], who: str
+                          ) -> tuple[list[Any], list[Any], PyTreeDef]:
+    """The leaves of ``primals`` and their tangents (checked, cast to the primal's
+    dtype; ``None`` for integer primals, which carry none), and the primals' structure."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp expects primals and tangents as tuples (or lists) of "
-                        "arguments, e.g. jvp(f, (x,), (v,))")
+        raise TypeError(f"{who} expects primals and tangents as tuples (or lists) of "
+                        f"arguments, e.g. {who}(f, (x,), (v,))")
     p_leaves, p_tree = tree_flatten(list(primals))
     t_leaves, t_tree = tree_flatten(list(tangents))
     if p_tree != t_tree:
-        raise ValueError(f"jvp: primals and tangents must have the same structure, got "
+        raise ValueError(f"{who}: primals and tangents must have the same structure, got "
                          f"{p_tree} and {t_tree}")
     p_leaves = [to_numpy_value(x) for x in p_leaves]
-    trace = JVPTrace(current_trace())
-    boxed = []
+    t_in: list[Any] = []
     for p, t in zip(p_leaves, t_leaves):
         t = to_numpy_value(t)
         if shape_of(t) != shape_of(p):
-            raise ValueError(f"jvp: tangent of shape {shape_of(t)} for a primal of shape "
+            raise ValueError(f"{who}: tangent of shape {shape_of(t)} for a primal of shape "
                              f"{shape_of(p)}")
-        if not dtype_of(p).kind in 'fc':
-            boxed.append(p)  # integer inputs carry no tangent
-            continue
-        if dtype_of(t) != dtype_of(p):
-            t = E.astype(t, dtype_of(p))
-        boxed.append(JVPTracer(p, t, trace))
-    try:
-        with set_current(trace):
-            out = fun(*tree_unflatten(p_tree, boxed))
-    finally:
-        trace.alive = False
-    out_leaves, out_tree = tree_flatten(out)
-    primals_out, tangents_out = [], []
-    for o in out_leaves:
-        if isinstance(o, JVPTracer) and o._trace is trace:
-            primals_out.append(_as_output(o.primal))
-            tangents_out.append(_as_output(o.tangent, o.primal))
-        else:
-            primals_out.append(_as_output(o))
-            tangents_out.append(_zeros(o))
-    return tree_unflatten(out_tree, primals_out), tree_unflatten(out_tree, tangents_out)
+        t_in.append(cast_like(t, p) if dtype_of(p).kind in 'fc' else None)
+    return p_leaves, t_in, p_tree
+
+
+def jvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """Forward mode: ``(fun(*primals), J @ tangents)``, pytrees in and out.
+
+    >>> import xform, xform.numpy as np
+    >>> out, t = xform.jvp(np.sin, (0.0,), (2.0,))
+    >>> float(out), float(t)
+    (0.0, 2.0)
+    """
+    p_leaves, t_in, p_tree = _primals_and_tangents(primals, tangents, "jvp")
+    out_tree: list[PyTreeDef] = []
+
+    def flat_fun(*flat: Any) -> list[Any]:
+        out_leaves, tree = tree_flatten(fun(*tree_unflatten(p_tree, list(flat))))
+        out_tree.append(tree)
+        return out_leaves
+
+    outs, t_outs = jvp_flat(flat_fun, p_leaves, t_in)
+    primals_out = [_as_output(o) for o in outs]
+    return (tree_unflatten(out_tree[0], primals_out),
+            tree_unflatten(out_tree[0], _outputs(t_outs, outs)))
 
 
 def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
     """``(out, jvp_fn)``: ``jvp_fn(*tangents)`` applies the Jacobian at ``primals``,
-    reusing the forward values recorded once (no re-run of ``fun``)."""
-    nums = tuple(range(len(primals)))
-    trace, out, boxed, leaves, treedef = _vjp_record(fun, primals, nums, {}, "linearize",
-                                                     holomorphic=None, allow_int=True)
-    out_leaves, out_tree = tree_flatten(out)
-    values = [_as_output(_unbox(o, trace)) for o in out_leaves]
+    reusing the forward values recorded once (no re-run of ``fun``).
+
+    >>> import xform, xform.numpy as np
+    >>> out, jvp_fn = xform.linearize(np.exp, 0.0)
+    >>> float(jvp_fn(3.0))
+    3.0
+    """
+    leaves, treedef, keep, full_args = _diff_leaves(primals, range(len(primals)),
+                                                    "linearize", holomorphic=None,
+                                                    allow_int=True)
+    out_tree: list[PyTreeDef] = []
+
+    def flat_fun(*flat: Any) -> list[Any]:
+        out_leaves, tree = tree_flatten(fun(*full_args(*flat)))
+        out_tree.append(tree)
+        return out_leaves
+
+    outs, push = linearize_flat(flat_fun, leaves, keep)
+    values = [_as_output(o) for o in outs]
 
     def jvp_fn(*tangents: Any) -> Any:
         t_leaves, t_tree = tree_flatten(list(tangents))
         if t_tree != treedef:
             raise ValueError(f"linearize: tangents must have the structure of the primals "
                              f"{treedef}, got {t_tree}")
-        env = forward_pass(trace, {b: to_numpy_value(t) for b, t in zip(boxed, t_leaves)
-                                   if b is not None})
-        outs = [_as_output(env[o], o.val) if isinstance(o, TapeTracer) and o in env
-                else _zeros(v) for o, v in zip(out_leaves, values)]
-        return tree_unflatten(out_tree, outs)
+        t_outs = push([to_numpy_value(t) for t in t_leaves])
+        return tree_unflatten(out_tree[0], _outputs(t_outs, values))
 
-    return tree_unflatten(out_tree, values), jvp_fn
+    return tree_unflatten(out_tree[0], values), jvp_fn
 
 
 # ---------------------------------------------------------------------------- utilities

@@ -12,12 +12,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .api import _argnums_tuple, _as_output, _check_differentiable, _fun_name, jvp, vjp, grad
-from .core.trace import current_trace, set_current, to_numpy_value
-from .interpreters.batching import BatchTrace, BatchTracer
+from .api import (_argnums_tuple, _as_output, _diff_leaves, _fun_name, _outputs,
+                  _primals_and_tangents, _split_aux, grad, vjp)
+from .core.trace import to_numpy_value
+from .interpreters.batching import vmap_flat
+from .interpreters.jvp import jvp_flat
+from .interpreters.vjp import vjp_flat
 from .numpy import _shape as S
 from .numpy._rules import dtype_of, shape_of
-from .tree_util import tree_flatten, tree_unflatten
+from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]
 
@@ -35,25 +38,6 @@ def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
     for p, sub in zip(p_leaves, subtrees):
         out.extend([p] * len(tree_flatten(sub)[0]))
     return out
-
-
-def _move_batch_axis(x: Any, bdim: int | None, out_axis: int | None, size: int) -> Any:
-    """Place the batch axis of an output at ``out_axis`` (materialising it for unbatched
-    outputs)."""
-    if out_axis is None:
-        if bdim is not None:
-            raise ValueError("vmap: out_axes=None, but the output depends on the batched "
-                             "inputs; use an integer out_axes for it")
-        return x
-    nd = len(shape_of(x)) + (bdim is None)
-    if not -nd <= out_axis < nd:
-        raise ValueError(f"vmap: out_axes={out_axis} is out of range for an output of rank "
-                         f"{nd} (including the batch axis)")
-    out_axis = out_axis % nd
-    if bdim is None:
-        x = S.broadcast_to(S.expand_dims(x, 0), (size,) + tuple(shape_of(x)))
-        bdim = 0
-    return S.moveaxis(x, bdim, out_axis) if bdim != out_axis else x
 
 
 def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Fun:
@@ -89,40 +73,35 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
             raise ValueError("vmap: no input is mapped (all in_axes are None); pass "
                              "axis_size= to say how many copies to make")
         size = sizes.pop() if sizes else int(axis_size)  # type: ignore[arg-type]
-        trace = BatchTrace(current_trace(), size)
-        # unbatched arguments stay tracers too (as in JAX), so batched indices and
-        # .at updates work on them
-        boxed = [x if ax is None and type(x) in (int, float, complex, bool) else
-                 BatchTracer(x, None if ax is None else ax % len(shape_of(x)), trace)
-                 for x, ax in zip(leaves, axes)]
-        try:
-            with set_current(trace):
-                out = fun(*tree_unflatten(treedef, boxed))
-        finally:
-            trace.alive = False
-        out_leaves, out_tree = tree_flatten(out)
-        o_axes = _broadcast_prefix(out_axes, out, "out_axes")
-        results = []
-        for o, ax in zip(out_leaves, o_axes):
-            if isinstance(o, BatchTracer) and o._trace is trace:
-                results.append(_as_output(_move_batch_axis(o.val, o.bdim, ax, size)))
-            else:
-                results.append(_as_output(_move_batch_axis(to_numpy_value(o), None, ax, size)))
-        return tree_unflatten(out_tree, results)
+        out_tree: list[PyTreeDef] = []
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            out_leaves, tree = tree_flatten(fun(*tree_unflatten(treedef, list(flat))))
+            out_tree.append(tree)
+            return out_leaves
+
+        def out_dims() -> list[Any]:
+            return _broadcast_prefix(out_axes, tree_unflatten(out_tree[0], [0] * out_tree[0]
+                                                              .num_leaves), "out_axes")
+
+        dims = [None if ax is None else ax % len(shape_of(x)) for x, ax in zip(leaves, axes)]
+        outs = vmap_flat(flat_fun, leaves, dims, size, out_dims)
+        return tree_unflatten(out_tree[0], [_as_output(o) for o in outs])
 
     return vmapped
 
 
 # ---------------------------------------------------------------------------- Jacobians
-def _chunked_vmap(f: Fun, basis: np.ndarray, chunk_size: int | None) -> Any:
-    """``vmap(f)(basis)``, in chunks of rows when ``chunk_size`` is given."""
+def _chunked_vmap(f: Fun, basis: np.ndarray, chunk_size: int | None) -> list[Any]:
+    """``f`` (one basis row in, a flat list out) batched over the rows of ``basis``, in
+    chunks of rows when ``chunk_size`` is given; results stacked along axis 0."""
+    def run(rows: np.ndarray) -> list[Any]:
+        return vmap_flat(lambda r: f(r), [rows], [0], rows.shape[0], 0)
+
     if chunk_size is None or chunk_size >= basis.shape[0]:
-        return vmap(f)(basis)
-    parts = [vmap(f)(basis[i:i + chunk_size]) for i in range(0, basis.shape[0], chunk_size)]
-    leaves0, tree = tree_flatten(parts[0])
-    cols = [tree_flatten(p)[0] for p in parts]
-    return tree_unflatten(tree, [S.concatenate([c[k] for c in cols], axis=0)
-                                 for k in range(len(leaves0))])
+        return run(basis)
+    parts = [run(basis[i:i + chunk_size]) for i in range(0, basis.shape[0], chunk_size)]
+    return [S.concatenate([p[k] for p in parts], axis=0) for k in range(len(parts[0]))]
 
 
 def _split_flat(flat: Any, like: Sequence[Any]) -> list[Any]:
@@ -160,22 +139,6 @@ def _blocks(stacked: Sequence[Any], rows: Sequence[Any], cols: Sequence[Any],
     return out
 
 
-def _diff_setup(fun: Fun, args: tuple[Any, ...], argnums: Any, who: str,
-                holomorphic: bool | None) -> tuple[tuple[int, ...], list[Any], Any, Fun]:
-    nums = _argnums_tuple(argnums, len(args), fun, who)
-    leaves, treedef = tree_flatten([args[i] for i in nums])
-    leaves = [to_numpy_value(x) for x in leaves]
-    _check_differentiable(leaves, who, holomorphic, allow_int=False)
-
-    def f_of_leaves(*diff_leaves: Any) -> Any:
-        full = list(args)
-        for i, a in zip(nums, tree_unflatten(treedef, list(diff_leaves))):
-            full[i] = a
-        return fun(*full)
-
-    return nums, leaves, treedef, f_of_leaves
-
-
 def _assemble(blocks: list[list[Any]], out_tree: Any, in_treedef: Any, argnums: Any) -> Any:
     """Output structure outside, input structure inside (JAX's layout)."""
     per_out = []
@@ -191,44 +154,55 @@ def _basis(leaves: Sequence[Any]) -> np.ndarray:
     return np.eye(n, dtype=dtype)
 
 
-def _split_aux(has_aux: bool, out: Any) -> tuple[Any, Any]:
-    if not has_aux:
-        return out, None
-    if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        raise TypeError("with has_aux=True the function must return a pair (output, aux)")
-    return out[0], out[1]
+def _flat_outputs(fun: Fun, full_args: Fun, has_aux: bool,
+                  trees: dict[str, PyTreeDef]) -> Fun:
+    """``fun`` as a function of the differentiated leaves returning flat leaves: the
+    outputs', then the aux data's; their structures land in ``trees``."""
+    def flat(*xs: Any) -> list[Any]:
+        out = fun(*full_args(*xs))
+        aux_leaves: list[Any] = []
+        if has_aux:
+            out, aux = _split_aux(out)
+            aux_leaves, trees["aux"] = tree_flatten(aux)
+        out_leaves, trees["out"] = tree_flatten(out)
+        return out_leaves + aux_leaves
+    return flat
 
 
 def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
     """Jacobian by forward mode: one batched JVP over the input basis.
-    Blocks have shape ``out.shape + in.shape``; best when inputs are few."""
+    Blocks have shape ``out.shape + in.shape``; best when inputs are few.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.jacfwd(lambda x: x * x)(np.arange(2.0)).tolist()
+    [[0.0, 0.0], [0.0, 2.0]]
+    """
 
     @functools.wraps(fun)
     def jac(*args: Any) -> Any:
-        nums, leaves, treedef, f = _diff_setup(fun, args, argnums, "jacfwd", holomorphic)
-        aux_box: list[Any] = []
+        nums = _argnums_tuple(argnums, len(args), fun, "jacfwd")
+        leaves, treedef, _, full_args = _diff_leaves(args, nums, "jacfwd", holomorphic,
+                                                     allow_int=False)
+        trees: dict[str, PyTreeDef] = {}
+        f = _flat_outputs(fun, full_args, has_aux, trees)
+        first: list[Any] = []  # the outputs (and aux), from the first batch member
 
-        def f_main(*xs: Any) -> Any:
-            out, aux = _split_aux(has_aux, f(*xs))
-            if has_aux and not aux_box:
-                from .api import stop_gradient
-                aux_box.append(stop_gradient(aux))
-            return out
-
-        out_box: list[Any] = []
-
-        def push(t_flat: Any) -> Any:
-            out, t_out = jvp(f_main, leaves, _split_flat(t_flat, leaves))
-            if not out_box:
-                out_box.append(out)
-            return t_out
+        def push(t_flat: Any) -> list[Any]:
+            outs, t_outs = jvp_flat(f, leaves, _split_flat(t_flat, leaves))
+            if not first:
+                first.append(outs)
+            n_out = trees["out"].num_leaves
+            return _outputs(t_outs[:n_out], outs[:n_out])
 
         stacked = _chunked_vmap(push, _basis(leaves), chunk_size)
-        out_leaves, out_tree = tree_flatten(out_box[0])
-        blocks = _blocks(tree_flatten(stacked)[0], out_leaves, leaves, rows_lead=False)
-        result = _assemble(blocks, out_tree, treedef, argnums)
-        return (result, aux_box[0]) if has_aux else result
+        n_out = trees["out"].num_leaves
+        out_leaves = first[0][:n_out]
+        blocks = _blocks(stacked, out_leaves, leaves, rows_lead=False)
+        result = _assemble(blocks, trees["out"], treedef, argnums)
+        if has_aux:
+            return result, tree_unflatten(trees["aux"], first[0][n_out:])
+        return result
 
     return jac
 
@@ -237,25 +211,34 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
     """Jacobian by reverse mode: one recorded forward pass, then one batched VJP over
     the output basis. Blocks have shape ``out.shape + in.shape``; best when outputs
-    are few."""
+    are few.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.jacrev(lambda x: x * x)(np.arange(2.0)).tolist()
+    [[0.0, 0.0], [0.0, 2.0]]
+    """
 
     @functools.wraps(fun)
     def jac(*args: Any) -> Any:
-        nums, leaves, treedef, f = _diff_setup(fun, args, argnums, "jacrev",
-                                               True if holomorphic else None)
-        if has_aux:
-            out, vjp_fn, aux = vjp(lambda *xs: _split_aux(True, f(*xs)), *leaves, has_aux=True)
-        else:
-            out, vjp_fn = vjp(f, *leaves)
-        out_leaves, out_tree = tree_flatten(out)
+        nums = _argnums_tuple(argnums, len(args), fun, "jacrev")
+        leaves, treedef, keep, full_args = _diff_leaves(
+            args, nums, "jacrev", True if holomorphic else None, allow_int=False)
+        trees: dict[str, PyTreeDef] = {}
+        outs, pullback = vjp_flat(_flat_outputs(fun, full_args, has_aux, trees), leaves, keep)
+        n_out = trees["out"].num_leaves
+        out_leaves = outs[:n_out]
+        n_aux = len(outs) - n_out
 
-        def pull(ct_flat: Any) -> Any:
-            return vjp_fn(tree_unflatten(out_tree, _split_flat(ct_flat, out_leaves)))
+        def pull(ct_flat: Any) -> list[Any]:
+            cts = [to_numpy_value(c) for c in _split_flat(ct_flat, out_leaves)]
+            return _outputs(pullback(cts + [None] * n_aux), leaves)
 
         stacked = _chunked_vmap(pull, _basis(out_leaves), chunk_size)
-        blocks = _blocks(list(stacked), out_leaves, leaves, rows_lead=True)
-        result = _assemble(blocks, out_tree, treedef, argnums)
-        return (result, aux) if has_aux else result
+        blocks = _blocks(stacked, out_leaves, leaves, rows_lead=True)
+        result = _assemble(blocks, trees["out"], treedef, argnums)
+        if has_aux:
+            return result, tree_unflatten(trees["aux"], outs[n_out:])
+        return result
 
     return jac
 
@@ -271,8 +254,9 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
     def jac(*args: Any) -> Any:
         chosen = mode
         if chosen == "auto":
-            nums, leaves, _, f = _diff_setup(fun, args, argnums, "jacobian", False)
-            out = f(*leaves)
+            nums = _argnums_tuple(argnums, len(args), fun, "jacobian")
+            leaves, _, _, full_args = _diff_leaves(args, nums, "jacobian", False, False)
+            out = fun(*full_args(*leaves))
             if has_aux:
                 out = out[0]
             n_in = sum(math.prod(shape_of(x)) for x in leaves)
@@ -293,18 +277,29 @@ def hessian(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
 def hvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     """Hessian-vector product ``H(primals) @ tangents`` by forward-over-reverse, without
-    forming the Hessian (cost: a few gradient evaluations)."""
+    forming the Hessian (cost: a few gradient evaluations).
+
+    >>> import xform, xform.numpy as np
+    >>> xform.hvp(lambda x: np.sum(x ** 3), (np.ones(2),), (np.ones(2),)).tolist()
+    [6.0, 6.0]
+    """
     primals, tangents = tuple(primals), tuple(tangents)
     nums = tuple(range(len(primals)))
-    _, t = jvp(grad(fun, nums), primals, tangents)
-    return t[0] if len(primals) == 1 else t
+    grad_fun = grad(fun, nums)
+    p_leaves, t_leaves, p_tree = _primals_and_tangents(primals, tangents, "hvp")
+
+    def flat_grad(*flat: Any) -> list[Any]:
+        return tree_flatten(grad_fun(*tree_unflatten(p_tree, list(flat))))[0]
+
+    _, t_out = jvp_flat(flat_grad, p_leaves, t_leaves)
+    t = tree_unflatten(p_tree, _outputs(t_out, p_leaves))
+    return t[0] if len(primals) == 1 else tuple(t)
 
 
 def linear_transpose(fun: Fun, *primals: Any) -> Fun:
     """The transpose of the linear function ``fun``, as a function of the cotangent;
     ``primals`` give the input shapes and dtypes. Returns a tuple, one per input."""
-    _, vjp_fn = vjp(fun, *primals)
-    return vjp_fn
+    return vjp(fun, *primals)[1]
 
 
 __all__ = ["vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linear_transpose"]

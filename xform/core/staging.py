@@ -12,7 +12,8 @@ import numpy as np
 
 from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, aval_of
 from .primitive import Primitive
-from .trace import Trace, Tracer, concretization_message, raise_leaked, set_current, _ctx
+from .trace import (ConcretizationError, CustomCall, Trace, Tracer, concretization_message,
+                    raise_leaked, run_traced, _ctx)
 
 
 class JaxprTracer(Tracer):
@@ -30,7 +31,6 @@ class JaxprTracer(Tracer):
         return self._aval
 
     def concrete_value(self, what: str) -> Any:
-        from .trace import ConcretizationError
         raise ConcretizationError(concretization_message(
             self, what, "The function is being traced abstractly (make_jaxpr/jit), "
             "so only shapes and dtypes are known."))
@@ -79,11 +79,10 @@ class JaxprTrace(Trace):
         self.eqns.append(Eqn(prim, invars, [out.var], params))
         return out
 
-    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+    def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
         if not any(isinstance(a, JaxprTracer) and a._trace is self for a in args):
-            return self.delegate_custom(kind, fun, rule, args)
-        from .trace import CUSTOM_HOOKS
-        return CUSTOM_HOOKS["stage"](kind, fun, rule, args)
+            return self.delegate_custom(call, args)
+        return call.stage(args)
 
     def finish(self, in_tracers: Sequence[JaxprTracer], outs: Sequence[Any]) -> ClosedJaxpr:
         outvars = [self.to_atom(o) for o in outs]
@@ -97,9 +96,5 @@ def trace_to_jaxpr(fun: Callable[..., Sequence[Any]],
     """Trace ``fun`` (taking and returning flat lists of arrays) on abstract inputs."""
     trace = JaxprTrace(_ctx.trace)
     in_tracers = [trace.new_arg(av) for av in in_avals]
-    try:
-        with set_current(trace):
-            outs = fun(*in_tracers)
-    finally:
-        trace.alive = False
+    outs = run_traced(trace, fun, in_tracers)
     return trace.finish(in_tracers, outs)

@@ -37,17 +37,21 @@ class Trace:
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         raise NotImplementedError
 
-    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
-        """A function with a custom derivative (``kind`` "jvp", "vjp" or "remat").
-        Traces that do not differentiate simply run its body."""
-        return fun(*args)
+    def owns(self, x: Any) -> bool:
+        """True if ``x`` is a tracer of this trace (not of an enclosing or nested one)."""
+        return isinstance(x, Tracer) and x._trace is self
 
-    def delegate_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+    def process_custom(self, call: "CustomCall", args: Sequence[Any]) -> Any:
+        """A function with a custom derivative (see :class:`CustomCall`). Traces that
+        do not differentiate, batch or stage simply run its body."""
+        return call.fun(*args)
+
+    def delegate_custom(self, call: "CustomCall", args: Sequence[Any]) -> Any:
         """Hand a custom-rule call that holds none of this trace's tracers to the parent."""
         parent = self.parent
         assert parent is not None
         with set_current(parent):
-            return parent.process_custom(kind, fun, rule, args)
+            return parent.process_custom(call, args)
 
     def __repr__(self) -> str:
         return type(self).__name__
@@ -131,17 +135,59 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return prim.impl(*args, **params)
 
 
-#: how staging and batching traces treat functions with custom rules; filled in by
-#: ``xform.custom_derivatives`` (the rules need transforms defined above the core)
-CUSTOM_HOOKS: dict[str, Any] = {}
+class CustomCall:
+    """A call of a function whose derivative the user supplies (``custom_jvp``,
+    ``custom_vjp``, ``checkpoint``), on flat lists of arrays.
+
+    Each transform asks the call what to do, so the knowledge of custom rules lives
+    with the rules (``xform.custom``), not in the interpreters. The methods run with
+    the parent of the asking trace current, on values already unboxed:
+
+    * ``fun(*args) -> list``: the function itself (ordinary code);
+    * ``jvp(primals, tangents) -> (outs, tangents_out)``, ``None`` tangents are zeros;
+    * ``reverse(primals, needs) -> (outs, pullback, push)``: the outputs, and rules for
+      the recorded call, ``pullback(cts, needs)`` (reverse) and ``push(tangents)``
+      (forward along the recorded values, for linearize);
+    * ``batch(vals, dims) -> outs``: the batched call, outputs batched along axis 0;
+    * ``stage(args) -> outs``: the call as one equation of the trace being built.
+    """
+
+    __slots__ = ()
+    name = "custom"
+
+    def fun(self, *args: Any) -> list[Any]:
+        raise NotImplementedError
+
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        raise NotImplementedError
+
+    def reverse(self, primals: Sequence[Any], needs: Sequence[bool]) -> tuple[list[Any], Any, Any]:
+        raise NotImplementedError
+
+    def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+        raise NotImplementedError
+
+    def stage(self, args: Sequence[Any]) -> list[Any]:
+        raise NotImplementedError
 
 
-def bind_custom(kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
-    """Call a function with a custom derivative on flat ``args`` (see custom_derivatives)."""
+def bind_custom(call: CustomCall, args: Sequence[Any]) -> Any:
+    """Apply a custom-rule call to flat ``args``: through the current trace if any is
+    traced, else by running the function."""
     for a in args:
         if isinstance(a, Tracer):
-            return _ctx.trace.process_custom(kind, fun, rule, args)
-    return fun(*args)
+            return _ctx.trace.process_custom(call, args)
+    return call.fun(*args)
+
+
+def run_traced(trace: Trace, fun: Any, args: Sequence[Any]) -> Any:
+    """``fun(*args)`` with ``trace`` current. When it returns (or raises) the trace is
+    over: its tracers still held anywhere count as leaked from then on."""
+    try:
+        with set_current(trace):
+            return fun(*args)
+    finally:
+        trace.alive = False
 
 
 # ----------------------------------------------------------------------------
@@ -310,6 +356,21 @@ def add_any(a: Any, b: Any) -> Any:
     if b is None:
         return a
     return a + b
+
+
+def cast_like(x: Any, like: Any) -> Any:
+    """A tangent or cotangent ``x`` given the dtype of its primal ``like``. A complex
+    one for a real primal keeps its real part (the transpose of the real-to-complex
+    embedding, JAX's convention). NumPy's dispatch makes it work on tracers too."""
+    dt = like.dtype if hasattr(like, "dtype") else np.result_type(like)
+    x_dt = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    if x_dt == dt:
+        return x
+    if x_dt.kind == "c" and dt.kind != "c":
+        x = np.real(x)
+    if isinstance(x, Tracer):
+        return x.astype(dt)  # type: ignore[attr-defined]
+    return np.asarray(x).astype(dt)
 
 
 def to_numpy_value(x: Any) -> Any:

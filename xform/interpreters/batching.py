@@ -9,13 +9,15 @@ batch members could take different branches.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.trace import (CUSTOM_HOOKS, ConcretizationError, Trace, Tracer, _ctx, bind,
-                          bind_custom,
-                          concretization_message, raise_leaked, set_current)
+from ..core.trace import (ConcretizationError, CustomCall, Trace, Tracer, _ctx, bind,
+                          bind_custom, concretization_message, raise_leaked, run_traced,
+                          set_current)
 
 
 class BatchTracer(Tracer):
@@ -94,18 +96,71 @@ class BatchTrace(Trace):
             return [o if d is None else BatchTracer(o, d, self) for o, d in zip(out, out_dim)]
         return out if out_dim is None else BatchTracer(out, out_dim, self)
 
-    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+    def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
         own = [isinstance(a, BatchTracer) and a._trace is self for a in args]
-        parent = self.parent
-        assert parent is not None
         if not any(own):
-            return self.delegate_custom(kind, fun, rule, args)
+            return self.delegate_custom(call, args)
         vals = [a.val if o else a for a, o in zip(args, own)]
         dims = [a.bdim if o else None for a, o in zip(args, own)]
-        if all(d is None for d in dims):  # nothing batched: the rule applies as it is
-            with set_current(parent):
-                outs = bind_custom(kind, fun, rule, vals)
-            return [BatchTracer(o, None, self) for o in outs]
+        parent = self.parent
+        assert parent is not None
         with set_current(parent):
-            outs = CUSTOM_HOOKS["batch"](kind, fun, rule, vals, dims)
-        return [BatchTracer(o, 0, self) for o in outs]
+            if all(d is None for d in dims):  # nothing batched: the rule applies as it is
+                return [BatchTracer(o, None, self) for o in bind_custom(call, vals)]
+            return [BatchTracer(o, 0, self) for o in call.batch(vals, dims)]
+
+
+_PY_SCALARS = (int, float, complex, bool)
+
+
+OutDims = int | None | Sequence[int | None]
+
+
+def vmap_flat(fun: Any, args: Sequence[Any], in_dims: Sequence[int | None], axis_size: int,
+              out_dims: OutDims | Callable[[], OutDims]) -> list[Any]:
+    """Batching on flat lists: ``fun`` mapped over axis ``in_dims[i]`` of ``args[i]``
+    (``None``: shared by the whole batch), in one pass over its operations.
+
+    ``fun`` takes and returns flat sequences. Each output gets its batch axis at
+    ``out_dims[j]`` (``None``: the output must not depend on the batch; one int or
+    None: the same for all); ``out_dims`` may be a function called after ``fun`` has
+    run, when the outputs' structure is known only then. ``in_dims`` must be normalised (non-negative) already.
+    """
+    trace = BatchTrace(_ctx.trace, axis_size)
+    # unbatched arguments stay tracers too (as in JAX), so batched indices and .at
+    # updates work on them; unbatched Python scalars stay Python scalars, which NumPy
+    # treats as weakly typed (2.0 * float32 array stays float32), as in an unbatched call
+    boxed = [x if d is None and type(x) in _PY_SCALARS else BatchTracer(x, d, trace)
+             for x, d in zip(args, in_dims)]
+    outs = run_traced(trace, fun, boxed)
+    dims = out_dims() if callable(out_dims) else out_dims
+    if dims is None or isinstance(dims, int):
+        dims = [dims] * len(outs)
+    results = []
+    for o, ax in zip(outs, dims):
+        if isinstance(o, BatchTracer) and o._trace is trace:
+            results.append(_move_batch_axis(o.val, o.bdim, ax, axis_size))
+        else:
+            results.append(_move_batch_axis(o, None, ax, axis_size))
+    return results
+
+
+def _move_batch_axis(x: Any, bdim: int | None, out_axis: int | None, size: int) -> Any:
+    """Place the batch axis of an output at ``out_axis``, materialising it for outputs
+    that do not depend on the batch. NumPy's functions dispatch on tracers, so this
+    works on values of enclosing transforms too."""
+    if out_axis is None:
+        if bdim is not None:
+            raise ValueError("vmap: out_axes=None, but the output depends on the batched "
+                             "inputs; use an integer out_axes for it")
+        return x
+    shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    nd = len(shape) + (bdim is None)
+    if not -nd <= out_axis < nd:
+        raise ValueError(f"vmap: out_axes={out_axis} is out of range for an output of rank "
+                         f"{nd} (including the batch axis)")
+    out_axis = out_axis % nd
+    if bdim is None:
+        x = np.broadcast_to(np.expand_dims(x, 0), (size,) + tuple(shape))
+        bdim = 0
+    return np.moveaxis(x, bdim, out_axis) if bdim != out_axis else x

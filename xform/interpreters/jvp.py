@@ -10,18 +10,8 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-import numpy as np
-
-from ..core.trace import Trace, Tracer, _ctx, bind, raise_leaked, set_current
-
-
-def custom_vjp_forward_error(name: str) -> TypeError:
-    """The error for forward mode through a function whose rule is a custom VJP."""
-    return TypeError(
-        f"`{name}` has a custom_vjp rule, which only supports reverse mode (grad, vjp, "
-        "jacrev, and forward-over-reverse such as hessian); forward mode through it (jvp, "
-        "jacfwd, linearize) cannot use it. Define the derivative with custom_jvp instead, "
-        "which serves both modes.")
+from ..core.trace import (CustomCall, Trace, Tracer, _ctx, bind, raise_leaked, run_traced,
+                          set_current)
 
 
 class JVPTracer(Tracer):
@@ -90,33 +80,37 @@ class JVPTrace(Trace):
             return [o if t is None else JVPTracer(o, t, self) for o, t in zip(out, t_out)]
         return out if t_out is None else JVPTracer(out, t_out, self)
 
-    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+    def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
         own = [isinstance(a, JVPTracer) and a._trace is self for a in args]
+        if not any(own):
+            return self.delegate_custom(call, args)
+        primals = [a.primal if o else a for a, o in zip(args, own)]
+        tangents = [a.tangent if o else None for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
-        if not any(own):
-            return self.delegate_custom(kind, fun, rule, args)
-        if kind == "remat":  # checkpointing only changes what reverse mode stores
-            return fun(*args)
-        if kind == "vjp":
-            raise custom_vjp_forward_error(getattr(fun, "__name__", "function"))
-        primals = [a.primal if o else a for a, o in zip(args, own)]
-        tangents = [a.tangent if o else np.zeros(np.shape(a), np.result_type(a))
-                    for a, o in zip(args, own)]
         with set_current(parent):
-            outs, t_outs = rule(primals, tangents)
+            outs, t_outs = call.jvp(primals, tangents)
         return [o if t is None else JVPTracer(o, t, self) for o, t in zip(outs, t_outs)]
 
 
-def jvp_of(fun: Any, primals: Sequence[Any], tangents: Sequence[Any]) -> list[Any]:
-    """Output tangents of ``fun`` (flat lists in and out) at ``primals``; ``None``
-    tangents are zero. For rules that need a JVP below the API layer."""
+def jvp_flat(fun: Any, primals: Sequence[Any], tangents: Sequence[Any]
+             ) -> tuple[list[Any], list[Any]]:
+    """Forward mode on flat lists: ``fun(*primals)`` and its tangent along ``tangents``.
+
+    ``fun`` takes and returns flat sequences of arrays. A ``None`` tangent is a
+    symbolic zero, in and out: an output that does not depend on any input with a
+    tangent comes back with ``None``. Inputs are used as given (no dtype checks or
+    casts: that is the caller's business).
+    """
     trace = JVPTrace(_ctx.trace)
     boxed = [p if t is None else JVPTracer(p, t, trace) for p, t in zip(primals, tangents)]
-    try:
-        with set_current(trace):
-            outs = fun(*boxed)
-    finally:
-        trace.alive = False
-    return [o.tangent if isinstance(o, JVPTracer) and o._trace is trace else None
-            for o in outs]
+    outs = run_traced(trace, fun, boxed)
+    primals_out, tangents_out = [], []
+    for o in outs:
+        if isinstance(o, JVPTracer) and o._trace is trace:
+            primals_out.append(o.primal)
+            tangents_out.append(o.tangent)
+        else:
+            primals_out.append(o)
+            tangents_out.append(None)
+    return primals_out, tangents_out

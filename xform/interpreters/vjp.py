@@ -12,9 +12,8 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-import numpy as np
-
-from ..core.trace import EvalTrace, Trace, Tracer, add_any, raise_leaked, set_current
+from ..core.trace import (CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any, cast_like,
+                          gc_paused, raise_leaked, run_traced, set_current)
 
 
 class TapeTag:
@@ -116,34 +115,32 @@ class TapeTrace(Trace):
         self.tape.append((prim, args, params, res))
         return list(res) if prim.multiple_results else res
 
-    def process_custom(self, kind: str, fun: Any, rule: Any, args: Sequence[Any]) -> Any:
+    def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
         own = [self.owns(a) for a in args]
+        if not any(own):
+            return self.delegate_custom(call, args)
+        vals = [a.val if o else a for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
-        if not any(own):
-            return self.delegate_custom(kind, fun, rule, args)
-        vals = [a.val if o else a for a, o in zip(args, own)]
         with set_current(parent):
-            if kind in ("vjp", "remat"):
-                fwd, bwd = rule
-                outs, res = fwd(*vals)
-                prim, params = custom_vjp_call_p, {"bwd": bwd, "res": res, "kind": kind,
-                                                   "fun": fun}
-            else:
-                # Reverse mode of a custom JVP rule: record the rule's (linear) tangent
-                # computation on an inner tape, and transpose it by sweeping that tape.
-                inner = TapeTrace(parent)
-                t_ins = [TapeTracer(np.zeros(np.shape(v), np.result_type(v)), inner) if o
-                         else np.zeros(np.shape(v), np.result_type(v))
-                         for v, o in zip(vals, own)]
-                with set_current(inner):
-                    outs, t_outs = rule(vals, t_ins)
-                inner.alive = False
-                prim, params = custom_jvp_call_p, {"inner": inner, "t_ins": t_ins,
-                                                   "t_outs": t_outs}
+            outs, pullback, push = call.reverse(vals, own)
         res_tracers = tuple(TapeTracer(o, self) for o in outs)
-        self.tape.append((prim, args, params, res_tracers))
+        self.tape.append((custom_rule_p, args, {"pullback": pullback, "push": push},
+                          res_tracers))
         return list(res_tracers)
+
+
+def _recorded_only(*args: Any, **params: Any) -> Any:
+    raise RuntimeError("custom-rule calls are recorded on tapes, never evaluated directly")
+
+
+# A call with a custom derivative, as recorded on a tape: the call's own rules (closed
+# over what its forward pass saved) travel in the params. Tapes are never staged or
+# printed, so closures are fine here, unlike in the IR.
+custom_rule_p = Primitive("custom_rule", _recorded_only, multiple_results=True,
+                          register=False)
+custom_rule_p.vjp = lambda ct, ans, args, params, needs: params["pullback"](ct, needs)
+custom_rule_p.jvp = lambda tangents, ans, args, params: params["push"](tangents)
 
 
 def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
@@ -220,52 +217,64 @@ def forward_pass(trace: TapeTrace, tangents: dict[TapeTracer, Any]) -> dict[Tape
     return env
 
 
-# Calls of functions with custom rules, as recorded on a tape (never evaluated directly).
-def _recorded_only(*args: Any, **params: Any) -> Any:
-    raise RuntimeError("custom-rule calls are recorded on tapes, never evaluated directly")
+# ---------------------------------------------------------------------------- flat entries
+class Recording:
+    """A function run once with its inputs' values recorded on a tape: the state that
+    ``vjp_flat``'s pullback and ``linearize_flat``'s push-forward share."""
+
+    __slots__ = ("trace", "inputs", "primals", "outs")
+
+    def __init__(self, fun: Any, primals: Sequence[Any], diff: Sequence[bool]) -> None:
+        self.trace = trace = TapeTrace(_ctx.trace)
+        self.primals = list(primals)
+        self.inputs = [TapeTracer(x, trace) if d else None for x, d in zip(primals, diff)]
+        boxed = [b if b is not None else x for b, x in zip(self.inputs, primals)]
+        with gc_paused():
+            self.outs = list(run_traced(trace, fun, boxed))
+
+    def values(self) -> list[Any]:
+        """The outputs' values (this recording's tracers unboxed)."""
+        own = self.trace.owns
+        return [o.val if own(o) else o for o in self.outs]
+
+    def pullback(self, cts: Sequence[Any], consume: bool = False) -> list[Any]:
+        """Cotangents of the inputs (``None`` for zero) from those of the outputs
+        (``None`` for zero). Each is cast to its input's dtype (a real input's
+        cotangent is the real part). ``consume`` frees the tape during the sweep:
+        the recording cannot be swept again."""
+        own = self.trace.owns
+        seeds = [(o, c) for o, c in zip(self.outs, cts) if c is not None and own(o)]
+        with gc_paused():
+            got = backward_pass(self.trace, seeds, consume=consume)
+        return [None if b is None or b not in got else cast_like(got[b], x)
+                for b, x in zip(self.inputs, self.primals)]
+
+    def push(self, tangents: Sequence[Any]) -> list[Any]:
+        """Tangents of the outputs (``None`` for zero) from those of the inputs, along
+        the recorded values (no re-run of the function)."""
+        env = forward_pass(self.trace, {b: t for b, t in zip(self.inputs, tangents)
+                                        if b is not None and t is not None})
+        own = self.trace.owns
+        return [cast_like(env[o], o.val) if own(o) and o in env else None
+                for o in self.outs]
 
 
-custom_vjp_call_p = Primitive("custom_vjp_call", _recorded_only, multiple_results=True,
-                              register=False)
-custom_jvp_call_p = Primitive("custom_jvp_call", _recorded_only, multiple_results=True,
-                              register=False)
+def vjp_flat(fun: Any, primals: Sequence[Any], diff: Sequence[bool] | None = None
+             ) -> tuple[list[Any], Any]:
+    """Reverse mode on flat lists: ``(outs, pullback)``.
+
+    ``fun`` takes and returns flat sequences of arrays; it runs once, now, with the
+    inputs flagged in ``diff`` (default: all) recorded. ``pullback(cts)`` maps output
+    cotangents to input cotangents, ``None`` meaning zero both ways, and may be called
+    many times; ``pullback(cts, consume=True)`` frees the tape as it sweeps (one use).
+    """
+    rec = Recording(fun, primals, [True] * len(primals) if diff is None else diff)
+    return rec.values(), rec.pullback
 
 
-def _custom_vjp_rule(ct: Any, ans: Any, args: Sequence[Any], params: dict,
-                     needs: Sequence[bool]) -> list[Any]:
-    cts = params["bwd"](params["res"], ct)
-    return [c if n else None for c, n in zip(cts, needs)]
-
-
-def _custom_jvp_transpose(ct: Any, ans: Any, args: Sequence[Any], params: dict,
-                          needs: Sequence[bool]) -> list[Any]:
-    inner = params["inner"]
-    seeds = [(t, c) for t, c in zip(params["t_outs"], ct)
-             if c is not None and inner.owns(t)]
-    cts = backward_pass(inner, seeds)
-    return [cts.get(t) if n else None for t, n in zip(params["t_ins"], needs)]
-
-
-def _custom_jvp_forward(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
-                        params: dict) -> list[Any]:
-    inner = params["inner"]
-    env = forward_pass(inner, {t_in: t for t_in, t in zip(params["t_ins"], tangents)
-                               if t is not None and isinstance(t_in, TapeTracer)})
-    return [env.get(t) if isinstance(t, TapeTracer) else None for t in params["t_outs"]]
-
-
-def _custom_vjp_forward(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
-                        params: dict) -> list[Any]:
-    """Forward mode along a recorded custom-VJP call (linearize): only checkpointed
-    functions, whose body is ordinary code, have one."""
-    from .jvp import custom_vjp_forward_error, jvp_of
-    fun = params["fun"]
-    if params["kind"] != "remat":
-        raise custom_vjp_forward_error(getattr(fun, "__name__", "function"))
-    return jvp_of(fun, args, tangents)
-
-
-custom_vjp_call_p.vjp = _custom_vjp_rule
-custom_vjp_call_p.jvp = _custom_vjp_forward
-custom_jvp_call_p.vjp = _custom_jvp_transpose
-custom_jvp_call_p.jvp = _custom_jvp_forward
+def linearize_flat(fun: Any, primals: Sequence[Any], diff: Sequence[bool] | None = None
+                   ) -> tuple[list[Any], Any]:
+    """``(outs, push)``: ``push(tangents)`` applies the Jacobian at ``primals`` along the
+    values recorded once (``None`` tangents are zeros, in and out)."""
+    rec = Recording(fun, primals, [True] * len(primals) if diff is None else diff)
+    return rec.values(), rec.push

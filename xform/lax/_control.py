@@ -17,11 +17,12 @@ import numpy as np
 
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
-from ..core.staging import trace_to_jaxpr
-from ..core.trace import Tracer, bind, to_numpy_value
+from ..core.staging import JaxprTrace, trace_to_jaxpr
+from ..core.trace import Tracer, bind, cast_like, current_trace, to_numpy_value
+from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
-from ..interpreters.jvp import JVPTracer
-from ..interpreters.vjp import TapeTracer
+from ..interpreters.jvp import JVPTracer, jvp_flat
+from ..interpreters.vjp import TapeTracer, vjp_flat
 from ..numpy import _elementwise as E
 from ..numpy import _reductions as R
 from ..numpy import _shape as S
@@ -47,8 +48,6 @@ def _is_concrete(x: Any) -> bool:
 def _staging() -> bool:
     """True inside abstract tracing (make_jaxpr, jit): loops are then recorded as
     primitives rather than unrolled."""
-    from ..core.staging import JaxprTrace
-    from ..core.trace import current_trace
     t: Any = current_trace()
     while t is not None:
         if isinstance(t, JaxprTrace):
@@ -106,22 +105,33 @@ def _batch_in_front(vals: Sequence[Any], dims: Sequence[Any], size: int) -> list
             S.broadcast_to(v, (size,) + tuple(shape_of(v))) for v, d in zip(vals, dims)]
 
 
-def _jvp_flat(jaxpr: Jaxpr, primals: Sequence[Any], tangents: Sequence[Any]
-              ) -> tuple[list[Any], list[Any]]:
-    from ..api import jvp
-    outs, t_outs = jvp(lambda *a: _run(jaxpr, *a), tuple(primals), tuple(tangents))
-    return list(outs), list(t_outs)
+def _inexact(x: Any) -> bool:
+    return np.result_type(x.dtype if isinstance(x, Tracer) else x).kind in "fc"
 
 
-def _vjp_flat(jaxpr: Jaxpr, primals: Sequence[Any], cts: Sequence[Any]) -> list[Any]:
-    from ..api import vjp
-    _, vjp_fn = vjp(lambda *a: _run(jaxpr, *a), *primals)
-    return list(vjp_fn(list(cts)))
+def _jvp_of(jaxpr: Jaxpr, primals: Sequence[Any], tangents: Sequence[Any]
+            ) -> tuple[list[Any], list[Any]]:
+    """A sub-jaxpr's outputs and output tangents, zeros instantiated (loop carries
+    must be arrays); integer operands carry no tangent."""
+    primals = [to_numpy_value(p) for p in primals]
+    t_in = [cast_like(to_numpy_value(t), p) if _inexact(p) else None
+            for p, t in zip(primals, tangents)]
+    outs, t_outs = jvp_flat(lambda *a: _run(jaxpr, *a), primals, t_in)
+    return outs, [_zeros_like(o) if t is None else cast_like(t, o) for o, t in zip(outs, t_outs)]
 
 
-def _vmap(fun: Fun, in_axes: Any) -> Fun:
-    from ..batching_api import vmap
-    return vmap(fun, in_axes=in_axes)
+def _vjp_of(jaxpr: Jaxpr, primals: Sequence[Any], cts: Sequence[Any]) -> list[Any]:
+    """A sub-jaxpr's operand cotangents for output cotangents ``cts``, zeros
+    instantiated; integer operands get zero cotangents."""
+    primals = [to_numpy_value(p) for p in primals]
+    _, pullback = vjp_flat(lambda *a: _run(jaxpr, *a), primals, [_inexact(p) for p in primals])
+    in_cts = pullback([to_numpy_value(c) for c in cts])
+    return [_zeros_like(p) if c is None else c for p, c in zip(primals, in_cts)]
+
+
+def _batched_run(jaxpr: Jaxpr, dims: Sequence[int | None], size: int) -> Fun:
+    """A sub-jaxpr run on operands batched along ``dims``; outputs batched in front."""
+    return lambda *ops: vmap_flat(lambda *a: _run(jaxpr, *a), ops, dims, size, 0)
 
 
 # ---------------------------------------------------------------------------- cond / switch
@@ -137,7 +147,7 @@ cond_p.abstract_eval = lambda index, *args, branches: _out_avals(branches[0])
 def _cond_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     index, ops = args[0], list(args[1:])
     t_ops = _instantiate(tangents[1:], ops)
-    fns = [lambda p, t, j=j: _jvp_flat(j, p, t)[1] for j in params["branches"]]
+    fns = [lambda p, t, j=j: _jvp_of(j, p, t)[1] for j in params["branches"]]
     return switch(index, fns, ops, t_ops)
 
 
@@ -145,19 +155,19 @@ def _cond_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     index, ops = args[0], list(args[1:])
     cts = _instantiate(ct, ans)
-    fns = [lambda p, c, j=j: _vjp_flat(j, p, c) for j in params["branches"]]
+    fns = [lambda p, c, j=j: _vjp_of(j, p, c) for j in params["branches"]]
     return [None] + list(switch(index, fns, ops, cts))
 
 
 def _cond_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
     branches = params["branches"]
     index, ops, op_dims = vals[0], list(vals[1:]), list(dims[1:])
-    fns = [_vmap(lambda *a, j=j: _run(j, *a), in_axes=tuple(op_dims)) for j in branches]
+    size = batch_size(vals, dims)
+    fns = [_batched_run(j, op_dims, size) for j in branches]
     if dims[0] is None:
         return switch(index, fns, *ops), [0] * len(_out_avals(branches[0]))
     # a batched index: every branch runs on the whole batch, then each member picks
     index = move_to_front(index, dims[0])
-    size = batch_size(vals, dims)
     results = [fn(*ops) for fn in fns]
     out = []
     for k in range(len(results[0])):
@@ -245,7 +255,7 @@ def _while_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: d
         return _run(params["cond"], *cc, *carry[0])[0]
 
     def body_fun(carry: Any) -> Any:
-        outs, t_outs = _jvp_flat(params["body"], bc + list(carry[0]), tbc + list(carry[1]))
+        outs, t_outs = _jvp_of(params["body"], bc + list(carry[0]), tbc + list(carry[1]))
         return outs, t_outs
 
     return list(while_loop(cond_fun, body_fun, (init, tinit))[1])
@@ -265,15 +275,18 @@ def _while_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tupl
     ccd, bcd, initd = _while_split(dims, params)
     size = batch_size(vals, dims)
     init = _batch_in_front(init, initd, size)  # members may finish at different steps
-    cond_v = _vmap(lambda c1, c2: _run(params["cond"], *c1, *c2)[0], in_axes=(ccd, 0))
-    body_v = _vmap(lambda c1, c2: _run(params["body"], *c1, *c2), in_axes=(bcd, 0))
+    cond_b = _batched_run(params["cond"], list(ccd) + [0] * len(init), size)
+    body_b = _batched_run(params["body"], list(bcd) + [0] * len(init), size)
+
+    def cond_v(carry: Any) -> Any:
+        return cond_b(*cc, *carry)[0]
 
     def cond_fun(carry: Any) -> Any:
-        return R.any(cond_v(cc, carry))
+        return R.any(cond_v(carry))
 
     def body_fun(carry: Any) -> Any:
-        active = cond_v(cc, carry)
-        new = body_v(bc, carry)
+        active = cond_v(carry)
+        new = body_b(*bc, *carry)
         return [E.where(S.reshape(active, (size,) + (1,) * (len(shape_of(o)) - 1)), n, o)
                 for n, o in zip(new, carry)]
 
@@ -385,7 +398,7 @@ def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: di
     nc = params["n_carry"]
 
     def body(carry: Any, x: Any) -> Any:
-        outs, t_outs = _jvp_flat(params["body"], consts + list(carry[0]) + list(x[0]),
+        outs, t_outs = _jvp_of(params["body"], consts + list(carry[0]) + list(x[0]),
                                  tconsts + list(carry[1]) + list(x[1]))
         return (outs[:nc], t_outs[:nc]), (outs[nc:], t_outs[nc:])
 
@@ -410,7 +423,7 @@ def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     def backward(acc: Any, inp: Any) -> Any:
         ct_c, ct_k = acc
         c_i, x_i, cty_i = inp
-        g = _vjp_flat(body_j, consts + list(c_i) + list(x_i), list(ct_c) + list(cty_i))
+        g = _vjp_of(body_j, consts + list(c_i) + list(x_i), list(ct_c) + list(cty_i))
         return (g[nk:nk + nc], [a + b for a, b in zip(ct_k, g[:nk])]), g[nk + nc:]
 
     zeros_k = [_zeros_like(c) for c in consts]
@@ -428,10 +441,10 @@ def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     init = _batch_in_front(init, cd, size)
     xs = [v if d is None else S.moveaxis(v, d, 1) for v, d in zip(xs, xd)]
     x_axes = [None if d is None else 0 for d in xd]
-    step = _vmap(lambda k, c, x: _run(params["body"], *k, *c, *x), in_axes=(kd, 0, x_axes))
+    step = _batched_run(params["body"], list(kd) + [0] * nc + x_axes, size)
 
     def body(carry: Any, x: Any) -> Any:
-        outs = step(consts, list(carry), list(x))
+        outs = step(*consts, *carry, *x)
         return outs[:nc], outs[nc:]
 
     carry, ys = scan(body, init, xs, length=params["length"], reverse=params["reverse"])

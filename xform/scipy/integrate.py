@@ -26,7 +26,10 @@ import scipy.integrate as _si
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import ConcretizationError, Tracer
+from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
+from ..interpreters.jvp import jvp_flat
+from ..interpreters.vjp import vjp_flat
 from ..numpy._rules import Primitive, bind, dtype_of, shape_of
 from ..tree_util import tree_flatten, tree_unflatten
 
@@ -113,29 +116,39 @@ def _solve(z0: Any, t: Any, params: Sequence[Any], fun: ClosedJaxpr, opts: dict)
 
 def _rhs_at(fun: ClosedJaxpr, ys: Any, ts: Any, params: Sequence[Any]) -> Any:
     """The right-hand side at every output time, ``f(ys[i], ts[i])``, in one batched pass."""
-    from ..batching_api import vmap
-    return vmap(lambda y, s: _call(fun, y, s, params), in_axes=(0, 0))(ys, ts)
+    return vmap_flat(lambda y, s: [_call(fun, y, s, params)], [ys, ts], [0, 0],
+                     shape_of(ys)[0], 0)[0]
 
 
 def _per_member(rule: Callable[..., Any], operands: Sequence[Any]) -> Any:
     """``rule`` (written for one member) applied to every member of batched operands
     (leading axis of size B, or 1 when shared), as one vmap; results get a leading B."""
-    from ..batching_api import vmap
     from ..numpy._shape import expand_dims
     from ..tree_util import tree_map
-    if _members(operands) == 1:
+    members = _members(operands)
+    if members == 1:
         out = rule(*[x[0] for x in operands])
         return tree_map(lambda o: expand_dims(o, 0), out)
     vals = [x if shape_of(x)[0] > 1 else x[0] for x in operands]
-    axes = tuple(0 if shape_of(x)[0] > 1 else None for x in operands)
-    return vmap(rule, in_axes=axes)(*vals)
+    dims = [0 if shape_of(x)[0] > 1 else None for x in operands]
+    out_tree: list[Any] = []
+
+    def flat_rule(*a: Any) -> list[Any]:
+        leaves, tree = tree_flatten(rule(*a))
+        out_tree.append(tree)
+        return leaves
+
+    return tree_unflatten(out_tree[0], vmap_flat(flat_rule, vals, dims, members, 0))
+
+
+def _zeros_unless(x: Any, like: Any) -> Any:
+    return np.zeros(shape_of(like), dtype_of(like)) if x is None else x
 
 
 # ------------------------------------------------------------------------ forward mode
 def _odeint_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     """Sensitivity equations: ``s' = f_y s + f_p dp`` from ``s(t0) = dy0 - f(y0, t0) dt0``;
     a moved output time ``t_i`` adds ``f(y(t_i), t_i) dt_i``."""
-    from ..api import jvp
     from ..numpy._elementwise import astype
     from ..numpy._shape import concatenate, reshape
     y0, t, *ps = args
@@ -163,7 +176,9 @@ def _odeint_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: 
                     full[i] = v
                 return _call(fun, y, s, full)
 
-            fy, dfy = jvp(f, (z[:n], *[base[i] for i in moved]), (z[n:], *dp))
+            (fy,), (dfy,) = jvp_flat(lambda *a: [f(*a)], [z[:n], *[base[i] for i in moved]],
+                                     [z[n:], *dp])
+            dfy = _zeros_unless(dfy, fy)
             return concatenate([fy, astype(dfy, dtype_of(fy))])
 
         z0 = concatenate([y0, s0])
@@ -184,7 +199,6 @@ def _odeint_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     ``a`` jumps by ``ct[i]`` at each output time. Then ``dL/dy0 = a(t0)``,
     ``dL/dp = g``, ``dL/dt_i = ct[i] . f(y(t_i), t_i)`` for ``i > 0``, and
     ``dL/dt0 = -a(t0+) . f(y0, t0)`` (moving the start shifts the whole trajectory)."""
-    from ..api import vjp
     from ..numpy._elementwise import astype
     from ..numpy._reductions import sum as xsum
     from ..numpy._shape import concatenate, reshape, stack
@@ -206,8 +220,9 @@ def _odeint_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                     full[i] = v
                 return _call(fun, y, -s, full)
 
-            fy, pull = vjp(f, z[:n], *[pp[i] for i in wanted])
-            cts = pull(z[n:2 * n])
+            primals = [z[:n], *[pp[i] for i in wanted]]
+            (fy,), pullback = vjp_flat(lambda *a: [f(*a)], primals)
+            cts = [_zeros_unless(c, p) for c, p in zip(pullback([z[n:2 * n]]), primals)]
             parts = [-fy] + [reshape(astype(c, dtype_of(fy)), (-1,)) for c in cts]
             return concatenate(parts)
 

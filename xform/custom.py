@@ -1,0 +1,532 @@
+"""User-supplied derivatives, in one place: ``custom_jvp``, ``custom_vjp``,
+``checkpoint`` and autograd-style ``primitive`` with ``defvjp``/``defjvp``.
+
+``custom_jvp``, ``custom_vjp`` and ``checkpoint`` follow JAX's semantics. Each call
+of such a function becomes a :class:`~xform.core.trace.CustomCall` object that every
+transform asks what to do (``jvp``, ``reverse``, ``batch``, ``stage``), so the
+interpreters know nothing about the kinds of rules:
+
+* a ``custom_jvp`` rule serves forward mode directly, and reverse mode too: its
+  tangent computation is recorded and transposed;
+* a ``custom_vjp`` rule serves reverse mode only; forward mode raises a clear error;
+* ``checkpoint`` keeps only the inputs for reverse mode and recomputes the rest;
+* under vmap the function and its rule are batched together (the rule is kept);
+* under make_jaxpr/jit the call is one ``custom_call`` equation that keeps the rule.
+
+Traced values must reach these functions as arguments, not through closures.
+
+``primitive`` wraps NumPy-level code as an opaque primitive whose rules the user
+declares, autograd style (``xform.extend`` is its public namespace).
+
+Layering: this module sits on the core and the interpreters' flat entries; array
+work on possibly traced values goes through NumPy's functions, which dispatch on
+tracers, so nothing here imports the NumPy family.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .core.ir import ClosedJaxpr, aval_of
+from .core.primitive import Primitive
+from .numpy._rules import defjvp as _defjvp  # TODO(core.rules)
+from .numpy._rules import defvjp as _defvjp
+from .core.staging import trace_to_jaxpr
+from .core.trace import CustomCall, Tracer, bind, bind_custom
+from .interpreters.batching import vmap_flat
+from .interpreters.eval import eval_jaxpr
+from .interpreters.jvp import jvp_flat
+from .interpreters.vjp import Recording, vjp_flat
+from .tree_util import tree_flatten, tree_leaves, tree_unflatten
+
+Fun = Callable[..., Any]
+
+
+def _name(fun: Any) -> str:
+    return getattr(fun, "__name__", repr(fun))
+
+
+def _zeros_like(x: Any) -> Any:
+    shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    return np.zeros(shape, x.dtype if hasattr(x, "dtype") else np.result_type(x))
+
+
+def _instantiate(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
+    """Symbolic zeros (``None``) made into arrays shaped like ``like``."""
+    return [v if v is not None else _zeros_like(x) for v, x in zip(values, like)]
+
+
+def _keep_needed(cts: Sequence[Any], needs: Sequence[bool]) -> list[Any]:
+    return [c if n else None for c, n in zip(cts, needs)]
+
+
+def custom_vjp_forward_error(name: str) -> TypeError:
+    """The error for forward mode through a function whose rule is a custom VJP."""
+    return TypeError(
+        f"`{name}` has a custom_vjp rule, which only supports reverse mode (grad, vjp, "
+        "jacrev, and forward-over-reverse such as hessian); forward mode through it (jvp, "
+        "jacfwd, linearize) cannot use it. Define the derivative with custom_jvp instead, "
+        "which serves both modes.")
+
+
+def _batch_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
+    return next(np.shape(v)[d] for v, d in zip(vals, dims) if d is not None)
+
+
+def _batched(fun: Fun, dims: Sequence[int | None], size: int) -> Fun:
+    """``fun`` (flat in and out) vectorised over ``dims``; outputs batched in front."""
+    return lambda *a: vmap_flat(fun, a, dims, size, 0)
+
+
+# ---------------------------------------------------------------------------- the calls
+class _Call(CustomCall):
+    """What every kind of call shares: the function, and staging as one equation."""
+
+    __slots__ = ("fun", "name")
+
+    def __init__(self, fun: Fun, name: str) -> None:
+        self.fun = fun  # type: ignore[method-assign]
+        self.name = name
+
+    def stage(self, args: Sequence[Any]) -> list[Any]:
+        body = trace_to_jaxpr(self.fun, [aval_of(a) for a in args])
+        if any(isinstance(c, Tracer) for c in body.consts):
+            raise TypeError(
+                f"`{self.name}` (a function with a custom derivative) uses a traced value "
+                "it did not receive as an argument (a closure over a traced value). Pass "
+                "that value as an argument instead.")
+        return bind(custom_call_p, *args, call=self, body=body)
+
+
+class JVPRuleCall(_Call):
+    """A ``custom_jvp`` function: ``rule(primals, tangents) -> (outs, tangents_out)``."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, fun: Fun, rule: Fun, name: str) -> None:
+        super().__init__(fun, name)
+        self.rule = rule
+
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        outs, t_outs = self.rule(list(primals), _instantiate(tangents, primals))
+        return list(outs), list(t_outs)
+
+    def reverse(self, primals: Sequence[Any], needs: Sequence[bool]) -> tuple[list[Any], Any, Any]:
+        # The rule's tangent map is linear: record it once (at zero tangents) and
+        # transpose it by sweeping the recording; the same recording pushes tangents.
+        outs: list[Any] = []
+
+        def tangent_map(*t_ins: Any) -> list[Any]:
+            o, t_outs = self.rule(list(primals), list(t_ins))
+            outs.extend(o)
+            return list(t_outs)
+
+        rec = Recording(tangent_map, [_zeros_like(p) for p in primals], needs)
+
+        def pullback(ct: Sequence[Any], needs: Sequence[bool]) -> list[Any]:
+            return _keep_needed(rec.pullback(ct), needs)
+
+        return outs, pullback, rec.push
+
+    def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+        size = _batch_size(vals, dims)
+        n = len(vals)
+
+        def rule_flat(*pt: Any) -> list[Any]:
+            o, t = self.rule(list(pt[:n]), list(pt[n:]))
+            return list(o) + list(t)
+
+        batched_rule = _batched(rule_flat, list(dims) * 2, size)
+
+        def brule(p: Sequence[Any], t: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+            both = batched_rule(*p, *t)
+            half = len(both) // 2
+            return both[:half], both[half:]
+
+        call = JVPRuleCall(_batched(self.fun, dims, size), brule, self.name)
+        return list(bind_custom(call, list(vals)))
+
+
+class VJPRuleCall(_Call):
+    """A ``custom_vjp`` function: ``fwd(*args) -> (outs, residuals)`` and
+    ``bwd(residuals, cts) -> cotangents``."""
+
+    __slots__ = ("fwd", "bwd")
+
+    def __init__(self, fun: Fun, fwd: Fun, bwd: Fun, name: str) -> None:
+        super().__init__(fun, name)
+        self.fwd, self.bwd = fwd, bwd
+
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        raise custom_vjp_forward_error(self.name)
+
+    def reverse(self, primals: Sequence[Any], needs: Sequence[bool]) -> tuple[list[Any], Any, Any]:
+        outs, res = self.fwd(*primals)
+
+        def pullback(ct: Sequence[Any], needs: Sequence[bool]) -> list[Any]:
+            return _keep_needed(self.bwd(res, list(ct)), needs)
+
+        def push(tangents: Sequence[Any]) -> list[Any]:
+            raise custom_vjp_forward_error(self.name)
+
+        return list(outs), pullback, push
+
+    def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+        size = _batch_size(vals, dims)
+        layout: dict[str, Any] = {}  # how the flat batched values map back to pytrees
+
+        def fwd_flat(*a: Any) -> list[Any]:
+            outs, res = self.fwd(*a)
+            res_leaves, layout["res_tree"] = tree_flatten(res)
+            layout["n_out"] = len(outs)
+            return list(outs) + res_leaves
+
+        def bfwd(*a: Any) -> tuple[list[Any], Any]:
+            both = vmap_flat(fwd_flat, a, dims, size, 0)
+            return both[:layout["n_out"]], both[layout["n_out"]:]
+
+        def bbwd(res: Sequence[Any], cts: Sequence[Any]) -> list[Any]:
+            k = len(res)
+            given = [i for i, c in enumerate(cts) if c is not None]
+
+            def bwd_flat(*rc: Any) -> list[Any]:
+                full: list[Any] = [None] * len(cts)
+                for i, c in zip(given, rc[k:]):
+                    full[i] = c
+                gs = self.bwd(tree_unflatten(layout["res_tree"], list(rc[:k])), full)
+                layout["zero"] = [g is None for g in gs]
+                return [g for g in gs if g is not None]
+
+            present = iter(vmap_flat(bwd_flat, [*res, *(cts[i] for i in given)],
+                                     [0] * (k + len(given)), size, 0))
+            gs = [None if z else next(present) for z in layout["zero"]]
+            # cotangents come back batched in front; unbatched inputs get the batch sum
+            return [None if g is None else np.sum(g, axis=0) if d is None
+                    else np.moveaxis(g, 0, d) for g, d in zip(gs, dims)]
+
+        call = VJPRuleCall(_batched(self.fun, dims, size), bfwd, bbwd, self.name)
+        return list(bind_custom(call, list(vals)))
+
+
+class RematCall(_Call):
+    """A ``checkpoint`` function: reverse mode keeps its inputs only and runs it again
+    during the backward sweep; every other transform runs it as usual."""
+
+    __slots__ = ()
+
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        return jvp_flat(self.fun, primals, tangents)
+
+    def reverse(self, primals: Sequence[Any], needs: Sequence[bool]) -> tuple[list[Any], Any, Any]:
+        saved = list(primals)
+
+        def pullback(ct: Sequence[Any], needs: Sequence[bool]) -> list[Any]:
+            _, pb = vjp_flat(self.fun, saved, needs)
+            return pb(list(ct))
+
+        def push(tangents: Sequence[Any]) -> list[Any]:
+            return jvp_flat(self.fun, saved, tangents)[1]
+
+        return list(self.fun(*saved)), pullback, push
+
+    def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+        call = RematCall(_batched(self.fun, dims, _batch_size(vals, dims)), self.name)
+        return list(bind_custom(call, list(vals)))
+
+
+# ---------------------------------------------------------------------------- under staging
+# Inside make_jaxpr/jit a call becomes one ``custom_call`` equation that keeps the call
+# object, so differentiating the staged program later still uses the user's rule. The
+# equation evaluates the traced body; its rules ask the call.
+def _call_impl(*args: Any, call: CustomCall, body: ClosedJaxpr) -> list[Any]:
+    return eval_jaxpr(body.jaxpr, body.consts, *args)
+
+
+def _call_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    return params["call"].jvp(args, tangents)[1]
+
+
+def _call_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+              needs: Sequence[bool]) -> list[Any]:
+    # the equation keeps no residuals: the call's forward runs again here
+    _, pullback, _ = params["call"].reverse(args, needs)
+    return pullback(_instantiate(ct, ans), needs)
+
+
+def _call_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
+    outs = params["call"].batch(vals, dims)
+    return outs, [0] * len(outs)
+
+
+custom_call_p = Primitive("custom_call", _call_impl, multiple_results=True, register=False)
+custom_call_p.abstract_eval = lambda *args, call, body: [v.aval for v in body.jaxpr.outvars]
+custom_call_p.jvp = _call_jvp
+custom_call_p.vjp = _call_vjp
+custom_call_p.batch = _call_batch
+
+
+# ---------------------------------------------------------------------------- user API
+class _Signature:
+    """Splits a call into non-differentiable (static) and differentiable arguments."""
+
+    def __init__(self, fun: Fun, nondiff_argnums: Sequence[int]) -> None:
+        self.fun = fun
+        self.nondiff = tuple(nondiff_argnums)
+
+    def split(self, args: tuple[Any, ...], kwargs: dict) -> tuple[list[Any], list[Any]]:
+        if kwargs:
+            bound = inspect.signature(self.fun).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = bound.args
+        static = [args[i] for i in self.nondiff]
+        for i, a in zip(self.nondiff, static):
+            if any(isinstance(x, Tracer) for x in tree_leaves(a)):
+                raise TypeError(
+                    f"`{_name(self.fun)}`: argument {i} is in nondiff_argnums but received a "
+                    "traced array. nondiff_argnums is for non-array arguments (functions, "
+                    "flags, sizes); pass arrays as ordinary arguments and return a zero "
+                    "cotangent for them instead.")
+        dyn = [a for i, a in enumerate(args) if i not in self.nondiff]
+        return static, dyn
+
+    def call(self, fn: Fun, static: Sequence[Any], in_tree: Any, flat: Sequence[Any]) -> Any:
+        """``fn`` on the full argument list, rebuilt from the differentiable leaves."""
+        return fn(*self.merge(static, tree_unflatten(in_tree, list(flat))))
+
+    def merge(self, static: Sequence[Any], dyn: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        s, d = iter(static), iter(dyn)
+        for i in range(len(static) + len(dyn)):
+            out.append(next(s) if i in self.nondiff else next(d))
+        return out
+
+
+class custom_jvp:
+    """Decorator: a function with a user-supplied forward-mode rule.
+
+    >>> import xform, xform.numpy as np
+    >>> @xform.custom_jvp
+    ... def log1pexp(x):
+    ...     return np.log1p(np.exp(x))
+    >>> @log1pexp.defjvp
+    ... def log1pexp_jvp(primals, tangents):
+    ...     (x,), (t,) = primals, tangents
+    ...     return log1pexp(x), t / (1.0 + np.exp(-x))
+    >>> float(xform.grad(log1pexp)(1000.0))
+    1.0
+    """
+
+    def __init__(self, fun: Fun, nondiff_argnums: Sequence[int] = ()) -> None:
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.sig = _Signature(fun, nondiff_argnums)
+        self.jvp: Fun | None = None
+
+    def defjvp(self, jvp: Fun) -> Fun:
+        """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)``."""
+        self.jvp = jvp
+        return jvp
+
+    def defjvps(self, *jvps: Fun | None) -> None:
+        """Set one rule per argument, ``jvp_i(tangent_i, ans, *primals)``; ``None``
+        for an argument with zero derivative. Contributions are summed."""
+        def jvp(*all_args: Any) -> Any:
+            *static, primals, tangents = all_args
+            out = self.fun(*self.sig.merge(static, primals))
+            total = None
+            for rule, t in zip(jvps, tangents):
+                if rule is not None:
+                    contrib = rule(t, out, *primals)
+                    total = contrib if total is None else total + contrib
+            return out, (total if total is not None else _zeros_like(out))
+        self.jvp = jvp
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.jvp is None:
+            raise AttributeError(f"No JVP defined for custom_jvp function `{_name(self.fun)}`; "
+                                 "define one with .defjvp")
+        static, dyn = self.sig.split(args, kwargs)
+        leaves, in_tree = tree_flatten(dyn)
+        out_trees: list[Any] = []
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            out = self.sig.call(self.fun, static, in_tree, flat)
+            out_leaves, tree = tree_flatten(out)
+            out_trees.append(tree)
+            return out_leaves
+
+        def flat_rule(primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+            p = tuple(tree_unflatten(in_tree, list(primals)))
+            t = tuple(tree_unflatten(in_tree, list(tangents)))
+            out, t_out = self.jvp(*static, p, t)  # type: ignore[misc]
+            out_leaves, tree = tree_flatten(out)
+            out_trees.append(tree)
+            t_leaves, t_tree = tree_flatten(t_out)
+            if t_tree != tree:
+                raise TypeError(f"custom_jvp rule of `{_name(self.fun)}` returned a tangent of "
+                                f"structure {t_tree} for an output of structure {tree}")
+            return out_leaves, t_leaves
+
+        outs = bind_custom(JVPRuleCall(flat_fun, flat_rule, _name(self.fun)), leaves)
+        return tree_unflatten(out_trees[-1], list(outs))
+
+
+class custom_vjp:
+    """Decorator: a function with a user-supplied reverse-mode rule.
+
+    ``f.defvjp(fwd, bwd)``: ``fwd(*args) -> (out, residuals)`` and
+    ``bwd(*nondiff_args, residuals, ct) -> tuple`` with one cotangent per
+    differentiable argument (``None`` for zero).
+
+    >>> import xform, xform.numpy as np
+    >>> @xform.custom_vjp
+    ... def clip_gradient(x):
+    ...     return x
+    >>> clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
+    >>> float(xform.grad(lambda x: 5.0 * clip_gradient(x))(2.0))
+    1.0
+    """
+
+    def __init__(self, fun: Fun, nondiff_argnums: Sequence[int] = ()) -> None:
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.sig = _Signature(fun, nondiff_argnums)
+        self.fwd: Fun | None = None
+        self.bwd: Fun | None = None
+
+    def defvjp(self, fwd: Fun, bwd: Fun) -> None:
+        """Set the forward function (returning residuals) and the backward rule."""
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.fwd is None or self.bwd is None:
+            raise AttributeError(f"No VJP defined for custom_vjp function `{_name(self.fun)}`; "
+                                 "define one with .defvjp(fwd, bwd)")
+        static, dyn = self.sig.split(args, kwargs)
+        leaves, in_tree = tree_flatten(dyn)
+        out_info: list[Any] = []
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            out = self.sig.call(self.fun, static, in_tree, flat)
+            out_leaves, tree = tree_flatten(out)
+            out_info.append((tree, out_leaves))
+            return out_leaves
+
+        def flat_fwd(*flat: Any) -> tuple[list[Any], Any]:
+            out, res = self.sig.call(self.fwd, static, in_tree, flat)  # type: ignore[arg-type]
+            out_leaves, tree = tree_flatten(out)
+            out_info.append((tree, out_leaves))
+            return out_leaves, res
+
+        def flat_bwd(res: Any, cts: Sequence[Any]) -> list[Any]:
+            tree, outs = out_info[-1]
+            ct = tree_unflatten(tree, _instantiate(cts, outs))
+            grads = self.bwd(*static, res, ct)  # type: ignore[misc]
+            if not isinstance(grads, (tuple, list)) or len(grads) != len(dyn):
+                raise TypeError(
+                    f"custom_vjp bwd of `{_name(self.fun)}` must return a tuple with one "
+                    f"cotangent per differentiable argument ({len(dyn)}), got {grads!r:.80}")
+            flat: list[Any] = []
+            for g, a in zip(grads, dyn):
+                n = len(tree_leaves(a))
+                flat.extend([None] * n if g is None else tree_leaves(g))
+            return flat
+
+        call = VJPRuleCall(flat_fun, flat_fwd, flat_bwd, _name(self.fun))
+        outs = bind_custom(call, leaves)
+        return tree_unflatten(out_info[-1][0], list(outs))
+
+
+def checkpoint(fun: Fun) -> Fun:
+    """``fun`` whose intermediate values are not stored for reverse mode: the
+    backward pass recomputes them from the inputs (trading compute for memory).
+
+    Under reverse mode the tape keeps only ``fun``'s inputs; every other
+    transform runs ``fun`` as usual.
+
+    >>> import xform, xform.numpy as np
+    >>> f = xform.checkpoint(lambda x: np.sin(np.sin(x)))
+    >>> round(float(xform.grad(f)(0.5)), 6)
+    0.778644
+    """
+
+    @functools.wraps(fun)
+    def remat(*args: Any) -> Any:
+        leaves, in_tree = tree_flatten(list(args))
+        out_info: list[Any] = []
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            out_leaves, tree = tree_flatten(fun(*tree_unflatten(in_tree, list(flat))))
+            out_info.append(tree)
+            return out_leaves
+
+        outs = bind_custom(RematCall(flat_fun, _name(fun)), leaves)
+        return tree_unflatten(out_info[-1], list(outs))
+
+    return remat
+
+
+# ---------------------------------------------------------------------------- primitive
+class PrimitiveFunction:
+    """A user function wrapped as a primitive; call it like the original."""
+
+    def __init__(self, fun: Fun) -> None:
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.prim = Primitive(f"{getattr(fun, '__name__', 'primitive')}",
+                              lambda *args, **kw: fun(*args, **kw), register=False)
+        self.prim.batch = functools.partial(_batch_by_loop, self.prim)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return bind(self.prim, *args, **kwargs)
+
+
+def _batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
+                   params: dict) -> tuple[Any, int]:
+    """No batch rule is known for arbitrary NumPy code: one call per batch member."""
+    size = _batch_size(vals, dims)
+    outs = [bind(prim, *[v if d is None else np.take(v, i, axis=d)
+                         for v, d in zip(vals, dims)], **params) for i in range(size)]
+    return np.stack(outs), 0
+
+
+def primitive(fun: Fun) -> PrimitiveFunction:
+    """Wrap ``fun`` (written with plain NumPy) as an opaque primitive of xform.
+
+    >>> import numpy, xform
+    >>> from xform.extend import primitive, defvjp
+    >>> cube = primitive(lambda x: numpy.power(x, 3))
+    >>> defvjp(cube, lambda ans, x: lambda g: 3.0 * g * x * x)
+    >>> float(xform.grad(cube)(2.0))
+    12.0
+    """
+    return PrimitiveFunction(fun)
+
+
+def _prim_of(f: Any) -> Primitive:
+    if not isinstance(f, PrimitiveFunction):
+        raise TypeError(f"{f!r} is not an xform primitive; wrap the function with "
+                        "xform.extend.primitive first")
+    return f.prim
+
+
+def defvjp(f: PrimitiveFunction, *makers: Fun | None, argnums: Sequence[int] | None = None
+           ) -> None:
+    """Reverse rules, one per positional argument: ``maker(ans, *args, **kw)`` returns
+    ``lambda g: cotangent``; ``None`` marks a non-differentiable argument."""
+    prim = _prim_of(f)
+    if argnums is not None:
+        by_pos: dict[int, Fun | None] = dict(zip(argnums, makers))
+        makers = tuple(by_pos.get(i) for i in range(max(argnums) + 1))
+    rules = [None if m is None else
+             (lambda m: lambda ct, ans, *args, **kw: m(ans, *args, **kw)(ct))(m) for m in makers]
+    _defvjp(prim, *rules)
+
+
+def defjvp(f: PrimitiveFunction, *rules: Fun | None) -> None:
+    """Forward rules, one per positional argument: ``rule(g, ans, *args, **kw)`` returns
+    that argument's contribution to the output tangent."""
+    _defjvp(_prim_of(f), *rules)
