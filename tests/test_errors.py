@@ -32,6 +32,16 @@ def test_grad_of_a_container_output_says_scalar():
     assert "scalar" in _message(e) and "list" in _message(e)
 
 
+@pytest.mark.parametrize("transform", [xform.grad, xform.value_and_grad])
+def test_grad_of_a_function_returning_none_raises(transform):
+    def forgot_return(x):
+        np.sin(x)
+
+    with pytest.raises(TypeError) as e:
+        transform(forgot_return)(1.0)
+    assert "None" in _message(e) and "return" in _message(e)
+
+
 def test_integer_output_to_grad():
     with pytest.raises(TypeError) as e:
         xform.grad(lambda x: np.sum((x > 0).astype(int)))(onp.ones(2))

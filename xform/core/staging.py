@@ -80,7 +80,7 @@ class JaxprTrace(Trace):
         return out
 
     def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
-        if not any(isinstance(a, JaxprTracer) and a._trace is self for a in args):
+        if not any(self.owns(a) for a in args):
             return self.delegate_custom(call, args)
         return call.stage(args)
 

@@ -97,7 +97,7 @@ class BatchTrace(Trace):
         return out if out_dim is None else BatchTracer(out, out_dim, self)
 
     def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
-        own = [isinstance(a, BatchTracer) and a._trace is self for a in args]
+        own = [self.owns(a) for a in args]
         if not any(own):
             return self.delegate_custom(call, args)
         vals = [a.val if o else a for a, o in zip(args, own)]

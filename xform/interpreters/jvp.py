@@ -81,7 +81,7 @@ class JVPTrace(Trace):
         return out if t_out is None else JVPTracer(out, t_out, self)
 
     def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
-        own = [isinstance(a, JVPTracer) and a._trace is self for a in args]
+        own = [self.owns(a) for a in args]
         if not any(own):
             return self.delegate_custom(call, args)
         primals = [a.primal if o else a for a, o in zip(args, own)]
