@@ -13,7 +13,7 @@ from .core.trace import Tracer, current_trace, gc_paused, set_current, to_numpy_
 from .interpreters.jvp import JVPTrace, JVPTracer
 from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass, forward_pass
 from .numpy import _elementwise as E
-from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of
+from .core.rules import Primitive, batch_unary, bind, dtype_of, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 Fun = Callable[..., Any]

@@ -16,7 +16,7 @@ from .api import _argnums_tuple, _as_output, _check_differentiable, _fun_name, j
 from .core.trace import current_trace, set_current, to_numpy_value
 from .interpreters.batching import BatchTrace, BatchTracer
 from .numpy import _shape as S
-from .numpy._rules import dtype_of, shape_of
+from .core.rules import dtype_of, shape_of
 from .tree_util import tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]

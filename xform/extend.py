@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 from .core.primitive import Primitive
 from .core.trace import bind
 from .custom_derivatives import custom_jvp, custom_vjp
-from .numpy import _rules
+from .core import rules as _rules
 
 Fun = Callable[..., Any]
 

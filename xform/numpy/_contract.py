@@ -6,8 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import (Primitive, align_batched, batch_size, bind, defjvp, defvjp, move_to_front,
-                     shape_of, unbroadcast)
+from ..core.rules import (Primitive, align_batched, batch_size, bind, defjvp, defvjp, move_to_front,
+                          shape_of, unbroadcast)
 
 # ------------------------------------------------------------------------ matmul
 # One primitive with NumPy's semantics, 1-D operands included: the forward pass is

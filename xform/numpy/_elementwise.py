@@ -5,9 +5,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op, defjvp,
-                     defrules, defvjp, dtype_of,
-                     nondiff_op, unary_op)
+from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op, defjvp,
+                          defrules, defvjp, dtype_of, nondiff_op, unary_op)
 
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]

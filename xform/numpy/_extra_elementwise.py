@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import (Primitive, batch_broadcasting, batch_unary, bind, defjvp, defrules, defvjp,
-                     dtype_of, shape_of, unary_op)
+from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defjvp, defrules,
+                          defvjp, dtype_of, shape_of, unary_op)
 
 
 def is_complex(x: Any) -> bool:

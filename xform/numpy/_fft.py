@@ -27,7 +27,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ._rules import Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of
+from ..core.rules import Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of
 
 Axes = tuple[int, ...]
 Norm = Literal["backward", "ortho", "forward"]

@@ -13,8 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.trace import Tracer
-from ._rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, defvjp, dtype_of,
-                     move_to_front, nondiff_op, shape_of, unbroadcast)
+from ..core.rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, defvjp, dtype_of,
+                          move_to_front, nondiff_op, shape_of, unbroadcast)
 
 ARRAY = "array"
 index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it  # placeholder for an integer-array index in the static part

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of, move_to_front,
-                     nondiff_op, shape_of)
+from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of,
+                          move_to_front, nondiff_op, shape_of)
 
 Axis = int | tuple[int, ...] | None
 

@@ -8,8 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front,
-                     shape_of, unbroadcast)
+from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
+                          unbroadcast)
 
 
 def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:

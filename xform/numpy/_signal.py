@@ -15,8 +15,8 @@ from ._extra_elementwise import conj, is_complex
 from ._indexing import getitem
 from ._reductions import normalize_axis
 from ._reductions import sum as xsum
-from ._rules import (Primitive, align_batched, bind, defjvp, defvjp, dtype_of, shape_of,
-                     unbroadcast)
+from ..core.rules import (Primitive, align_batched, bind, defjvp, defvjp, dtype_of, shape_of,
+                          unbroadcast)
 from ._shape import broadcast_to, concatenate, reshape
 
 

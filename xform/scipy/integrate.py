@@ -27,7 +27,7 @@ from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import ConcretizationError, Tracer
 from ..interpreters.eval import eval_jaxpr
-from ..numpy._rules import Primitive, bind, dtype_of, shape_of
+from ..core.rules import Primitive, bind, dtype_of, shape_of
 from ..tree_util import tree_flatten, tree_unflatten
 
 _INT_MAX = 2 ** 31 - 1  # LSODA counts steps in a Fortran integer
@@ -286,7 +286,7 @@ odeint_p.vjp = _odeint_vjp_batched
 def _odeint_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
     """One ``odeint`` with ``nbatch=1``; a second level of batching is folded into the
     member axis (members of members are still independent systems)."""
-    from ..numpy._rules import batch_size, move_to_front
+    from ..core.rules import batch_size, move_to_front
     from ..numpy._shape import broadcast_to, reshape
     size = batch_size(vals, dims)
     if params["nbatch"] == 0:

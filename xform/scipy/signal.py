@@ -13,8 +13,8 @@ import numpy as np
 import scipy.signal as _ss
 
 from ..core.ir import ShapedArray
-from ..numpy._rules import (Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of,
-                            unbroadcast)
+from ..core.rules import (Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of,
+                          unbroadcast)
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
