@@ -20,7 +20,7 @@ import numpy as np
 from .primitive import Primitive, Rule
 from .trace import add_any, bind
 
-__all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear",
+__all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
            "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
@@ -86,15 +86,37 @@ def defrules(prim: Primitive, *derivs: Callable[..., Any] | None,
 
 
 def deflinear(prim: Primitive, transpose: Rule) -> None:
-    """A primitive linear in its first argument (other arguments are static data):
-    the tangent is the primitive applied to the tangent, and
-    ``transpose(ct, x, *rest, **params)`` gives the cotangent of ``x``."""
+    """A primitive linear in its first argument (other arguments are data it does not
+    differentiate, such as index arrays): the tangent is the primitive applied to the
+    tangent, and ``transpose(ct, ans, x, *rest, **params)`` (a `defvjp` rule) gives
+    the cotangent of ``x``."""
 
     def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-        return bind(prim, tangents[0], *args[1:], **params)
+        t = tangents[0]
+        return None if t is None else bind(prim, t, *args[1:], **params)
 
     prim.jvp = jvp
-    defvjp(prim, lambda ct, ans, x, *rest, **p: transpose(ct, x, *rest, **p))
+    defvjp(prim, transpose)
+
+
+def defbilinear(prim: Primitive, transpose_x: Rule, transpose_y: Rule, *,
+                broadcasting: bool = False, apply: Callable[..., Any] | None = None) -> None:
+    """A primitive ``f`` of two arguments, linear in each when the other is fixed
+    (multiply, matmul, convolve): the tangent is ``f(tx, y) + f(x, ty)``, and the
+    `defvjp` rules ``transpose_x(ct, ans, x, y, **params)`` and ``transpose_y``
+    give the cotangents (with ``broadcasting`` as in `defvjp`). ``apply`` computes
+    ``f`` (by default, binding ``prim``)."""
+    f = apply if apply is not None else (lambda a, b, **p: bind(prim, a, b, **p))
+
+    def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+        # a tangent has its operand's shape, so each term has the output's shape
+        tx, ty = tangents
+        x, y = args
+        out = None if tx is None else f(tx, y, **params)
+        return out if ty is None else add_any(out, f(x, ty, **params))
+
+    prim.jvp = jvp
+    defvjp(prim, transpose_x, transpose_y, broadcasting=broadcasting)
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
