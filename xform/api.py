@@ -9,11 +9,11 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
+from .core.rules import Primitive, batch_unary, bind, dtype_of, shape_of  # TODO(merge A)
 from .core.trace import Tracer, cast_like, to_numpy_value
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
 from .numpy._reductions import sum as _sum
-from .numpy._rules import Primitive, batch_unary, bind, dtype_of, shape_of  # TODO(merge A)
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 Fun = Callable[..., Any]

@@ -19,7 +19,7 @@ from .interpreters.batching import vmap_flat
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import vjp_flat
 from .numpy import _shape as S
-from .numpy._rules import dtype_of, shape_of
+from .core.rules import dtype_of, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]

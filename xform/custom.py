@@ -32,8 +32,8 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, aval_of
 from .core.primitive import Primitive
-from .numpy._rules import defjvp as _defjvp  # TODO(core.rules)
-from .numpy._rules import defvjp as _defvjp
+from .core.rules import defjvp as _defjvp
+from .core.rules import defvjp as _defvjp
 from .core.staging import trace_to_jaxpr
 from .core.trace import CustomCall, Tracer, bind, bind_custom
 from .interpreters.batching import vmap_flat

@@ -1,8 +1,8 @@
 """Primitives: named operations with an implementation and one slot per rule.
 
 A primitive's rules live in the module that defines it (``xform/numpy/*``);
-this module only provides the container, the registry the generic tests walk,
-and the helpers that make declaring a rule a one-liner.
+this module only provides the container and the registry the generic tests
+walk (the helpers that make declaring a rule a one-liner are in ``rules``).
 
 Rule signatures (``ans`` is the primal output, already computed):
 

@@ -26,7 +26,7 @@ from ..interpreters.vjp import TapeTracer, vjp_flat
 from ..numpy import _elementwise as E
 from ..numpy import _reductions as R
 from ..numpy import _shape as S
-from ..numpy._rules import batch_size, move_to_front, shape_of
+from ..core.rules import batch_size, move_to_front, shape_of
 from ..tree_util import tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]

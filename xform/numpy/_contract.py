@@ -6,8 +6,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import (Primitive, align_batched, batch_size, bind, defjvp, defvjp, move_to_front,
-                     shape_of, unbroadcast)
+from ..core.rules import (Primitive, align_batched, batch_size, bind, defbilinear, move_to_front,
+                          shape_of, unbroadcast)
 
 # ------------------------------------------------------------------------ matmul
 # One primitive with NumPy's semantics, 1-D operands included: the forward pass is
@@ -58,9 +58,7 @@ def _matmul_ct_b(ct: Any, ans: Any, a: Any, b: Any) -> Any:
     return reshape(unbroadcast(bind(matmul_p, _mT(a2), ct2), shape_of(b2)), shape_of(b))
 
 
-defjvp(matmul_p, lambda t, ans, a, b: bind(matmul_p, t, b),
-       lambda t, ans, a, b: bind(matmul_p, a, t))
-defvjp(matmul_p, _matmul_ct_a, _matmul_ct_b)
+defbilinear(matmul_p, _matmul_ct_a, _matmul_ct_b)
 
 
 def matmul(a: Any, b: Any) -> Any:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..core.trace import Tracer
-from ._rules import dtype_of, shape_of
+from ..core.rules import dtype_of, shape_of
 
 
 def _contains_tracer(x: Any) -> bool:

@@ -1,13 +1,14 @@
 """Elementwise primitives: one table row per op, derivatives as ``d(ans, *args)``."""
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable
 
 import numpy as np
 
-from ._rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op, defjvp,
-                     defrules, defvjp, dtype_of,
-                     nondiff_op, unary_op)
+from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op,
+                          defbilinear, defjvp, deflinear, defrules, defvjp, dtype_of,
+                          nondiff_op, unary_op)
 
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]
@@ -77,8 +78,9 @@ defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 
 multiply_p = Primitive("multiply", np.multiply)
-defjvp(multiply_p, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
-defvjp(multiply_p, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct, broadcasting=True)
+# Python's `*` rather than a ufunc call, which costs more on NumPy scalars
+defbilinear(multiply_p, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct,
+            broadcasting=True, apply=operator.mul)
 
 divide_p = Primitive("divide", np.divide)
 defjvp(divide_p, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
@@ -224,8 +226,7 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
 
 
 convert_p = Primitive("convert_element_type", lambda x, dtype: np.asarray(x).astype(dtype))
-defjvp(convert_p, lambda t, ans, x, dtype: bind(convert_p, t, dtype=dtype))
-defvjp(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
+deflinear(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: np.asarray(x).astype(dtype))
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import (Primitive, batch_broadcasting, batch_unary, bind, defjvp, defrules, defvjp,
-                     dtype_of, shape_of, unary_op)
+from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, deflinear, defrules,
+                          dtype_of, shape_of, unary_op)
 
 
 def is_complex(x: Any) -> bool:
@@ -48,12 +48,9 @@ def _imag_vjp(ct: Any, ans: Any, x: Any) -> Any:
     return ct * -1j if is_complex(x) else ct * 0.0
 
 
-defjvp(real_p, lambda t, ans, x: bind(real_p, t))
-defvjp(real_p, _real_vjp)
-defjvp(imag_p, lambda t, ans, x: bind(imag_p, t))
-defvjp(imag_p, _imag_vjp)
-defjvp(conj_p, lambda t, ans, x: bind(conj_p, t))
-defvjp(conj_p, lambda ct, ans, x: bind(conj_p, ct))
+deflinear(real_p, _real_vjp)
+deflinear(imag_p, _imag_vjp)
+deflinear(conj_p, lambda ct, ans, x: bind(conj_p, ct))
 for _p in (real_p, imag_p, conj_p):
     batch_unary(_p)
 

@@ -27,7 +27,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ._rules import Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of
+from ..core.rules import Primitive, bind, deflinear, dtype_of, move_to_front, shape_of
 
 Axes = tuple[int, ...]
 Norm = Literal["backward", "ortho", "forward"]
@@ -85,8 +85,6 @@ def _fft_impl(x: Any, axes: Axes, norm: Norm, inverse: bool) -> Any:
 
 
 fft_p = Primitive("fft", _fft_impl)
-defjvp(fft_p, lambda t, ans, x, axes, norm, inverse: bind(
-    fft_p, t, axes=axes, norm=norm, inverse=inverse))
 
 
 def _fft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str, inverse: bool) -> Any:
@@ -94,7 +92,7 @@ def _fft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str, inverse: bo
     return out if _is_complex(x) else _real(out)
 
 
-defvjp(fft_p, _fft_transpose)
+deflinear(fft_p, _fft_transpose)
 
 
 # ------------------------------------------------------------------------ rfft
@@ -110,8 +108,7 @@ def _rfft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str) -> Any:
 
 
 rfft_p = Primitive("rfft", _rfft_impl)
-defjvp(rfft_p, lambda t, ans, x, axes, norm: bind(rfft_p, t, axes=axes, norm=norm))
-defvjp(rfft_p, _rfft_transpose)
+deflinear(rfft_p, _rfft_transpose)
 
 
 # ------------------------------------------------------------------------ irfft
@@ -128,8 +125,7 @@ def _irfft_transpose(ct: Any, ans: Any, y: Any, axes: Axes, n: int, norm: str) -
 
 
 irfft_p = Primitive("irfft", _irfft_impl)
-defjvp(irfft_p, lambda t, ans, y, axes, n, norm: bind(irfft_p, t, axes=axes, n=n, norm=norm))
-defvjp(irfft_p, _irfft_transpose)
+deflinear(irfft_p, _irfft_transpose)
 
 
 # ------------------------------------------------------------------------ batching

@@ -13,8 +13,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.trace import Tracer
-from ._rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, defvjp, dtype_of,
-                     move_to_front, nondiff_op, shape_of, unbroadcast)
+from ..core.rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, deflinear, defvjp,
+                          dtype_of, move_to_front, nondiff_op, shape_of, unbroadcast)
 
 ARRAY = "array"
 index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it  # placeholder for an integer-array index in the static part
@@ -65,8 +65,7 @@ def _getitem_impl(x: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
 
 
 getitem_p = Primitive("getitem", _getitem_impl)
-defjvp(getitem_p, lambda t, ans, x, *arrays, idx: bind(getitem_p, t, *arrays, idx=idx))
-defvjp(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
+deflinear(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
     index_add_p, np.zeros(shape_of(x), dtype_of(ct)), ct, *arrays, idx=idx))
 
 

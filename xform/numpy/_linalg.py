@@ -32,8 +32,8 @@ from ._elementwise import astype
 from ._indexing import getitem
 from ._manip import tril, triu
 from ._reductions import sum as xsum
-from ._rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op, shape_of,
-                     unbroadcast)
+from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
+                          shape_of, unbroadcast)
 from ._shape import concatenate, moveaxis, reshape, swapaxes
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",

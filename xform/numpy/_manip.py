@@ -15,7 +15,7 @@ from ._creation import asarray, full
 from ._elementwise import multiply, subtract, where
 from ._indexing import at, getitem, take
 from ._reductions import sum as xsum
-from ._rules import dtype_of, shape_of
+from ..core.rules import dtype_of, shape_of
 from ._shape import concatenate, flip, moveaxis, ravel, reshape, stack, transpose
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ._rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of, move_to_front,
-                     nondiff_op, shape_of)
+from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
+                          move_to_front, nondiff_op, shape_of)
 
 Axis = int | tuple[int, ...] | None
 
@@ -45,9 +45,7 @@ def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 
 reduce_sum_p = Primitive("reduce_sum", _sum_impl)
-defjvp(reduce_sum_p, lambda t, ans, x, axis, keepdims: bind(
-    reduce_sum_p, t, axis=axis, keepdims=keepdims))
-defvjp(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis, keepdims))
+deflinear(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis, keepdims))
 
 
 def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -214,8 +212,8 @@ def _flip(x: Any, axis: int) -> Any:
 
 
 cumsum_p = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
-defjvp(cumsum_p, lambda t, ans, x, axis: bind(cumsum_p, t, axis=axis))
-defvjp(cumsum_p, lambda ct, ans, x, axis: _flip(bind(cumsum_p, _flip(ct, axis), axis=axis), axis))
+deflinear(cumsum_p, lambda ct, ans, x, axis: _flip(
+    bind(cumsum_p, _flip(ct, axis), axis=axis), axis))
 
 cumprod_p = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
 # d ans_i / d x_j = ans_i / x_j for j <= i (not defined where x has zeros)

@@ -8,8 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front,
-                     shape_of, unbroadcast)
+from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
+                          unbroadcast)
 
 
 def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
@@ -21,7 +21,7 @@ def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
 
 
 reshape_p = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
-deflinear(reshape_p, lambda ct, x, shape: reshape(ct, shape_of(x)))
+deflinear(reshape_p, lambda ct, ans, x, shape: reshape(ct, shape_of(x)))
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
@@ -41,7 +41,7 @@ def ravel(a: Any, order: str = "C") -> Any:
 
 
 transpose_p = Primitive("transpose", lambda x, axes: np.transpose(x, axes))
-deflinear(transpose_p, lambda ct, x, axes: transpose(ct, tuple(np.argsort(axes))))
+deflinear(transpose_p, lambda ct, ans, x, axes: transpose(ct, tuple(np.argsort(axes))))
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
@@ -84,7 +84,7 @@ def _broadcast_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
 
 
 broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl)
-deflinear(broadcast_to_p, lambda ct, x, shape: unbroadcast(ct, shape_of(x)))
+deflinear(broadcast_to_p, lambda ct, ans, x, shape: unbroadcast(ct, shape_of(x)))
 
 
 def broadcast_to(array: Any, shape: Any) -> Any:
@@ -238,7 +238,7 @@ def _roll_impl(x: Any, shift: Any, axis: Any) -> Any:
 
 
 roll_p = Primitive("roll", _roll_impl)
-deflinear(roll_p, lambda ct, x, shift, axis: bind(
+deflinear(roll_p, lambda ct, ans, x, shift, axis: bind(
     roll_p, ct, shift=tuple(-s for s in shift) if isinstance(shift, tuple) else -shift,
     axis=axis))
 

@@ -15,8 +15,7 @@ from ._extra_elementwise import conj, is_complex
 from ._indexing import getitem
 from ._reductions import normalize_axis
 from ._reductions import sum as xsum
-from ._rules import (Primitive, align_batched, bind, defjvp, defvjp, dtype_of, shape_of,
-                     unbroadcast)
+from ..core.rules import Primitive, align_batched, bind, defbilinear, dtype_of, shape_of
 from ._shape import broadcast_to, concatenate, reshape
 
 
@@ -47,11 +46,8 @@ def _conv_vjp(ct: Any, other: Any, n: int) -> Any:
     return getitem(full, (Ellipsis, slice(m - 1, m - 1 + n)))
 
 
-defjvp(convolve_p, lambda t, ans, a, v: bind(convolve_p, t, v),
-       lambda t, ans, a, v: bind(convolve_p, a, t))
-defvjp(convolve_p,
-       lambda ct, ans, a, v: unbroadcast(_conv_vjp(ct, v, shape_of(a)[-1]), shape_of(a)),
-       lambda ct, ans, a, v: unbroadcast(_conv_vjp(ct, a, shape_of(v)[-1]), shape_of(v)))
+defbilinear(convolve_p, lambda ct, ans, a, v: _conv_vjp(ct, v, shape_of(a)[-1]),
+            lambda ct, ans, a, v: _conv_vjp(ct, a, shape_of(v)[-1]), broadcasting=True)
 convolve_p.batch = lambda vals, dims, params: (bind(convolve_p, *align_batched(vals, dims)), 0)
 
 

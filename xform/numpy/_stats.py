@@ -26,8 +26,8 @@ from ._reductions import mean as xmean
 from ._reductions import min as xmin
 from ._reductions import prod as xprod
 from ._reductions import sum as xsum
-from ._rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of, move_to_front,
-                     shape_of)
+from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of,
+                          move_to_front, shape_of)
 from ._shape import ravel, reshape, transpose
 
 

@@ -18,7 +18,7 @@ from ._linalg import (EighResult, EigResult, QRResult, SlogdetResult, SVDResult,
                       cholesky, det, eig, eigh, eigvals, eigvalsh, inv, lstsq, matrix_rank,
                       mT, pinv, qr, slogdet, solve, svd, svdvals)
 from ._reductions import max as _max, min as _min, normalize_axis, sum as _sum
-from ._rules import dtype_of, shape_of
+from ..core.rules import dtype_of, shape_of
 from ._shape import moveaxis, ravel, reshape, transpose
 from .._unsupported import unsupported_getattr
 

@@ -28,9 +28,9 @@ from ..core.staging import trace_to_jaxpr
 from ..core.trace import ConcretizationError, Tracer
 from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
+from ..core.rules import Primitive, bind, dtype_of, shape_of
 from ..interpreters.jvp import jvp_flat
 from ..interpreters.vjp import vjp_flat
-from ..numpy._rules import Primitive, bind, dtype_of, shape_of
 from ..tree_util import tree_flatten, tree_unflatten
 
 _INT_MAX = 2 ** 31 - 1  # LSODA counts steps in a Fortran integer
@@ -301,7 +301,7 @@ odeint_p.vjp = _odeint_vjp_batched
 def _odeint_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
     """One ``odeint`` with ``nbatch=1``; a second level of batching is folded into the
     member axis (members of members are still independent systems)."""
-    from ..numpy._rules import batch_size, move_to_front
+    from ..core.rules import batch_size, move_to_front
     from ..numpy._shape import broadcast_to, reshape
     size = batch_size(vals, dims)
     if params["nbatch"] == 0:

@@ -30,7 +30,7 @@ from ..numpy._linalg import (_aval, _batch_core, _col, _lead, _shape_rule, as_fl
                              vector_as_column)
 from ..numpy._manip import tril, triu
 from ..numpy._reductions import sum as xsum
-from ..numpy._rules import Primitive, bind, dtype_of, shape_of, unbroadcast
+from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..numpy._shape import concatenate, reshape
 from .._unsupported import unsupported_getattr
 

@@ -13,8 +13,7 @@ import numpy as np
 import scipy.signal as _ss
 
 from ..core.ir import ShapedArray
-from ..numpy._rules import (Primitive, bind, defjvp, defvjp, dtype_of, move_to_front, shape_of,
-                            unbroadcast)
+from ..core.rules import Primitive, bind, defbilinear, dtype_of, move_to_front, shape_of
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
@@ -109,20 +108,16 @@ def _convolve_transpose(k: int) -> Any:
     """Cotangent of input ``k`` (0 or 1); the convolution is symmetric in its inputs."""
     def rule(ct: Any, ans: Any, in1: Any, in2: Any, mode: str, method: str,
              nbatch: int) -> Any:
-        mine, other = (in1, in2) if k == 0 else (in2, in1)
+        other = in2 if k == 0 else in1
         s1, s2 = shape_of(in1)[nbatch:], shape_of(in2)[nbatch:]
         conv = range(nbatch, len(shape_of(in1)))
         full = _pad_to_full(ct, s1, s2, nbatch)
-        out = bind(convolve_p, full, _flip(other, conv), mode="valid", method=method,
-                   nbatch=nbatch)
-        return unbroadcast(out, shape_of(mine))
+        return bind(convolve_p, full, _flip(other, conv), mode="valid", method=method,
+                    nbatch=nbatch)
     return rule
 
 
-defjvp(convolve_p,
-       lambda t, ans, in1, in2, **p: bind(convolve_p, t, in2, **p),
-       lambda t, ans, in1, in2, **p: bind(convolve_p, in1, t, **p))
-defvjp(convolve_p, _convolve_transpose(0), _convolve_transpose(1))
+defbilinear(convolve_p, _convolve_transpose(0), _convolve_transpose(1), broadcasting=True)
 
 
 def _batch_convolve(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:

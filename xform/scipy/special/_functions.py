@@ -13,8 +13,7 @@ import numpy as np
 import scipy.special as sc
 
 from ...numpy import _elementwise as E
-from ...numpy._rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of,
-                             unary_op)
+from ...core.rules import Primitive, batch_broadcasting, bind, defrules, dtype_of, unary_op
 
 # defined below; named here because derivatives refer to each other
 digamma: Callable[[Any], Any]

@@ -27,7 +27,7 @@ import scipy.special as sc
 
 from ...core.ir import ShapedArray
 from ...numpy import _elementwise as E
-from ...numpy._rules import Primitive, batch_broadcasting, bind, defjvp, defvjp, shape_of
+from ...core.rules import Primitive, batch_broadcasting, bind, defjvp, defvjp, shape_of
 from ._functions import (betaln, digamma, float_dtype, gammaln, polygamma, xlog1py, xlogy)
 from ._jet import Jet
 

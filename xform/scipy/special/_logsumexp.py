@@ -14,7 +14,7 @@ import scipy.special as sc
 from ...numpy import _elementwise as E
 from ...numpy._reductions import keepdims_shape, normalize_axis
 from ...numpy._reductions import sum as xsum
-from ...numpy._rules import Primitive, align_batched, bind, shape_of, unbroadcast
+from ...core.rules import Primitive, align_batched, bind, shape_of, unbroadcast
 from ...numpy._shape import broadcast_to, reshape
 from ._functions import float_dtype
 

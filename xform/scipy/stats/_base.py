@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ...numpy import _elementwise as E
-from ...numpy._rules import dtype_of
+from ...core.rules import dtype_of
 from ...numpy._elementwise import astype, where
 
 NAN = math.nan

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...numpy import _elementwise as E
 from ...numpy._elementwise import where
-from ...numpy._rules import dtype_of
+from ...core.rules import dtype_of
 from .. import special as sp
 from ._base import INF, both, log_prob, positive, rv_continuous
 

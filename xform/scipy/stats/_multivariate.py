@@ -9,7 +9,7 @@ import numpy as np
 
 from ... import numpy as xnp
 from ...core.trace import Tracer
-from ...numpy._rules import shape_of
+from ...core.rules import shape_of
 from .. import special as sp
 from ._base import as_float
 

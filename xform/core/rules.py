@@ -4,6 +4,12 @@ Per-argument rules have the forms
 ``jvp: rule(t, ans, *args, **params) -> tangent contribution`` and
 ``vjp: rule(ct, ans, *args, **params) -> cotangent for that argument``,
 with ``None`` for an argument that has no derivative.
+
+Part of the core, so it imports nothing above it. The few array operations the
+helpers need (sum, reshape, broadcast_to, moveaxis, real) are NumPy's own
+functions: on NumPy values they run NumPy, and on tracers NumPy's dispatch
+protocol (``__array_function__``, which ``xform.numpy`` attaches to ``Tracer``)
+routes them to the traceable op of the same name.
 """
 from __future__ import annotations
 
@@ -11,13 +17,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..core.primitive import Primitive, Rule
-from ..core.trace import add_any, bind
+from .primitive import Primitive, Rule
+from .trace import add_any, bind
 
-__all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear",
+__all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
            "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
-           "batch_axis_param"]
+           "align_batched", "shift_axis", "batch_axis_param"]
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -41,8 +47,7 @@ def defjvp(prim: Primitive, *rules: Rule | None) -> None:
             if t is not None and rule is not None:
                 out = add_any(out, rule(t, ans, *args, **params))
         if out is not None and shape_of(out) != shape_of(ans):
-            from ._shape import broadcast_to
-            out = broadcast_to(out, shape_of(ans))
+            out = np.broadcast_to(out, shape_of(ans))
         return out
 
     prim.jvp = jvp
@@ -62,8 +67,7 @@ def defvjp(prim: Primitive, *rules: Rule | None, broadcasting: bool = False) -> 
             if c is not None and dtype_of(c).kind == "c" and dtype_of(arg).kind != "c":
                 # a real operand promoted into complex arithmetic: its cotangent is the
                 # real part (the transpose of the real-to-complex embedding)
-                from ._extra_elementwise import real_part
-                c = real_part(c)
+                c = np.real(c)
             out.append(c)
         return out
 
@@ -82,15 +86,37 @@ def defrules(prim: Primitive, *derivs: Callable[..., Any] | None,
 
 
 def deflinear(prim: Primitive, transpose: Rule) -> None:
-    """A primitive linear in its first argument (other arguments are static data):
-    the tangent is the primitive applied to the tangent, and
-    ``transpose(ct, x, *rest, **params)`` gives the cotangent of ``x``."""
+    """A primitive linear in its first argument (other arguments are data it does not
+    differentiate, such as index arrays): the tangent is the primitive applied to the
+    tangent, and ``transpose(ct, ans, x, *rest, **params)`` (a `defvjp` rule) gives
+    the cotangent of ``x``."""
 
     def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-        return bind(prim, tangents[0], *args[1:], **params)
+        t = tangents[0]
+        return None if t is None else bind(prim, t, *args[1:], **params)
 
     prim.jvp = jvp
-    defvjp(prim, lambda ct, ans, x, *rest, **p: transpose(ct, x, *rest, **p))
+    defvjp(prim, transpose)
+
+
+def defbilinear(prim: Primitive, transpose_x: Rule, transpose_y: Rule, *,
+                broadcasting: bool = False, apply: Callable[..., Any] | None = None) -> None:
+    """A primitive ``f`` of two arguments, linear in each when the other is fixed
+    (multiply, matmul, convolve): the tangent is ``f(tx, y) + f(x, ty)``, and the
+    `defvjp` rules ``transpose_x(ct, ans, x, y, **params)`` and ``transpose_y``
+    give the cotangents (with ``broadcasting`` as in `defvjp`). ``apply`` computes
+    ``f`` (by default, binding ``prim``)."""
+    f = apply if apply is not None else (lambda a, b, **p: bind(prim, a, b, **p))
+
+    def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+        # a tangent has its operand's shape, so each term has the output's shape
+        tx, ty = tangents
+        x, y = args
+        out = None if tx is None else f(tx, y, **params)
+        return out if ty is None else add_any(out, f(x, ty, **params))
+
+    prim.jvp = jvp
+    defvjp(prim, transpose_x, transpose_y, broadcasting=broadcasting)
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
@@ -98,15 +124,13 @@ def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
     ct_shape = shape_of(ct)
     if ct_shape == shape:
         return ct
-    from ._reductions import sum as xsum
-    from ._shape import reshape
     lead = len(ct_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and ct_shape[lead + i] != 1)
     if axes:
-        ct = xsum(ct, axis=axes)
+        ct = np.sum(ct, axis=axes)
     if shape_of(ct) != shape:
-        ct = reshape(ct, shape)
+        ct = np.reshape(ct, shape)
     return ct
 
 
@@ -119,8 +143,7 @@ def move_to_front(x: Any, d: int | None) -> Any:
     """``x`` with its batch axis ``d`` moved to position 0."""
     if d is None or d == 0:
         return x
-    from ._shape import moveaxis
-    return moveaxis(x, d, 0)
+    return np.moveaxis(x, d, 0)
 
 
 def batch_unary(prim: Primitive) -> None:
@@ -141,8 +164,7 @@ def align_batched(vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
             v = move_to_front(v, d)
             rest = tuple(shape_of(v)[1:])
             if len(rest) < nd:
-                from ._shape import reshape
-                v = reshape(v, (size,) + (1,) * (nd - len(rest)) + rest)
+                v = np.reshape(v, (size,) + (1,) * (nd - len(rest)) + rest)
         out.append(v)
     return out
 
