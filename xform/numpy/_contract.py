@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core import emit
 from ._rules import (Primitive, align_batched, batch_size, bind, defjvp, defvjp, move_to_front,
                      shape_of, unbroadcast)
 
@@ -61,6 +62,7 @@ def _matmul_ct_b(ct: Any, ans: Any, a: Any, b: Any) -> Any:
 defjvp(matmul_p, lambda t, ans, a, b: bind(matmul_p, t, b),
        lambda t, ans, a, b: bind(matmul_p, a, t))
 defvjp(matmul_p, _matmul_ct_a, _matmul_ct_b)
+matmul_p.emit = emit.infix("@")
 
 
 def matmul(a: Any, b: Any) -> Any:

@@ -54,6 +54,7 @@ defjvp(imag_p, lambda t, ans, x: bind(imag_p, t))
 defvjp(imag_p, _imag_vjp)
 defjvp(conj_p, lambda t, ans, x: bind(conj_p, t))
 defvjp(conj_p, lambda ct, ans, x: bind(conj_p, ct))
+real_p.linear = imag_p.linear = conj_p.linear = True  # over real coefficients
 for _p in (real_p, imag_p, conj_p):
     batch_unary(_p)
 

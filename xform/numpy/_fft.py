@@ -95,6 +95,7 @@ def _fft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str, inverse: bo
 
 
 defvjp(fft_p, _fft_transpose)
+fft_p.linear = True
 
 
 # ------------------------------------------------------------------------ rfft
@@ -112,6 +113,7 @@ def _rfft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str) -> Any:
 rfft_p = Primitive("rfft", _rfft_impl)
 defjvp(rfft_p, lambda t, ans, x, axes, norm: bind(rfft_p, t, axes=axes, norm=norm))
 defvjp(rfft_p, _rfft_transpose)
+rfft_p.linear = True
 
 
 # ------------------------------------------------------------------------ irfft
@@ -130,6 +132,7 @@ def _irfft_transpose(ct: Any, ans: Any, y: Any, axes: Axes, n: int, norm: str) -
 irfft_p = Primitive("irfft", _irfft_impl)
 defjvp(irfft_p, lambda t, ans, y, axes, n, norm: bind(irfft_p, t, axes=axes, n=n, norm=norm))
 defvjp(irfft_p, _irfft_transpose)
+irfft_p.linear = True
 
 
 # ------------------------------------------------------------------------ batching

@@ -68,6 +68,7 @@ getitem_p = Primitive("getitem", _getitem_impl)
 defjvp(getitem_p, lambda t, ans, x, *arrays, idx: bind(getitem_p, t, *arrays, idx=idx))
 defvjp(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
     index_add_p, np.zeros(shape_of(x), dtype_of(ct)), ct, *arrays, idx=idx))
+getitem_p.linear = True  # the index arrays are static data
 
 
 def getitem(x: Any, idx: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import emit
 from ._rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of, move_to_front,
                      nondiff_op, shape_of)
 
@@ -48,6 +49,8 @@ reduce_sum_p = Primitive("reduce_sum", _sum_impl)
 defjvp(reduce_sum_p, lambda t, ans, x, axis, keepdims: bind(
     reduce_sum_p, t, axis=axis, keepdims=keepdims))
 defvjp(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis, keepdims))
+reduce_sum_p.emit = emit.method("sum", "axis", "keepdims", keywords=True)
+reduce_sum_p.linear = True
 
 
 def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -135,6 +138,8 @@ def _chooser(name: str, impl: Any) -> Primitive:
 
 reduce_max_p = _chooser("reduce_max", np.max)
 reduce_min_p = _chooser("reduce_min", np.min)
+reduce_max_p.emit = emit.method("max", "axis", "keepdims", keywords=True)
+reduce_min_p.emit = emit.method("min", "axis", "keepdims", keywords=True)
 
 
 def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -216,6 +221,7 @@ def _flip(x: Any, axis: int) -> Any:
 cumsum_p = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
 defjvp(cumsum_p, lambda t, ans, x, axis: bind(cumsum_p, t, axis=axis))
 defvjp(cumsum_p, lambda ct, ans, x, axis: _flip(bind(cumsum_p, _flip(ct, axis), axis=axis), axis))
+cumsum_p.linear = True
 
 cumprod_p = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
 # d ans_i / d x_j = ans_i / x_j for j <= i (not defined where x has zeros)

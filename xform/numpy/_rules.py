@@ -91,6 +91,7 @@ def deflinear(prim: Primitive, transpose: Rule) -> None:
 
     prim.jvp = jvp
     defvjp(prim, lambda ct, ans, x, *rest, **p: transpose(ct, x, *rest, **p))
+    prim.linear = True
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
@@ -152,6 +153,7 @@ def batch_broadcasting(prim: Primitive) -> None:
     def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
         return bind(prim, *align_batched(vals, dims), **params), 0
     prim.batch = rule
+    prim.broadcasting = True  # the jit's redundant-broadcast pass relies on it
 
 
 def shift_axis(axis: Any, ndim: int) -> Any:
