@@ -225,7 +225,11 @@ DOMAINS["reshape"] = [fixed(operands((3, 4)), {"shape": (2, 6)}),
                       fixed(operands((3, 4)), {"shape": (12,)}),
                       fixed(operands(()), {"shape": (1, 1)})]
 DOMAINS["transpose"] = [fixed(operands((3, 4)), {"axes": (1, 0)}),
-                        fixed(operands((2, 3, 4)), {"axes": (2, 0, 1)})]
+                        fixed(operands((2, 3, 4)), {"axes": (2, 0, 1)}),
+                        # does not commute with the one above: checks the fusion's order
+                        fixed(operands((2, 3, 4)), {"axes": (0, 2, 1)}),
+                        # the identity permutation, which the simplifier drops
+                        fixed(operands((3, 4)), {"axes": (0, 1)})]
 DOMAINS["broadcast_to"] = [fixed(operands((3, 1)), {"shape": (2, 3, 4)}),
                            fixed(operands(()), {"shape": (3,)}),
                            fixed(operands((4,)), {"shape": (3, 4)})]

@@ -11,6 +11,11 @@ For each primitive and each of its input domains (tests/domains.py):
 
 A primitive without a domain entry fails by name. A second test checks that
 float32 inputs give float32 outputs, tangents and cotangents.
+
+The facts jit reads from a primitive are checked on the same domains: ``emit``
+(the generated source computes what ``impl`` does), ``broadcasting`` (required of
+every op batched by the broadcasting rule), ``is_broadcast``, ``linear`` (required
+of a single-operand op found linear on all its domains), ``identities`` and ``fuse``.
 """
 from __future__ import annotations
 
@@ -239,3 +244,162 @@ def test_float32_stays_float32(name: str) -> None:
             assert onp.shape(c) == onp.shape(args[i]), \
                 f"{name}: the VJP rule's cotangent {i} has shape {onp.shape(c)}, " \
                 f"argument {onp.shape(args[i])}"
+
+
+# ----------------------------------------------------------------------------- facts
+# The facts jit reads from a primitive (xform/core/primitive.py), each checked on the
+# primitive's domains: a fact that does not hold, or one missing where the test can
+# tell, fails by the primitive's name.
+def _samples(name: str) -> list[tuple[Domain, tuple, dict, onp.random.Generator]]:
+    out = []
+    for k, domain in enumerate(DOMAINS.get(name, [])):
+        rng = _rng(name, k)
+        args, params = domain.make(rng)
+        out.append((domain, args, params, rng))
+    return out
+
+
+def _uses_broadcasting_batch_rule(prim: Primitive) -> bool:
+    # by the rule's qualified name, so the check survives the helper changing module
+    return getattr(prim.batch, "__qualname__", "").startswith("batch_broadcasting.")
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+def test_broadcasting_fact(name: str) -> None:
+    """A primitive batched as a broadcasting op is marked ``broadcasting``, and a marked
+    one gives the same values with an operand broadcast beforehand (what the jit's
+    redundant-broadcast pass relies on), a full-shape one or a single element."""
+    prim = registry[name]
+    if _uses_broadcasting_batch_rule(prim) and not prim.broadcasting:
+        pytest.fail(f"primitive {name!r} batches as a broadcasting op but is not marked "
+                    "broadcasting=True", pytrace=False)
+    if not prim.broadcasting:
+        return
+    for domain, args, params, _ in _samples(name):
+        with onp.errstate(all="ignore"):
+            expected = bind(prim, *args, **params)
+            shape = onp.shape(expected)
+            for k, a in enumerate(args):
+                if not isinstance(a, onp.ndarray):
+                    continue
+                element = a.reshape(-1)[:1].reshape(())
+                for small, full in ((a, onp.broadcast_to(a, shape)),
+                                    (element, onp.broadcast_to(element, onp.shape(a)))):
+                    got = bind(prim, *args[:k], full, *args[k + 1:], **params)
+                    want = bind(prim, *args[:k], small, *args[k + 1:], **params)
+                    # elementwise: the values repeat along the axes only `full` has
+                    onp.testing.assert_allclose(
+                        got, onp.broadcast_to(want, onp.shape(got)), rtol=1e-12, atol=0,
+                        err_msg=f"{name} [{domain.label}]: operand {k} broadcast beforehand")
+
+
+@pytest.mark.parametrize("name", [n for n in PRIMITIVES if registry[n].is_broadcast])
+def test_is_broadcast_fact(name: str) -> None:
+    prim = registry[name]
+    for domain, args, params, _ in _samples(name):
+        out = bind(prim, *args, **params)
+        onp.testing.assert_array_equal(out, onp.broadcast_to(args[0], onp.shape(out)),
+                                       err_msg=f"{name} [{domain.label}]")
+
+
+@pytest.mark.parametrize("name", [n for n in PRIMITIVES if registry[n].emit is not None])
+def test_emitter_matches_impl_through_jit(name: str) -> None:
+    """The source jit writes for the primitive computes what its implementation does:
+    generated from the traced IR as is (so the emitter's line is surely there), and
+    through ``jit`` with its passes."""
+    from xform.jit.codegen import generate
+    prim = registry[name]
+    for domain, args, params, _ in _samples(name):
+        f = _bound(prim, args, params, domain.diff)
+        x = [args[i] for i in domain.diff]
+        with onp.errstate(all="ignore"):
+            expected = as_list(prim.impl(*args, **params))
+            lowered = xform.jit(f).lower(*x)
+            results = {"generated": generate(lowered.jaxpr).fn(*x),
+                       "jit": as_list(xform.jit(f)(*x))}
+        for how, outs in results.items():
+            for o, e in zip(outs, expected):
+                what = f"{name} [{domain.label}] {how}"
+                assert onp.result_type(o) == onp.result_type(e), f"{what}: dtype"
+                onp.testing.assert_allclose(o, e, rtol=1e-12, atol=1e-14, err_msg=what)
+
+
+def _linear_in_first(prim: Primitive, args: tuple, params: dict,
+                     rng: onp.random.Generator) -> bool:
+    """``f(a x + b y) == a f(x) + b f(y)`` in the first operand, the others fixed."""
+    x = onp.asarray(args[0])
+    y = random_like(rng, x)
+    a, b = 0.7, -1.3
+    f = lambda v: as_list(bind(prim, v, *args[1:], **params))  # noqa: E731
+    try:
+        with onp.errstate(all="ignore"):
+            lhs, fx, fy = f(a * x + b * y), f(x), f(y)
+    except (ValueError, ArithmeticError, onp.linalg.LinAlgError):
+        return False  # y left the domain where f is defined: f is not linear there
+    for l, u, v in zip(lhs, fx, fy):
+        single = onp.float32 in (x.dtype, onp.result_type(l))
+        rtol, atol = (1e-5, 1e-5) if single else (1e-9, 1e-12)
+        if onp.shape(l) != onp.shape(u) or not onp.allclose(l, a * u + b * v, rtol, atol):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+def test_linear_fact(name: str) -> None:
+    """``linear`` primitives are linear in their first operand on every domain; a
+    differentiable one of a single (floating) operand that is linear on every domain,
+    and not marked, fails too."""
+    prim = registry[name]
+    samples = _samples(name)
+    if prim.linear:
+        assert not prim.nondiff, f"primitive {name!r}: linear but marked non-differentiable"
+        for domain, args, params, rng in samples:
+            assert _linear_in_first(prim, args, params, rng), \
+                f"primitive {name!r} is marked linear but is not, on [{domain.label}]"
+        return
+    candidate = not prim.nondiff and samples and all(
+        d.diff == (0,) and onp.asarray(a[0]).dtype.kind in "fc" for d, a, _, _ in samples)
+    if candidate and all(_linear_in_first(prim, a, p, r) for _, a, p, r in samples):
+        pytest.fail(f"primitive {name!r} is linear in its first operand on all its domains: "
+                    "mark it linear=True", pytrace=False)
+
+
+@pytest.mark.parametrize("name", [n for n in PRIMITIVES if registry[n].identities])
+def test_identity_facts(name: str) -> None:
+    """Each ``PassThrough`` fact holds wherever it applies on the domains: the result is
+    the named operand (for ``x * 1``-style facts, the constant is put in place)."""
+    prim = registry[name]
+    for domain, args, params, _ in _samples(name):
+        for fact in prim.identities:
+            full = list(args)
+            if fact.if_operand is not None:
+                const = onp.asarray(args[fact.if_operand])
+                full[fact.if_operand] = onp.full(const.shape, fact.equals, const.dtype)
+            if fact.when is not None and not fact.when(params):
+                continue
+            out, same = bind(prim, *full, **params), full[fact.operand]
+            if onp.shape(out) != onp.shape(same) or onp.result_type(out) != onp.result_type(same):
+                continue  # the simplifier only uses a fact that keeps the type
+            onp.testing.assert_array_equal(out, same, err_msg=f"{name} [{domain.label}] {fact}")
+
+
+@pytest.mark.parametrize("name", [n for n in PRIMITIVES if registry[n].fuse is not None])
+def test_fuse_fact(name: str) -> None:
+    """``f(f(x, **inner), **outer) == f(x, **fuse(inner, outer))`` for every pair of
+    domain parameters that chain (at least one pair must)."""
+    prim = registry[name]
+    assert prim.fuse is not None
+    samples = _samples(name)
+    chained = 0
+    for d1, args, inner, _ in samples:
+        once = bind(prim, *args, **inner)
+        for d2, _, outer, _ in samples:
+            try:
+                twice = bind(prim, once, *args[1:], **outer)
+            except ValueError:
+                continue  # the outer parameters do not apply to this result
+            chained += 1
+            onp.testing.assert_array_equal(
+                bind(prim, *args, **prim.fuse(inner, outer)), twice,
+                err_msg=f"{name}: [{d2.label}] after [{d1.label}]")
+    assert chained, f"primitive {name!r}: no two of its domains chain; add one that does"

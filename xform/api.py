@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .core import algebra, emit
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
 from .core.rules import Primitive, batch_unary, bind, dtype_of, shape_of  # TODO(merge A)
@@ -379,6 +380,8 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
 # ---------------------------------------------------------------------------- utilities
 stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
 batch_unary(stop_gradient_p)
+stop_gradient_p.emit = emit.operand(0)  # only derivatives see it: it runs as its operand
+stop_gradient_p.identities = algebra.pass_through()
 
 
 def stop_gradient(x: Any) -> Any:

@@ -1,8 +1,12 @@
-"""Primitives: named operations with an implementation and one slot per rule.
+"""Primitives: named operations with an implementation, one slot per rule and
+one slot per fact.
 
-A primitive's rules live in the module that defines it (``xform/numpy/*``);
-this module only provides the container and the registry the generic tests
-walk (the helpers that make declaring a rule a one-liner are in ``rules``).
+A primitive owns everything known about it: its rules and facts are declared in
+the module that defines it (``xform/numpy/*``, ``xform/api.py``...), beside its
+definition, and every transform reads them from the primitive, never from a table
+keyed by its name. This module only provides the container and the registry the
+generic tests walk; the rule helpers (``rules``) and the fact helpers (``emit.py``,
+``algebra.py``) make declaring a rule or a fact a one-liner.
 
 Rule signatures (``ans`` is the primal output, already computed):
 
@@ -15,6 +19,26 @@ Rule signatures (``ans`` is the primal output, already computed):
 
 For primitives with several results, ``ans``, ``tangent_out`` and ``ct`` are
 lists. Rules are written with traceable ops, so they differentiate again.
+
+Facts (plain data, read by ``jit`` and checked by the generic tests):
+
+* ``emit``: how ``jit`` writes the primitive as NumPy source (an
+  :data:`~xform.core.emit.Emitter`), or ``None`` to call ``impl`` with the
+  parameters bound;
+* ``broadcasting``: an elementwise op that broadcasts its operands as NumPy does,
+  so an operand broadcast beforehand can be passed unbroadcast (set by the
+  broadcasting batch rule's helper);
+* ``is_broadcast``: the op is a NumPy broadcast of its first operand to the result's
+  shape (``broadcast_to``), which a broadcasting consumer makes redundant;
+* ``linear``: linear in its first operand for real coefficients,
+  ``f(a x + b y) == a f(x) + b f(y)``, the other operands being static data (shapes,
+  indices) rather than a second factor, so its JVP is the primitive applied to the
+  tangent (set by ``deflinear``; bilinear ops such as ``multiply`` are not marked);
+* ``identities``: when the result is one operand unchanged (``x * 1``, identity
+  reshape), a tuple of :class:`~xform.core.algebra.PassThrough`;
+* ``fuse``: how two equations of this primitive in a chain become one
+  (:data:`~xform.core.algebra.Fuse`), or ``None``;
+* ``lower``: reserved for the lowering to XLA (a later change fills it); ``None``.
 """
 from __future__ import annotations
 
@@ -22,6 +46,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .algebra import Fuse, PassThrough
+from .emit import Emitter
 from .ir import ShapedArray
 
 Rule = Callable[..., Any]
@@ -34,7 +60,10 @@ class Primitive:
     """A named operation. ``nondiff`` primitives have zero derivative everywhere."""
 
     __slots__ = ("name", "impl", "abstract_eval", "jvp", "vjp", "batch",
-                 "multiple_results", "nondiff", "__weakref__")
+                 "multiple_results", "nondiff",
+                 # facts (see the module docstring)
+                 "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
+                 "lower", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
                  multiple_results: bool = False, nondiff: bool = False,
@@ -47,6 +76,13 @@ class Primitive:
         self.batch: Rule | None = None
         self.multiple_results = multiple_results
         self.nondiff = nondiff
+        self.emit: Emitter | None = None
+        self.broadcasting = False
+        self.is_broadcast = False
+        self.linear = False
+        self.identities: tuple[PassThrough, ...] = ()
+        self.fuse: Fuse | None = None
+        self.lower: Any = None  # the XLA lowering, once there is one
         if register:  # internal primitives (custom-rule calls) stay out of the registry
             registry[name] = self
 

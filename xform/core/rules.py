@@ -97,6 +97,7 @@ def deflinear(prim: Primitive, transpose: Rule) -> None:
 
     prim.jvp = jvp
     defvjp(prim, transpose)
+    prim.linear = True
 
 
 def defbilinear(prim: Primitive, transpose_x: Rule, transpose_y: Rule, *,
@@ -174,6 +175,7 @@ def batch_broadcasting(prim: Primitive) -> None:
     def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
         return bind(prim, *align_batched(vals, dims), **params), 0
     prim.batch = rule
+    prim.broadcasting = True  # the jit's redundant-broadcast pass relies on it
 
 
 def shift_axis(axis: Any, ndim: int) -> Any:

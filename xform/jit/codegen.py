@@ -1,9 +1,10 @@
 """Turn an optimised jaxpr into the source of one Python function calling NumPy.
 
-Every equation becomes one line; the common primitives are written as NumPy
-operators or calls, the rest call the primitive's implementation with its
-parameters bound ahead of time. Constants, literals and parameters reach the
-function through its namespace (closure values), never as text in the source.
+Every equation becomes one line, written by the primitive's ``emit`` fact (NumPy
+operators, ufunc calls, ndarray methods: see ``xform/core/emit.py``); a primitive
+without one is called through its implementation with its parameters bound ahead
+of time. Constants, literals and parameters reach the function through its
+namespace (closure values), never as text in the source.
 """
 from __future__ import annotations
 
@@ -13,45 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.emit import Bind
 from ..core.ir import ClosedJaxpr, Eqn, Literal, Var
-
-Emitter = Callable[[list[str], dict[str, Any], Callable[[Any], str]], str]
-
-
-def _op(symbol: str) -> Emitter:
-    return lambda a, p, bind: f"({a[0]} {symbol} {a[1]})"
-
-
-def _ufunc(name: str) -> Emitter:
-    return lambda a, p, bind: f"_np.{name}({', '.join(a)})"
-
-
-def _reduction(name: str) -> Emitter:
-    # ndarray methods skip NumPy's Python-level dispatch; operands here are always
-    # NumPy arrays or NumPy scalars (inputs are converted, literal-only ops folded)
-    return lambda a, p, bind: (f"{a[0]}.{name}(axis={bind(p['axis'])}, "
-                               f"keepdims={bind(p['keepdims'])})")
-
-
-_EMITTERS: dict[str, Emitter] = {
-    "add": _op("+"), "subtract": _op("-"), "multiply": _op("*"), "divide": _op("/"),
-    "matmul": _op("@"),
-    "negative": lambda a, p, bind: f"(-{a[0]})",
-    "pow_scalar": lambda a, p, bind: (f"({a[0]} * {a[0]})" if p["y"] == 2
-                                      else f"_np.power({a[0]}, {bind(p['y'])})"),
-    "select": _ufunc("where"),
-    "reduce_sum": _reduction("sum"), "reduce_max": _reduction("max"),
-    "reduce_min": _reduction("min"),
-    "reshape": lambda a, p, bind: f"{a[0]}.reshape({bind(p['shape'])})",
-    "transpose": lambda a, p, bind: f"{a[0]}.transpose({bind(p['axes'])})",
-    "broadcast_to": lambda a, p, bind: f"_np.broadcast_to({a[0]}, {bind(p['shape'])})",
-    "stop_gradient": lambda a, p, bind: a[0],
-}
-for _name in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sinh",
-              "cosh", "arctan", "arcsin", "arccos", "arctanh", "absolute", "sign", "floor",
-              "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater",
-              "greater_equal", "logaddexp", "square", "reciprocal", "arctan2"):
-    _EMITTERS[_name] = _ufunc(_name)
 
 
 class Generated:
@@ -121,8 +85,8 @@ def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
     return Generated(namespace[name], source)
 
 
-def _emit(eqn: Eqn, args: list[str], bind: Callable[[Any], str]) -> str:
-    emitter = _EMITTERS.get(eqn.prim.name)
+def _emit(eqn: Eqn, args: list[str], bind: Bind) -> str:
+    emitter = eqn.prim.emit
     if emitter is not None:
         return emitter(args, eqn.params, bind)
     impl = eqn.prim.impl

@@ -8,6 +8,7 @@ from typing import Any, Callable, Hashable
 import numpy as np
 
 from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var
+from ..core.primitive import Primitive
 from ..core.trace import Tracer
 
 Pass = Callable[[ClosedJaxpr], ClosedJaxpr]
@@ -132,34 +133,26 @@ def _same_type(a: Atom, out: Var) -> bool:
     return a.aval.shape == out.aval.shape and a.aval.dtype == out.aval.dtype
 
 
-def _identity_operand(eqn: Eqn, invars: list[Atom], consts: dict[Var, Any]) -> Atom | None:
-    """The operand an equation merely passes through, if it does (``x * 1``, ...)."""
-    name, out = eqn.prim.name, eqn.outvars[0]
-    cands: list[Atom] = []
-    if name == "multiply":
-        cands = [b for a, b in ((invars[0], invars[1]), (invars[1], invars[0]))
-                 if _is_literal(a, 1.0, consts)]
-    elif name == "add":
-        cands = [b for a, b in ((invars[0], invars[1]), (invars[1], invars[0]))
-                 if _is_literal(a, 0.0, consts)]
-    elif name in ("subtract", "divide"):
-        if _is_literal(invars[1], 0.0 if name == "subtract" else 1.0, consts):
-            cands = [invars[0]]
-    elif name in ("stop_gradient", "positive"):
-        cands = [invars[0]]
-    elif name == "pow_scalar" and eqn.params["y"] == 1:
-        cands = [invars[0]]
-    elif name in ("reshape", "broadcast_to", "convert_element_type"):
-        cands = [invars[0]]
-    elif name == "transpose" and eqn.params["axes"] == tuple(range(len(eqn.params["axes"]))):
-        cands = [invars[0]]
-    return next((c for c in cands if _same_type(c, out)), None)
+def _identity_operand(prim: Primitive, invars: list[Atom], params: dict[str, Any], out: Var,
+                      consts: dict[Var, Any]) -> Atom | None:
+    """The operand an equation merely passes through, if it does (``x * 1``, ...):
+    the first of the primitive's ``identities`` that holds and keeps the result's type."""
+    for fact in prim.identities:
+        if fact.if_operand is not None and not _is_literal(invars[fact.if_operand],
+                                                           fact.equals, consts):
+            continue
+        if fact.when is not None and not fact.when(params):
+            continue
+        if _same_type(invars[fact.operand], out):
+            return invars[fact.operand]
+    return None
 
 
 def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Algebraic simplifications: drop ``x*1``, ``x+0``, ``x-0``, ``x/1``, identity
-    reshapes/transposes/broadcasts/casts; fuse transpose-of-transpose and
-    reshape-of-reshape; drop a broadcast whose consumers broadcast anyway."""
+    """Algebraic simplifications, from the primitives' facts: drop equations that
+    pass an operand through (``x*1``, ``x+0``, identity reshapes/transposes/casts...),
+    fuse chains of one primitive (transpose of a transpose, reshape of a reshape),
+    and drop a broadcast whose consumers broadcast anyway."""
     j = closed.jaxpr
     producer: dict[Var, Eqn] = {}
     env: dict[Var, Atom] = {}
@@ -168,39 +161,29 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     for eqn in j.eqns:
         invars = [_substitute(a, env) for a in eqn.invars]
         params = eqn.params
-        if not eqn.prim.multiple_results:
-            same = _identity_operand(eqn, invars, consts)
+        prim = eqn.prim
+        if not prim.multiple_results:
+            out = eqn.outvars[0]
+            same = _identity_operand(prim, invars, params, out, consts)
+            if same is None and prim.fuse is not None and isinstance(invars[0], Var):
+                src = producer.get(invars[0])
+                if src is not None and src.prim is prim:
+                    params = prim.fuse(src.params, params)
+                    invars = [src.invars[0]] + invars[1:]
+                    same = _identity_operand(prim, invars, params, out, consts)
             if same is not None:
-                env[eqn.outvars[0]] = same
+                env[out] = same
                 continue
-            src = producer.get(invars[0]) if isinstance(invars[0], Var) else None
-            if src is not None and src.prim is eqn.prim and eqn.prim.name == "transpose":
-                inner = src.params["axes"]
-                params = {"axes": tuple(inner[i] for i in params["axes"])}
-                invars = [src.invars[0]] + invars[1:]
-                if params["axes"] == tuple(range(len(params["axes"]))):
-                    env[eqn.outvars[0]] = invars[0]
-                    continue
-            elif src is not None and src.prim is eqn.prim and eqn.prim.name == "reshape":
-                invars = [src.invars[0]] + invars[1:]
-                if _same_type(invars[0], eqn.outvars[0]):
-                    env[eqn.outvars[0]] = invars[0]
-                    continue
-        new = Eqn(eqn.prim, invars, eqn.outvars, params)
+        new = Eqn(prim, invars, eqn.outvars, params)
         for v in eqn.outvars:
             producer[v] = new
         eqns.append(new)
     return _drop_redundant_broadcasts(_rebuild(closed, eqns, env))
 
 
-_BROADCASTING = {"add", "subtract", "multiply", "divide", "maximum", "minimum", "power",
-                 "select", "logaddexp", "arctan2", "hypot", "equal", "not_equal", "less",
-                 "less_equal", "greater", "greater_equal"}
-
-
 def _drop_redundant_broadcasts(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """``broadcast_to(x)`` feeding only broadcasting elementwise ops, each of which
-    has another operand of the full shape, can be replaced by ``x`` itself."""
+    """A broadcast (``is_broadcast``) feeding only broadcasting elementwise ops, each of
+    which has another operand of the full shape, can be replaced by its operand."""
     j = closed.jaxpr
     uses: dict[Var, list[Eqn]] = {}
     for eqn in j.eqns:
@@ -210,13 +193,13 @@ def _drop_redundant_broadcasts(closed: ClosedJaxpr) -> ClosedJaxpr:
     out_set = {v for v in j.outvars if isinstance(v, Var)}
     env: dict[Var, Atom] = {}
     for eqn in j.eqns:
-        if eqn.prim.name != "broadcast_to" or eqn.outvars[0] in out_set:
+        if not eqn.prim.is_broadcast or eqn.outvars[0] in out_set:
             continue
         out = eqn.outvars[0]
         consumers = uses.get(out, [])
 
         def covered(c: Eqn) -> bool:
-            return c.prim.name in _BROADCASTING and any(
+            return c.prim.broadcasting and any(
                 a is not out and a.aval.shape == out.aval.shape for a in c.invars
                 if not isinstance(a, Literal))
         if consumers and all(covered(c) for c in consumers):

@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core import emit
 from ..core.rules import (Primitive, align_batched, batch_size, bind, defbilinear, move_to_front,
                           shape_of, unbroadcast)
 
@@ -59,6 +60,7 @@ def _matmul_ct_b(ct: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 defbilinear(matmul_p, _matmul_ct_a, _matmul_ct_b)
+matmul_p.emit = emit.infix("@")
 
 
 def matmul(a: Any, b: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core import algebra, emit
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op,
                           defbilinear, defjvp, deflinear, defrules, defvjp, dtype_of,
                           nondiff_op, unary_op)
@@ -47,6 +48,13 @@ arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 -
 abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
 deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
 rad2deg_p, rad2deg = unary_op("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi)
+negative_p.emit = emit.prefix("-")
+positive_p.identities = algebra.pass_through()
+negative_p.linear = positive_p.linear = deg2rad_p.linear = rad2deg_p.linear = True
+# jit calls these ufuncs directly (`_np.exp(x)`) rather than through the bound impl
+for _p in (exp_p, log_p, log1p_p, expm1_p, sqrt_p, sin_p, cos_p, tan_p, tanh_p, sinh_p,
+           cosh_p, arctan_p, arcsin_p, arccos_p, arctanh_p, abs_p, square_p, reciprocal_p):
+    _p.emit = emit.numpy_call(_p.name)
 
 # ---------------------------------------------------------------- unary, zero derivative
 sign_p, sign = unary_op("sign", np.sign, None)
@@ -58,6 +66,8 @@ isnan_p, isnan = unary_op("isnan", np.isnan, None)
 isinf_p, isinf = unary_op("isinf", np.isinf, None)
 isfinite_p, isfinite = unary_op("isfinite", np.isfinite, None)
 logical_not_p, logical_not = unary_op("logical_not", np.logical_not, None)
+for _p in (sign_p, floor_p):
+    _p.emit = emit.numpy_call(_p.name)
 round_p, _ = nondiff_op("round", np.round)
 
 
@@ -72,20 +82,28 @@ around = round
 add_p = Primitive("add", np.add)
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
+add_p.emit = emit.infix("+")
+add_p.identities = algebra.identity_element(0.0)  # x + 0 == 0 + x == x
 
 subtract_p = Primitive("subtract", np.subtract)
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
+subtract_p.emit = emit.infix("-")
+subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0 == x
 
 multiply_p = Primitive("multiply", np.multiply)
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
 defbilinear(multiply_p, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct,
             broadcasting=True, apply=operator.mul)
+multiply_p.emit = emit.infix("*")
+multiply_p.identities = algebra.identity_element(1.0)  # x * 1 == 1 * x == x
 
 divide_p = Primitive("divide", np.divide)
 defjvp(divide_p, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
 defvjp(divide_p, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans / y,
        broadcasting=True)
+divide_p.emit = emit.infix("/")
+divide_p.identities = algebra.right_identity_element(1.0)  # x / 1 == x
 
 
 def add(x: Any, y: Any) -> Any:
@@ -138,6 +156,16 @@ def _pow_scalar_deriv(ans: Any, x: Any, y: float) -> Any:
 
 
 defrules(pow_scalar_p, _pow_scalar_deriv, broadcasting=False)
+_emit_power = emit.numpy_call("power", "y")
+
+
+def _emit_pow_scalar(a: list[str], p: dict[str, Any], bind: emit.Bind) -> str:
+    # the square, by far the most common power, is cheaper as a product than np.power
+    return f"({a[0]} * {a[0]})" if p["y"] == 2 else _emit_power(a, p, bind)
+
+
+pow_scalar_p.emit = _emit_pow_scalar
+pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x ** 1
 
 
 def power(x: Any, y: Any) -> Any:
@@ -169,6 +197,8 @@ hypot_p, hypot = binary_op("hypot", np.hypot, lambda ans, x, y: x / ans, lambda 
 logaddexp_p, logaddexp = binary_op("logaddexp", np.logaddexp,
                                    lambda ans, x, y: exp(x - ans),
                                    lambda ans, x, y: exp(y - ans))
+for _p in (maximum_p, minimum_p, arctan2_p, logaddexp_p):
+    _p.emit = emit.numpy_call(_p.name)
 logaddexp2_p, logaddexp2 = binary_op("logaddexp2", np.logaddexp2,
                                      lambda ans, x, y: exp2(x - ans),
                                      lambda ans, x, y: exp2(y - ans))
@@ -184,6 +214,8 @@ less_p, less = binary_op("less", np.less, None, None)
 less_equal_p, less_equal = binary_op("less_equal", np.less_equal, None, None)
 greater_p, greater = binary_op("greater", np.greater, None, None)
 greater_equal_p, greater_equal = binary_op("greater_equal", np.greater_equal, None, None)
+for _p in (equal_p, not_equal_p, less_p, less_equal_p, greater_p, greater_equal_p):
+    _p.emit = emit.numpy_call(_p.name)
 logical_and_p, logical_and = binary_op("logical_and", np.logical_and, None, None)
 logical_or_p, logical_or = binary_op("logical_or", np.logical_or, None, None)
 logical_xor_p, logical_xor = binary_op("logical_xor", np.logical_xor, None, None)
@@ -195,6 +227,7 @@ defjvp(select_p, None, lambda t, ans, c, x, y: where(c, t, 0.0),
        lambda t, ans, c, x, y: where(c, 0.0, t))
 defvjp(select_p, None, lambda ct, ans, c, x, y: where(c, ct, 0.0),
        lambda ct, ans, c, x, y: where(c, 0.0, ct), broadcasting=True)
+select_p.emit = emit.numpy_call("where")
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -227,6 +260,7 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
 
 convert_p = Primitive("convert_element_type", lambda x, dtype: np.asarray(x).astype(dtype))
 deflinear(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
+convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: np.asarray(x).astype(dtype))
 

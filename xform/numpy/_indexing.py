@@ -67,6 +67,7 @@ def _getitem_impl(x: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
 getitem_p = Primitive("getitem", _getitem_impl)
 deflinear(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
     index_add_p, np.zeros(shape_of(x), dtype_of(ct)), ct, *arrays, idx=idx))
+getitem_p.linear = True  # the index arrays are static data
 
 
 def getitem(x: Any, idx: Any) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import emit
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
 
@@ -46,6 +47,7 @@ def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 
 reduce_sum_p = Primitive("reduce_sum", _sum_impl)
 deflinear(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis, keepdims))
+reduce_sum_p.emit = emit.method("sum", "axis", "keepdims", keywords=True)
 
 
 def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -133,6 +135,8 @@ def _chooser(name: str, impl: Any) -> Primitive:
 
 reduce_max_p = _chooser("reduce_max", np.max)
 reduce_min_p = _chooser("reduce_min", np.min)
+reduce_max_p.emit = emit.method("max", "axis", "keepdims", keywords=True)
+reduce_min_p.emit = emit.method("min", "axis", "keepdims", keywords=True)
 
 
 def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core import algebra, emit
 from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
                           unbroadcast)
 
@@ -22,6 +23,9 @@ def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
 
 reshape_p = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
 deflinear(reshape_p, lambda ct, ans, x, shape: reshape(ct, shape_of(x)))
+reshape_p.emit = emit.method("reshape", "shape")
+reshape_p.identities = algebra.pass_through()
+reshape_p.fuse = algebra.keep_outer  # a reshape of a reshape is the last one
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
@@ -42,6 +46,9 @@ def ravel(a: Any, order: str = "C") -> Any:
 
 transpose_p = Primitive("transpose", lambda x, axes: np.transpose(x, axes))
 deflinear(transpose_p, lambda ct, ans, x, axes: transpose(ct, tuple(np.argsort(axes))))
+transpose_p.emit = emit.method("transpose", "axes")
+transpose_p.identities = algebra.pass_through(when=algebra.is_identity_permutation("axes"))
+transpose_p.fuse = algebra.compose_permutations("axes")
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
@@ -85,6 +92,9 @@ def _broadcast_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
 
 broadcast_to_p = Primitive("broadcast_to", _broadcast_to_impl)
 deflinear(broadcast_to_p, lambda ct, ans, x, shape: unbroadcast(ct, shape_of(x)))
+broadcast_to_p.emit = emit.numpy_call("broadcast_to", "shape")
+broadcast_to_p.identities = algebra.pass_through()
+broadcast_to_p.is_broadcast = True
 
 
 def broadcast_to(array: Any, shape: Any) -> Any:
