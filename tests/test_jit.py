@@ -169,6 +169,17 @@ def test_cse_reuses_repeated_computations():
     _same_results(c, d, onp.arange(3.0))
 
 
+def test_cse_tells_apart_primitives_that_share_a_name():
+    # two user primitives both called "<lambda>": merging them gave [4, 4] for [12, 12]
+    from xform.extend import primitive
+    plus_one = primitive(lambda x: x + 1.0)
+    times_ten = primitive(lambda x: x * 10.0)
+    f = lambda x: plus_one(x) + times_ten(x)  # noqa: E731
+    x = onp.ones(2)
+    assert onp.allclose(xform.jit(f)(x), f(x))
+    assert onp.allclose(f(x), [12.0, 12.0])
+
+
 def test_constant_folding_evaluates_constant_subexpressions():
     # Tracing already evaluates operations on plain constants, so build by hand the
     # kind of IR other passes leave behind: { lambda c ; a. d = sin c; e = add a d }

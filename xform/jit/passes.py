@@ -76,7 +76,7 @@ def cse(closed: ClosedJaxpr) -> ClosedJaxpr:
     for eqn in closed.jaxpr.eqns:
         invars = [_substitute(a, env) for a in eqn.invars]
         try:
-            key = (eqn.prim.name, tuple(_atom_key(a) for a in invars), _freeze(eqn.params))
+            key = (eqn.prim, tuple(_atom_key(a) for a in invars), _freeze(eqn.params))
             hash(key)
         except TypeError:
             key = None
