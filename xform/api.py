@@ -13,7 +13,8 @@ from .core.trace import Tracer, current_trace, gc_paused, set_current, to_numpy_
 from .interpreters.jvp import JVPTrace, JVPTracer
 from .interpreters.vjp import TapeTrace, TapeTracer, backward_pass, forward_pass
 from .numpy import _elementwise as E
-from .core.rules import Primitive, batch_unary, bind, dtype_of, shape_of
+from .numpy._elementwise import stop_gradient
+from .core.rules import dtype_of, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
 
 Fun = Callable[..., Any]
@@ -344,16 +345,6 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
         return tree_unflatten(out_tree, outs)
 
     return tree_unflatten(out_tree, values), jvp_fn
-
-
-# ---------------------------------------------------------------------------- utilities
-stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
-batch_unary(stop_gradient_p)
-
-
-def stop_gradient(x: Any) -> Any:
-    """``x`` with no derivative flowing through it (pytrees allowed)."""
-    return tree_map(lambda v: bind(stop_gradient_p, v), x)
 
 
 def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., ClosedJaxpr]:

@@ -212,7 +212,7 @@ def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
         def f_main(*xs: Any) -> Any:
             out, aux = _split_aux(has_aux, f(*xs))
             if has_aux and not aux_box:
-                from .api import stop_gradient
+                from .numpy._elementwise import stop_gradient
                 aux_box.append(stop_gradient(aux))
             return out
 

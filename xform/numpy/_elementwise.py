@@ -9,6 +9,7 @@ import numpy as np
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op,
                           defbilinear, defjvp, deflinear, defrules, defvjp, dtype_of,
                           nondiff_op, unary_op)
+from ..tree_util import tree_map
 
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]
@@ -278,8 +279,17 @@ def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
 
 fabs = absolute
 
+# ---------------------------------------------------------------- stop_gradient
+stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` with no derivative flowing through it (pytrees allowed)."""
+    return tree_map(lambda v: bind(stop_gradient_p, v), x)
+
+
 # ---------------------------------------------------------------- batching
 for _p in (add_p, subtract_p, multiply_p, divide_p, select_p):
     batch_broadcasting(_p)
-for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p):
+for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p, stop_gradient_p):
     batch_unary(_p)
