@@ -157,7 +157,7 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """`scipy.signal.correlate`: convolution with the flipped, conjugated ``in2``."""
-    from ..numpy._extra_elementwise import conj
+    from ..numpy._elementwise import conj
     in1, in2 = _check(in1, in2, mode, method)
     if not shape_of(in1):
         return in1 * conj(in2)
