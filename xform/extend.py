@@ -21,10 +21,11 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, Sequence
 
+from .core import rules as _rules
 from .core.primitive import Primitive
 from .core.trace import bind
 from .custom_derivatives import custom_jvp, custom_vjp
-from .core import rules as _rules
+from .numpy._indexing import batch_by_loop
 
 Fun = Callable[..., Any]
 
@@ -37,7 +38,7 @@ class PrimitiveFunction:
         self.fun = fun
         self.prim = Primitive(f"{getattr(fun, '__name__', 'primitive')}",
                               lambda *args, **kw: fun(*args, **kw), register=False)
-        self.prim.batch = _batch_by_loop(self.prim)
+        self.prim.batch = functools.partial(batch_by_loop, self.prim)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self.prim, *args, **kwargs)
@@ -72,13 +73,6 @@ def defjvp(f: PrimitiveFunction, *rules: Fun | None) -> None:
     """Forward rules, one per positional argument: ``rule(g, ans, *args, **kw)`` returns
     that argument's contribution to the output tangent."""
     _rules.defjvp(_prim_of(f), *rules)
-
-
-def _batch_by_loop(prim: Primitive) -> Fun:
-    def rule(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
-        from .numpy import _indexing
-        return _indexing._batch_by_loop(prim, vals, dims, params)
-    return rule
 
 
 __all__ = ["primitive", "defvjp", "defjvp", "custom_jvp", "custom_vjp"]

@@ -12,7 +12,8 @@ import numpy as np
 
 from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, aval_of
 from .primitive import Primitive
-from .trace import Trace, Tracer, concretization_message, raise_leaked, set_current, _ctx
+from .trace import (ConcretizationError, Trace, Tracer, concretization_message, raise_leaked,
+                    set_current, _ctx)
 
 
 class JaxprTracer(Tracer):
@@ -30,7 +31,6 @@ class JaxprTracer(Tracer):
         return self._aval
 
     def concrete_value(self, what: str) -> Any:
-        from .trace import ConcretizationError
         raise ConcretizationError(concretization_message(
             self, what, "The function is being traced abstractly (make_jaxpr/jit), "
             "so only shapes and dtypes are known."))

@@ -244,8 +244,8 @@ def _take_batch_member(v: Any, d: int | None, i: int) -> Any:
     return getitem(v, (slice(None),) * d + (i,))
 
 
-def _batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
-                   params: dict) -> tuple[Any, int]:
+def batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
+                  params: dict) -> tuple[Any, int]:
     """Fallback for index patterns with no single-call batched form (batched
     integer arrays mixed with slices): one call per batch member, then stack."""
     size = batch_size(vals, dims)
@@ -284,7 +284,7 @@ def _batch_getitem(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tu
             x, (size,) + tuple(shape_of(x)))
         idx, new_arrays = _batched_gather_index(static, arrays, adims, size)
         return bind(getitem_p, x, *new_arrays, idx=idx), 0
-    return _batch_by_loop(getitem_p, vals, dims, params)
+    return batch_by_loop(getitem_p, vals, dims, params)
 
 
 def _batch_scatter(prim: Primitive) -> None:
@@ -293,7 +293,7 @@ def _batch_scatter(prim: Primitive) -> None:
         xd, vd, adims = dims[0], dims[1], dims[2:]
         static = params["idx"]
         if any(d is not None for d in adims) or _advanced_separated(static):
-            return _batch_by_loop(prim, vals, dims, params)
+            return batch_by_loop(prim, vals, dims, params)
         size = batch_size(vals, dims)
         x = move_to_front(x, xd) if xd is not None else broadcast_to(
             x, (size,) + tuple(shape_of(x)))
