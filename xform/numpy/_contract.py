@@ -1,5 +1,8 @@
 """Contractions: matmul (BLAS, batched) and einsum (everything else), plus the NumPy
-functions built on them: dot, tensordot, outer, inner, vdot."""
+functions built on them: dot, tensordot, outer, inner, vdot.
+
+May import: the core and the family files up to ``_extra_elementwise`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence

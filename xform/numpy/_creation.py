@@ -1,7 +1,7 @@
 """Array construction. Constructors of constants return plain NumPy arrays;
 ``array``/``asarray`` of nested sequences holding traced values stack them.
 
-May import: the core and ``_elementwise``, ``_shape``, ``_reductions``.
+May import: the core and the family files up to ``_reductions`` (order: ``__init__``).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Elementwise primitives: one table row per op, derivatives as ``d(ans, *args)``;
 the complex parts (real, imag, conj), which those rules need; ``stop_gradient``.
 
-The bottom of the NumPy family: imports only the core and ``tree_util``.
+May import: the core and ``tree_util`` (the bottom of the family; order: ``__init__``).
 
 Complex derivatives follow JAX's convention: a cotangent is the transpose of the
 tangent map under the real pairing ``<a, b> = Re(a * b)``, with no conjugation.

@@ -2,7 +2,7 @@
 nan_to_num, and the elementwise predicates isclose/signbit. (The complex parts
 real, imag and conj live in ``_elementwise``, whose rules need them.)
 
-May import: the core, ``_elementwise``, ``_shape``, ``_reductions``.
+May import: the core and the family files up to ``_indexing`` (order: ``__init__``).
 """
 from __future__ import annotations
 

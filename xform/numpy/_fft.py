@@ -1,5 +1,7 @@
 """Discrete Fourier transforms: three linear primitives and the NumPy functions on them.
 
+May import: the core and the family files up to ``_signal`` (order: ``__init__``).
+
 * ``fft``   complex-to-complex over ``axes`` (forward or inverse, any norm);
 * ``rfft``  real-to-half-spectrum over ``axes`` (the last axis is halved);
 * ``irfft`` half-spectrum-to-real of a given length ``n`` along the last axis.

@@ -1,5 +1,7 @@
 """Indexing: ``x[idx]`` (gather), ``x.at[idx].set/add/...`` (scatter), take, argsort.
 
+May import: the core and the family files up to ``_creation`` (order: ``__init__``).
+
 An index is split into a static part (ints, slices, None, Ellipsis, kept in the
 equation's params) and its integer arrays, which are operands, so the IR stays
 plain data and array indices may themselves be traced. Boolean masks must be

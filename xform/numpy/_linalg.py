@@ -1,6 +1,8 @@
 """Linear algebra primitives (NumPy's ``linalg`` kernels and SciPy's triangular solve),
 each with its forward, reverse and batch rules.
 
+May import: the core and the family files up to ``_fft`` (order: ``__init__``).
+
 Conventions shared by the rules below:
 
 * matrices are the last two axes; every primitive accepts stacks ``(..., m, n)``

@@ -1,6 +1,8 @@
 """Array manipulation built on the shape and indexing primitives: splitting, padding,
 rotating, diagonals and triangles, take_along_axis, select, kron, cross.
 
+May import: the core and the family files up to ``_contract`` (order: ``__init__``).
+
 No new primitives: each function is a composition of reshape/transpose/concatenate
 /getitem/index_set/where, so its derivatives and batching come from theirs.
 """

@@ -1,4 +1,7 @@
-"""Reductions and scans: sum, prod, max/min, mean/var/std, cumsum/cumprod, arg-reductions."""
+"""Reductions and scans: sum, prod, max/min, mean/var/std, cumsum/cumprod, arg-reductions.
+
+May import: the core and the family files up to ``_shape`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
 import builtins

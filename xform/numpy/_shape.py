@@ -1,6 +1,9 @@
 """Shape primitives (reshape, transpose, broadcast_to, concatenate, roll) and the
 shape functions built on them, including the stacking of sequences that hold
-traced values into arrays (what ``array``/``asarray`` do with them)."""
+traced values into arrays (what ``array``/``asarray`` do with them).
+
+May import: the core and ``_elementwise`` (the family's order: ``__init__``).
+"""
 from __future__ import annotations
 
 import math

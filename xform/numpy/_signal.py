@@ -1,7 +1,10 @@
 """One-dimensional signal helpers: convolve/correlate (one primitive, ``convolve_full``:
 the full convolution along the last axis, leading axes broadcast), interp, polyval,
 diff, gradient, trapezoid. (``xform.scipy.signal`` has its own N-d primitive; this
-layer cannot depend on that one.)"""
+layer cannot depend on that one.)
+
+May import: the core and the family files up to ``_stats`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence

@@ -1,6 +1,8 @@
 """Sorting and statistics: sort/partition/searchsorted, averages and NaN-aware
 reductions, quantiles (through sort), covariance and correlation.
 
+May import: the core and the family files up to ``_manip`` (order: ``__init__``).
+
 ``sort`` is a primitive whose derivative permutes the tangent with the argsort of
 its input; quantiles gather from the sorted values, so their derivative flows to
 the order statistics they interpolate (and to ``q`` itself).

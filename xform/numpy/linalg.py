@@ -1,5 +1,7 @@
 """``xform.numpy.linalg``: NumPy's ``numpy.linalg``, traceable and differentiable.
 
+May import: the core and the whole family but ``fft`` and ``_tracer_methods``.
+
 Decompositions and solvers are primitives (``_linalg.py``); norms, powers and
 tensor solvers are built on them here. Everything accepts stacks of matrices
 ``(..., m, n)`` where NumPy does, and works under ``vmap``.
