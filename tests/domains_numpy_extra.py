@@ -1,5 +1,6 @@
-"""Input domains of the primitives of xform/numpy/_extra_elementwise.py, _stats.py
-and _signal.py (see tests/domains.py for the builders).
+"""Input domains of the complex parts of xform/numpy/_elementwise.py and of the
+primitives of _extra_elementwise.py, _stats.py and _signal.py (see tests/domains.py
+for the builders).
 
 The registry test differentiates real inputs only, so the complex primitives
 (real, imag, conj) are sampled on real arrays here; their complex behaviour and

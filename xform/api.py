@@ -7,15 +7,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .core import algebra, emit
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
-from .core.rules import Primitive, batch_unary, bind, dtype_of, shape_of  # TODO(merge A)
+from .core.rules import dtype_of, shape_of
 from .core.trace import Tracer, cast_like, to_numpy_value
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
+from .numpy._elementwise import stop_gradient
 from .numpy._reductions import sum as _sum
-from .tree_util import PyTreeDef, tree_flatten, tree_map, tree_unflatten
+from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]
 
@@ -375,18 +375,6 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
         return tree_unflatten(out_tree[0], _outputs(t_outs, values))
 
     return tree_unflatten(out_tree[0], values), jvp_fn
-
-
-# ---------------------------------------------------------------------------- utilities
-stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
-batch_unary(stop_gradient_p)
-stop_gradient_p.emit = emit.operand(0)  # only derivatives see it: it runs as its operand
-stop_gradient_p.identities = algebra.pass_through()
-
-
-def stop_gradient(x: Any) -> Any:
-    """``x`` with no derivative flowing through it (pytrees allowed)."""
-    return tree_map(lambda v: bind(stop_gradient_p, v), x)
 
 
 def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., ClosedJaxpr]:

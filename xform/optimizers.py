@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import numpy as xnp
+from .numpy import ones_like, sqrt, zeros_like
 from .tree_util import ravel_pytree
 
 GradFn = Callable[[Any, int], Any]
@@ -31,7 +31,7 @@ def sgd(grad_fn: GradFn, x0: Any, callback: Callback = None, num_iters: int = 20
         step_size: Any = 0.1, mass: Any = 0.9) -> Any:
     """Stochastic gradient descent with momentum ``mass`` (0 for plain SGD)."""
     x, unravel, g_fn = _flat(grad_fn, x0)
-    velocity = xnp.zeros_like(x)
+    velocity = zeros_like(x)
     for i in range(num_iters):
         g = g_fn(x, i)
         if callback:
@@ -51,13 +51,13 @@ def rmsprop(grad_fn: GradFn, x0: Any, callback: Callback = None, num_iters: int 
             step_size: Any = 0.1, gamma: Any = 0.9, eps: float = 1e-8) -> Any:
     """Root-mean-square propagation: steps scaled by a running RMS of the gradient."""
     x, unravel, g_fn = _flat(grad_fn, x0)
-    avg_sq = xnp.ones_like(x)
+    avg_sq = ones_like(x)
     for i in range(num_iters):
         g = g_fn(x, i)
         if callback:
             callback(unravel(x), i, unravel(g))
         avg_sq = gamma * avg_sq + (1.0 - gamma) * g * g
-        x = x - step_size * g / (xnp.sqrt(avg_sq) + eps)
+        x = x - step_size * g / (sqrt(avg_sq) + eps)
     return unravel(x)
 
 
@@ -65,8 +65,8 @@ def adam(grad_fn: GradFn, x0: Any, callback: Callback = None, num_iters: int = 1
          step_size: Any = 0.001, b1: Any = 0.9, b2: Any = 0.999, eps: float = 1e-8) -> Any:
     """Adam (Kingma and Ba, 2015), with bias-corrected moment estimates."""
     x, unravel, g_fn = _flat(grad_fn, x0)
-    m = xnp.zeros_like(x)
-    v = xnp.zeros_like(x)
+    m = zeros_like(x)
+    v = zeros_like(x)
     for i in range(num_iters):
         g = g_fn(x, i)
         if callback:
@@ -75,7 +75,7 @@ def adam(grad_fn: GradFn, x0: Any, callback: Callback = None, num_iters: int = 1
         v = (1.0 - b2) * (g * g) + b2 * v
         m_hat = m / (1.0 - b1 ** (i + 1))
         v_hat = v / (1.0 - b2 ** (i + 1))
-        x = x - step_size * m_hat / (xnp.sqrt(v_hat) + eps)
+        x = x - step_size * m_hat / (sqrt(v_hat) + eps)
     return unravel(x)
 
 

@@ -2,6 +2,9 @@
 with central finite differences, recursing to higher orders."""
 from __future__ import annotations
 
+import importlib
+import os
+import pkgutil
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -115,16 +118,15 @@ def _check(f: Fun, args: tuple[Any, ...], order: int, modes: tuple[str, ...], ep
 def import_all_modules() -> dict[str, str]:
     """Import every module of xform, so the primitive registry is complete; returns the
     modules that failed to import with their errors (empty when all is well)."""
-    import importlib
-    import pkgutil
-
-    import xform
     failures: dict[str, str] = {}
 
     def failed(name: str) -> None:
         failures[name] = "error while importing the package"
 
-    for mod in pkgutil.walk_packages(xform.__path__, "xform.", onerror=failed):
+    # this module's own package, found by path: importing `xform` here would be a cycle
+    package = __name__.rpartition(".")[0]
+    path = [os.path.dirname(os.path.abspath(__file__))]
+    for mod in pkgutil.walk_packages(path, package + ".", onerror=failed):
         try:
             importlib.import_module(mod.name)
         except Exception as e:  # noqa: BLE001 - reported to the caller

@@ -520,12 +520,13 @@ def _dtype_of(x: Any) -> np.dtype[Any]:
 def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     """Concatenate all leaves, raveled, into one 1-D array; return it with an inverse function.
 
-    Works on traced values too, since all array work goes through ``xform.numpy``.
+    Works on traced values too: the array work is done by NumPy's functions, which
+    hand traced values to ``xform.numpy`` (``__array_function__``), so this module,
+    which ``xform.numpy`` uses, needs no import of it.
     """
     leaves, treedef = tree_flatten(tree)
     if not leaves:
         return np.zeros(0), lambda flat: treedef.unflatten([])
-    from xform import numpy as xnp  # lazy: xform.numpy itself depends on this module's package
 
     dtypes = [_dtype_of(x) for x in leaves]
     shapes = [tuple(x.shape) if hasattr(x, "shape") else np.shape(x) for x in leaves]
@@ -533,21 +534,22 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     out_dtype = np.result_type(*dtypes)
     parts = []
     for leaf, dt in zip(leaves, dtypes):
-        part = xnp.ravel(leaf)
+        part = np.ravel(leaf)
         parts.append(part.astype(out_dtype) if dt != out_dtype else part)
-    flat = xnp.concatenate(parts, axis=0)
+    flat = np.concatenate(parts, axis=0)
     total = sum(sizes)
 
     def unravel(flat: Any) -> Any:
         if not hasattr(flat, "shape"):
-            flat = xnp.asarray(flat)
+            # np.stack, unlike np.asarray, hands a sequence of traced values to xform.numpy
+            flat = np.stack(flat) if isinstance(flat, (list, tuple)) and flat else np.asarray(flat)
         if tuple(flat.shape) != (total,):
             raise ValueError(f"unravel expects a 1-D array of length {total}, "
                              f"got shape {flat.shape}")
         flat_dtype = _dtype_of(flat)
         pieces, start = [], 0
         for shape, size, dt in zip(shapes, sizes, dtypes):
-            piece = xnp.reshape(flat[start:start + size], shape)
+            piece = np.reshape(flat[start:start + size], shape)
             pieces.append(piece.astype(dt) if dt != flat_dtype else piece)
             start += size
         return treedef.unflatten(pieces)

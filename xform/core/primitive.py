@@ -86,10 +86,6 @@ class Primitive:
         if register:  # internal primitives (custom-rule calls) stay out of the registry
             registry[name] = self
 
-    def bind(self, *args: Any, **params: Any) -> Any:
-        from .trace import bind
-        return bind(self, *args, **params)
-
     def _eval_shape(self, *avals: Any, **params: Any) -> Any:
         """Default shape rule: run ``impl`` on zero-strided dummy inputs.
 

@@ -2,37 +2,42 @@
 
 An explicit list: a NumPy function that is not here raises a clear error naming
 it, rather than silently running without a derivative.
+
+The family's files import one another at module level, each only from files
+below it in this order (``tests/test_layers.py`` keeps it so):
+``_elementwise`` < ``_shape`` < ``_reductions`` < ``_creation`` < ``_indexing`` <
+``_extra_elementwise`` < ``_contract`` < ``_manip`` < ``_stats`` < ``_signal`` <
+``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_tracer_methods``.
 """
 from __future__ import annotations
 
+import sys as _sys
 
 import numpy as _np
 
-from . import _tracer_methods, fft
-from . import linalg
+from . import _tracer_methods, fft, linalg
 from ._contract import dot, einsum, inner, matmul, outer, tensordot, vdot
 from ._creation import (arange, array, asarray, copy, empty, empty_like, eye, full, full_like,
                         identity, linspace, logspace, meshgrid, ndim, ones, ones_like,
                         result_type, shape, size, tri, zeros, zeros_like)
 from ._elementwise import (abs, absolute, add, arccos, arccosh, arcsin, arcsinh, arctan,
-                           arctan2, arctanh, around, astype, cbrt, ceil, clip, cos, cosh,
-                           deg2rad, divide, equal, exp, exp2, expm1, fabs, floor,
+                           arctan2, arctanh, around, astype, cbrt, ceil, clip, conj, conjugate,
+                           cos, cosh, deg2rad, divide, equal, exp, exp2, expm1, fabs, floor,
                            floor_divide, fmax, fmin, fmod, greater, greater_equal, heaviside,
-                           hypot, isfinite, isinf, isnan, less, less_equal, log, log1p, log2,
-                           log10, logaddexp, logaddexp2, logical_and, logical_not, logical_or,
-                           logical_xor, maximum, minimum, mod, multiply, negative, not_equal,
-                           positive, pow, power, rad2deg, reciprocal, remainder, rint, round,
-                           sign, sin, sinh, sqrt, square, subtract, tan, tanh, true_divide,
-                           trunc, where)
-from ._indexing import argsort, at, nonzero, take
+                           hypot, imag, isfinite, isinf, isnan, less, less_equal, log, log10,
+                           log1p, log2, logaddexp, logaddexp2, logical_and, logical_not,
+                           logical_or, logical_xor, maximum, minimum, mod, multiply, negative,
+                           nonzero, not_equal, positive, pow, power, rad2deg, real, reciprocal,
+                           remainder, rint, round, sign, sin, sinh, sqrt, square, subtract, tan,
+                           tanh, true_divide, trunc, where)
+from ._indexing import argsort, at, take
 from ._reductions import (all, amax, amin, any, argmax, argmin, cumprod, cumsum, max, mean,
                           min, prod, ptp, std, sum, var)
 from ._shape import (atleast_1d, atleast_2d, broadcast_arrays, broadcast_to, column_stack,
                      concatenate, expand_dims, flip, hstack, moveaxis, permute_dims, ravel,
                      repeat, reshape, roll, squeeze, stack, swapaxes, tile, transpose, vstack)
-from ._extra_elementwise import (allclose, angle, conj, conjugate, float_power, imag,
-                                 iscomplexobj, isclose, isneginf, isposinf, isrealobj,
-                                 nan_to_num, real, real_if_close, signbit, sinc)
+from ._extra_elementwise import (allclose, angle, float_power, iscomplexobj, isclose, isneginf,
+                                 isposinf, isrealobj, nan_to_num, real_if_close, signbit, sinc)
 from ._manip import (array_split, atleast_3d, cross, diag, diagflat, diagonal, dsplit, dstack,
                      fliplr, flipud, hsplit, kron, pad, rollaxis, rot90, select, split,
                      take_along_axis, trace, tril, triu, vsplit)
@@ -42,8 +47,6 @@ from ._stats import (argpartition, argwhere, average, corrcoef, count_nonzero, c
                      nanquantile, nanstd, nansum, nanvar, partition, percentile, quantile,
                      searchsorted, sort, unique)
 from .._unsupported import unsupported_getattr
-
-_tracer_methods.install()
 
 # aliases NumPy 2 provides
 asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
@@ -67,3 +70,5 @@ integer, floating, inexact, number = _np.integer, _np.floating, _np.inexact, _np
 __getattr__ = unsupported_getattr(
     "xform.numpy", _np,
     "Express it with supported xform.numpy functions, or apply it to constants only (plain NumPy arrays).")
+
+_tracer_methods.install(_sys.modules[__name__])

@@ -1,5 +1,8 @@
 """Contractions: matmul (BLAS, batched) and einsum (everything else), plus the NumPy
-functions built on them: dot, tensordot, outer, inner, vdot."""
+functions built on them: dot, tensordot, outer, inner, vdot.
+
+May import: the core and the family files up to ``_extra_elementwise`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -9,6 +12,9 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, align_batched, batch_size, bind, defbilinear, move_to_front,
                           shape_of, unbroadcast)
+from ._creation import asarray
+from ._elementwise import conj
+from ._shape import broadcast_to, ravel, reshape, swapaxes
 
 # ------------------------------------------------------------------------ matmul
 # One primitive with NumPy's semantics, 1-D operands included: the forward pass is
@@ -17,13 +23,11 @@ matmul_p = Primitive("matmul", np.matmul)
 
 
 def _mT(x: Any) -> Any:
-    from ._shape import swapaxes
     return swapaxes(x, -1, -2)
 
 
 def _as_matrices(ct: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
     """Operands and cotangent with 1-D operands promoted as matmul promotes them."""
-    from ._shape import reshape
     sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
     a2 = reshape(a, (1,) + sa) if len(sa) == 1 else a
     b2 = reshape(b, sb + (1,)) if len(sb) == 1 else b
@@ -33,12 +37,10 @@ def _as_matrices(ct: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
 
 
 def _outer(u: Any, v: Any) -> Any:
-    from ._shape import reshape
     return reshape(u, (-1, 1)) * v
 
 
 def _matmul_ct_a(ct: Any, ans: Any, a: Any, b: Any) -> Any:
-    from ._shape import reshape
     na, nb = len(shape_of(a)), len(shape_of(b))
     if nb == 1 and na <= 2:  # the common matrix-vector cases, without promotion
         return ct * b if na == 1 else _outer(ct, b)
@@ -49,7 +51,6 @@ def _matmul_ct_a(ct: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 def _matmul_ct_b(ct: Any, ans: Any, a: Any, b: Any) -> Any:
-    from ._shape import reshape
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 1 and nb <= 2:
         return ct * a if nb == 1 else _outer(a, ct)
@@ -96,7 +97,6 @@ def _einsum_vjp_one(ct: Any, operands: Sequence[Any], k: int, subscripts: str) -
     spec = ",".join([out] + others) + "->" + reduced
     g = bind(einsum_p, ct, *[o for i, o in enumerate(operands) if i != k], subscripts=spec)
     if reduced != target:
-        from ._shape import broadcast_to, reshape
         shape = shape_of(operands[k])
         g = reshape(g, [shape[i] if c in available else 1 for i, c in enumerate(target)])
         g = broadcast_to(g, shape)
@@ -160,7 +160,6 @@ def _normalize_subscripts(subscripts: str, shapes: Sequence[tuple[int, ...]]
 
 def einsum(subscripts: str, *operands: Any, optimize: Any = None) -> Any:
     """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices)."""
-    from ._creation import asarray
     operands_l = [asarray(o) for o in operands]
     ins, out = _normalize_subscripts(subscripts, [shape_of(o) for o in operands_l])
     used = set("".join(ins) + out)
@@ -217,7 +216,6 @@ def dot(a: Any, b: Any) -> Any:
 
 def outer(a: Any, b: Any) -> Any:
     """`numpy.outer`."""
-    from ._shape import ravel, reshape
     return reshape(ravel(a), (-1, 1)) * reshape(ravel(b), (1, -1))
 
 
@@ -231,14 +229,11 @@ def inner(a: Any, b: Any) -> Any:
 
 def vdot(a: Any, b: Any) -> Any:
     """`numpy.vdot`: the dot product of the flattened inputs, conjugating ``a``."""
-    from ._extra_elementwise import conj
-    from ._shape import ravel
     return matmul(ravel(conj(a)), ravel(b))
 
 
 # ------------------------------------------------------------------------ batching
 def _batch_matmul(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
-    from ._shape import reshape
     (a, b), (da, db) = vals, dims
     size = batch_size(vals, dims)
     a_vec = len(shape_of(a)) - (da is not None) == 1

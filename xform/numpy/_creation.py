@@ -1,40 +1,28 @@
 """Array construction. Constructors of constants return plain NumPy arrays;
-``array``/``asarray`` of nested sequences holding traced values stack them."""
+``array``/``asarray`` of nested sequences holding traced values stack them.
+
+May import: the core and the family files up to ``_reductions`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import math
 import numpy as np
 
-from ..core.trace import Tracer
 from ..core.rules import dtype_of, shape_of
-
-
-def _contains_tracer(x: Any) -> bool:
-    if isinstance(x, Tracer):
-        return True
-    if isinstance(x, (list, tuple)):
-        return any(_contains_tracer(e) for e in x)
-    return False
-
-
-def _stack_nested(x: Any) -> Any:
-    from ._shape import stack
-    if isinstance(x, (list, tuple)):
-        return stack([_stack_nested(e) for e in x])
-    return x if isinstance(x, Tracer) else np.asarray(x)
+from ..core.trace import Tracer
+from ._elementwise import astype
+from ._shape import broadcast_to, contains_tracer, reshape, stack_nested
 
 
 def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:
     """`numpy.array`; a (nested) sequence containing traced values is stacked."""
-    if _contains_tracer(object):
-        out = _stack_nested(object)
+    if contains_tracer(object):
+        out = stack_nested(object)
         if dtype is not None:
-            from ._elementwise import astype
             out = astype(out, dtype)
         if ndmin > len(shape_of(out)):
-            from ._shape import reshape
             out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + tuple(shape_of(out)))
         return out
     return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
@@ -42,14 +30,10 @@ def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> 
 
 def asarray(a: Any, dtype: Any = None) -> Any:
     """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given)."""
-    if isinstance(a, Tracer):
-        if dtype is not None:
-            from ._elementwise import astype
-            return astype(a, dtype)
-        return a
-    if _contains_tracer(a):
-        return array(a, dtype=dtype)
-    return np.asarray(a, dtype=dtype)
+    if not contains_tracer(a):
+        return np.asarray(a, dtype=dtype)
+    out = stack_nested(a)
+    return out if dtype is None else astype(out, dtype)
 
 
 def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
@@ -70,7 +54,6 @@ def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
     """`numpy.full`; a traced ``fill_value`` is broadcast, keeping its derivative."""
     if isinstance(fill_value, Tracer):
-        from ._shape import broadcast_to
         return broadcast_to(asarray(fill_value, dtype), shape)
     return np.full(shape, fill_value, dtype)
 
@@ -101,7 +84,6 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
     if not any(isinstance(x, Tracer) for x in xi):
         return list(np.meshgrid(*xi, indexing=indexing,  # type: ignore[call-overload]
                                 sparse=sparse, copy=copy))
-    from ._shape import broadcast_to, reshape
     n = len(xi)
     vecs = [reshape(asarray(x), (-1,)) for x in xi]
     sizes = [shape_of(v)[0] for v in vecs]

@@ -1,4 +1,13 @@
-"""Elementwise primitives: one table row per op, derivatives as ``d(ans, *args)``."""
+"""Elementwise primitives: one table row per op, derivatives as ``d(ans, *args)``;
+the complex parts (real, imag, conj), which those rules need; ``stop_gradient``.
+
+May import: the core and ``tree_util`` (the bottom of the family; order: ``__init__``).
+
+Complex derivatives follow JAX's convention: a cotangent is the transpose of the
+tangent map under the real pairing ``<a, b> = Re(a * b)``, with no conjugation.
+So a holomorphic ``f`` pulls ``ct`` back to ``ct * f'(z)``, and the gradient of a
+real-valued function of ``z = x + iy`` comes out as ``df/dx - i df/dy``.
+"""
 from __future__ import annotations
 
 import operator
@@ -7,9 +16,11 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
-from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, binary_op,
-                          defbilinear, defjvp, deflinear, defrules, defvjp, dtype_of,
-                          nondiff_op, unary_op)
+from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
+                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, shape_of,
+                          unary_op)
+from ..core.trace import Tracer
+from ..tree_util import tree_map
 
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]
@@ -238,9 +249,15 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     (the double-where pattern).
     """
     if x is None and y is None:
-        from ._indexing import nonzero
         return nonzero(condition)
     return bind(select_p, condition, x, y)
+
+
+def nonzero(a: Any) -> tuple[Any, ...]:
+    """`numpy.nonzero`: needs a concrete array (the result's size depends on values)."""
+    if isinstance(a, Tracer):
+        a = a._concrete("nonzero()")
+    return np.nonzero(a)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
@@ -275,6 +292,61 @@ def astype(x: Any, dtype: Any) -> Any:
     return bind(convert_nondiff_p, x, dtype=dtype)
 
 
+# ---------------------------------------------------------------- complex parts
+def is_complex(x: Any) -> bool:
+    dt = dtype_of(x) if hasattr(x, "dtype") or np.isscalar(x) else np.asarray(x).dtype
+    return bool(np.issubdtype(dt, np.complexfloating))
+
+
+def real_part(ct: Any) -> Any:
+    """``ct`` itself when real; its real part when complex. A cotangent of a
+    real-valued result is real, but mixed real/complex arithmetic upstream may
+    hand back one with a (meaningless) imaginary part: dropping it keeps the
+    transposes below exact."""
+    return bind(real_p, ct) if is_complex(ct) else ct
+
+
+real_p = Primitive("real", lambda x: np.real(x))
+imag_p = Primitive("imag", lambda x: np.imag(x))
+conj_p = Primitive("conj", lambda x: np.conjugate(x))
+
+
+def _real_vjp(ct: Any, ans: Any, x: Any) -> Any:
+    ct = real_part(ct)
+    return astype(ct, dtype_of(x)) if is_complex(x) else ct
+
+
+def _imag_vjp(ct: Any, ans: Any, x: Any) -> Any:
+    # Im(t) = Re(-1j * t): the transpose sends a real ct to -1j * ct
+    ct = real_part(ct)
+    return ct * -1j if is_complex(x) else ct * 0.0
+
+
+deflinear(real_p, _real_vjp)
+deflinear(imag_p, _imag_vjp)
+deflinear(conj_p, lambda ct, ans, x: bind(conj_p, ct))
+
+
+def real(val: Any) -> Any:
+    """`numpy.real`: the real part (the array itself when it is real)."""
+    return bind(real_p, val) if is_complex(val) else val
+
+
+def imag(val: Any) -> Any:
+    """`numpy.imag`: the imaginary part (constant zeros for a real array)."""
+    if is_complex(val):
+        return bind(imag_p, val)
+    return np.zeros(shape_of(val), dtype_of(val))
+
+
+def conj(x: Any) -> Any:
+    """`numpy.conj`: complex conjugate (the array itself when it is real)."""
+    return bind(conj_p, x) if is_complex(x) else x
+
+
+conjugate = conj
+
+
 def _unit_phase(ans: Any, x: Any) -> Any:
     """``x / |x|`` (0 at 0) for complex ``x``: unlike the non-differentiable
     ``sign``, it carries its own derivative into second order."""
@@ -288,14 +360,12 @@ def _abs_jvp(tangents: Any, ans: Any, args: Any, params: dict) -> Any:
         return None
     if np.issubdtype(dtype_of(x), np.complexfloating):
         # |z| is not holomorphic: d|z| = Re(conj(z / |z|) dz)
-        from ._extra_elementwise import conj, real
         return real(conj(_unit_phase(ans, x)) * t)
     return t * sign(x)
 
 
 def _abs_vjp(ct: Any, ans: Any, x: Any) -> Any:
     if np.issubdtype(dtype_of(x), np.complexfloating):
-        from ._extra_elementwise import conj, real_part
         return real_part(ct) * conj(_unit_phase(ans, x))
     return ct * sign(x)
 
@@ -312,8 +382,20 @@ def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
 
 fabs = absolute
 
+# ---------------------------------------------------------------- stop_gradient
+stop_gradient_p = Primitive("stop_gradient", lambda x: x, nondiff=True)
+stop_gradient_p.emit = emit.operand(0)  # only derivatives see it: it runs as its operand
+stop_gradient_p.identities = algebra.pass_through()
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` with no derivative flowing through it (pytrees allowed)."""
+    return tree_map(lambda v: bind(stop_gradient_p, v), x)
+
+
 # ---------------------------------------------------------------- batching
 for _p in (add_p, subtract_p, multiply_p, divide_p, select_p):
     batch_broadcasting(_p)
-for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p):
+for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p, real_p, imag_p, conj_p,
+           stop_gradient_p):
     batch_unary(_p)

@@ -1,10 +1,8 @@
-"""More elementwise functions: the complex parts (real, imag, conj, angle), sinc,
-float_power, nan_to_num, and the elementwise predicates isclose/signbit.
+"""More elementwise functions: angle and the complex predicates, sinc, float_power,
+nan_to_num, and the elementwise predicates isclose/signbit. (The complex parts
+real, imag and conj live in ``_elementwise``, whose rules need them.)
 
-Complex derivatives follow JAX's convention: a cotangent is the transpose of the
-tangent map under the real pairing ``<a, b> = Re(a * b)``, with no conjugation.
-So a holomorphic ``f`` pulls ``ct`` back to ``ct * f'(z)``, and the gradient of a
-real-valued function of ``z = x + iy`` comes out as ``df/dx - i df/dy``.
+May import: the core and the family files up to ``_indexing`` (order: ``__init__``).
 """
 from __future__ import annotations
 
@@ -13,72 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, deflinear, defrules,
-                          dtype_of, shape_of, unary_op)
+from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defrules, dtype_of,
+                          unary_op)
+from ..core.trace import Tracer
+from ._elementwise import (absolute, arctan2, astype, greater, imag, is_complex, isinf, isnan, less,
+                           logical_and, power, real, where)
+from ._reductions import all as all_
 
 
-def is_complex(x: Any) -> bool:
-    dt = dtype_of(x) if hasattr(x, "dtype") or np.isscalar(x) else np.asarray(x).dtype
-    return bool(np.issubdtype(dt, np.complexfloating))
-
-
-def real_part(ct: Any) -> Any:
-    """``ct`` itself when real; its real part when complex. A cotangent of a
-    real-valued result is real, but mixed real/complex arithmetic upstream may
-    hand back one with a (meaningless) imaginary part: dropping it keeps the
-    transposes below exact."""
-    return bind(real_p, ct) if is_complex(ct) else ct
-
-
-# ------------------------------------------------------------------------ real, imag, conj
-real_p = Primitive("real", lambda x: np.real(x))
-imag_p = Primitive("imag", lambda x: np.imag(x))
-conj_p = Primitive("conj", lambda x: np.conjugate(x))
-
-
-def _real_vjp(ct: Any, ans: Any, x: Any) -> Any:
-    from ._elementwise import astype
-    ct = real_part(ct)
-    return astype(ct, dtype_of(x)) if is_complex(x) else ct
-
-
-def _imag_vjp(ct: Any, ans: Any, x: Any) -> Any:
-    # Im(t) = Re(-1j * t): the transpose sends a real ct to -1j * ct
-    ct = real_part(ct)
-    return ct * -1j if is_complex(x) else ct * 0.0
-
-
-deflinear(real_p, _real_vjp)
-deflinear(imag_p, _imag_vjp)
-deflinear(conj_p, lambda ct, ans, x: bind(conj_p, ct))
-for _p in (real_p, imag_p, conj_p):
-    batch_unary(_p)
-
-
-def real(val: Any) -> Any:
-    """`numpy.real`: the real part (the array itself when it is real)."""
-    return bind(real_p, val) if is_complex(val) else val
-
-
-def imag(val: Any) -> Any:
-    """`numpy.imag`: the imaginary part (constant zeros for a real array)."""
-    if is_complex(val):
-        return bind(imag_p, val)
-    return np.zeros(shape_of(val), dtype_of(val))
-
-
-def conj(x: Any) -> Any:
-    """`numpy.conj`: complex conjugate (the array itself when it is real)."""
-    return bind(conj_p, x) if is_complex(x) else x
-
-
-conjugate = conj
-
-
+# ------------------------------------------------------------------------ complex
 def angle(z: Any, deg: bool = False) -> Any:
     """`numpy.angle`: the argument of complex ``z`` (0 or pi, with no derivative,
     for real ``z``)."""
-    from ._elementwise import arctan2, astype, isnan, where
     out_dtype = np.angle(np.zeros((), dtype_of(z))).dtype
     if is_complex(z):
         out = arctan2(imag(z), real(z))
@@ -96,8 +40,6 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
         return a
     if tol > 1:
         tol = float(np.finfo(dtype_of(a)).eps) * tol
-    from ._elementwise import absolute, less
-    from ._reductions import all as all_
     if bool(all_(less(absolute(imag(a)), tol))):
         return real(a)
     return a
@@ -149,7 +91,6 @@ def sinc(x: Any) -> Any:
 # ------------------------------------------------------------------------ float_power, nan_to_num
 def float_power(x1: Any, x2: Any) -> Any:
     """`numpy.float_power`: ``x1 ** x2`` computed in float64 (complex128 for complex)."""
-    from ._elementwise import astype, power
     target = np.complex128 if is_complex(x1) or is_complex(x2) else np.float64
     return power(astype(x1, target), astype(x2, target))
 
@@ -163,7 +104,6 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
     dt = dtype_of(x)
     if not np.issubdtype(dt, np.inexact):
         return x
-    from ._elementwise import greater, isinf, isnan, where
     big = np.finfo(dt).max
     posinf = big if posinf is None else posinf
     neginf = -big if neginf is None else neginf
@@ -188,19 +128,15 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
 def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> Any:
     """`numpy.allclose`: a Python bool (a traced boolean under vmap)."""
-    from ..core.trace import Tracer
-    from ._reductions import all as all_
     out = all_(isclose(a, b, rtol, atol, equal_nan))
     return out if isinstance(out, Tracer) else bool(out)
 
 
 def isposinf(x: Any) -> Any:
     """`numpy.isposinf` (boolean result, no derivative)."""
-    from ._elementwise import isinf, logical_and
     return logical_and(isinf(x), ~signbit(x))
 
 
 def isneginf(x: Any) -> Any:
     """`numpy.isneginf` (boolean result, no derivative)."""
-    from ._elementwise import isinf, logical_and
     return logical_and(isinf(x), signbit(x))

@@ -1,5 +1,7 @@
 """Discrete Fourier transforms: three linear primitives and the NumPy functions on them.
 
+May import: the core and the family files up to ``_signal`` (order: ``__init__``).
+
 * ``fft``   complex-to-complex over ``axes`` (forward or inverse, any norm);
 * ``rfft``  real-to-half-spectrum over ``axes`` (the last axis is halved);
 * ``irfft`` half-spectrum-to-real of a given length ``n`` along the last axis.
@@ -28,6 +30,9 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from ..core.rules import Primitive, bind, deflinear, dtype_of, move_to_front, shape_of
+from ._creation import asarray
+from ._elementwise import astype, is_complex, real
+from ._shape import concatenate, roll
 
 Axes = tuple[int, ...]
 Norm = Literal["backward", "ortho", "forward"]
@@ -46,21 +51,8 @@ def _real_dtype(dt: Any) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def _is_complex(x: Any) -> bool:
-    return bool(np.issubdtype(dtype_of(x), np.complexfloating))
-
-
-def _real(z: Any) -> Any:
-    """Real part of a complex array (cotangent of a real input)."""
-    if not _is_complex(z):
-        return z
-    from ._extra_elementwise import real
-    return real(z)
-
-
 def _reverse(x: Any, axes: Axes) -> Any:
     """``x[-j mod n]`` along each of ``axes`` (index 0 stays in place)."""
-    from ._shape import roll
     index: list[Any] = [slice(None)] * len(shape_of(x))
     for a in axes:
         index[a] = slice(None, None, -1)
@@ -89,7 +81,7 @@ fft_p = Primitive("fft", _fft_impl)
 
 def _fft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str, inverse: bool) -> Any:
     out = bind(fft_p, ct, axes=axes, norm=norm, inverse=inverse)
-    return out if _is_complex(x) else _real(out)
+    return out if is_complex(x) else real(out)
 
 
 deflinear(fft_p, _fft_transpose)
@@ -119,9 +111,9 @@ def _irfft_impl(y: Any, axes: Axes, n: int, norm: Norm) -> Any:
 
 def _irfft_transpose(ct: Any, ans: Any, y: Any, axes: Axes, n: int, norm: str) -> Any:
     # the output is real, so only the real part of a cotangent pairs with it
-    spec = bind(rfft_p, _reverse(_real(ct), axes), axes=axes, norm=_SWAP_NORM[norm])
+    spec = bind(rfft_p, _reverse(real(ct), axes), axes=axes, norm=_SWAP_NORM[norm])
     out = spec * _pair_weights(n, axes[-1], len(shape_of(y)), False, dtype_of(ct))
-    return out if _is_complex(y) else _real(out)
+    return out if is_complex(y) else real(out)
 
 
 irfft_p = Primitive("irfft", _irfft_impl)
@@ -154,8 +146,6 @@ def _norm(norm: str | None) -> str:
 
 
 def _as_inexact(a: Any) -> Any:
-    from ._creation import asarray
-    from ._elementwise import astype
     a = asarray(a)
     if not np.issubdtype(dtype_of(a), np.inexact):
         a = astype(a, np.float64)
@@ -164,7 +154,6 @@ def _as_inexact(a: Any) -> Any:
 
 def _fit(x: Any, axis: int, size: int) -> Any:
     """``x`` cropped or zero-padded at the end of ``axis`` to ``size``."""
-    from ._shape import concatenate
     shape = shape_of(x)
     have = shape[axis]
     if size < 1:
@@ -261,7 +250,7 @@ def ifftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = N
 
 def _r2c(a: Any, s: Any, axes: Any, norm: str | None, who: str) -> Any:
     a = _as_inexact(a)
-    if _is_complex(a):
+    if is_complex(a):
         raise TypeError(f"{who} expects a real input, got {dtype_of(a)}; use fft/fftn "
                         "for complex data")
     ax, sizes = _axes_and_sizes(a, s, axes, who)
@@ -330,8 +319,6 @@ def irfftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = 
 
 
 def _shift(x: Any, axes: Any, inverse: bool) -> Any:
-    from ._creation import asarray
-    from ._shape import roll
     x = asarray(x)
     shape = shape_of(x)
     nd = len(shape)

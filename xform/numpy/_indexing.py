@@ -1,4 +1,6 @@
-"""Indexing: ``x[idx]`` (gather), ``x.at[idx].set/add/...`` (scatter), take, nonzero.
+"""Indexing: ``x[idx]`` (gather), ``x.at[idx].set/add/...`` (scatter), take, argsort.
+
+May import: the core and the family files up to ``_creation`` (order: ``__init__``).
 
 An index is split into a static part (ints, slices, None, Ellipsis, kept in the
 equation's params) and its integer arrays, which are operands, so the IR stays
@@ -12,12 +14,17 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.trace import Tracer
 from ..core.rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, deflinear, defvjp,
                           dtype_of, move_to_front, nondiff_op, shape_of, unbroadcast)
+from ..core.trace import Tracer
+from ._elementwise import divide, maximum, minimum, multiply, where
+from ._reductions import prod
+from ._reductions import max as reduce_max
+from ._reductions import min as reduce_min
+from ._shape import broadcast_to, ravel, reshape, stack
 
-ARRAY = "array"
-index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it  # placeholder for an integer-array index in the static part
+ARRAY = "array"  # placeholder for an integer-array index in the static part
+index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it
 
 
 def _static_int(v: Any) -> Any:
@@ -143,29 +150,21 @@ class _IndexUpdateRef:
     def multiply(self, values: Any) -> Any:
         """A copy with the indexed entries multiplied by ``values`` (a repeated
         index multiplies by all of its values)."""
-        from ._elementwise import multiply
-        from ._reductions import prod
         return self._combine(values, multiply, prod, 1)
 
     def divide(self, values: Any) -> Any:
         """A copy with the indexed entries divided by ``values`` (a repeated index
         divides by all of its values)."""
-        from ._elementwise import divide
-        from ._reductions import prod
         return self._combine(values, divide, prod, 1)
 
     def min(self, values: Any) -> Any:
         """A copy with the indexed entries replaced by ``minimum(entry, values)``
         (over all the values of a repeated index)."""
-        from ._elementwise import minimum
-        from ._reductions import min as reduce_min
         return self._combine(values, minimum, reduce_min, np.inf)
 
     def max(self, values: Any) -> Any:
         """A copy with the indexed entries replaced by ``maximum(entry, values)``
         (over all the values of a repeated index)."""
-        from ._elementwise import maximum
-        from ._reductions import max as reduce_max
         return self._combine(values, maximum, reduce_max, -np.inf)
 
     def _combine(self, values: Any, op: Any, reduce: Any, identity: Any) -> Any:
@@ -180,8 +179,6 @@ class _IndexUpdateRef:
         unique, inverse = np.unique(positions, return_inverse=True)
         if unique.size == positions.size:
             return self.set(op(self.get(), values))
-        from ._elementwise import where
-        from ._shape import broadcast_to, ravel, reshape
         flat_values = ravel(broadcast_to(values, positions.shape))
         groups = inverse.reshape(1, -1) == np.arange(unique.size).reshape(-1, 1)
         folded = reduce(where(groups, reshape(flat_values, (1, -1)), identity), axis=1)
@@ -212,18 +209,10 @@ def at(x: Any) -> IndexUpdateHelper:
 def take(a: Any, indices: Any, axis: int | None = None) -> Any:
     """`numpy.take` (indices out of range raise, as in NumPy's default mode)."""
     if axis is None:
-        from ._shape import ravel
         return getitem(ravel(a), (indices,))
     nd = len(shape_of(a))
     index = (slice(None),) * (int(axis) % nd) + (indices,)
     return getitem(a, index)
-
-
-def nonzero(a: Any) -> tuple[Any, ...]:
-    """`numpy.nonzero`: needs a concrete array (the result's size depends on values)."""
-    if isinstance(a, Tracer):
-        a = a._concrete("nonzero()")
-    return np.nonzero(a)
 
 
 def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
@@ -232,7 +221,6 @@ def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any =
     if order is not None:
         raise NotImplementedError("xform.numpy.argsort does not support order=")
     if axis is None:
-        from ._shape import ravel
         a, axis = ravel(a), 0
     if stable:
         kind = "stable"
@@ -259,11 +247,10 @@ def _take_batch_member(v: Any, d: int | None, i: int) -> Any:
     return getitem(v, (slice(None),) * d + (i,))
 
 
-def _batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
-                   params: dict) -> tuple[Any, int]:
+def batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
+                  params: dict) -> tuple[Any, int]:
     """Fallback for index patterns with no single-call batched form (batched
     integer arrays mixed with slices): one call per batch member, then stack."""
-    from ._shape import stack
     size = batch_size(vals, dims)
     outs = [bind(prim, *[_take_batch_member(v, d, i) for v, d in zip(vals, dims)], **params)
             for i in range(size)]
@@ -273,7 +260,6 @@ def _batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
 def _batched_gather_index(static: tuple[Any, ...], arrays: Sequence[Any],
                           adims: Sequence[Any], size: int) -> tuple[tuple[Any, ...], list[Any]]:
     """All-advanced index with a leading ``arange(size)`` for the batch axis."""
-    from ._shape import reshape
     nd = max([len(shape_of(a)) - (d is not None) for a, d in zip(arrays, adims)] + [0])
     new_arrays: list[Any] = [np.arange(size).reshape((size,) + (1,) * nd)]
     for a, d in zip(arrays, adims):
@@ -297,12 +283,11 @@ def _batch_getitem(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tu
             out_dim = len(np.broadcast_shapes(*[shape_of(a) for a in arrays]))
         return bind(getitem_p, x, *arrays, idx=(slice(None),) + static), out_dim
     if all(s is ARRAY or isinstance(s, int) for s in static):
-        from ._shape import broadcast_to
         x = move_to_front(x, xd) if xd is not None else broadcast_to(
             x, (size,) + tuple(shape_of(x)))
         idx, new_arrays = _batched_gather_index(static, arrays, adims, size)
         return bind(getitem_p, x, *new_arrays, idx=idx), 0
-    return _batch_by_loop(getitem_p, vals, dims, params)
+    return batch_by_loop(getitem_p, vals, dims, params)
 
 
 def _batch_scatter(prim: Primitive) -> None:
@@ -311,8 +296,7 @@ def _batch_scatter(prim: Primitive) -> None:
         xd, vd, adims = dims[0], dims[1], dims[2:]
         static = params["idx"]
         if any(d is not None for d in adims) or _advanced_separated(static):
-            return _batch_by_loop(prim, vals, dims, params)
-        from ._shape import broadcast_to, reshape
+            return batch_by_loop(prim, vals, dims, params)
         size = batch_size(vals, dims)
         x = move_to_front(x, xd) if xd is not None else broadcast_to(
             x, (size,) + tuple(shape_of(x)))

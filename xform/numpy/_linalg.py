@@ -1,6 +1,8 @@
 """Linear algebra primitives (NumPy's ``linalg`` kernels and SciPy's triangular solve),
 each with its forward, reverse and batch rules.
 
+May import: the core and the family files up to ``_fft`` (order: ``__init__``).
+
 Conventions shared by the rules below:
 
 * matrices are the last two axes; every primitive accepts stacks ``(..., m, n)``
@@ -25,15 +27,19 @@ import numpy as np
 import scipy.linalg
 
 from ..core.ir import ShapedArray
-from ..core.trace import Tracer, add_any
-from . import _manip
-from ._contract import matmul
-from ._elementwise import astype
-from ._indexing import getitem
-from ._manip import tril, triu
-from ._reductions import sum as xsum
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
                           shape_of, unbroadcast)
+from ..core.trace import Tracer, add_any
+from ._contract import matmul
+from ._creation import asarray
+from ._elementwise import astype, conj, equal, imag, real
+from ._elementwise import abs as xabs
+from ._indexing import getitem
+from ._manip import tril, triu
+from ._manip import diagonal as _diagonal
+from ._reductions import argmax
+from ._reductions import max as xmax
+from ._reductions import sum as xsum
 from ._shape import concatenate, moveaxis, reshape, swapaxes
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eig", "eigvals",
@@ -72,7 +78,6 @@ class SVDResult(NamedTuple):
 # ---------------------------------------------------------------------------- helpers
 def as_float(a: Any) -> Any:
     """``a`` as an array of an inexact dtype (linalg turns integers into float64)."""
-    from ._creation import asarray
     a = asarray(a)
     return a if np.issubdtype(dtype_of(a), np.inexact) else astype(a, np.float64)
 
@@ -84,7 +89,7 @@ def mT(x: Any) -> Any:
 
 def diagonal(x: Any) -> Any:
     """The main diagonals ``(..., min(m, n))`` of a stack of matrices."""
-    return _manip.diagonal(x, 0, -2, -1)
+    return _diagonal(x, 0, -2, -1)
 
 
 def trace(x: Any) -> Any:
@@ -483,8 +488,6 @@ def _is_complex(x: Any) -> bool:
 
 def _largest_entries(v: Any) -> Any:
     """A 0/1 mask of the largest-modulus entry of each column (ties have measure zero)."""
-    from ._elementwise import abs as xabs, equal
-    from ._reductions import argmax
     n = shape_of(v)[-2]
     top = argmax(xabs(v), axis=-2)
     return astype(equal(_col(np.arange(n)), _row(top)), np.finfo(dtype_of(v)).dtype)
@@ -495,7 +498,6 @@ def _eig_gauge(v: Any, dv: Any) -> Any:
     (``Re(v^H dv) = 0``) and, for complex vectors, a real largest entry."""
     if not _is_complex(v):
         return dv - v * _row(xsum(v * dv, axis=-2))
-    from ._extra_elementwise import conj, imag, real
     dv = dv - v * _row(real(xsum(conj(v) * dv, axis=-2)))
     top = _largest_entries(v)
     phase = imag(xsum(top * dv, axis=-2)) / real(xsum(top * v, axis=-2))
@@ -506,7 +508,6 @@ def _eig_gauge_transpose(v: Any, ct: Any) -> Any:
     """The transpose of ``_eig_gauge`` (under the pairing ``Re(sum(ct * t))``)."""
     if not _is_complex(v):
         return ct - v * _row(xsum(v * ct, axis=-2))
-    from ._extra_elementwise import conj, imag, real
     top = _largest_entries(v)
     alpha = -imag(xsum(ct * v, axis=-2)) / real(xsum(top * v, axis=-2))
     ct = ct + 1j * top * _row(alpha)
@@ -529,7 +530,6 @@ def _eig_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     # transpose of dA -> V^-1 dA V; a real A gets the real part
     g = bind(solve_p, mT(v), matmul(inner, mT(v)))
     if _is_complex(g) and not _is_complex(args[0]):
-        from ._extra_elementwise import real
         g = real(g)
     return [g]
 
@@ -897,7 +897,6 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
     b2, vector = vector_as_column(b)
     x = bind(lstsq_p, a, b2, rcond=float(rcond))
     s = svdvals(a)
-    from ._reductions import max as xmax
     # NumPy's rank here counts the singular values above the rcond cutoff
     rank = xsum(s > rcond * xmax(s, axis=-1, keepdims=True), axis=-1)
     if m > n and (isinstance(rank, Tracer) or rank == n):

@@ -1,6 +1,8 @@
 """Array manipulation built on the shape and indexing primitives: splitting, padding,
 rotating, diagonals and triangles, take_along_axis, select, kron, cross.
 
+May import: the core and the family files up to ``_contract`` (order: ``__init__``).
+
 No new primitives: each function is a composition of reshape/transpose/concatenate
 /getitem/index_set/where, so its derivatives and batching come from theirs.
 """
@@ -11,12 +13,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..core.rules import dtype_of, shape_of
+from ..core.trace import Tracer
 from ._creation import asarray, full
 from ._elementwise import multiply, subtract, where
 from ._indexing import at, getitem, take
 from ._reductions import sum as xsum
-from ..core.rules import dtype_of, shape_of
-from ._shape import concatenate, flip, moveaxis, ravel, reshape, stack, transpose
+from ._shape import (broadcast_arrays, broadcast_to, concatenate, flip, moveaxis, ravel, reshape,
+                     stack, transpose)
 
 
 def _axis(axis: int, nd: int, name: str = "axis") -> int:
@@ -151,7 +155,6 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
         if kwargs:
             raise TypeError(f"pad: unsupported keyword arguments for mode {mode!r}: "
                             f"{sorted(kwargs)}")
-        from ..core.trace import Tracer
         pairs = [(values, values)] * nd if isinstance(values, Tracer) else \
             _as_pairs(values, nd)
         for ax, ((before, after), (vb, va)) in enumerate(zip(widths, pairs)):
@@ -328,7 +331,6 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     else:
         c0 = subtract(multiply(a1, b2), multiply(a2, b1))
         c1 = subtract(multiply(a2, b0), multiply(a0, b2))
-    from ._shape import broadcast_arrays
     cp = stack(broadcast_arrays(c0, c1, c2), axis=-1)
     return moveaxis(cp, -1, axisc)
 
@@ -364,7 +366,6 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
             raise TypeError(f"invalid entry in condlist: should be boolean ndarray, "
                             f"got {dtype_of(cond)}")
         out = where(cond, choice, out)
-    from ._shape import broadcast_to
     shape = np.broadcast_shapes(*[shape_of(c) for c in condlist],
                                 *[shape_of(c) for c in choicelist], shape_of(default))
     return broadcast_to(out, shape)

@@ -1,4 +1,7 @@
-"""Reductions and scans: sum, prod, max/min, mean/var/std, cumsum/cumprod, arg-reductions."""
+"""Reductions and scans: sum, prod, max/min, mean/var/std, cumsum/cumprod, arg-reductions.
+
+May import: the core and the family files up to ``_shape`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
 import builtins
@@ -9,6 +12,8 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
+from ._elementwise import astype, equal, sqrt
+from ._shape import broadcast_to, concatenate, ravel, reshape, transpose
 
 Axis = int | tuple[int, ...] | None
 
@@ -33,7 +38,6 @@ def keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, 
 
 def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """Broadcast a reduced ``ct`` back to the shape of the reduced operand ``x``."""
-    from ._shape import broadcast_to, reshape
     shape = shape_of(x)
     if not keepdims and shape_of(ct) != ():  # a scalar broadcasts as it is
         ct = reshape(ct, keepdims_shape(shape, axis))
@@ -55,7 +59,6 @@ def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) ->
     axes = normalize_axis(axis, len(shape_of(a)))
     out = bind(reduce_sum_p, a, axis=axes, keepdims=bool(keepdims))
     if dtype is not None:
-        from ._elementwise import astype
         out = astype(out, dtype)
     return out
 
@@ -64,7 +67,6 @@ def _with_dtype(a: Any, dtype: Any) -> Any:
     """``a`` cast to the ``dtype=`` a reduction computes in (None: unchanged)."""
     if dtype is None:
         return a
-    from ._elementwise import astype
     return astype(a, dtype)
 
 
@@ -80,11 +82,9 @@ def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -
     """`numpy.mean`."""
     axes = normalize_axis(axis, len(shape_of(a)))
     if dtype_of(a).kind not in 'fc':
-        from ._elementwise import astype
         a = astype(a, np.float64)
     out = sum(a, axis=axes, keepdims=keepdims) / _count(a, axes)
     if dtype is not None:
-        from ._elementwise import astype
         out = astype(out, dtype)
     return out
 
@@ -102,7 +102,6 @@ def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
 def std(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
     """`numpy.std`. Its derivative is infinite where the spread is zero."""
-    from ._elementwise import sqrt
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
@@ -112,7 +111,6 @@ def _chooser(name: str, impl: Any) -> Primitive:
     prim = Primitive(name, lambda x, axis, keepdims: impl(x, axis=axis, keepdims=keepdims))
 
     def location(ans: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> tuple[Any, Any]:
-        from ._elementwise import astype, equal
         hit = astype(equal(x, expand_to(ans, x, axis, keepdims)), dtype_of(x))
         return hit, bind(reduce_sum_p, hit, axis=axis, keepdims=True)
 
@@ -120,7 +118,6 @@ def _chooser(name: str, impl: Any) -> Primitive:
         hit, count = location(ans, x, axis, keepdims)
         picked = bind(reduce_sum_p, t * hit, axis=axis, keepdims=True) / count
         if not keepdims:
-            from ._shape import reshape
             picked = reshape(picked, shape_of(ans))
         return picked
 
@@ -165,7 +162,6 @@ def _prefix_prod(x: Any) -> Any:
     """``cumprod`` along the last axis by doubling (log2(n) multiplies): unlike the
     rules of ``cumprod_p`` it involves no division, so its derivatives of every
     order stay exact where ``x`` has zeros."""
-    from ._shape import concatenate
     n = shape_of(x)[-1]
     d = 1
     while d < n:
@@ -178,7 +174,6 @@ def _prod_of_others(x: Any, axis: tuple[int, ...]) -> Any:
     """For each element, the product of the other elements of its reduction group,
     from exclusive cumulative products on both sides (exact when x has zeros,
     and so are its own derivatives)."""
-    from ._shape import concatenate, reshape, transpose
     shape = shape_of(x)
     kept = [i for i in range(len(shape)) if i not in axis]
     perm = kept + list(axis)
@@ -228,7 +223,6 @@ defvjp(cumprod_p, lambda ct, ans, x, axis: _flip(
 
 def _scan_args(a: Any, axis: int | None) -> tuple[Any, int]:
     if axis is None:
-        from ._shape import ravel
         return ravel(a), 0
     return a, int(axis) % builtins.max(len(shape_of(a)), 1)
 
@@ -284,7 +278,6 @@ for _p in (reduce_sum_p, reduce_max_p, reduce_min_p, reduce_prod_p, cumsum_p, cu
 
 def _batch_arg_reduction(prim: Primitive) -> None:
     def rule(vals: Any, dims: Any, params: dict) -> tuple[Any, int]:
-        from ._shape import reshape
         x = move_to_front(vals[0], dims[0])
         shape = shape_of(x)
         if params["axis"] is None:

@@ -1,5 +1,9 @@
 """Shape primitives (reshape, transpose, broadcast_to, concatenate, roll) and the
-shape functions built on them."""
+shape functions built on them, including the stacking of sequences that hold
+traced values into arrays (what ``array``/``asarray`` do with them).
+
+May import: the core and ``_elementwise`` (the family's order: ``__init__``).
+"""
 from __future__ import annotations
 
 import math
@@ -11,6 +15,7 @@ import numpy as np
 from ..core import algebra, emit
 from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
                           unbroadcast)
+from ..core.trace import Tracer
 
 
 def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
@@ -136,22 +141,39 @@ def squeeze(a: Any, axis: Any = None) -> Any:
 
 def atleast_1d(*arys: Any) -> Any:
     """`numpy.atleast_1d`."""
-    out = [a if len(shape_of(a)) >= 1 else reshape(a, (1,)) for a in map(asarray_, arys)]
+    out = [a if len(shape_of(a)) >= 1 else reshape(a, (1,)) for a in map(as_array, arys)]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys: Any) -> Any:
     """`numpy.atleast_2d`."""
     out = []
-    for a in map(asarray_, arys):
+    for a in map(as_array, arys):
         nd = len(shape_of(a))
         out.append(a if nd >= 2 else reshape(a, (1,) * (2 - nd) + shape_of(a)))
     return out[0] if len(out) == 1 else out
 
 
-def asarray_(x: Any) -> Any:
-    from ._creation import asarray
-    return asarray(x)
+def contains_tracer(x: Any) -> bool:
+    """Whether ``x`` is a traced value or a (nested) sequence holding one."""
+    if isinstance(x, Tracer):
+        return True
+    if isinstance(x, (list, tuple)):
+        return builtins.any(contains_tracer(e) for e in x)
+    return False
+
+
+def stack_nested(x: Any) -> Any:
+    """A (nested) sequence of arrays and traced values, stacked into one array."""
+    if isinstance(x, (list, tuple)):
+        return stack([stack_nested(e) for e in x])
+    return x if isinstance(x, Tracer) else np.asarray(x)
+
+
+def as_array(x: Any) -> Any:
+    """`asarray` without a dtype: traced values as they are, sequences holding
+    them stacked, anything else through `numpy.asarray`."""
+    return stack_nested(x) if contains_tracer(x) else np.asarray(x)
 
 
 # ------------------------------------------------------------------------ concatenate
@@ -191,7 +213,7 @@ concatenate_p.vjp = _concat_vjp
 
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
     """`numpy.concatenate`."""
-    arrays = [asarray_(a) for a in arrays]
+    arrays = [as_array(a) for a in arrays]
     if axis is None:
         arrays = [ravel(a) for a in arrays]
         axis = 0
@@ -205,7 +227,7 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
     """`numpy.stack`."""
-    arrays = [asarray_(a) for a in arrays]
+    arrays = [as_array(a) for a in arrays]
     nd = len(shape_of(arrays[0])) + 1
     axis = int(axis) % nd
     return concatenate([expand_dims(a, axis) for a in arrays], axis=axis)
@@ -224,7 +246,7 @@ def vstack(tup: Sequence[Any]) -> Any:
 
 def column_stack(tup: Sequence[Any]) -> Any:
     """`numpy.column_stack`."""
-    cols = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a for a in map(asarray_, tup)]
+    cols = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a for a in map(as_array, tup)]
     return concatenate(cols, axis=1)
 
 
@@ -266,7 +288,7 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 
 def tile(A: Any, reps: Any) -> Any:
     """`numpy.tile`, as a broadcast of an interleaved reshape (no copy rule needed)."""
-    A = asarray_(A)
+    A = as_array(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
     shape = shape_of(A)
     d = builtins.max(len(reps), len(shape))
@@ -280,7 +302,7 @@ def tile(A: Any, reps: Any) -> Any:
 
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     """`numpy.repeat`."""
-    a = asarray_(a)
+    a = as_array(a)
     if axis is None:
         a, axis = ravel(a), 0
     shape = shape_of(a)
@@ -291,8 +313,10 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
         target = shape[:axis + 1] + (r,) + shape[axis + 1:]
         return reshape(broadcast_to(expanded, target),
                        shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
-    from ._indexing import take
-    return take(a, np.repeat(np.arange(shape[axis]), np.asarray(repeats)), axis=axis)
+    # an integer-array index: the gather of `_indexing`, reached through `a[...]`
+    # (plain NumPy indexing for a constant `a`) as `flip` reaches it with slices
+    index = np.repeat(np.arange(shape[axis]), np.asarray(repeats))
+    return a[(slice(None),) * axis + (index,)]
 
 
 def flip(m: Any, axis: Any = None) -> Any:

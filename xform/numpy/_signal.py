@@ -1,7 +1,10 @@
 """One-dimensional signal helpers: convolve/correlate (one primitive, ``convolve_full``:
 the full convolution along the last axis, leading axes broadcast), interp, polyval,
 diff, gradient, trapezoid. (``xform.scipy.signal`` has its own N-d primitive; this
-layer cannot depend on that one.)"""
+layer cannot depend on that one.)
+
+May import: the core and the family files up to ``_stats`` (order: ``__init__``).
+"""
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -9,14 +12,16 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..core.rules import Primitive, align_batched, bind, defbilinear, dtype_of, shape_of
+from ..core.trace import Tracer
 from ._creation import asarray
-from ._elementwise import astype, greater, less, not_equal, subtract, where
-from ._extra_elementwise import conj, is_complex
-from ._indexing import getitem
+from ._elementwise import (astype, conj, greater, is_complex, less, maximum, minimum, mod,
+                           not_equal, subtract, where)
+from ._indexing import argsort, getitem
 from ._reductions import normalize_axis
 from ._reductions import sum as xsum
-from ..core.rules import Primitive, align_batched, bind, defbilinear, dtype_of, shape_of
-from ._shape import broadcast_to, concatenate, reshape
+from ._shape import broadcast_to, concatenate, expand_dims, reshape
+from ._stats import searchsorted
 
 
 # ------------------------------------------------------------------------ convolution
@@ -98,9 +103,6 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
            period: Any = None) -> Any:
     """`numpy.interp`: piecewise-linear interpolation, differentiable in ``x`` (the
     slope), ``fp`` (the weights) and ``xp``."""
-    from ._elementwise import mod
-    from ._indexing import argsort
-    from ._stats import searchsorted
     complex_fp = is_complex(fp)
     x = astype(asarray(x), np.float64)
     xp = astype(asarray(xp), np.float64)
@@ -128,7 +130,6 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
     if n == 1:
         return where(less(x, xp[0]), left, where(greater(x, xp[0]), right, fp[0]))
     j = searchsorted(xp, x, side="right") - 1
-    from ._elementwise import maximum, minimum
     j = minimum(maximum(j, 0), n - 2)
     x0, x1 = getitem(xp, (j,)), getitem(xp, (j + 1,))
     f0, f1 = getitem(fp, (j,)), getitem(fp, (j + 1,))
@@ -207,7 +208,6 @@ def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
 def _spacings(f: Any, varargs: Sequence[Any], axes: tuple[int, ...]) -> list[Any]:
     """Per axis: a scalar step, or the 1-D differences of the coordinates (collapsed
     to a scalar when they are uniform, as NumPy does)."""
-    from ..core.trace import Tracer
     n = len(varargs)
     if n == 0:
         return [1.0] * len(axes)
@@ -290,7 +290,6 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
                 c1 = (2.0 * d2 + d1) / (d2 * (d1 + d2))
             first = a0 * at(0) + b0 * at(1) + c0 * at(2)
             last = a1 * at(-3) + b1 * at(-2) + c1 * at(-1)
-        from ._shape import expand_dims
         out = concatenate([expand_dims(first, ax), inner, expand_dims(last, ax)], axis=ax)
         outs.append(astype(out, otype))
     return outs[0] if len(axes) == 1 else tuple(outs)

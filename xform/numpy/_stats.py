@@ -1,6 +1,8 @@
 """Sorting and statistics: sort/partition/searchsorted, averages and NaN-aware
 reductions, quantiles (through sort), covariance and correlation.
 
+May import: the core and the family files up to ``_manip`` (order: ``__init__``).
+
 ``sort`` is a primitive whose derivative permutes the tangent with the argsort of
 its input; quantiles gather from the sorted values, so their derivative flows to
 the order statistics they interpolate (and to ``q`` itself).
@@ -13,22 +15,25 @@ from typing import Any
 
 import numpy as np
 
+from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of,
+                          move_to_front, shape_of)
 from ..core.trace import Tracer
-from ._creation import asarray
-from ._elementwise import (astype, divide, floor, isnan, logical_not, minimum, maximum,
-                           multiply, sqrt, where)
+from ._contract import dot
+from ._creation import array, asarray
+from ._elementwise import (astype, ceil, clip, conj, divide, equal, floor, imag, is_complex, isnan,
+                           less, less_equal, logical_and, logical_not, maximum, minimum, mod,
+                           multiply, nonzero, not_equal, real, rint, sqrt, where)
 from ._elementwise import where as _where  # for functions with a `where=` parameter
 from ._indexing import argsort, getitem
-from ._manip import take_along_axis
+from ._manip import diagonal, take_along_axis
 from ._reductions import Axis, keepdims_shape, normalize_axis
+from ._reductions import all as xall
 from ._reductions import max as xmax
 from ._reductions import mean as xmean
 from ._reductions import min as xmin
 from ._reductions import prod as xprod
 from ._reductions import sum as xsum
-from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of,
-                          move_to_front, shape_of)
-from ._shape import ravel, reshape, transpose
+from ._shape import broadcast_to, concatenate, ravel, reshape, squeeze, transpose
 
 
 def _inexact(x: Any) -> bool:
@@ -95,8 +100,6 @@ def _batch_searchsorted(vals: Any, dims: Any, params: dict) -> tuple[Any, int]:
     if da is None:
         return bind(searchsorted_p, a, move_to_front(v, dv), **params), 0
     # a batch of sorted rows: count the entries below each value, all rows at once
-    from ._elementwise import less, less_equal
-    from ._shape import broadcast_to
     a = move_to_front(a, da)
     size, n = shape_of(a)
     v = move_to_front(v, dv) if dv is not None else broadcast_to(v, (size,) + shape_of(v))
@@ -132,13 +135,11 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
 
 def count_nonzero(a: Any, axis: Axis = None, *, keepdims: bool = False) -> Any:
     """`numpy.count_nonzero` (integer result, no derivative)."""
-    from ._elementwise import not_equal
     return xsum(astype(not_equal(a, 0), np.intp), axis=axis, keepdims=keepdims)
 
 
 def flatnonzero(a: Any) -> Any:
     """`numpy.flatnonzero` of a concrete array."""
-    from ._indexing import nonzero
     return nonzero(ravel(a))[0]
 
 
@@ -180,7 +181,6 @@ def average(a: Any, axis: Axis = None, weights: Any = None, returned: bool = Fal
         avg = divide(xsum(multiply(astype(a, dt), astype(w, dt)), axis=axes, keepdims=keepdims),
                      scl)
     if returned:
-        from ._shape import broadcast_to
         if shape_of(scl) != shape_of(avg):
             scl = broadcast_to(scl, shape_of(avg))
         return avg, scl
@@ -192,7 +192,6 @@ def _kept(a: Any, where: Any) -> Any:
     keep = logical_not(isnan(a)) if _inexact(a) else None
     if where is None:
         return keep
-    from ._elementwise import logical_and
     return where if keep is None else logical_and(keep, where)
 
 
@@ -230,7 +229,6 @@ def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof:
            keepdims: bool = False, *, where: Any = None) -> Any:
     """`numpy.nanvar`: the variance of the non-NaN entries (NaN where fewer than
     ``ddof + 1``)."""
-    from ._extra_elementwise import conj, is_complex, real
     a = asarray(a)
     keep = _kept(a, where)
     mu = nanmean(a, axis=axis, dtype=dtype, keepdims=True, where=where)
@@ -254,7 +252,6 @@ def _nan_extreme(reduce: Any, fill: float, a: Any, axis: Axis, keepdims: bool) -
         return reduce(a, axis=axis, keepdims=keepdims)
     nan = isnan(a)
     out = reduce(_where(nan, fill, a), axis=axis, keepdims=keepdims)
-    from ._reductions import all as xall
     return _where(xall(nan, axis=axis, keepdims=keepdims), np.nan, out)
 
 
@@ -315,7 +312,6 @@ def _lerp(lo: Any, hi: Any, t: Any) -> Any:
 def _quantile_sorted(s: Any, n: Any, q: Any, method: str, weak_q: bool) -> Any:
     """Quantiles of the sorted rows ``s`` (samples on the last axis, NaNs last) with
     ``n`` valid entries per row; the result has shape ``q.shape + s.shape[:-1]``."""
-    from ._elementwise import ceil, equal, mod, rint
     qs = shape_of(q)
     batch = shape_of(s)[:-1]
     q = reshape(q, qs + (1,) * len(batch))
@@ -333,7 +329,6 @@ def _quantile_sorted(s: Any, n: Any, q: Any, method: str, weak_q: bool) -> Any:
             prev = floor(v)
             at_prev = equal(v, prev)
             if method == "closest_observation":
-                from ._elementwise import logical_and
                 at_prev = logical_and(at_prev, equal(mod(prev, 2), 1))
             idx = maximum(where(at_prev, prev, prev + 1), 0)
         idx = astype(idx, np.intp)
@@ -462,10 +457,6 @@ def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: int | None = None,
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
     """`numpy.cov`, differentiable in the data and in ``aweights``."""
-    from ._contract import dot
-    from ._creation import array
-    from ._extra_elementwise import conj
-    from ._shape import concatenate
     m = asarray(m)
     if dtype is None:
         dtype = np.result_type(dtype_of(m), np.float64) if y is None else \
@@ -509,15 +500,11 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: in
         scale = divide(1, fact) if isinstance(fact, Tracer) else np.true_divide(1, fact)
     # in the precision of the data, as NumPy's in-place `c *= 1 / fact`
     c = multiply(c, astype(scale, np.finfo(dtype_of(c)).dtype))
-    from ._shape import squeeze
     return squeeze(c)
 
 
 def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
     """`numpy.corrcoef`: Pearson correlation coefficients (clipped to [-1, 1])."""
-    from ._elementwise import clip
-    from ._extra_elementwise import imag, is_complex, real
-    from ._manip import diagonal
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) == 0:
         return c / c

@@ -1,23 +1,18 @@
 """Python operators and ndarray methods on tracers, and NumPy's dispatch protocols.
 
 Attached here rather than in ``core`` so the core does not depend on this layer.
+The top of the NumPy family: ``install`` receives the ``xform.numpy`` namespace
+from its ``__init__``, so this module imports only the core and ``_indexing``.
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
 
 from ..core.trace import Tracer
-from . import _contract as C
-from . import _creation as K
-from . import _elementwise as E
-from . import _indexing as I
-from . import _reductions as R
-from . import _shape as S
-from . import _extra_elementwise as X
-from . import _manip as M
-from . import _stats as ST
+from ._indexing import IndexUpdateHelper, getitem
 
 
 def _swap(f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -30,43 +25,50 @@ def _shape_args(args: tuple[Any, ...]) -> Any:
     return args[0] if len(args) == 1 and not isinstance(args[0], (int, np.integer)) else args
 
 
-_OPERATORS: dict[str, Callable[..., Any]] = {
-    "__add__": E.add, "__radd__": _swap(E.add),
-    "__sub__": E.subtract, "__rsub__": _swap(E.subtract),
-    "__mul__": E.multiply, "__rmul__": _swap(E.multiply),
-    "__truediv__": E.divide, "__rtruediv__": _swap(E.divide),
-    "__floordiv__": E.floor_divide, "__rfloordiv__": _swap(E.floor_divide),
-    "__mod__": E.mod, "__rmod__": _swap(E.mod),
-    "__pow__": E.power, "__rpow__": _swap(E.power),
-    "__matmul__": C.matmul, "__rmatmul__": _swap(C.matmul),
-    "__neg__": E.negative, "__pos__": E.positive, "__abs__": E.absolute,
-    "__eq__": E.equal, "__ne__": E.not_equal, "__lt__": E.less, "__le__": E.less_equal,
-    "__gt__": E.greater, "__ge__": E.greater_equal,
-    "__and__": E.logical_and, "__or__": E.logical_or, "__xor__": E.logical_xor,
-    "__invert__": E.logical_not,
-    "__getitem__": I.getitem,
-}
-
-_METHODS: dict[str, Callable[..., Any]] = {
-    "sum": R.sum, "mean": R.mean, "prod": R.prod, "max": R.max, "min": R.min,
-    "var": R.var, "std": R.std, "ptp": R.ptp, "cumsum": R.cumsum, "cumprod": R.cumprod,
-    "argmax": R.argmax, "argmin": R.argmin, "all": R.all, "any": R.any,
-    "dot": C.dot, "astype": E.astype, "ravel": S.ravel, "flatten": S.ravel,
-    "squeeze": S.squeeze, "swapaxes": S.swapaxes, "clip": E.clip, "round": E.round,
-    "repeat": S.repeat, "take": I.take, "argsort": I.argsort, "copy": K.copy,
-    "conj": X.conj, "conjugate": X.conj, "diagonal": M.diagonal, "trace": M.trace,
-    "searchsorted": ST.searchsorted, "nonzero": I.nonzero,
-    # traced arrays are immutable: as in JAX these return the result, not None
-    "sort": ST.sort, "partition": ST.partition, "argpartition": ST.argpartition,
-}
+def _operators(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
+    return {
+        "__add__": xnp.add, "__radd__": _swap(xnp.add),
+        "__sub__": xnp.subtract, "__rsub__": _swap(xnp.subtract),
+        "__mul__": xnp.multiply, "__rmul__": _swap(xnp.multiply),
+        "__truediv__": xnp.divide, "__rtruediv__": _swap(xnp.divide),
+        "__floordiv__": xnp.floor_divide, "__rfloordiv__": _swap(xnp.floor_divide),
+        "__mod__": xnp.mod, "__rmod__": _swap(xnp.mod),
+        "__pow__": xnp.power, "__rpow__": _swap(xnp.power),
+        "__matmul__": xnp.matmul, "__rmatmul__": _swap(xnp.matmul),
+        "__neg__": xnp.negative, "__pos__": xnp.positive, "__abs__": xnp.absolute,
+        "__eq__": xnp.equal, "__ne__": xnp.not_equal, "__lt__": xnp.less,
+        "__le__": xnp.less_equal, "__gt__": xnp.greater, "__ge__": xnp.greater_equal,
+        "__and__": xnp.logical_and, "__or__": xnp.logical_or, "__xor__": xnp.logical_xor,
+        "__invert__": xnp.logical_not,
+        "__getitem__": getitem,
+    }
 
 
-def _reshape(self: Any, *shape: Any, order: str = "C") -> Any:
-    return S.reshape(self, _shape_args(shape), order)
+def _methods(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
+    return {
+        "sum": xnp.sum, "mean": xnp.mean, "prod": xnp.prod, "max": xnp.max, "min": xnp.min,
+        "var": xnp.var, "std": xnp.std, "ptp": xnp.ptp, "cumsum": xnp.cumsum,
+        "cumprod": xnp.cumprod, "argmax": xnp.argmax, "argmin": xnp.argmin, "all": xnp.all,
+        "any": xnp.any, "dot": xnp.dot, "astype": xnp.astype, "ravel": xnp.ravel,
+        "flatten": xnp.ravel, "squeeze": xnp.squeeze, "swapaxes": xnp.swapaxes,
+        "clip": xnp.clip, "round": xnp.round, "repeat": xnp.repeat, "take": xnp.take,
+        "argsort": xnp.argsort, "copy": xnp.copy, "conj": xnp.conj, "conjugate": xnp.conj,
+        "diagonal": xnp.diagonal, "trace": xnp.trace, "searchsorted": xnp.searchsorted,
+        "nonzero": xnp.nonzero,
+        # traced arrays are immutable: as in JAX these return the result, not None
+        "sort": xnp.sort, "partition": xnp.partition, "argpartition": xnp.argpartition,
+    }
 
 
-def _transpose(self: Any, *axes: Any) -> Any:
-    return S.transpose(self, None if not axes else _shape_args(axes))
+def _methods_with_shape_args(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
+    """``x.reshape(2, 3)`` and ``x.transpose(1, 0)``: shapes as separate arguments too."""
+    def reshape(self: Any, *shape: Any, order: str = "C") -> Any:
+        return xnp.reshape(self, _shape_args(shape), order)
+
+    def transpose(self: Any, *axes: Any) -> Any:
+        return xnp.transpose(self, None if not axes else _shape_args(axes))
+
+    return {"reshape": reshape, "transpose": transpose}
 
 
 def _item(self: Any, *args: Any) -> Any:
@@ -77,54 +79,61 @@ def _tolist(self: Any) -> Any:
     return np.asarray(self._concrete("tolist()")).tolist()
 
 
-_UFUNCS: dict[Any, Callable[..., Any]] = {}  # NumPy ufunc -> xform.numpy function
+def _array_ufunc(xnp: ModuleType) -> Callable[..., Any]:
+    """``__array_ufunc__``: a NumPy ufunc called on a tracer runs the xform.numpy
+    function of the same name."""
+    resolved: dict[Any, Callable[..., Any]] = {}  # NumPy ufunc -> xform.numpy function
 
-
-def _array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-    # hot: `ndarray * tracer` arrives here, so resolve each ufunc once
-    fn = _UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
-    if fn is not None:
+    def array_ufunc(self: Any, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # hot: `ndarray * tracer` arrives here, so resolve each ufunc once
+        fn = resolved.get(ufunc) if method == "__call__" and not kwargs else None
+        if fn is not None:
+            return fn(*inputs)
+        fn = getattr(xnp, ufunc.__name__, None) if method == "__call__" else None
+        if fn is not None and not kwargs:
+            resolved[ufunc] = fn
+        if fn is None or kwargs:
+            detail = f" with keyword arguments {sorted(kwargs)}" if kwargs else ""
+            raise TypeError(
+                f"numpy.{ufunc.__name__} (method {method!r}){detail} was called on a traced "
+                f"value; xform cannot differentiate it there. Call `xform.numpy."
+                f"{ufunc.__name__}` instead (import xform.numpy as np).")
         return fn(*inputs)
-    from .. import numpy as xnp
-    fn = getattr(xnp, ufunc.__name__, None) if method == "__call__" else None
-    if fn is not None and not kwargs:
-        _UFUNCS[ufunc] = fn
-    if fn is None or kwargs:
-        detail = f" with keyword arguments {sorted(kwargs)}" if kwargs else ""
-        raise TypeError(
-            f"numpy.{ufunc.__name__} (method {method!r}){detail} was called on a traced "
-            f"value; xform cannot differentiate it there. Call `xform.numpy."
-            f"{ufunc.__name__}` instead (import xform.numpy as np).")
-    return fn(*inputs)
+
+    return array_ufunc
 
 
-def _array_function(self: Any, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-    from .. import numpy as xnp
-    module = getattr(func, "__module__", "") or ""
-    target: Any = xnp
-    for sub in ("linalg", "fft"):
-        if module.endswith(sub):
-            target = getattr(xnp, sub, None)
-    fn = getattr(target, func.__name__, None) if target is not None else None
-    if fn is None or getattr(fn, "_xform_unsupported", False):
-        raise TypeError(
-            f"numpy.{func.__name__} was called on a traced value, and xform.numpy has no "
-            f"differentiable `{func.__name__}` yet. Rewrite it with supported "
-            "xform.numpy functions (import xform.numpy as np).")
-    return fn(*args, **kwargs)
+def _array_function(xnp: ModuleType) -> Callable[..., Any]:
+    """``__array_function__``: a NumPy function called on a tracer runs the
+    xform.numpy function of the same name (the rule helpers of the core rely on it)."""
+    def array_function(self: Any, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        module = getattr(func, "__module__", "") or ""
+        target: Any = xnp
+        for sub in ("linalg", "fft"):
+            if module.endswith(sub):
+                target = getattr(xnp, sub, None)
+        fn = getattr(target, func.__name__, None) if target is not None else None
+        if fn is None or getattr(fn, "_xform_unsupported", False):
+            raise TypeError(
+                f"numpy.{func.__name__} was called on a traced value, and xform.numpy has no "
+                f"differentiable `{func.__name__}` yet. Rewrite it with supported "
+                "xform.numpy functions (import xform.numpy as np).")
+        return fn(*args, **kwargs)
+
+    return array_function
 
 
-def install() -> None:
-    """Attach operators and methods to ``Tracer``."""
-    for name, fn in {**_OPERATORS, **_METHODS}.items():
+def install(xnp: ModuleType) -> None:
+    """Attach operators, methods and NumPy's dispatch protocols to ``Tracer``, from
+    the ``xform.numpy`` namespace ``xnp`` (handed in by it, as it imports this module)."""
+    table = {**_operators(xnp), **_methods(xnp), **_methods_with_shape_args(xnp)}
+    for name, fn in table.items():
         setattr(Tracer, name, fn)
-    Tracer.reshape = _reshape  # type: ignore[attr-defined]
-    Tracer.transpose = _transpose  # type: ignore[attr-defined]
     Tracer.item = _item  # type: ignore[attr-defined]
     Tracer.tolist = _tolist  # type: ignore[attr-defined]
-    Tracer.T = property(lambda self: S.transpose(self))  # type: ignore[attr-defined]
-    Tracer.real = property(X.real)  # type: ignore[attr-defined]
-    Tracer.imag = property(X.imag)  # type: ignore[attr-defined]
-    Tracer.at = property(I.IndexUpdateHelper)  # type: ignore[attr-defined]
-    Tracer.__array_ufunc__ = _array_ufunc  # type: ignore[attr-defined]
-    Tracer.__array_function__ = _array_function  # type: ignore[attr-defined]
+    Tracer.T = property(lambda self: xnp.transpose(self))  # type: ignore[attr-defined]
+    Tracer.real = property(xnp.real)  # type: ignore[attr-defined]
+    Tracer.imag = property(xnp.imag)  # type: ignore[attr-defined]
+    Tracer.at = property(IndexUpdateHelper)  # type: ignore[attr-defined]
+    Tracer.__array_ufunc__ = _array_ufunc(xnp)  # type: ignore[attr-defined]
+    Tracer.__array_function__ = _array_function(xnp)  # type: ignore[attr-defined]

@@ -1,5 +1,7 @@
 """``xform.numpy.fft``: differentiable discrete Fourier transforms (NumPy's signatures).
 
+May import: ``_fft``.
+
 Forward mode applies the same transform to the tangent; reverse mode applies its
 transpose (JAX's convention, no complex conjugation). See ``_fft.py``.
 """

@@ -1,5 +1,7 @@
 """``xform.numpy.linalg``: NumPy's ``numpy.linalg``, traceable and differentiable.
 
+May import: the core and the whole family but ``fft`` and ``_tracer_methods``.
+
 Decompositions and solvers are primitives (``_linalg.py``); norms, powers and
 tensor solvers are built on them here. Everything accepts stacks of matrices
 ``(..., m, n)`` where NumPy does, and works under ``vmap``.
@@ -11,16 +13,23 @@ from typing import Any, Sequence
 
 import numpy as _np
 
-from . import _manip
-from ._contract import dot, matmul, outer as _outer, tensordot
-from ._elementwise import abs as _abs, astype, not_equal, power, sqrt, where
-from ._linalg import (EighResult, EigResult, QRResult, SlogdetResult, SVDResult, as_float,
-                      cholesky, det, eig, eigh, eigvals, eigvalsh, inv, lstsq, matrix_rank,
-                      mT, pinv, qr, slogdet, solve, svd, svdvals)
-from ._reductions import max as _max, min as _min, normalize_axis, sum as _sum
-from ..core.rules import dtype_of, shape_of
-from ._shape import moveaxis, ravel, reshape, transpose
 from .._unsupported import unsupported_getattr
+from ..core.rules import dtype_of, shape_of
+from ._contract import dot, matmul, tensordot
+from ._contract import outer as _outer
+from ._creation import asarray as _asarray
+from ._elementwise import astype, not_equal, power, sqrt, where
+from ._elementwise import abs as _abs
+from ._linalg import (EighResult, EigResult, QRResult, SlogdetResult, SVDResult, as_float, cholesky,
+                      det, eig, eigh, eigvals, eigvalsh, inv, lstsq, matrix_rank, mT, pinv, qr,
+                      slogdet, solve, svd, svdvals)
+from ._manip import cross as _cross
+from ._manip import diagonal as _diagonal
+from ._reductions import normalize_axis
+from ._reductions import max as _max
+from ._reductions import min as _min
+from ._reductions import sum as _sum
+from ._shape import moveaxis, ravel, reshape, transpose
 
 LinAlgError = _np.linalg.LinAlgError
 
@@ -163,8 +172,7 @@ def matrix_power(a: Any, n: int) -> Any:
         n = _np.asarray(n).__index__()
     except TypeError as e:
         raise TypeError("exponent must be an integer") from e
-    from ._creation import asarray
-    a = asarray(a)
+    a = _asarray(a)
     shape = shape_of(a)
     if len(shape) < 2 or shape[-1] != shape[-2]:
         raise LinAlgError("Last 2 dimensions of the array must be square")
@@ -205,8 +213,7 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     last arrays may be vectors)."""
     if out is not None:
         raise NotImplementedError("multi_dot(out=...) is not supported by xform")
-    from ._creation import asarray
-    arrays = [asarray(a) for a in arrays]
+    arrays = [_asarray(a) for a in arrays]
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
     if len(arrays) == 2:
@@ -286,7 +293,7 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
         raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, "
                          f"but they are {shape_of(x1)[axis]} and {shape_of(x2)[axis]} "
                          "dimensional instead.")
-    return _manip.cross(x1, x2, axis=axis)
+    return _cross(x1, x2, axis=axis)
 
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
@@ -296,7 +303,7 @@ def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:
     """`numpy.linalg.diagonal`: the diagonals of the last two axes."""
-    return _manip.diagonal(x, offset, -2, -1)
+    return _diagonal(x, offset, -2, -1)
 
 
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.integrate as _si
 
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
+from ..core.rules import Primitive, batch_size, bind, dtype_of, move_to_front, shape_of
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import ConcretizationError, Tracer
 from ..interpreters.batching import vmap_flat
@@ -31,7 +32,11 @@ from ..interpreters.eval import eval_jaxpr
 from ..core.rules import Primitive, bind, dtype_of, shape_of
 from ..interpreters.jvp import jvp_flat
 from ..interpreters.vjp import vjp_flat
-from ..tree_util import tree_flatten, tree_unflatten
+from ..numpy._creation import asarray
+from ..numpy._elementwise import astype
+from ..numpy._reductions import sum as xsum
+from ..numpy._shape import broadcast_to, concatenate, expand_dims, reshape, stack
+from ..tree_util import tree_flatten, tree_map, tree_unflatten
 
 _INT_MAX = 2 ** 31 - 1  # LSODA counts steps in a Fortran integer
 
@@ -123,8 +128,6 @@ def _rhs_at(fun: ClosedJaxpr, ys: Any, ts: Any, params: Sequence[Any]) -> Any:
 def _per_member(rule: Callable[..., Any], operands: Sequence[Any]) -> Any:
     """``rule`` (written for one member) applied to every member of batched operands
     (leading axis of size B, or 1 when shared), as one vmap; results get a leading B."""
-    from ..numpy._shape import expand_dims
-    from ..tree_util import tree_map
     members = _members(operands)
     if members == 1:
         out = rule(*[x[0] for x in operands])
@@ -149,8 +152,6 @@ def _zeros_unless(x: Any, like: Any) -> Any:
 def _odeint_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     """Sensitivity equations: ``s' = f_y s + f_p dp`` from ``s(t0) = dy0 - f(y0, t0) dt0``;
     a moved output time ``t_i`` adds ``f(y(t_i), t_i) dt_i``."""
-    from ..numpy._elementwise import astype
-    from ..numpy._shape import concatenate, reshape
     y0, t, *ps = args
     dy0, dt, *dps = tangents
     fun = params["fun"]
@@ -199,9 +200,6 @@ def _odeint_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     ``a`` jumps by ``ct[i]`` at each output time. Then ``dL/dy0 = a(t0)``,
     ``dL/dp = g``, ``dL/dt_i = ct[i] . f(y(t_i), t_i)`` for ``i > 0``, and
     ``dL/dt0 = -a(t0+) . f(y0, t0)`` (moving the start shifts the whole trajectory)."""
-    from ..numpy._elementwise import astype
-    from ..numpy._reductions import sum as xsum
-    from ..numpy._shape import concatenate, reshape, stack
     y0, t, *ps = args
     fun = params["fun"]
     n = shape_of(y0)[0]
@@ -280,7 +278,6 @@ def _odeint_vjp_batched(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                         needs: Sequence[bool]) -> list[Any]:
     if params["nbatch"] == 0:
         return _odeint_vjp(ct, ans, args, params, needs)
-    from ..numpy._reductions import sum as xsum
     nargs = len(args)
 
     def one(*xs: Any) -> Any:
@@ -301,8 +298,6 @@ odeint_p.vjp = _odeint_vjp_batched
 def _odeint_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
     """One ``odeint`` with ``nbatch=1``; a second level of batching is folded into the
     member axis (members of members are still independent systems)."""
-    from ..core.rules import batch_size, move_to_front
-    from ..numpy._shape import broadcast_to, reshape
     size = batch_size(vals, dims)
     if params["nbatch"] == 0:
         ops = [move_to_front(v, d) if d is not None else reshape(v, (1,) + tuple(shape_of(v)))
@@ -348,10 +343,6 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, *args: Any, rtol: float = 
     ``y`` at every time of the increasing 1-D ``t`` (a leading axis on each leaf of
     the pytree ``y0``). Differentiable w.r.t. ``y0``, ``t`` and ``args`` (forward
     mode by sensitivity equations, reverse mode by the adjoint method)."""
-    from ..numpy._creation import asarray
-    from ..numpy._elementwise import astype
-    from ..numpy._shape import concatenate, reshape
-
     leaves, y_tree = tree_flatten(y0)
     leaves = [asarray(x) for x in leaves]
     if not leaves:

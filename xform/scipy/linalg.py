@@ -20,7 +20,9 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.linalg as _sl
 
+from .._unsupported import unsupported_getattr
 from ..core.ir import ShapedArray
+from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..core.trace import add_any
 from ..numpy._contract import matmul
 from ..numpy._elementwise import astype, equal
@@ -30,9 +32,8 @@ from ..numpy._linalg import (_aval, _batch_core, _col, _lead, _shape_rule, as_fl
                              vector_as_column)
 from ..numpy._manip import tril, triu
 from ..numpy._reductions import sum as xsum
-from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..numpy._shape import concatenate, reshape
-from .._unsupported import unsupported_getattr
+from ..numpy.linalg import norm as _norm
 
 __all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "lu_factor", "lu_solve",
            "solve_banded", "solve_sylvester", "solve_triangular", "sqrtm"]
@@ -199,8 +200,7 @@ def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
     x = bind(sqrtm_p, as_float(A))
     if disp:
         return x
-    from ..numpy.linalg import norm
-    return x, norm(matmul(x, x) - A, "fro") / norm(A, "fro")
+    return x, _norm(matmul(x, x) - A, "fro") / _norm(A, "fro")
 
 
 # ---------------------------------------------------------------------------- banded

@@ -14,6 +14,9 @@ import scipy.signal as _ss
 
 from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, defbilinear, dtype_of, move_to_front, shape_of
+from ..numpy._creation import asarray
+from ..numpy._elementwise import conj
+from ..numpy._shape import concatenate, moveaxis, reshape
 
 _MODES = ("full", "same", "valid")
 _METHODS = ("auto", "direct", "fft")
@@ -88,7 +91,6 @@ def _flip(x: Any, axes: Sequence[int]) -> Any:
 def _pad_to_full(ct: Any, s1: Sequence[int], s2: Sequence[int], nbatch: int) -> Any:
     """The cotangent of a 'same'/'valid' output, placed where that output sits in the
     'full' one, with zeros around it."""
-    from ..numpy._shape import concatenate
     for i, (a, b) in enumerate(zip(s1, s2)):
         axis = nbatch + i
         have, full = shape_of(ct)[axis], a + b - 1
@@ -121,7 +123,6 @@ defbilinear(convolve_p, _convolve_transpose(0), _convolve_transpose(1), broadcas
 
 
 def _batch_convolve(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
-    from ..numpy._shape import reshape
     ops = [move_to_front(v, d) if d is not None else reshape(v, (1,) + tuple(shape_of(v)))
            for v, d in zip(vals, dims)]
     new = dict(params)
@@ -134,7 +135,6 @@ convolve_p.batch = _batch_convolve
 
 # ------------------------------------------------------------------------ SciPy functions
 def _check(in1: Any, in2: Any, mode: str, method: str) -> tuple[Any, Any]:
-    from ..numpy._creation import asarray
     in1, in2 = asarray(in1), asarray(in2)
     if mode not in _MODES:
         raise ValueError("acceptable mode flags are 'valid', 'same', or 'full'")
@@ -157,7 +157,6 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
     """`scipy.signal.correlate`: convolution with the flipped, conjugated ``in2``."""
-    from ..numpy._extra_elementwise import conj
     in1, in2 = _check(in1, in2, mode, method)
     if not shape_of(in1):
         return in1 * conj(in2)
@@ -173,7 +172,6 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
 def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
     """`scipy.signal.fftconvolve`: convolution by FFT over ``axes`` (default all);
     the other axes broadcast."""
-    from ..numpy._shape import moveaxis
     in1, in2 = _check(in1, in2, mode, "fft")
     nd = len(shape_of(in1))
     if nd == 0:

@@ -12,8 +12,9 @@ from typing import Any, Callable
 import numpy as np
 import scipy.special as sc
 
-from ...numpy import _elementwise as E
 from ...core.rules import Primitive, batch_broadcasting, bind, defrules, dtype_of, unary_op
+from ...core.trace import Tracer
+from ...numpy import _elementwise as E
 
 # defined below; named here because derivatives refer to each other
 digamma: Callable[[Any], Any]
@@ -133,7 +134,6 @@ def multigammaln(a: Any, d: int) -> Any:
     d = int(d)
     if d < 1:
         raise ValueError("multigammaln: d should be a positive integer")
-    from ...core.trace import Tracer
     if not isinstance(a, Tracer) and np.any(np.asarray(a) <= 0.5 * (d - 1)):
         raise ValueError(f"multigammaln: condition a ({a}) > 0.5 * (d-1) ({0.5 * (d - 1)}) "
                          "not met")  # SciPy's check, on concrete values

@@ -11,10 +11,13 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.special as sc
 
-from ...numpy import _elementwise as E
-from ...numpy._reductions import keepdims_shape, normalize_axis
-from ...numpy._reductions import sum as xsum
 from ...core.rules import Primitive, align_batched, bind, shape_of, unbroadcast
+from ...numpy import _elementwise as E
+from ...numpy._creation import asarray
+from ...numpy._elementwise import stop_gradient
+from ...numpy._reductions import keepdims_shape, normalize_axis
+from ...numpy._reductions import max as xmax
+from ...numpy._reductions import sum as xsum
 from ...numpy._shape import broadcast_to, reshape
 from ._functions import float_dtype
 
@@ -97,14 +100,12 @@ logsumexp_p.batch = _lse_batch
 
 def _array(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
-        from ...numpy import asarray
         return asarray(x)
     return x
 
 
 def _sign(out: Any, a: Any, b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """The sign of ``sum(b * exp(a))`` (0 where it is zero), with no derivative."""
-    from ...api import stop_gradient
     out, a, b = stop_gradient(out), stop_gradient(a), stop_gradient(b)
     e, sign = _weights(out, a, (b,), axis, keepdims)
     if not keepdims:
@@ -139,8 +140,6 @@ def _shifted(x: Any, axis: Axis) -> tuple[Any, tuple[int, ...]]:
     """``x - max(x)`` over ``axis`` (keeping dims), with the maximum held constant:
     softmax is invariant under the shift, which makes ``exp`` never overflow and
     keeps the differences exact (``exp(x - logsumexp)`` loses ``|x| * eps``)."""
-    from ...api import stop_gradient
-    from ...numpy._reductions import max as xmax
     axes = normalize_axis(axis, len(shape_of(x)))
     m = stop_gradient(xmax(x, axis=axes, keepdims=True))
     m = E.where(E.isfinite(m), m, 0.0)

@@ -14,9 +14,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...numpy import _elementwise as E
 from ...core.rules import dtype_of
-from ...numpy._elementwise import astype, where
+from ...numpy import _elementwise as E
+from ...numpy._creation import asarray
+from ...numpy._elementwise import astype, stop_gradient, where
 
 NAN = math.nan
 INF = math.inf
@@ -36,7 +37,6 @@ def as_float(x: Any, *like: Any) -> Any:
     if isinstance(x, (bool, int, float)):
         return np.asarray(x, target)
     if isinstance(x, (list, tuple)):
-        from ...numpy import asarray
         x = asarray(x)
     if np.issubdtype(dtype_of(x), np.inexact):
         return x
@@ -268,7 +268,6 @@ class rv_discrete(_Distribution):
 
     def _shift(self, what: str, k: Any, args: Sequence[Any],
                kwds: dict[str, Any]) -> tuple[Any, list[Any], Any]:
-        from ...api import stop_gradient
         *shapes, loc = self._parse(what, args, kwds)
         shapes = [as_float(s, k) for s in shapes]
         k = stop_gradient(as_float(k, *shapes) - loc)
