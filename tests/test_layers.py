@@ -1,6 +1,8 @@
-"""The package's layering, read from the source: the core imports nothing above it,
-the NumPy family's files import only the files below them (at module level), and no
-module-level imports form a cycle."""
+"""The package's layering, read from the source: every module imports only its own
+layer or the layers below it (the picture in docs/how-it-works.md), the core imports
+nothing above it, the NumPy family's files import only the files below them (at module
+level), no module-level imports form a cycle, and imports hidden inside function bodies
+(which hide arrows and usually paper over a cycle) stay few."""
 from __future__ import annotations
 
 import ast
@@ -51,7 +53,11 @@ def imported(path: Path) -> list[tuple[str, bool]]:
                     target = child.module or ""
                 if target.split(".")[0] == "xform":
                     subs = [f"{target}.{a.name}" for a in child.names]
-                    out.extend((m, inner) for m in [target] + [s for s in subs if s in MODULES])
+                    mods = [s for s in subs if s in MODULES]
+                    # `from package import submodule` reaches the submodule (the package
+                    # is already being imported); any other name comes from the package
+                    out.extend((m, inner) for m in ([] if len(mods) == len(subs) else [target])
+                               + mods)
             visit(child, inner)
 
     visit(ast.parse(path.read_text()), False)
@@ -97,3 +103,46 @@ def test_no_module_level_import_cycles() -> None:
 
     for name in sorted(graph):
         visit(name, [])
+
+
+#: bottom to top; a module's layer is that of its longest matching prefix
+LAYERS: dict[str, int] = {
+    "xform.core": 0, "xform.tree_util": 0, "xform._unsupported": 0,
+    "xform.interpreters": 1,
+    "xform.custom": 2,
+    "xform.numpy": 3,
+    "xform.scipy": 4, "xform.lax": 4,
+    "xform.jit": 5,
+    "xform.api": 6,
+    "xform.batching_api": 7,
+    "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
+    "xform": 9,
+}
+MAX_FUNCTION_LOCAL_IMPORTS = 30
+
+
+def layer(name: str) -> int:
+    best = max((p for p in LAYERS if name == p or name.startswith(p + ".")), key=len)
+    return LAYERS[best]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_point_down(name: str) -> None:
+    upward = [m for m, _ in imported(MODULES[name]) if m in MODULES and layer(m) > layer(name)]
+    assert not upward, f"{name} (layer {layer(name)}) imports {upward} from above it"
+
+
+def test_few_function_local_imports() -> None:
+    local = [f"{name} -> {m}" for name, path in sorted(MODULES.items())
+             for m, inside in imported(path) if inside]
+    assert len(local) <= MAX_FUNCTION_LOCAL_IMPORTS, "\n".join(local)
+
+
+@pytest.mark.parametrize("name", ["api.py", "batching_api.py"])
+def test_the_api_layer_names_no_interpreter_internals(name: str) -> None:
+    """The transforms users call handle arguments and pytrees; the interpreters'
+    flat entries (jvp_flat, vjp_flat, vmap_flat...) do the work."""
+    source = (ROOT / name).read_text(encoding="utf-8")
+    for internal in ("TapeTrace", "TapeTracer", "JVPTrace", "BatchTrace", "backward_pass",
+                     "forward_pass", "set_current"):
+        assert internal not in source, f"{name} names {internal}"
