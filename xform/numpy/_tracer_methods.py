@@ -106,7 +106,13 @@ def _array_ufunc(xnp: ModuleType) -> Callable[..., Any]:
 def _array_function(xnp: ModuleType) -> Callable[..., Any]:
     """``__array_function__``: a NumPy function called on a tracer runs the
     xform.numpy function of the same name (the rule helpers of the core rely on it)."""
+    resolved: dict[Any, Callable[..., Any]] = {}  # NumPy function -> xform.numpy function
+
     def array_function(self: Any, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        # `np.sum(ct)` in a rule helper arrives here under every higher-order transform
+        fn = resolved.get(func)
+        if fn is not None:
+            return fn(*args, **kwargs)
         module = getattr(func, "__module__", "") or ""
         target: Any = xnp
         for sub in ("linalg", "fft"):
@@ -118,6 +124,7 @@ def _array_function(xnp: ModuleType) -> Callable[..., Any]:
                 f"numpy.{func.__name__} was called on a traced value, and xform.numpy has no "
                 f"differentiable `{func.__name__}` yet. Rewrite it with supported "
                 "xform.numpy functions (import xform.numpy as np).")
+        resolved[func] = fn
         return fn(*args, **kwargs)
 
     return array_function
