@@ -298,27 +298,22 @@ def is_complex(x: Any) -> bool:
     return bool(np.issubdtype(dt, np.complexfloating))
 
 
-def real_part(ct: Any) -> Any:
-    """``ct`` itself when real; its real part when complex. A cotangent of a
-    real-valued result is real, but mixed real/complex arithmetic upstream may
-    hand back one with a (meaningless) imaginary part: dropping it keeps the
-    transposes below exact."""
-    return bind(real_p, ct) if is_complex(ct) else ct
-
-
 real_p = Primitive("real", lambda x: np.real(x))
 imag_p = Primitive("imag", lambda x: np.imag(x))
 conj_p = Primitive("conj", lambda x: np.conjugate(x))
 
 
+# The cotangent of a real-valued result (real, imag, abs) is real, but mixed
+# real/complex arithmetic upstream may hand back one with a (meaningless) imaginary
+# part: the transposes drop it with `real`, which keeps them exact.
 def _real_vjp(ct: Any, ans: Any, x: Any) -> Any:
-    ct = real_part(ct)
+    ct = real(ct)
     return astype(ct, dtype_of(x)) if is_complex(x) else ct
 
 
 def _imag_vjp(ct: Any, ans: Any, x: Any) -> Any:
     # Im(t) = Re(-1j * t): the transpose sends a real ct to -1j * ct
-    ct = real_part(ct)
+    ct = real(ct)
     return ct * -1j if is_complex(x) else ct * 0.0
 
 
@@ -358,15 +353,15 @@ def _abs_jvp(tangents: Any, ans: Any, args: Any, params: dict) -> Any:
     t, x = tangents[0], args[0]
     if t is None:
         return None
-    if np.issubdtype(dtype_of(x), np.complexfloating):
+    if is_complex(x):
         # |z| is not holomorphic: d|z| = Re(conj(z / |z|) dz)
         return real(conj(_unit_phase(ans, x)) * t)
     return t * sign(x)
 
 
 def _abs_vjp(ct: Any, ans: Any, x: Any) -> Any:
-    if np.issubdtype(dtype_of(x), np.complexfloating):
-        return real_part(ct) * conj(_unit_phase(ans, x))
+    if is_complex(x):
+        return real(ct) * conj(_unit_phase(ans, x))
     return ct * sign(x)
 
 

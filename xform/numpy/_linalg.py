@@ -32,7 +32,7 @@ from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, 
 from ..core.trace import Tracer, add_any
 from ._contract import matmul
 from ._creation import asarray
-from ._elementwise import astype, conj, equal, imag, real
+from ._elementwise import astype, conj, equal, imag, is_complex, real
 from ._elementwise import abs as xabs
 from ._indexing import getitem
 from ._manip import tril, triu
@@ -482,10 +482,6 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
 eig_p = Primitive("eig", lambda a: list(np.linalg.eig(a)), multiple_results=True)
 
 
-def _is_complex(x: Any) -> bool:
-    return np.issubdtype(dtype_of(x), np.complexfloating)
-
-
 def _largest_entries(v: Any) -> Any:
     """A 0/1 mask of the largest-modulus entry of each column (ties have measure zero)."""
     n = shape_of(v)[-2]
@@ -496,7 +492,7 @@ def _largest_entries(v: Any) -> Any:
 def _eig_gauge(v: Any, dv: Any) -> Any:
     """Fix an eigenvector tangent as LAPACK fixes the vectors: unit 2-norm
     (``Re(v^H dv) = 0``) and, for complex vectors, a real largest entry."""
-    if not _is_complex(v):
+    if not is_complex(v):
         return dv - v * _row(xsum(v * dv, axis=-2))
     dv = dv - v * _row(real(xsum(conj(v) * dv, axis=-2)))
     top = _largest_entries(v)
@@ -506,7 +502,7 @@ def _eig_gauge(v: Any, dv: Any) -> Any:
 
 def _eig_gauge_transpose(v: Any, ct: Any) -> Any:
     """The transpose of ``_eig_gauge`` (under the pairing ``Re(sum(ct * t))``)."""
-    if not _is_complex(v):
+    if not is_complex(v):
         return ct - v * _row(xsum(v * ct, axis=-2))
     top = _largest_entries(v)
     alpha = -imag(xsum(ct * v, axis=-2)) / real(xsum(top * v, axis=-2))
@@ -529,7 +525,7 @@ def _eig_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     inner = _spectral_cotangent(w, v, ct_w, ct_v)
     # transpose of dA -> V^-1 dA V; a real A gets the real part
     g = bind(solve_p, mT(v), matmul(inner, mT(v)))
-    if _is_complex(g) and not _is_complex(args[0]):
+    if is_complex(g) and not is_complex(args[0]):
         g = real(g)
     return [g]
 
