@@ -9,8 +9,8 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
-from .core.rules import dtype_of, shape_of
-from .core.trace import Tracer, cast_like, to_numpy_value
+from .core.rules import cast_like, dtype_of, shape_of, zeros_like
+from .core.trace import Tracer, to_numpy_value
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
 from .numpy._elementwise import stop_gradient
@@ -75,14 +75,10 @@ def _as_output(x: Any) -> Any:
     return x
 
 
-def _zeros(like: Any) -> Any:
-    return np.zeros(shape_of(like), dtype_of(like))
-
-
 def _outputs(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
     """Derivatives for the user: symbolic zeros (``None``) made into arrays of the
     dtype of the value they belong to."""
-    return [_zeros(x) if v is None else _as_output(cast_like(v, x)) for v, x in zip(values, like)]
+    return [zeros_like(x) if v is None else _as_output(cast_like(v, x)) for v, x in zip(values, like)]
 
 
 def _diff_leaves(args: Sequence[Any], nums: Sequence[int], who: str, holomorphic: bool | None,

@@ -32,6 +32,7 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, aval_of
 from .core.primitive import Primitive
+from .core.rules import batch_by_loop, batch_size, instantiate, zeros_like
 from .core.rules import defjvp as _defjvp
 from .core.rules import defvjp as _defvjp
 from .core.staging import trace_to_jaxpr
@@ -49,16 +50,6 @@ def _name(fun: Any) -> str:
     return getattr(fun, "__name__", repr(fun))
 
 
-def _zeros_like(x: Any) -> Any:
-    shape = x.shape if hasattr(x, "shape") else np.shape(x)
-    return np.zeros(shape, x.dtype if hasattr(x, "dtype") else np.result_type(x))
-
-
-def _instantiate(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
-    """Symbolic zeros (``None``) made into arrays shaped like ``like``."""
-    return [v if v is not None else _zeros_like(x) for v, x in zip(values, like)]
-
-
 def _keep_needed(cts: Sequence[Any], needs: Sequence[bool]) -> list[Any]:
     return [c if n else None for c, n in zip(cts, needs)]
 
@@ -70,10 +61,6 @@ def custom_vjp_forward_error(name: str) -> TypeError:
         "jacrev, and forward-over-reverse such as hessian); forward mode through it (jvp, "
         "jacfwd, linearize) cannot use it. Define the derivative with custom_jvp instead, "
         "which serves both modes.")
-
-
-def _batch_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
-    return next(np.shape(v)[d] for v, d in zip(vals, dims) if d is not None)
 
 
 def _batched(fun: Fun, dims: Sequence[int | None], size: int) -> Fun:
@@ -111,7 +98,7 @@ class JVPRuleCall(_Call):
         self.rule = rule
 
     def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
-        outs, t_outs = self.rule(list(primals), _instantiate(tangents, primals))
+        outs, t_outs = self.rule(list(primals), instantiate(tangents, primals))
         return list(outs), list(t_outs)
 
     def reverse(self, primals: Sequence[Any], needs: Sequence[bool]) -> tuple[list[Any], Any, Any]:
@@ -124,7 +111,7 @@ class JVPRuleCall(_Call):
             outs.extend(o)
             return list(t_outs)
 
-        rec = Recording(tangent_map, [_zeros_like(p) for p in primals], needs)
+        rec = Recording(tangent_map, [zeros_like(p) for p in primals], needs)
 
         def pullback(ct: Sequence[Any], needs: Sequence[bool]) -> list[Any]:
             return _keep_needed(rec.pullback(ct), needs)
@@ -132,7 +119,7 @@ class JVPRuleCall(_Call):
         return outs, pullback, rec.push
 
     def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
-        size = _batch_size(vals, dims)
+        size = batch_size(vals, dims)
         n = len(vals)
 
         def rule_flat(*pt: Any) -> list[Any]:
@@ -175,7 +162,7 @@ class VJPRuleCall(_Call):
         return list(outs), pullback, push
 
     def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
-        size = _batch_size(vals, dims)
+        size = batch_size(vals, dims)
         layout: dict[str, Any] = {}  # how the flat batched values map back to pytrees
 
         def fwd_flat(*a: Any) -> list[Any]:
@@ -233,7 +220,7 @@ class RematCall(_Call):
         return list(self.fun(*saved)), pullback, push
 
     def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
-        call = RematCall(_batched(self.fun, dims, _batch_size(vals, dims)), self.name)
+        call = RematCall(_batched(self.fun, dims, batch_size(vals, dims)), self.name)
         return list(bind_custom(call, list(vals)))
 
 
@@ -253,7 +240,7 @@ def _call_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     # the equation keeps no residuals: the call's forward runs again here
     _, pullback, _ = params["call"].reverse(args, needs)
-    return pullback(_instantiate(ct, ans), needs)
+    return pullback(instantiate(ct, ans), needs)
 
 
 def _call_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
@@ -295,6 +282,16 @@ class _Signature:
     def call(self, fn: Fun, static: Sequence[Any], in_tree: Any, flat: Sequence[Any]) -> Any:
         """``fn`` on the full argument list, rebuilt from the differentiable leaves."""
         return fn(*self.merge(static, tree_unflatten(in_tree, list(flat))))
+
+    def flat_function(self, fn: Fun, static: Sequence[Any], in_tree: Any,
+                      record: list[Any]) -> Fun:
+        """``fn`` as a function of the differentiable leaves returning its output's
+        leaves; each call appends ``(output structure, output leaves)`` to ``record``."""
+        def flat(*leaves: Any) -> list[Any]:
+            out_leaves, tree = tree_flatten(self.call(fn, static, in_tree, leaves))
+            record.append((tree, out_leaves))
+            return out_leaves
+        return flat
 
     def merge(self, static: Sequence[Any], dyn: Sequence[Any]) -> list[Any]:
         out: list[Any] = []
@@ -341,7 +338,7 @@ class custom_jvp:
                 if rule is not None:
                     contrib = rule(t, out, *primals)
                     total = contrib if total is None else total + contrib
-            return out, (total if total is not None else _zeros_like(out))
+            return out, (total if total is not None else zeros_like(out))
         self.jvp = jvp
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -350,20 +347,15 @@ class custom_jvp:
                                  "define one with .defjvp")
         static, dyn = self.sig.split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
-        out_trees: list[Any] = []
-
-        def flat_fun(*flat: Any) -> list[Any]:
-            out = self.sig.call(self.fun, static, in_tree, flat)
-            out_leaves, tree = tree_flatten(out)
-            out_trees.append(tree)
-            return out_leaves
+        out_info: list[Any] = []
+        flat_fun = self.sig.flat_function(self.fun, static, in_tree, out_info)
 
         def flat_rule(primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
             p = tuple(tree_unflatten(in_tree, list(primals)))
             t = tuple(tree_unflatten(in_tree, list(tangents)))
             out, t_out = self.jvp(*static, p, t)  # type: ignore[misc]
             out_leaves, tree = tree_flatten(out)
-            out_trees.append(tree)
+            out_info.append((tree, out_leaves))
             t_leaves, t_tree = tree_flatten(t_out)
             if t_tree != tree:
                 raise TypeError(f"custom_jvp rule of `{_name(self.fun)}` returned a tangent of "
@@ -371,7 +363,7 @@ class custom_jvp:
             return out_leaves, t_leaves
 
         outs = bind_custom(JVPRuleCall(flat_fun, flat_rule, _name(self.fun)), leaves)
-        return tree_unflatten(out_trees[-1], list(outs))
+        return tree_unflatten(out_info[-1][0], list(outs))
 
 
 class custom_vjp:
@@ -408,12 +400,7 @@ class custom_vjp:
         static, dyn = self.sig.split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
         out_info: list[Any] = []
-
-        def flat_fun(*flat: Any) -> list[Any]:
-            out = self.sig.call(self.fun, static, in_tree, flat)
-            out_leaves, tree = tree_flatten(out)
-            out_info.append((tree, out_leaves))
-            return out_leaves
+        flat_fun = self.sig.flat_function(self.fun, static, in_tree, out_info)
 
         def flat_fwd(*flat: Any) -> tuple[list[Any], Any]:
             out, res = self.sig.call(self.fwd, static, in_tree, flat)  # type: ignore[arg-type]
@@ -423,7 +410,7 @@ class custom_vjp:
 
         def flat_bwd(res: Any, cts: Sequence[Any]) -> list[Any]:
             tree, outs = out_info[-1]
-            ct = tree_unflatten(tree, _instantiate(cts, outs))
+            ct = tree_unflatten(tree, instantiate(cts, outs))
             grads = self.bwd(*static, res, ct)  # type: ignore[misc]
             if not isinstance(grads, (tuple, list)) or len(grads) != len(dyn):
                 raise TypeError(
@@ -478,19 +465,10 @@ class PrimitiveFunction:
         self.fun = fun
         self.prim = Primitive(f"{getattr(fun, '__name__', 'primitive')}",
                               lambda *args, **kw: fun(*args, **kw), register=False)
-        self.prim.batch = functools.partial(_batch_by_loop, self.prim)
+        self.prim.batch = functools.partial(batch_by_loop, self.prim)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return bind(self.prim, *args, **kwargs)
-
-
-def _batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
-                   params: dict) -> tuple[Any, int]:
-    """No batch rule is known for arbitrary NumPy code: one call per batch member."""
-    size = _batch_size(vals, dims)
-    outs = [bind(prim, *[v if d is None else np.take(v, i, axis=d)
-                         for v, d in zip(vals, dims)], **params) for i in range(size)]
-    return np.stack(outs), 0
 
 
 def primitive(fun: Fun) -> PrimitiveFunction:

@@ -18,10 +18,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .primitive import Primitive, Rule
-from .trace import add_any, bind
+from .trace import Tracer, add_any, bind
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
-           "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
 
@@ -35,6 +35,31 @@ def shape_of(x: Any) -> tuple[int, ...]:
 def dtype_of(x: Any) -> np.dtype:
     dtype = getattr(x, "dtype", None)
     return dtype if dtype is not None else np.result_type(x)
+
+
+def zeros_like(x: Any) -> np.ndarray:
+    """A NumPy zero array of the shape and dtype of ``x`` (a tracer included): a
+    symbolic zero made concrete."""
+    return np.zeros(shape_of(x), dtype_of(x))
+
+
+def instantiate(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
+    """``values`` with each symbolic zero (``None``) made an array shaped like ``like``."""
+    return [v if v is not None else zeros_like(x) for v, x in zip(values, like)]
+
+
+def cast_like(x: Any, like: Any) -> Any:
+    """A tangent or cotangent ``x`` given the dtype of its primal ``like``. A complex
+    one for a real primal keeps its real part (the transpose of the real-to-complex
+    embedding, JAX's convention). NumPy's dispatch makes it work on tracers too."""
+    dt, x_dt = dtype_of(like), dtype_of(x)
+    if x_dt == dt:
+        return x
+    if x_dt.kind == "c" and dt.kind != "c":
+        x = np.real(x)
+    if isinstance(x, Tracer):
+        return x.astype(dt)  # type: ignore[attr-defined]
+    return np.asarray(x).astype(dt)
 
 
 def defjvp(prim: Primitive, *rules: Rule | None) -> None:
@@ -138,6 +163,17 @@ def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
 # ---------------------------------------------------------------------------- batching
 def batch_size(vals: Sequence[Any], dims: Sequence[int | None]) -> int:
     return next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+
+
+def batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
+                  params: dict) -> tuple[Any, int]:
+    """The batch rule of last resort: one call per batch member, then stack (for ops
+    with no single-call batched form, and for opaque user primitives). Indexing and
+    ``np.stack`` work on NumPy values and tracers alike."""
+    size = batch_size(vals, dims)
+    outs = [bind(prim, *[v if d is None else v[(slice(None),) * d + (i,)]
+                         for v, d in zip(vals, dims)], **params) for i in range(size)]
+    return np.stack(outs), 0
 
 
 def move_to_front(x: Any, d: int | None) -> Any:

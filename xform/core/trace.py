@@ -358,21 +358,6 @@ def add_any(a: Any, b: Any) -> Any:
     return a + b
 
 
-def cast_like(x: Any, like: Any) -> Any:
-    """A tangent or cotangent ``x`` given the dtype of its primal ``like``. A complex
-    one for a real primal keeps its real part (the transpose of the real-to-complex
-    embedding, JAX's convention). NumPy's dispatch makes it work on tracers too."""
-    dt = like.dtype if hasattr(like, "dtype") else np.result_type(like)
-    x_dt = x.dtype if hasattr(x, "dtype") else np.result_type(x)
-    if x_dt == dt:
-        return x
-    if x_dt.kind == "c" and dt.kind != "c":
-        x = np.real(x)
-    if isinstance(x, Tracer):
-        return x.astype(dt)  # type: ignore[attr-defined]
-    return np.asarray(x).astype(dt)
-
-
 def to_numpy_value(x: Any) -> Any:
     """A plain value as a NumPy array or NumPy scalar (Python scalars promoted)."""
     if isinstance(x, (np.ndarray, np.generic, Tracer)):

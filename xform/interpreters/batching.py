@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
+from ..core.rules import shape_of
 from ..core.trace import (ConcretizationError, CustomCall, Trace, Tracer, _ctx, bind,
                           bind_custom, concretization_message, raise_leaked, run_traced,
                           set_current)
@@ -154,7 +155,7 @@ def _move_batch_axis(x: Any, bdim: int | None, out_axis: int | None, size: int) 
             raise ValueError("vmap: out_axes=None, but the output depends on the batched "
                              "inputs; use an integer out_axes for it")
         return x
-    shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    shape = shape_of(x)
     nd = len(shape) + (bdim is None)
     if not -nd <= out_axis < nd:
         raise ValueError(f"vmap: out_axes={out_axis} is out of range for an output of rank "

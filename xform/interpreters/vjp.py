@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.trace import (CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any, cast_like,
+from ..core.rules import cast_like
+from ..core.trace import (CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any,
                           gc_paused, raise_leaked, run_traced, set_current)
 
 

@@ -17,8 +17,10 @@ import numpy as np
 
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
+from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
+                          zeros_like)
 from ..core.staging import JaxprTrace, trace_to_jaxpr
-from ..core.trace import Tracer, bind, cast_like, current_trace, to_numpy_value
+from ..core.trace import Tracer, bind, current_trace, to_numpy_value
 from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
 from ..interpreters.jvp import JVPTracer, jvp_flat
@@ -26,7 +28,6 @@ from ..interpreters.vjp import TapeTracer, vjp_flat
 from ..numpy import _elementwise as E
 from ..numpy import _reductions as R
 from ..numpy import _shape as S
-from ..core.rules import batch_size, move_to_front, shape_of
 from ..tree_util import tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]
@@ -86,14 +87,6 @@ def _run(jaxpr: Jaxpr, *args: Any) -> list[Any]:
             for o in eval_jaxpr(jaxpr, [], *args)]
 
 
-def _zeros_like(x: Any) -> np.ndarray:
-    return np.zeros(shape_of(x), np.result_type(x) if not isinstance(x, Tracer) else x.dtype)
-
-
-def _instantiate(tangents: Sequence[Any], like: Sequence[Any]) -> list[Any]:
-    return [t if t is not None else _zeros_like(x) for t, x in zip(tangents, like)]
-
-
 def _out_avals(jaxpr: Jaxpr) -> list[ShapedArray]:
     return [v.aval for v in jaxpr.outvars]
 
@@ -117,7 +110,7 @@ def _jvp_of(jaxpr: Jaxpr, primals: Sequence[Any], tangents: Sequence[Any]
     t_in = [cast_like(to_numpy_value(t), p) if _inexact(p) else None
             for p, t in zip(primals, tangents)]
     outs, t_outs = jvp_flat(lambda *a: _run(jaxpr, *a), primals, t_in)
-    return outs, [_zeros_like(o) if t is None else cast_like(t, o) for o, t in zip(outs, t_outs)]
+    return outs, [zeros_like(o) if t is None else cast_like(t, o) for o, t in zip(outs, t_outs)]
 
 
 def _vjp_of(jaxpr: Jaxpr, primals: Sequence[Any], cts: Sequence[Any]) -> list[Any]:
@@ -126,7 +119,7 @@ def _vjp_of(jaxpr: Jaxpr, primals: Sequence[Any], cts: Sequence[Any]) -> list[An
     primals = [to_numpy_value(p) for p in primals]
     _, pullback = vjp_flat(lambda *a: _run(jaxpr, *a), primals, [_inexact(p) for p in primals])
     in_cts = pullback([to_numpy_value(c) for c in cts])
-    return [_zeros_like(p) if c is None else c for p, c in zip(primals, in_cts)]
+    return [zeros_like(p) if c is None else c for p, c in zip(primals, in_cts)]
 
 
 def _batched_run(jaxpr: Jaxpr, dims: Sequence[int | None], size: int) -> Fun:
@@ -146,7 +139,7 @@ cond_p.abstract_eval = lambda index, *args, branches: _out_avals(branches[0])
 
 def _cond_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     index, ops = args[0], list(args[1:])
-    t_ops = _instantiate(tangents[1:], ops)
+    t_ops = instantiate(tangents[1:], ops)
     fns = [lambda p, t, j=j: _jvp_of(j, p, t)[1] for j in params["branches"]]
     return switch(index, fns, ops, t_ops)
 
@@ -154,7 +147,7 @@ def _cond_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: di
 def _cond_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     index, ops = args[0], list(args[1:])
-    cts = _instantiate(ct, ans)
+    cts = instantiate(ct, ans)
     fns = [lambda p, c, j=j: _vjp_of(j, p, c) for j in params["branches"]]
     return [None] + list(switch(index, fns, ops, cts))
 
@@ -249,7 +242,7 @@ def _while_split(args: Sequence[Any], params: dict) -> tuple[list[Any], list[Any
 
 def _while_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     cc, bc, init = _while_split(args, params)
-    _, tbc, tinit = _while_split(_instantiate(tangents, args), params)
+    _, tbc, tinit = _while_split(instantiate(tangents, args), params)
 
     def cond_fun(carry: Any) -> Any:
         return _run(params["cond"], *cc, *carry[0])[0]
@@ -394,7 +387,7 @@ def _scan_split(args: Sequence[Any], params: dict) -> tuple[list[Any], list[Any]
 
 def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     consts, init, xs = _scan_split(args, params)
-    tconsts, tinit, txs = _scan_split(_instantiate(tangents, args), params)
+    tconsts, tinit, txs = _scan_split(instantiate(tangents, args), params)
     nc = params["n_carry"]
 
     def body(carry: Any, x: Any) -> Any:
@@ -411,7 +404,7 @@ def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     consts, init, xs = _scan_split(args, params)
     nk, nc = len(consts), params["n_carry"]
-    cts = _instantiate(ct, ans)
+    cts = instantiate(ct, ans)
     ct_carry, ct_ys = cts[:nc], cts[nc:]
     body_j = params["body"]
 
@@ -426,7 +419,7 @@ def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
         g = _vjp_of(body_j, consts + list(c_i) + list(x_i), list(ct_c) + list(cty_i))
         return (g[nk:nk + nc], [a + b for a, b in zip(ct_k, g[:nk])]), g[nk + nc:]
 
-    zeros_k = [_zeros_like(c) for c in consts]
+    zeros_k = [zeros_like(c) for c in consts]
     (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k), (carries, xs, ct_ys),
                                        length=params["length"], reverse=not params["reverse"])
     out = list(ct_consts) + list(ct_init) + list(ct_xs)

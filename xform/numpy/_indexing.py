@@ -14,14 +14,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.rules import (Primitive, batch_axis_param, batch_size, bind, defjvp, deflinear, defvjp,
-                          dtype_of, move_to_front, nondiff_op, shape_of, unbroadcast)
+from ..core.rules import (Primitive, batch_axis_param, batch_by_loop, batch_size, bind, defjvp,
+                          deflinear, defvjp, dtype_of, move_to_front, nondiff_op, shape_of,
+                          unbroadcast)
 from ..core.trace import Tracer
 from ._elementwise import divide, maximum, minimum, multiply, where
 from ._reductions import prod
 from ._reductions import max as reduce_max
 from ._reductions import min as reduce_min
-from ._shape import broadcast_to, ravel, reshape, stack
+from ._shape import broadcast_to, ravel, reshape
 
 ARRAY = "array"  # placeholder for an integer-array index in the static part
 index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it
@@ -239,22 +240,6 @@ def _advanced_separated(static: tuple[Any, ...]) -> bool:
         return False
     pos = [i for i, s in enumerate(static) if s is ARRAY or isinstance(s, int)]
     return pos[-1] - pos[0] + 1 != len(pos)
-
-
-def _take_batch_member(v: Any, d: int | None, i: int) -> Any:
-    if d is None:
-        return v
-    return getitem(v, (slice(None),) * d + (i,))
-
-
-def batch_by_loop(prim: Primitive, vals: Sequence[Any], dims: Sequence[Any],
-                  params: dict) -> tuple[Any, int]:
-    """Fallback for index patterns with no single-call batched form (batched
-    integer arrays mixed with slices): one call per batch member, then stack."""
-    size = batch_size(vals, dims)
-    outs = [bind(prim, *[_take_batch_member(v, d, i) for v, d in zip(vals, dims)], **params)
-            for i in range(size)]
-    return stack(outs), 0
 
 
 def _batched_gather_index(static: tuple[Any, ...], arrays: Sequence[Any],

@@ -24,12 +24,12 @@ import numpy as np
 import scipy.integrate as _si
 
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
-from ..core.rules import Primitive, batch_size, bind, dtype_of, move_to_front, shape_of
+from ..core.rules import (Primitive, batch_size, bind, dtype_of, instantiate, move_to_front,
+                          shape_of)
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import ConcretizationError, Tracer
 from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
-from ..core.rules import Primitive, bind, dtype_of, shape_of
 from ..interpreters.jvp import jvp_flat
 from ..interpreters.vjp import vjp_flat
 from ..numpy._creation import asarray
@@ -144,10 +144,6 @@ def _per_member(rule: Callable[..., Any], operands: Sequence[Any]) -> Any:
     return tree_unflatten(out_tree[0], vmap_flat(flat_rule, vals, dims, members, 0))
 
 
-def _zeros_unless(x: Any, like: Any) -> Any:
-    return np.zeros(shape_of(like), dtype_of(like)) if x is None else x
-
-
 # ------------------------------------------------------------------------ forward mode
 def _odeint_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     """Sensitivity equations: ``s' = f_y s + f_p dp`` from ``s(t0) = dy0 - f(y0, t0) dt0``;
@@ -179,7 +175,7 @@ def _odeint_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: 
 
             (fy,), (dfy,) = jvp_flat(lambda *a: [f(*a)], [z[:n], *[base[i] for i in moved]],
                                      [z[n:], *dp])
-            dfy = _zeros_unless(dfy, fy)
+            (dfy,) = instantiate([dfy], [fy])
             return concatenate([fy, astype(dfy, dtype_of(fy))])
 
         z0 = concatenate([y0, s0])
@@ -220,7 +216,7 @@ def _odeint_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
 
             primals = [z[:n], *[pp[i] for i in wanted]]
             (fy,), pullback = vjp_flat(lambda *a: [f(*a)], primals)
-            cts = [_zeros_unless(c, p) for c, p in zip(pullback([z[n:2 * n]]), primals)]
+            cts = instantiate(pullback([z[n:2 * n]]), primals)
             parts = [-fy] + [reshape(astype(c, dtype_of(fy)), (-1,)) for c in cts]
             return concatenate(parts)
 
