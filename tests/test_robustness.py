@@ -313,3 +313,125 @@ def test_numpy_functions_refuse_non_array_operands_under_tracing(value: Any, wha
             transform(f)(onp.ones(2))
     with pytest.raises(TypeError, match=f"`sin`: operand 0 is {what}"):
         xform.grad(lambda x: np.sum(np.sin(value)) + x)(1.0)
+
+
+# ----------------------------------------------------------------------------- tangent types
+def test_jvp_refuses_a_complex_tangent_for_a_real_primal() -> None:
+    with pytest.raises(TypeError, match="jvp: the tangent of input leaf 0 has dtype "
+                                        "complex128.*dtype float64"):
+        xform.jvp(np.sin, (1.0,), (1j,))
+    with pytest.raises(TypeError, match="needs a complex tangent"):
+        xform.jvp(lambda z: z * 2, (1j,), (onp.float64(1.0),))
+    with pytest.raises(ValueError, match="tangent of shape"):
+        xform.jvp(np.sin, (onp.ones(2),), (onp.ones(3),))
+    # a lower precision of the same kind is cast, as NumPy's same_kind casting does
+    _, t = xform.jvp(np.sin, (onp.float32(0.0),), (1.0,))
+    assert onp.result_type(t) == onp.float32 and t == 1.0
+    _, f_lin = xform.linearize(np.sin, 1.0)
+    with pytest.raises(TypeError, match="linearize's jvp_fn: the tangent"):
+        f_lin(1j)
+
+
+def test_vjp_refuses_cotangents_of_the_wrong_kind_or_shape() -> None:
+    _, pull = xform.vjp(np.sin, 1.0)
+    with pytest.raises(TypeError, match="vjp_fn: the cotangent of output 0 has dtype "
+                                        "complex128"):
+        pull(1j)
+    _, pull_c = xform.vjp(lambda x: x * 1j, 1.0)
+    with pytest.raises(TypeError, match="dtype float64.*complex128.*needs a complex"):
+        pull_c(1.0)
+    assert pull_c(1.0 + 0j)[0] == 0.0  # Re(conj-free transpose of x -> i x) at 1
+    _, pull_v = xform.vjp(np.sin, onp.ones(2))
+    with pytest.raises(ValueError, match="cotangent of shape \\(3,\\)"):
+        pull_v(onp.ones(3))
+    with pytest.raises(TypeError, match="dtype <U1"):
+        pull_v(onp.array(["a", "b"]))
+
+
+def test_linear_transpose_refuses_nonlinear_functions() -> None:
+    for f in (lambda x: x * x, lambda x: x + 1.0, lambda x: np.maximum(x, 0.0),
+              lambda x: np.abs(x), np.sin, lambda x: np.sum(x) ** 2):
+        with pytest.raises(TypeError, match="linear_transpose: .* is not linear"):
+            xform.linear_transpose(f, onp.zeros(3))
+    t = xform.linear_transpose(lambda x, y: (x @ onp.arange(6.0).reshape(2, 3), 3.0 * y),
+                               onp.zeros(2), 0.0)
+    gx, gy = t((onp.ones(3), 2.0))
+    onp.testing.assert_allclose(gx, [3.0, 12.0])
+    assert gy == 6.0
+    # complex-linear, and real-linear but not complex-linear (conj), both accepted
+    assert xform.linear_transpose(lambda z: 2j * z, 0j)(1.0 + 0j)[0] == 2j
+    assert xform.linear_transpose(lambda z: np.conj(z), 0j)(1.0 + 0j)[0] == 1.0
+    with pytest.raises(TypeError, match="not linear"):
+        xform.linear_transpose(lambda x: x * x, onp.zeros(2, onp.float32))
+
+
+# ----------------------------------------------------------------------------- custom rules
+def _custom_jvp(rule: Callable[..., Any]) -> Any:
+    @xform.custom_jvp
+    def f(x: Any) -> Any:
+        return np.sin(x)
+
+    f.defjvp(rule)
+    return f
+
+
+@pytest.mark.parametrize("rule,error,match", [
+    (lambda p, t: np.sin(p[0]), TypeError, "must return a pair"),
+    (lambda p, t: (np.sin(p[0]), (t[0], t[0])), TypeError, "structure"),
+    (lambda p, t: (np.sin(p[0]), np.ones(3)), ValueError,
+     "tangent of output leaf 0 has shape \\(3,\\).*shape \\(2,\\)"),
+    (lambda p, t: (np.sin(p[0]), t[0] * 1j), TypeError,
+     "tangent of output leaf 0 has dtype complex128.*float64"),
+])
+def test_custom_jvp_rule_of_the_wrong_type_is_named(rule: Any, error: type, match: str) -> None:
+    f = _custom_jvp(rule)
+    x = onp.ones(2)
+    for run in (lambda: xform.jvp(f, (x,), (x,)), lambda: xform.grad(lambda v: np.sum(f(v)))(x),
+                lambda: xform.jit(xform.grad(lambda v: np.sum(f(v))))(x)):
+        with pytest.raises(error, match="custom_jvp rule of `f`.*" + match):
+            run()
+
+
+def _custom_vjp(fwd: Callable[..., Any], bwd: Callable[..., Any]) -> Any:
+    @xform.custom_vjp
+    def g(x: Any, p: Any) -> Any:
+        return x * p["a"]
+
+    g.defvjp(fwd, bwd)
+    return g
+
+
+@pytest.mark.parametrize("fwd,bwd,error,match", [
+    (lambda x, p: x * p["a"], lambda r, c: (c, None), TypeError,
+     "fwd of `g` must return a pair \\(output, residuals\\)"),
+    (lambda x, p: (x * p["a"], p), lambda r, c: (c,), TypeError, "one cotangent per"),
+    (lambda x, p: (x * p["a"], p), lambda r, c: (c, {"b": c}), TypeError,
+     "differentiable argument 1 .*structure"),
+    (lambda x, p: (x * p["a"], p), lambda r, c: (c[:1], None), ValueError,
+     "cotangent of differentiable argument 0 has shape \\(1,\\)"),
+    (lambda x, p: (x * p["a"], p), lambda r, c: (c * 1j, None), TypeError,
+     "cotangent of differentiable argument 0 has dtype complex128"),
+    (lambda x, p: (x * p["a"], p), lambda r, c: (c, {"a": "zero"}), TypeError,
+     "differentiable argument 1 is str"),
+])
+def test_custom_vjp_rules_of_the_wrong_type_are_named(fwd: Any, bwd: Any, error: type,
+                                                      match: str) -> None:
+    g = _custom_vjp(fwd, bwd)
+    p = {"a": onp.array(2.0)}
+    for run in (lambda: xform.grad(lambda v: np.sum(g(v, p)))(onp.ones(2)),
+                lambda: xform.jit(xform.grad(lambda v: np.sum(g(v, p))))(onp.ones(2))):
+        with pytest.raises(error, match="custom_vjp .* of `g`.*" + match if "fwd" not in match
+                           else match):
+            run()
+
+
+def test_custom_vjp_bwd_may_return_none_leaves_and_lower_precision() -> None:
+    g = _custom_vjp(lambda x, p: (x * p["a"], (x, p)),
+                    lambda r, c: (c * r[1]["a"], {"a": None}))
+    grads = xform.grad(lambda v, p: np.sum(g(v, p)), argnums=(0, 1))(onp.ones(2), {"a": 2.0})
+    onp.testing.assert_allclose(grads[0], [2.0, 2.0])
+    assert grads[1]["a"] == 0.0
+    g32 = _custom_vjp(lambda x, p: (x * p["a"], None),
+                      lambda r, c: (c.astype(onp.float32) * 2.0, None))
+    gx = xform.grad(lambda v: np.sum(g32(v, {"a": 2.0})))(onp.ones(2))
+    assert gx.dtype == onp.float64

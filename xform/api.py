@@ -9,7 +9,7 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
-from .core.rules import cast_like, dtype_of, shape_of, zeros_like
+from .core.rules import cast_like, check_tangent_type, dtype_of, shape_of, zeros_like
 from .core.trace import Tracer, is_array_like, non_array_error, to_numpy_value
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
@@ -315,10 +315,12 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
         if ct_tree != out_tree:
             raise ValueError(f"vjp_fn: the cotangent must have the structure of the output "
                              f"{out_tree}, got {ct_tree}")
-        for o, c in zip(values, ct_leaves):
+        for k, (o, c) in enumerate(zip(values, ct_leaves)):
             if shape_of(c) != shape_of(o):
                 raise ValueError(f"vjp_fn: cotangent of shape {shape_of(c)} for an output "
                                  f"of shape {shape_of(o)}")
+            check_tangent_type("vjp_fn", f"the cotangent of output {k}", c, o,
+                               real_for_complex=False)
         cts = pullback([to_numpy_value(c) for c in ct_leaves] + [None] * (len(outs) - n_out))
         return tuple(tree_unflatten(treedef, _outputs(cts, leaves)))
 
@@ -345,11 +347,13 @@ def _primals_and_tangents(primals: Sequence[Any], tangents: Sequence[Any], who: 
     _check_array_leaves(f"{who} (tangents)", fun, list(tangents), t_leaves)
     p_leaves = [to_numpy_value(x) for x in p_leaves]
     t_in: list[Any] = []
-    for p, t in zip(p_leaves, t_leaves):
+    for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         t = to_numpy_value(t)
         if shape_of(t) != shape_of(p):
             raise ValueError(f"{who}: tangent of shape {shape_of(t)} for a primal of shape "
                              f"{shape_of(p)}")
+        check_tangent_type(who, f"the tangent of input leaf {k}", t, p,
+                           real_for_complex=False)
         t_in.append(cast_like(t, p) if dtype_of(p).kind in 'fc' else None)
     return p_leaves, t_in, p_tree
 
@@ -403,6 +407,9 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
         if t_tree != treedef:
             raise ValueError(f"linearize: tangents must have the structure of the primals "
                              f"{treedef}, got {t_tree}")
+        for k, (t, x) in enumerate(zip(t_leaves, leaves)):
+            check_tangent_type("linearize's jvp_fn", f"the tangent of input leaf {k}", t, x,
+                               real_for_complex=False)
         t_outs = push([to_numpy_value(t) for t in t_leaves])
         return tree_unflatten(out_tree[0], _outputs(t_outs, values))
 

@@ -327,8 +327,64 @@ def hvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
 
 def linear_transpose(fun: Fun, *primals: Any) -> Fun:
     """The transpose of the linear function ``fun``, as a function of the cotangent;
-    ``primals`` give the input shapes and dtypes. Returns a tuple, one per input."""
+    ``primals`` give the input shapes and dtypes. Returns a tuple, one per input.
+
+    ``fun`` must be linear: it is checked at random points first (``f(0) == 0``,
+    ``f(a + b) == f(a) + f(b)``, ``f(c a) == c f(a)``), and a TypeError says so when
+    it is not, instead of transposing its Jacobian at one arbitrary point.
+
+    >>> import xform, xform.numpy as np
+    >>> t = xform.linear_transpose(lambda x: 2.0 * x[::-1], np.zeros(2))
+    >>> t(np.array([1.0, 3.0]))[0].tolist()
+    [6.0, 2.0]
+    """
+    leaves, treedef = tree_flatten(list(primals))
+    _check_array_leaves("linear_transpose", fun, list(primals), leaves)
+    _check_linear(fun, [to_numpy_value(x) for x in leaves], treedef)
     return vjp(fun, *primals)[1]
+
+
+def _check_linear(fun: Fun, leaves: list[Any], treedef: PyTreeDef) -> None:
+    """A TypeError if ``fun`` is visibly not linear at random inputs shaped like
+    ``leaves`` (integer inputs are held at zero)."""
+    rng = np.random.default_rng(0)
+
+    def point(scale: float) -> list[Any]:
+        out = []
+        for x in leaves:
+            dt, shape = dtype_of(x), shape_of(x)
+            v = rng.standard_normal(shape) if dt.kind in "fc" else np.zeros(shape)
+            if dt.kind == "c":
+                v = v + 1j * rng.standard_normal(shape)
+            out.append(np.asarray(scale * v).astype(dt))
+        return out
+
+    def f(flat: list[Any]) -> list[Any]:
+        with np.errstate(all="ignore"):
+            return [np.asarray(o) for o in tree_flatten(fun(*tree_unflatten(treedef, flat)))[0]]
+
+    a = point(1.0)
+    fa = f(a)
+    checks = [("f(0) == 0", f(point(0.0)), [np.zeros_like(o) for o in fa], fa),
+              ("f(2.5 a) == 2.5 f(a)", f([2.5 * x for x in a]), [2.5 * o for o in fa], fa)]
+    for _ in range(3):  # a piecewise-linear function passes for some pairs, not all
+        b, c = point(1.0), point(1.0)
+        fb, fc = f(b), f(c)
+        checks.append(("f(a + b) == f(a) + f(b)", f([x + y for x, y in zip(b, c)]),
+                       [x + y for x, y in zip(fb, fc)], fb))
+    for law, got, want, fa in checks:
+        for g, w, o in zip(got, want, fa):
+            if g.dtype.kind not in "fc":
+                continue
+            tol = 1e-4 if np.finfo(g.dtype).bits <= 32 else 1e-9
+            scale = 1.0 + max(float(np.max(np.abs(o), initial=0.0)),
+                              float(np.max(np.abs(w), initial=0.0)))
+            if not np.all(np.abs(g - w) <= tol * scale):  # NaN fails too
+                raise TypeError(
+                    f"linear_transpose: `{_fun_name(fun)}` is not linear: {law} fails at "
+                    "random inputs. linear_transpose transposes linear functions only; for "
+                    "the derivative of a nonlinear function at a point use xform.vjp "
+                    "(or xform.linearize and transpose that).")
 
 
 __all__ = ["vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linear_transpose"]
