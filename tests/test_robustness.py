@@ -435,3 +435,95 @@ def test_custom_vjp_bwd_may_return_none_leaves_and_lower_precision() -> None:
                       lambda r, c: (c.astype(onp.float32) * 2.0, None))
     gx = xform.grad(lambda v: np.sum(g32(v, {"a": 2.0})))(onp.ones(2))
     assert gx.dtype == onp.float64
+
+
+# ----------------------------------------------------------------------------- loop carries
+from xform import lax  # noqa: E402
+
+
+def _under_every_transform(loop: Callable[[Any], Any], x: Any) -> list[Callable[[], Any]]:
+    """The loop run eagerly, under grad, jvp, vmap, jit and make_jaxpr."""
+    scalar = lambda v: np.sum(loop(v))  # noqa: E731
+    return [lambda: loop(x), lambda: xform.grad(scalar)(x),
+            lambda: xform.jvp(loop, (x,), (x,)), lambda: xform.vmap(loop)(onp.stack([x, x])),
+            lambda: xform.jit(loop)(x), lambda: xform.make_jaxpr(loop)(x)]
+
+
+CARRY_BUGS = {
+    "while_loop-shape": (lambda x: lax.while_loop(lambda c: np.sum(c) < 10.0,
+                                                  lambda c: np.concatenate([c, c]), x),
+                         "while_loop: body_fun .*carry enters as f64\\[2\\] and comes back "
+                         "as f64\\[4\\] \\(the shapes differ\\)"),
+    "while_loop-dtype": (lambda x: lax.while_loop(lambda c: np.sum(c[0]) < 10.0,
+                                                  lambda c: (c[0] + 1.0, c[1].astype(
+                                                      onp.float32)), (x, x))[0],
+                         "while_loop: .*carry\\[1\\] enters as f64\\[2\\] and comes back as "
+                         "f32\\[2\\] \\(the dtypes differ\\)"),
+    "while_loop-structure": (lambda x: lax.while_loop(lambda c: np.sum(c["a"]) < 10.0,
+                                                      lambda c: {"a": c["a"] + 1.0, "b": 0},
+                                                      {"a": x}),
+                             "while_loop: body_fun must return a carry of the same pytree "
+                             "structure"),
+    "fori_loop-dtype": (lambda x: lax.fori_loop(0, 3, lambda i, c: c.astype(onp.float32), x),
+                        "fori_loop: .*enters as f64\\[2\\] and comes back as f32\\[2\\]"),
+    "fori_loop-shape": (lambda x: lax.fori_loop(0, 3, lambda i, c: c[:1], x),
+                        "fori_loop: .*enters as f64\\[2\\] and comes back as f64\\[1\\]"),
+    "scan-shape": (lambda x: lax.scan(lambda c, t: (c * np.ones((2, 2)), t), x,
+                                      onp.arange(3.0))[0],
+                   "scan: the body .*carry enters as f64\\[2\\] and comes back as "
+                   "f64\\[2,2\\]"),
+    "scan-dtype": (lambda x: lax.scan(lambda c, t: ((c[0].astype(onp.float32), c[1]), t),
+                                      (x, x), onp.arange(3.0))[0][1],
+                   "scan: .*carry\\[0\\] enters as f64\\[2\\] and comes back as f32\\[2\\]"),
+    "scan-structure": (lambda x: lax.scan(lambda c, t: ([c], t), x, onp.arange(3.0))[0],
+                       "scan: the body must return a carry of the same pytree structure"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CARRY_BUGS))
+def test_loop_carry_that_changes_type_raises(name: str) -> None:
+    loop, match = CARRY_BUGS[name]
+    for run in _under_every_transform(loop, onp.array([1.0, 2.0])):
+        with pytest.raises(TypeError, match=match):
+            run()
+
+
+def test_weakly_typed_carries_may_be_promoted() -> None:
+    # a Python-scalar initial carry takes the type the body gives it (JAX's weak types)
+    for run in (lambda f: f(), lambda f: xform.jit(f)()):
+        assert run(lambda: lax.while_loop(lambda c: c < 3, lambda c: c + 1.0, 0)) == 3.0
+        assert run(lambda: lax.fori_loop(0, 3, lambda i, c: c + 1.5, 0)) == 4.5
+        c, ys = run(lambda: lax.scan(lambda c, x: (c + x, c), 0, onp.arange(3.0)))
+        assert c == 3.0 and ys.dtype == onp.float64
+    out = xform.jit(lambda v: lax.fori_loop(0, 2, lambda i, c: c * v, 1))(onp.float32(3.0))
+    assert out == 9.0
+    # promotion never narrows: a Python float carry does not become an integer
+    with pytest.raises(TypeError, match="f64\\[\\] and comes back as i64\\[\\]"):
+        xform.jit(lambda: lax.while_loop(lambda c: c < 3, lambda c: (c + 1).astype(int),
+                                         0.5))()
+
+
+def test_scan_ys_must_keep_one_type() -> None:
+    def f(x: Any) -> Any:
+        return lax.scan(lambda c, t: (c, np.ones(2) if t < 1 else np.ones(3)), x,
+                        onp.arange(2.0))[1]
+
+    with pytest.raises(TypeError, match="scan: the body must return ys of the same type at "
+                                        "every step.*f64\\[2\\] at the first step and "
+                                        "f64\\[3\\]"):
+        f(1.0)
+    with pytest.raises(TypeError, match="must return a pair \\(carry, y\\)"):
+        lax.scan(lambda c, t: c, 0.0, onp.arange(2.0))
+
+
+def test_cond_branches_of_different_types_are_named() -> None:
+    def f(x: Any) -> Any:
+        return lax.cond(np.sum(x) > 0, lambda v: v, lambda v: v.astype(onp.float32), x)
+
+    for run in (lambda: xform.jit(f)(onp.ones(2)), lambda: xform.vmap(f)(onp.ones((2, 2)))):
+        with pytest.raises(TypeError, match="cond: every branch must return the same types, "
+                                            "but output leaf 0 is f32\\[2\\] from false_fun "
+                                            "and f64\\[2\\] from true_fun \\(the dtypes"):
+            run()
+    with pytest.raises(TypeError, match="switch: every branch must return the same pytree"):
+        xform.jit(lambda i, x: lax.switch(i, [lambda v: v, lambda v: (v, v)], x))(0, 1.0)
