@@ -527,3 +527,103 @@ def test_cond_branches_of_different_types_are_named() -> None:
             run()
     with pytest.raises(TypeError, match="switch: every branch must return the same pytree"):
         xform.jit(lambda i, x: lax.switch(i, [lambda v: v, lambda v: (v, v)], x))(0, 1.0)
+
+
+# ----------------------------------------------------------------------------- pickling
+import collections  # noqa: E402
+import dataclasses  # noqa: E402
+
+from xform import tree_util  # noqa: E402
+
+Point = collections.namedtuple("Point", ["x", "y"])
+
+
+class Box:
+    """A registered node with aux data, flattened by lambdas (which do not pickle)."""
+
+    def __init__(self, items: Any, label: str) -> None:
+        self.items, self.label = items, label
+
+
+tree_util.register_pytree_node(Box, lambda b: (b.items, b.label),
+                               lambda label, items: Box(list(items), label))
+
+
+@tree_util.register_dataclass
+@dataclasses.dataclass
+class Layer:
+    w: Any
+    b: Any
+    name: str = dataclasses.field(default="dense", metadata={"static": True})
+
+
+def _example_tree() -> Any:
+    return {"p": Point(onp.ones(2), 3.0), "box": Box([onp.zeros((2, 2)), 1.0], "abc"),
+            "layers": [Layer(onp.ones(3), onp.float32(2.0), "out")], "none": None,
+            "od": collections.OrderedDict([("z", 1.0), ("a", onp.arange(2.0))])}
+
+
+def test_treedefs_of_every_node_kind_pickle() -> None:
+    leaves, treedef = tree_util.tree_flatten(_example_tree())
+    again = pickle.loads(pickle.dumps(treedef))
+    assert again == treedef and hash(again) == hash(treedef)
+    rebuilt = tree_util.tree_unflatten(again, leaves)
+    assert isinstance(rebuilt["box"], Box) and rebuilt["box"].label == "abc"
+    assert rebuilt["layers"][0].name == "out" and isinstance(rebuilt["p"], Point)
+    assert tree_util.tree_structure(rebuilt) == treedef
+    assert pickle.loads(pickle.dumps(tree_util.tree_structure(1.0))).is_leaf()
+
+
+def test_unpickling_an_unregistered_node_is_a_clear_error() -> None:
+    from xform.tree_util import _node_treedef
+    with pytest.raises(ValueError, match="not a registered pytree node"):
+        _node_treedef(Exception, None, ())
+
+
+def test_ravel_pytrees_unravel_pickles() -> None:
+    tree = _example_tree()
+    flat, unravel = tree_util.ravel_pytree(tree)
+    unravel2 = pickle.loads(pickle.dumps(unravel))
+    back = unravel2(flat * 2.0)
+    onp.testing.assert_allclose(back["p"].x, 2.0 * onp.ones(2))
+    assert back["layers"][0].b.dtype == onp.float32 and back["layers"][0].b == 4.0
+    assert back["box"].label == "abc"
+    with pytest.raises(ValueError, match="1-D array of length"):
+        unravel2(onp.ones(3))
+    _, empty = tree_util.ravel_pytree({"a": None})
+    assert pickle.loads(pickle.dumps(empty))(onp.zeros(0)) == {"a": None}
+    # and it still works on traced values
+    g = xform.grad(lambda v: np.sum(unravel2(v)["p"].x ** 2))(flat)
+    assert g.shape == flat.shape
+
+
+# ----------------------------------------------------------------------------- jit cache
+def test_jit_cache_is_a_bounded_lru() -> None:
+    f = xform.jit(lambda x: np.sin(x) * 2.0, cache_size=3)
+    for n in range(1, 11):  # ten signatures through a cache of three
+        onp.testing.assert_allclose(f(onp.ones(n)), 2.0 * onp.sin(onp.ones(n)))
+    info = f.cache_info()
+    assert (info.currsize, info.maxsize, info.traces) == (3, 3, 10)
+    # the most recently used survive; a hit (fast path or not) refreshes a signature
+    f(onp.ones(8))
+    f({"a": onp.ones(9)}["a"])
+    f(onp.ones(11))  # evicts 10, the least recently used
+    assert f.cache_info().traces == 11
+    f(onp.ones(8)), f(onp.ones(9))
+    assert f.cache_info().traces == 11
+    f(onp.ones(10))
+    assert f.cache_info().traces == 12
+    assert len(f._fast) <= 3 and set(f._fast_key_of) <= set(f._cache)
+
+
+def test_jit_cache_size_default_and_validation() -> None:
+    from xform.jit import DEFAULT_CACHE_SIZE
+    assert xform.jit(np.sin).cache_info().maxsize == DEFAULT_CACHE_SIZE == 64
+    assert xform.jit(cache_size=5)(np.sin).cache_info().maxsize == 5
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="cache_size must be a positive int"):
+            xform.jit(np.sin, cache_size=bad)
+    g = xform.jit(lambda x, n: x * n, static_argnums=1, cache_size=2)
+    for n in range(5):
+        assert g(1.0, n) == n
+    assert g.cache_info() == (2, 2, 5)
