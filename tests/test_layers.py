@@ -111,11 +111,11 @@ LAYERS: dict[str, int] = {
     "xform.interpreters": 1,
     "xform.custom": 2,
     "xform.numpy": 3,
-    "xform.scipy": 4, "xform.lax": 4,
+    "xform.scipy": 4, "xform.lax": 4, "xform.debug": 4,
     "xform.jit": 5,
     "xform.api": 6,
     "xform.batching_api": 7,
-    "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
+    "xform.config": 8, "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
     "xform": 9,
 }
 MAX_FUNCTION_LOCAL_IMPORTS = 30

@@ -67,6 +67,12 @@ class JaxprTrace(Trace):
             return self.parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
         if not self.alive:
             raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
+        return self._stage(prim, args, params)
+
+    def process_effect(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        return self._stage(prim, args, params)
+
+    def _stage(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         # constants go to the shape rule as they are, so Python scalars stay weakly typed
         avals = [a.aval if isinstance(a, Tracer) else a for a in args]
         out_avals = prim.abstract_eval(*avals, **params)

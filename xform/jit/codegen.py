@@ -72,7 +72,7 @@ def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
             outs.append(names[v])
         rhs = _emit(eqn, [read(a) for a in eqn.invars], bind)
         lhs = ", ".join(outs) + ("," if eqn.prim.multiple_results and len(outs) == 1 else "")
-        lines.append(f"    {lhs} = {rhs}")
+        lines.append(f"    {lhs} = {rhs}" if outs else f"    {rhs}")
         dead = sorted({names[a] for a in eqn.invars if isinstance(a, Var) and a not in keep
                        and last_use.get(a) == i and names[a].startswith("v")})
         dead += [names[v] for v in eqn.outvars if v not in last_use and v not in keep]

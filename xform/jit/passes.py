@@ -30,12 +30,12 @@ def _rebuild(closed: ClosedJaxpr, eqns: list[Eqn], env: dict[Var, Atom],
 
 # ---------------------------------------------------------------------------- DCE
 def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Drop equations whose results are never used (every primitive is pure)."""
+    """Drop equations whose results are never used, unless they have an effect."""
     j = closed.jaxpr
     live = {v for v in j.outvars if isinstance(v, Var)}
     kept: list[Eqn] = []
     for eqn in reversed(j.eqns):
-        if any(v in live for v in eqn.outvars):
+        if eqn.prim.effectful or any(v in live for v in eqn.outvars):
             kept.append(eqn)
             live.update(v for v in eqn.invars if isinstance(v, Var))
     kept.reverse()
@@ -75,6 +75,9 @@ def cse(closed: ClosedJaxpr) -> ClosedJaxpr:
     eqns: list[Eqn] = []
     for eqn in closed.jaxpr.eqns:
         invars = [_substitute(a, env) for a in eqn.invars]
+        if eqn.prim.effectful:  # two prints of one value are two prints
+            eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
+            continue
         try:
             key = (eqn.prim, tuple(_atom_key(a) for a in invars), _freeze(eqn.params))
             hash(key)
