@@ -47,8 +47,7 @@ class Trace:
         """Hand a custom-rule call that holds none of this trace's tracers to the parent."""
         parent = self.parent
         assert parent is not None
-        with set_current(parent):
-            return parent.process_custom(call, args)
+        return call_under(parent, parent.process_custom, call, args)
 
     def process_effect(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         """An effectful primitive (``debug.print``) on values none of which is traced:
@@ -88,33 +87,56 @@ class _Context(threading.local):
 _ctx = _Context()
 
 
-class gc_paused:
-    """Pause Python's cyclic garbage collector while a tape is recorded and swept.
+def call_without_gc(fun: Any, *args: Any) -> Any:
+    """``fun(*args)`` with Python's cyclic garbage collector paused, then resumed.
 
     A tape holds one tracked object per operation and makes no reference cycles
     (memory is freed by reference counting), but the collector would still walk
     the growing tape again and again: on a 100,000-operation chain that made each
     operation ~1.5x dearer. Garbage cycles made by user code are collected after.
+
+    Interrupt-safe: the collector is re-enabled in a ``finally`` of this frame, with
+    no Python call before it, so a ``KeyboardInterrupt`` (or any exception) raised at
+    any point leaves it enabled. A ``with`` block could not promise that: CPython may
+    run a signal handler on entry to ``__exit__``, before its first line.
     """
-
-    __slots__ = ("was_enabled",)
-
-    def __enter__(self) -> None:
-        self.was_enabled = gc.isenabled()
-        if self.was_enabled:
-            gc.disable()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.was_enabled:
-            gc.enable()
+    if not gc.isenabled():  # paused further out (nested transforms): nothing to undo
+        return fun(*args)
+    try:
+        gc.disable()
+        return fun(*args)
+    finally:
+        gc.enable()
 
 
 def current_trace() -> Trace:
     return _ctx.trace
 
 
+def call_under(trace: Trace, fun: Any, *args: Any) -> Any:
+    """``fun(*args)`` with ``trace`` current; the previous trace is current again after,
+    however ``fun`` ends.
+
+    Interrupt-safe: the previous trace is read before anything changes and restored
+    in a ``finally`` of this frame, with no Python call before the restore, so an
+    exception arriving at any point (a ``KeyboardInterrupt`` from a signal handler
+    included) never leaves a stale current trace. Prefer this to :class:`set_current`.
+    """
+    ctx = _ctx
+    prev = ctx.trace
+    try:
+        ctx.trace = trace
+        return fun(*args)
+    finally:
+        ctx.trace = prev
+
+
 class set_current:
-    """Context manager making ``trace`` current; restores the previous one."""
+    """Context manager making ``trace`` current; restores the previous one.
+
+    For tests and interactive use. xform itself uses :func:`call_under`: a signal
+    handler can raise on entry to ``__exit__``, before the restore runs.
+    """
 
     __slots__ = ("trace", "prev")
 
@@ -193,11 +215,15 @@ def bind_custom(call: CustomCall, args: Sequence[Any]) -> Any:
 
 def run_traced(trace: Trace, fun: Any, args: Sequence[Any]) -> Any:
     """``fun(*args)`` with ``trace`` current. When it returns (or raises) the trace is
-    over: its tracers still held anywhere count as leaked from then on."""
+    over: its tracers still held anywhere count as leaked from then on. Interrupt-safe
+    in the way of :func:`call_under`."""
+    ctx = _ctx
+    prev = ctx.trace
     try:
-        with set_current(trace):
-            return fun(*args)
+        ctx.trace = trace
+        return fun(*args)
     finally:
+        ctx.trace = prev
         trace.alive = False
 
 

@@ -16,7 +16,7 @@ from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import cast_like
 from ..core.trace import (CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any,
-                          gc_paused, raise_leaked, run_traced, set_current)
+                          call_under, call_without_gc, raise_leaked, run_traced)
 
 
 class TapeTag:
@@ -130,8 +130,7 @@ class TapeTrace(Trace):
         vals = [a.val if o else a for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
-        with set_current(parent):
-            outs, pullback, push = call.reverse(vals, own)
+        outs, pullback, push = call_under(parent, call.reverse, vals, own)
         res_tracers = tuple(TapeTracer(o, self) for o in outs)
         self.tape.append((custom_rule_p, args, {"pullback": pullback, "push": push},
                           res_tracers))
@@ -243,8 +242,7 @@ class Recording:
         self.primals = list(primals)
         self.inputs = [TapeTracer(x, trace) if d else None for x, d in zip(primals, diff)]
         boxed = [b if b is not None else x for b, x in zip(self.inputs, primals)]
-        with gc_paused():
-            self.outs = list(run_traced(trace, fun, boxed))
+        self.outs = list(call_without_gc(run_traced, trace, fun, boxed))
 
     def values(self) -> list[Any]:
         """The outputs' values (this recording's tracers unboxed)."""
@@ -258,8 +256,7 @@ class Recording:
         the recording cannot be swept again."""
         own = self.trace.owns
         seeds = [(o, c) for o, c in zip(self.outs, cts) if c is not None and own(o)]
-        with gc_paused():
-            got = backward_pass(self.trace, seeds, consume=consume)
+        got = call_without_gc(backward_pass, self.trace, seeds, consume)
         return [None if b is None or b not in got else cast_like(got[b], x)
                 for b, x in zip(self.inputs, self.primals)]
 
