@@ -7,7 +7,8 @@ The family's files import one another at module level, each only from files
 below it in this order (``tests/test_layers.py`` keeps it so):
 ``_elementwise`` < ``_shape`` < ``_reductions`` < ``_creation`` < ``_indexing`` <
 ``_extra_elementwise`` < ``_contract`` < ``_manip`` < ``_stats`` < ``_signal`` <
-``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_tracer_methods``.
+``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_tracer_methods``; ``random`` imports
+only the core.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sys as _sys
 
 import numpy as _np
 
-from . import _tracer_methods, fft, linalg
+from . import _tracer_methods, fft, linalg, random
 from ._contract import dot, einsum, inner, matmul, outer, tensordot, vdot
 from ._creation import (arange, array, asarray, copy, empty, empty_like, eye, full, full_like,
                         identity, linspace, logspace, meshgrid, ndim, ones, ones_like,
@@ -62,7 +63,7 @@ uint8, uint32, uint64 = _np.uint8, _np.uint32, _np.uint64
 complex64, complex128 = _np.complex64, _np.complex128
 bool_ = _np.bool_
 ndarray, dtype, finfo, iinfo = _np.ndarray, _np.dtype, _np.finfo, _np.iinfo
-issubdtype, errstate, random = _np.issubdtype, _np.errstate, _np.random
+issubdtype, errstate = _np.issubdtype, _np.errstate
 float_, int_ = _np.float64, _np.int_
 integer, floating, inexact, number = _np.integer, _np.floating, _np.inexact, _np.number
 
