@@ -299,6 +299,25 @@ for _name, _pair in {
 }.items():
     DOMAINS[_name] = binary(_pair, shapes=BINARY_SHAPES[:3])
 
+def uint32(rng: Rng, shape: tuple[int, ...]) -> np.ndarray:
+    """Unsigned 32-bit words over their whole range (the bitwise ops, random keys)."""
+    return rng.integers(0, 2 ** 32, size=shape, dtype=np.uint32)
+
+
+def shift(rng: Rng, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.integers(0, 32, size=shape).astype(np.uint32)
+
+
+for _name, _pair in {
+    "bitwise_and": independent(uint32, uint32), "bitwise_or": independent(uint32, uint32),
+    "bitwise_xor": independent(uint32, uint32), "left_shift": independent(uint32, shift),
+    "right_shift": independent(uint32, shift),
+}.items():
+    DOMAINS[_name] = binary(_pair, shapes=BINARY_SHAPES[:3])
+DOMAINS["nextafter"] = binary(independent(REAL, REAL), shapes=BINARY_SHAPES[:3])
+DOMAINS["invert"] = unary(uint32) + unary(boolean, shapes=[(3, 4)])
+
+
 for _name in ("argmax", "argmin"):
     DOMAINS[_name] = [fixed(operands((3, 4)), {"axis": 1, "keepdims": False}),
                       fixed(operands((3, 4)), {"axis": None, "keepdims": False})]

@@ -116,6 +116,7 @@ LAYERS: dict[str, int] = {
     "xform.api": 6,
     "xform.batching_api": 7,
     "xform.config": 8, "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
+    "xform.random": 8, "xform.nn": 8, "xform.optim": 8,
     "xform": 9,
 }
 MAX_FUNCTION_LOCAL_IMPORTS = 30

@@ -232,6 +232,26 @@ logical_or_p, logical_or = binary_op("logical_or", np.logical_or, None, None)
 logical_xor_p, logical_xor = binary_op("logical_xor", np.logical_xor, None, None)
 heaviside_p, heaviside = binary_op("heaviside", np.heaviside, None, None)
 
+# ---------------------------------------------------------------- bitwise, zero derivative
+# integer and boolean operands only (NumPy raises on floats); unsigned arithmetic wraps
+bitwise_and_p, bitwise_and = binary_op("bitwise_and", np.bitwise_and, None, None)
+bitwise_or_p, bitwise_or = binary_op("bitwise_or", np.bitwise_or, None, None)
+bitwise_xor_p, bitwise_xor = binary_op("bitwise_xor", np.bitwise_xor, None, None)
+left_shift_p, left_shift = binary_op("left_shift", np.left_shift, None, None)
+right_shift_p, right_shift = binary_op("right_shift", np.right_shift, None, None)
+invert_p, invert = unary_op("invert", np.invert, None)
+bitwise_and_p.emit = emit.infix("&")
+bitwise_or_p.emit = emit.infix("|")
+bitwise_xor_p.emit = emit.infix("^")
+left_shift_p.emit = emit.infix("<<")
+right_shift_p.emit = emit.infix(">>")
+invert_p.emit = emit.prefix("~")
+bitwise_not = bitwise_invert = invert
+# the next representable float after x towards y (a step of the dtype's grid)
+nextafter_p, nextafter = binary_op("nextafter", np.nextafter, None, None)
+nextafter_p.emit = emit.numpy_call("nextafter")
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+
 # ---------------------------------------------------------------- selection and dtype
 select_p = Primitive("select", np.where)
 defjvp(select_p, None, lambda t, ans, c, x, y: where(c, t, 0.0),
