@@ -11,10 +11,12 @@ compose like any other.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 
+from ..core.emit import Bind, Writer
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
@@ -127,6 +129,27 @@ def _batched_run(jaxpr: Jaxpr, dims: Sequence[int | None], size: int) -> Fun:
     return lambda *ops: vmap_flat(lambda *a: _run(jaxpr, *a), ops, dims, size, 0)
 
 
+def _writer(bind: Bind, prim: str) -> Writer:
+    if not hasattr(bind, "block"):
+        raise TypeError(f"the jit emitter of `{prim}` writes statements: call it from "
+                        "xform.jit's code generation, which passes a Writer as `bind`")
+    return cast(Writer, bind)
+
+
+def _assign(w: Writer, names: Sequence[str], values: Sequence[str]) -> None:
+    if names:
+        w.line(f"{', '.join(names)} = {', '.join(values)}")
+
+
+def _as_array(w: Writer, source: str) -> str:
+    # a loop that runs zero times hands back its init, which may be a Python scalar
+    return f"{w(np.asarray)}({source})"
+
+
+def _tuple(names: Sequence[str]) -> str:
+    return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+
+
 # ---------------------------------------------------------------------------- cond / switch
 def _cond_impl(index: Any, *args: Any, branches: tuple[Jaxpr, ...]) -> list[Any]:
     i = int(np.clip(index, 0, len(branches) - 1))
@@ -172,9 +195,26 @@ def _cond_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     return out, [0] * len(out)
 
 
+def _cond_emit(args: list[str], params: dict, bind: Bind) -> str:
+    """``if``/``elif``/``else`` over the (clamped) index, each branch written inline."""
+    w = _writer(bind, "cond")
+    branches = params["branches"]
+    outs = [w.fresh() for _ in branches[0].outvars]
+    index = w.fresh()
+    w.line(f"{index} = int({args[0]})")
+    for k, branch in enumerate(branches):
+        if len(branches) > 1:
+            w.line("else:" if k == len(branches) - 1 else
+                   f"{'if' if k == 0 else 'elif'} {index} {'<=' if k == 0 else '=='} {k}:")
+        with w.indented() if len(branches) > 1 else contextlib.nullcontext():
+            _assign(w, outs, w.block(branch, args[1:]).write())
+    return _tuple(outs)
+
+
 cond_p.jvp = _cond_jvp
 cond_p.vjp = _cond_vjp
 cond_p.batch = _cond_batch
+cond_p.emit = _cond_emit
 
 
 def switch(index: Any, branches: Sequence[Fun], *operands: Any) -> Any:
@@ -286,9 +326,30 @@ def _while_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tupl
     return list(while_loop(cond_fun, body_fun, init)), [0] * len(init)
 
 
+def _while_emit(args: list[str], params: dict, bind: Bind) -> str:
+    """``while True:`` with the condition and the body written inline. Nothing is
+    hoisted: the loop may run zero times, and work moved out of it would then run
+    (and could fail) where the interpreted loop does not."""
+    w = _writer(bind, "while")
+    nc, nb = params["n_cond"], params["n_body"]
+    cc, bc, init = args[:nc], args[nc:nc + nb], args[nc + nb:]
+    carry = [w.fresh() for _ in init]
+    _assign(w, carry, [_as_array(w, a) for a in init])
+    cond = w.block(params["cond"], cc + carry)
+    body = w.block(params["body"], bc + carry)
+    w.line("while True:")
+    with w.indented():
+        w.line(f"if not {cond.write()[0]}:")
+        with w.indented():
+            w.line("break")
+        _assign(w, carry, body.write())
+    return _tuple(carry)
+
+
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
 while_p.batch = _while_batch
+while_p.emit = _while_emit
 
 
 def _while_primitive(cond_fun: Fun, body_fun: Fun, init_val: Any) -> Any:
@@ -444,9 +505,43 @@ def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     return list(carry) + list(ys), [0] * nc + [1] * len(ys)
 
 
+def _scan_emit(args: list[str], params: dict, bind: Bind) -> str:
+    """A ``for`` loop over the steps with the body written inline: the work that depends
+    only on the loop's constants is hoisted out of it (when it runs at all), slices of
+    ``xs`` are read only where the body uses them, and the stacked outputs are written
+    into buffers allocated once."""
+    w = _writer(bind, "scan")
+    nk, nc, n = params["n_consts"], params["n_carry"], params["length"]
+    body_j: Jaxpr = params["body"]
+    consts, init, xs = args[:nk], args[nk:nk + nc], args[nk + nc:]
+    carry = [w.fresh() for _ in init]
+    _assign(w, carry, init if n else [_as_array(w, a) for a in init])
+    ys = [w.fresh() for _ in body_j.outvars[nc:]]
+    for buf, v in zip(ys, body_j.outvars[nc:]):
+        w.line(f"{buf} = {w(np.empty)}({w((n,) + tuple(v.aval.shape))}, {w(v.aval.dtype)})")
+    x_names = [w.fresh() for _ in xs]
+    body = w.block(body_j, consts + carry + x_names, [True] * nk + [False] * (nc + len(xs)))
+    if n:
+        body.hoist()
+    i = w.fresh()
+    w.line(f"for {i} in {w(range(n - 1, -1, -1) if params['reverse'] else range(n))}:")
+    with w.indented():
+        for name, x, used in zip(x_names, xs, body.used[nk + nc:]):
+            if used:
+                w.line(f"{name} = {x}[{i}]")
+        outs = body.write()
+        for buf, y in zip(ys, outs[nc:]):
+            w.line(f"{buf}[{i}] = {y}")
+        _assign(w, carry, outs[:nc])
+        if not outs:
+            w.line("pass")
+    return _tuple(carry + ys)
+
+
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
 scan_p.batch = _scan_batch
+scan_p.emit = _scan_emit
 
 
 def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
