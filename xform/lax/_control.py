@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence, cast
 import numpy as np
 
 from ..core.emit import Bind, Writer
-from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
+from ..core.ir import ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
                           zeros_like)
@@ -461,30 +461,113 @@ def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: di
     return list(t_carry) + list(t_ys)
 
 
+class _ScanLinearized:
+    """A scan body's reverse step split by partial evaluation: ``forward`` (the body
+    plus the residuals the backward step needs, as extra stacked outputs) runs in the
+    forward loop, ``backward`` (only the equations that read cotangents) in the
+    reverse loop, so no step of the forward pass is ever run again.
+
+    The split is made on the traced reverse step ``(consts, carry, x, ct_carry', ct_y)
+    -> (carry', y, ct_consts, ct_carry, ct_x)``: an equation is forward when it reads
+    no cotangent. A residual is then one of the loop's constants, or computed from
+    constants only (computed once, outside the loops), or an ``x`` slice (``xs`` is
+    read again), or per step (stacked by the forward loop: the entering carry, the
+    body's intermediates)."""
+
+    def __init__(self, body: Jaxpr, nk: int, nc: int) -> None:
+        n_in = len(body.invars)
+        primal_avals = [v.aval for v in body.invars]
+        ct_avals = [v.aval for v in body.outvars]
+
+        def step(*a: Any) -> list[Any]:
+            primals, cts = list(a[:n_in]), list(a[n_in:])
+            outs, pullback = vjp_flat(lambda *q: _run(body, *q), primals,
+                                      [_inexact(p) for p in primals])
+            in_cts = pullback(cts)
+            return list(outs) + [zeros_like(p) if c is None else c
+                                 for p, c in zip(primals, in_cts)]
+
+        closed = trace_to_jaxpr(step, primal_avals + ct_avals)
+        j = closed.jaxpr
+        primal_in = j.invars[:n_in]
+        known: set[Var] = set(j.constvars) | set(primal_in)
+        invariant: set[Var] = set(j.constvars) | set(primal_in[:nk])
+        fwd_eqns, bwd_eqns = [], []
+        for eqn in j.eqns:
+            reads = [a for a in eqn.invars if isinstance(a, Var)]
+            if all(a in known for a in reads):
+                fwd_eqns.append(eqn)
+                known.update(eqn.outvars)
+                if all(a in invariant for a in reads):
+                    invariant.update(eqn.outvars)
+            else:
+                bwd_eqns.append(eqn)
+        n_out = len(body.outvars)
+        primal_out, ct_out = j.outvars[:n_out], j.outvars[n_out:]
+        needed: list[Var] = []
+        for a in [a for e in bwd_eqns for a in e.invars] + list(ct_out):
+            if isinstance(a, Var) and a in known and a not in needed:
+                needed.append(a)
+        xs_in = primal_in[nk + nc:]
+        self.const_res = [v for v in needed if v in invariant]
+        self.x_res = [v for v in needed if v in xs_in]
+        self.step_res = [v for v in needed if v not in invariant and v not in xs_in]
+        self.consts = closed.consts
+        # forward: (closed consts, consts, carry, x) -> (carry', y, per-step residuals)
+        self.forward = _pruned(list(j.constvars) + list(primal_in), fwd_eqns,
+                               list(primal_out) + self.step_res)
+        # the residuals made of constants only, from (closed consts, consts)
+        self.invariant = _pruned(list(j.constvars) + list(primal_in[:nk]), fwd_eqns,
+                                 self.const_res)
+        # backward: (constant residuals, per-step residuals, x residuals,
+        #            ct_carry', ct_y) -> (ct_consts, ct_carry, ct_x)
+        self.backward = _pruned(self.const_res + self.step_res + self.x_res
+                                + list(j.invars[n_in:]), bwd_eqns, list(ct_out))
+        self.x_index = [xs_in.index(v) for v in self.x_res]
+
+
+def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any]) -> Jaxpr:
+    """The jaxpr of the equations that ``outvars`` need (in order)."""
+    live = {v for v in outvars if isinstance(v, Var)}
+    kept = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if isinstance(a, Var))
+    kept.reverse()
+    return Jaxpr([], invars, kept, outvars)
+
+
 def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     consts, init, xs = _scan_split(args, params)
     nk, nc = len(consts), params["n_carry"]
+    n, reverse = params["length"], params["reverse"]
+    lin = _ScanLinearized(params["body"], nk, nc)
     cts = instantiate(ct, ans)
     ct_carry, ct_ys = cts[:nc], cts[nc:]
-    body_j = params["body"]
+    const_res = _run(lin.invariant, *lin.consts, *consts)
+    n_y = len(params["body"].outvars) - nc
 
-    def forward(carry: Any, x: Any) -> Any:  # the carries entering each step
-        return _run(body_j, *consts, *carry, *x)[:nc], list(carry)
+    def forward(carry: Any, x: Any) -> Any:
+        outs = _run(lin.forward, *lin.consts, *consts, *carry, *x)
+        return outs[:nc], outs[nc + n_y:]
 
-    _, carries = scan(forward, init, xs, length=params["length"], reverse=params["reverse"])
+    _, step_res = scan(forward, list(init), list(xs), length=n, reverse=reverse)
+    x_res = [xs[i] for i in lin.x_index]
 
     def backward(acc: Any, inp: Any) -> Any:
         ct_c, ct_k = acc
-        c_i, x_i, cty_i = inp
-        g = _vjp_of(body_j, consts + list(c_i) + list(x_i), list(ct_c) + list(cty_i))
+        res, cty = inp
+        g = _run(lin.backward, *const_res, *res, *ct_c, *cty)
         return (g[nk:nk + nc], [a + b for a, b in zip(ct_k, g[:nk])]), g[nk + nc:]
 
     zeros_k = [zeros_like(c) for c in consts]
-    (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k), (carries, xs, ct_ys),
-                                       length=params["length"], reverse=not params["reverse"])
+    (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k),
+                                       (list(step_res) + x_res, ct_ys), length=n,
+                                       reverse=not reverse)
     out = list(ct_consts) + list(ct_init) + list(ct_xs)
-    return [c if n else None for c, n in zip(out, needs)]
+    return [c if need else None for c, need in zip(out, needs)]
 
 
 def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
