@@ -233,8 +233,37 @@ def vdot(a: Any, b: Any) -> Any:
 
 
 # ------------------------------------------------------------------------ batching
+def _batch_matmul_one_gemm(a: Any, b: Any, da: Any, db: Any) -> tuple[Any, int] | None:
+    """One batched operand against an unbatched vector or matrix, as a single matrix
+    product with the batch folded into the rows (a stack of matrix-vector products
+    costs many small BLAS calls); ``None`` when the shapes do not allow it."""
+    na, nb = len(shape_of(a)) - (da is not None), len(shape_of(b)) - (db is not None)
+    if db is None and nb <= 2 and na >= 1:
+        a = move_to_front(a, da)
+        if na <= 2:  # rows (B, n) or matrices (B, m, n): (B*m, n) @ b
+            front = tuple(shape_of(a))[:-1]
+            rows = reshape(a, (-1, shape_of(a)[-1])) if na == 2 else a
+            out = bind(matmul_p, rows, b)
+            return reshape(out, front + tuple(shape_of(out))[1:]), 0
+        return None
+    if da is None and na <= 2 and nb >= 1:
+        b = move_to_front(b, db)
+        if nb == 1:  # a @ v for each v: the rows of v @ a^T
+            return bind(matmul_p, b, _mT(a) if na == 2 else a), 0
+        if nb == 2:  # a @ M for each M: (M^T a^T)^T, the batch folded into M^T's rows
+            mt = _mT(b)
+            bt = tuple(shape_of(mt))
+            out = bind(matmul_p, reshape(mt, (-1, bt[-1])), _mT(a) if na == 2 else a)
+            out = reshape(out, bt[:-1] + tuple(shape_of(out))[1:])
+            return (_mT(out) if na == 2 else out), 0
+    return None
+
+
 def _batch_matmul(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
     (a, b), (da, db) = vals, dims
+    folded = _batch_matmul_one_gemm(a, b, da, db)
+    if folded is not None:
+        return folded
     size = batch_size(vals, dims)
     a_vec = len(shape_of(a)) - (da is not None) == 1
     b_vec = len(shape_of(b)) - (db is not None) == 1
