@@ -17,8 +17,8 @@ import numpy as np
 
 from ..core import algebra, emit
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
-                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, shape_of,
-                          unary_op)
+                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, real_only,
+                          shape_of, unary_op)
 from ..core.trace import Tracer
 from ..tree_util import tree_map
 
@@ -190,11 +190,13 @@ pow = power  # noqa: A001 - NumPy 2 alias
 
 
 def _max_dx(ans: Any, x: Any, y: Any) -> Any:
+    if is_complex(x) or is_complex(y):  # NumPy orders complex values lexicographically
+        return where(equal(x, y), 0.5, where(greater(x, y), 1.0, 0.0))
     return 0.5 + 0.5 * sign(x - y)  # 1 where x wins, 0.5 on ties (as JAX), 0 otherwise
 
 
 def _min_dx(ans: Any, x: Any, y: Any) -> Any:
-    return 0.5 - 0.5 * sign(x - y)
+    return 1.0 - _max_dx(ans, x, y)
 
 
 maximum_p, maximum = binary_op("maximum", np.maximum, _max_dx, lambda a, x, y: _min_dx(a, x, y))
@@ -216,6 +218,11 @@ logaddexp2_p, logaddexp2 = binary_op("logaddexp2", np.logaddexp2,
 mod_p, mod = binary_op("mod", np.mod, lambda ans, x, y: 1.0, lambda ans, x, y: -floor(x / y))
 fmod_p, fmod = binary_op("fmod", np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: -trunc(x / y))
 remainder = mod
+
+# no complex extension in NumPy (hypot, arctan2, cbrt, mod...), or none with these rules
+for _p in (cbrt_p, deg2rad_p, rad2deg_p, arctan2_p, hypot_p, logaddexp_p, logaddexp2_p, mod_p,
+           fmod_p):
+    real_only(_p, "NumPy defines it for real numbers only")
 
 # ---------------------------------------------------------------- binary, zero derivative
 floor_divide_p, floor_divide = binary_op("floor_divide", np.floor_divide, None, None)

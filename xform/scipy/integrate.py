@@ -25,7 +25,7 @@ import scipy.integrate as _si
 
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, instantiate, move_to_front,
-                          shape_of)
+                          real_only, shape_of)
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import ConcretizationError, Tracer
 from ..interpreters.batching import vmap_flat
@@ -288,6 +288,7 @@ def _odeint_vjp_batched(ct: Any, ans: Any, args: Sequence[Any], params: dict,
 
 odeint_p.jvp = _odeint_jvp_batched
 odeint_p.vjp = _odeint_vjp_batched
+real_only(odeint_p, "scipy.integrate.odeint integrates real states")
 
 
 # ------------------------------------------------------------------------ batching
