@@ -158,11 +158,22 @@ def new_trace(cls: type, *extra: Any) -> Any:
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
-    """Apply ``prim``: through the current trace if any operand is traced."""
-    for a in args:
-        if isinstance(a, Tracer):
-            return _ctx.trace.process_primitive(prim, args, params)
-    out = prim.impl(*args, **params)
+    """Apply ``prim``: through the current trace if any operand is traced.
+
+    When the operation fails on an operand that is no array at all (None, a string, a
+    generator, an arbitrary object), the error says so instead of NumPy's internals."""
+    try:
+        for a in args:
+            if isinstance(a, Tracer):
+                return _ctx.trace.process_primitive(prim, args, params)
+        out = prim.impl(*args, **params)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, NonArrayError):
+            raise
+        for i, a in enumerate(args):
+            if _foreign_operand(a):
+                raise non_array_error(f"`{prim.name}`", f"operand {i}", a, _ARRAY_LIKE) from e
+        raise
     if nan_check.flags.nans:
         nan_check.check(prim, args, out)
     return out
@@ -342,6 +353,20 @@ class Tracer:
         for i in range(self.shape[0]):
             yield self[i]  # type: ignore[index]
 
+    # Traced values are immutable, so a copy is the value itself: that keeps it on its
+    # transform's tape (a fresh object would carry no derivative) and keeps deepcopy
+    # of a pytree of them (a params dict inside a loss) working.
+    def __copy__(self) -> "Tracer":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Tracer":
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"Cannot pickle a traced value {self!r}: it only exists while its transform "
+            "runs. Return it from the transformed function and pickle the result.")
+
     def __setitem__(self, idx: Any, value: Any) -> None:
         raise TypeError(
             "Traced arrays are immutable: item assignment `x[idx] = v` is not supported "
@@ -403,6 +428,62 @@ def concretization_message(tracer: Tracer, what: str, reason: str) -> str:
         "`xform.numpy.where` or `xform.lax.cond`/`xform.lax.while_loop` for "
         "value-dependent control flow, or make the argument static "
         "(`jit(f, static_argnums=...)`).")
+
+
+_ARRAY_LEAVES = (np.ndarray, np.generic, bool, int, float, complex)
+_ARRAY_PROTOCOLS = ("__array__", "__array_interface__", "__array_namespace__",
+                    "__array_function__", "__cuda_array_interface__")
+
+
+def _foreign_operand(x: Any) -> bool:
+    """An operand NumPy cannot read as array_like (sequences and slices it can)."""
+    return not is_array_like(x) and not isinstance(x, (list, tuple, slice, type(Ellipsis),
+                                                        range, np.dtype, type))
+
+
+def is_array_like(x: Any) -> bool:
+    """True for what a transform can treat as an array leaf: NumPy arrays and scalars,
+    Python numbers, tracers, and objects speaking an array protocol (Dask, CuPy...)."""
+    if isinstance(x, _ARRAY_LEAVES) or isinstance(x, Tracer):
+        return True
+    if x is None or isinstance(x, (str, bytes)):
+        return False
+    t = type(x)
+    return any(hasattr(t, name) for name in _ARRAY_PROTOCOLS)
+
+
+class NonArrayError(TypeError):
+    """A value that is not an array (None, a string, a generator, an object) was given
+    where an array is needed."""
+
+
+_PYTREES_OF_ARRAYS = ("NumPy arrays and scalars, Python numbers, and pytrees of them "
+                      "(tuples, lists, dicts, None, registered classes)")
+_ARRAY_LIKE = "arrays, NumPy scalars, Python numbers, and (nested) lists or tuples of them"
+
+
+def non_array_error(who: str, where: str, x: Any, accepted: str = _PYTREES_OF_ARRAYS
+                    ) -> TypeError:
+    """The error for a value that is not an array where one is needed: it says what the
+    value is, what is accepted and what to do."""
+    if hasattr(type(x), "__next__") or type(x).__name__ == "generator":
+        what, fix = (f"an iterator ({type(x).__name__})",
+                     "Materialise it first: a list or tuple (a pytree), or "
+                     "np.array(list(...)).")
+    elif isinstance(x, (str, bytes)):
+        what, fix = (f"a {type(x).__name__} ({x!r:.40})",
+                     "Pass non-array values through a closure or functools.partial, or "
+                     "leave them out of argnums (static_argnums for jit).")
+    elif x is None:
+        what, fix = "None", "Pass an array, or leave the argument out."
+    else:
+        what, fix = (f"an object of type {type(x).__module__}.{type(x).__qualname__}",
+                     "Pass arrays (e.g. its array data) instead, register its class as a "
+                     "pytree node (xform.tree_util.register_pytree_node or "
+                     "register_dataclass), or pass it through a closure or "
+                     "functools.partial.")
+    return NonArrayError(
+        f"{who}: {where} is {what}, which is not an array. Accepted are {accepted}. {fix}")
 
 
 def add_any(a: Any, b: Any) -> Any:

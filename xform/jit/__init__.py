@@ -19,9 +19,10 @@ import numpy as np
 from ..core import nan_check
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
-from ..core.trace import ConcretizationError, Tracer, to_numpy_value
+from ..core.trace import (ConcretizationError, Tracer, is_array_like, non_array_error,
+                          to_numpy_value)
 from ..interpreters.vjp import vjp_flat
-from ..tree_util import tree_flatten, tree_leaves, tree_unflatten
+from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
 from .passes import optimize
 
@@ -114,11 +115,25 @@ class Jitted:
                 "(traced) arguments instead.") from None
         return (treedef, tuple((np.shape(x), np.result_type(x)) for x in leaves), static_key)
 
+    def _check_leaves(self, values: list[Any], static: dict[int, Any], names: list[str],
+                      dyn: list[Any], leaves: list[Any]) -> None:
+        """A clear TypeError for a traced argument that is not an array."""
+        if all(is_array_like(x) for x in leaves):
+            return
+        positions = [i for i in range(len(values)) if i not in static]
+        for path, x in tree_leaves_with_path(dyn):
+            if not is_array_like(x):
+                i = positions[path[0].idx]
+                name = f"argument {names[i]!r}" if i < len(names) else f"argument {i}"
+                where = f" (at {keystr(path[1:])})" if len(path) > 1 else ""
+                raise non_array_error(f"jit of `{self._name}`", f"{name}{where}", x)
+
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """Trace and optimise for these arguments' signature (without running)."""
         values, static, names = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
+        self._check_leaves(values, static, names, dyn, leaves)
         return self._lower(values, static, names, [to_numpy_value(x) for x in leaves], treedef)
 
     def _lower(self, values: list[Any], static: dict[int, Any], names: list[str],
@@ -169,6 +184,7 @@ class Jitted:
         if any(isinstance(x, Tracer) for x in leaves):
             # inside another transform: run the body, which that transform traces
             return self.fun(*values)
+        self._check_leaves(values, static, names, dyn, leaves)
         leaves = [to_numpy_value(x) for x in leaves]
         key = self._key(treedef, leaves, static)
         entry = self._cache.get(key)

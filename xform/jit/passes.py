@@ -58,14 +58,32 @@ def _freeze(x: Any) -> Hashable:
         return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
     if isinstance(x, np.ndarray):
         raise TypeError("arrays in params are not compared")
+    if isinstance(x, (float, complex, np.inexact)):
+        return _number_key(x)
     hash(x)
     return (type(x).__name__, x)
 
 
+def _number_key(v: Any) -> Hashable:
+    """A key equal for two scalars exactly when one may stand for the other: same type
+    (so dtype: 1 and 1.0, float32 and float64 differ), same bits up to NaN payloads
+    (0.0 and -0.0 differ; every NaN equals every NaN, unlike under ``==``)."""
+    kind = type(v).__name__
+    if isinstance(v, (complex, np.complexfloating)):
+        c = complex(v)
+        return (kind, _float_bits(c.real), _float_bits(c.imag))
+    if isinstance(v, (float, np.floating)):
+        return (kind, _float_bits(float(v)) if not isinstance(v, np.longdouble) else repr(v))
+    return (kind, v.item() if isinstance(v, np.generic) else v)
+
+
+def _float_bits(f: float) -> str:
+    return "nan" if f != f else f.hex()  # hex tells -0.0 from 0.0; NaNs compare unequal
+
+
 def _atom_key(a: Atom) -> Hashable:
     if isinstance(a, Literal):
-        v = a.val
-        return ("lit", type(v).__name__, v.item() if isinstance(v, np.generic) else v)
+        return ("lit", _number_key(a.val))
     return a
 
 
