@@ -184,6 +184,11 @@ for _name, _pair in {
     "mod": MOD_PAIR, "fmod": MOD_PAIR,
 }.items():
     DOMAINS[_name] = binary(_pair)
+# differentiable in x only (piecewise constant in y); y away from 0, where it jumps, and
+# float32 so that it does not promote x's float32 (the float32 check casts only x)
+DOMAINS["copysign"] = [
+    fixed(lambda rng, sx=sx, sy=sy: (REAL(rng, sx), NONZERO(rng, sy).astype(np.float32)), {},
+          diff=(0,), label=f"x{sx} y{sy}") for sx, sy in BINARY_SHAPES]
 
 
 

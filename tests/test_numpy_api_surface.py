@@ -170,3 +170,157 @@ def test_multivariate_rvs() -> None:
                            scipy.stats.dirichlet.rvs(alpha, size=2, random_state=0))
     assert onp.array_equal(st.dirichlet(alpha).rvs(size=2, random_state=0),
                            scipy.stats.dirichlet(alpha).rvs(size=2, random_state=0))
+
+
+# ------------------------------------------------------------------ functions that were missing
+def test_append_matches_numpy_and_differentiates() -> None:
+    a, b = onp.arange(6.0).reshape(2, 3), onp.ones((1, 3))
+    for axis in (None, 0):
+        assert onp.array_equal(np.append(a, b, axis=axis), onp.append(a, b, axis=axis))
+    check_grads(lambda x, y: np.append(x, y), (a, b), order=2)
+    check_grads(lambda x, y: np.append(x, y, axis=0), (a, b), order=1)
+    check_grads(lambda x: np.append(x, 2.0 * x[:1], axis=0), (a,), order=1)
+
+
+@pytest.mark.parametrize("key", [
+    lambda m: (m[0], 0.5, slice(3, 6)),
+    lambda m: (m[0], [7, 8], m[1]),
+    lambda m: ("0,2,1", m[0], m[1]),
+    lambda m: ("-1,3,0", m[0]),
+    lambda m: ("1,2", m[0], m[0]),
+    lambda m: (slice(0, 1, 5j), m[1]),
+    lambda m: (m[2], m[2]),
+    lambda m: (onp.arange(3), 0.5),            # a Python float in an integer array: float
+])
+def test_r_matches_numpy(key) -> None:
+    m = [onp.array([1.0, 2.0, 3.0]), onp.array([4.0, 5.0, 6.0]), onp.ones((2, 3))]
+    ours, ref = np.r_[key(m)], onp.r_[key(m)]
+    assert ours.shape == ref.shape and ours.dtype == ref.dtype and onp.array_equal(ours, ref)
+
+
+def test_c_and_row_stack_match_numpy() -> None:
+    a, b = onp.array([1.0, 2.0]), onp.array([[3.0, 4.0], [5.0, 6.0]])
+    assert onp.array_equal(np.c_[a, b, a], onp.c_[a, b, a])
+    assert onp.array_equal(np.c_[7.0, 8.0, a[:1]], onp.c_[7.0, 8.0, a[:1]])
+    assert onp.array_equal(np.row_stack([a, a]), onp.vstack([a, a]))
+
+
+def test_r_and_c_differentiate_traced_items() -> None:
+    x = onp.array([0.3, -1.2])
+    check_grads(lambda x: np.r_[x, 2.0 * x, 1.0, 0:2] ** 2, (x,), order=2)
+    check_grads(lambda x: np.c_[x, np.sin(x)], (x,), order=2)
+    check_grads(lambda s: np.r_[s, s * s, 3.0], (0.7,), order=2)
+    check_grads(lambda x: np.row_stack([x, x * x]), (x,), order=1)
+    with pytest.raises(NotImplementedError, match="numpy.matrix"):
+        np.r_["r", x]
+    with pytest.raises(ValueError, match="must be the first item"):
+        np.r_[x, "0"]
+
+
+def test_iscomplex_isreal() -> None:
+    z = onp.array([1.0 + 0j, 2.0 - 1j, 0j, 3j])
+    assert onp.array_equal(np.iscomplex(z), onp.iscomplex(z))
+    assert onp.array_equal(np.isreal(z), onp.isreal(z))
+    assert not np.iscomplex(onp.ones(2)).any() and np.isreal(onp.ones(2)).all()
+
+    def f(x):  # a predicate on traced values, under grad
+        return np.sum(np.where(np.isreal(x * 1j), x, 2.0 * x))
+    assert onp.array_equal(xform.grad(f)(onp.array([0.0, 1.0])), [1.0, 2.0])
+
+
+def test_copysign_values_and_sign_matched_derivative() -> None:
+    x = onp.array([1.5, -2.0, 0.0, -0.0, 3.0])
+    y = onp.array([-1.0, -1.0, -0.0, 2.0, onp.inf])
+    assert onp.array_equal(np.copysign(x, y), onp.copysign(x, y))
+    assert onp.array_equal(onp.signbit(np.copysign(x, y)), onp.signbit(onp.copysign(x, y)))
+    gx = xform.grad(lambda x: np.sum(np.copysign(x, y)))(x)
+    # +1 where the signs of x and y agree, -1 where copysign flips x; defined at 0 and -0.0
+    assert onp.array_equal(gx, [-1.0, 1.0, -1.0, -1.0, 1.0])
+    assert onp.array_equal(xform.grad(lambda y: np.sum(np.copysign(x, y)))(y), onp.zeros(5))
+    check_grads(lambda x: np.copysign(x, onp.array([-1.0, 2.0])), (onp.array([0.3, 0.7]),))
+    f32 = onp.array([1.0, -1.0], onp.float32)
+    assert xform.grad(lambda x: np.sum(np.copysign(x, -1.0)))(f32).dtype == onp.float32
+
+
+def test_gammasgn() -> None:
+    import scipy.special as sc
+    import xform.scipy.special as sp
+    x = onp.array([0.5, -0.5, -1.5, -2.5, 3.0, -0.0, 0.0])
+    assert onp.array_equal(sp.gammasgn(x), sc.gammasgn(x))
+    assert onp.array_equal(xform.grad(lambda x: np.sum(sp.gammasgn(x) * x))(x[:5]),
+                           sc.gammasgn(x[:5]))
+
+
+@pytest.mark.parametrize("args", [
+    lambda a, b, c: (a, [0, 1], b, [1, 2], [0, 2]),
+    lambda a, b, c: (a, [0, 1], b, [1, 2]),                 # implicit output
+    lambda a, b, c: (a, [0, 1], [1, 0]),
+    lambda a, b, c: (c, [Ellipsis, 1], a, [0, 1], [Ellipsis, 0]),
+    lambda a, b, c: (a, [0, 1], a, [0, 1], []),
+])
+def test_einsum_sublist_form(args) -> None:
+    a, b, c = onp.arange(6.0).reshape(2, 3), onp.arange(12.0).reshape(3, 4), \
+        onp.arange(12.0).reshape(2, 2, 3)
+    onp.testing.assert_allclose(np.einsum(*args(a, b, c)), onp.einsum(*args(a, b, c)))
+    check_grads(lambda a, b, c: np.einsum(*args(a, b, c)), (a, b, c), order=1)
+
+
+def test_einsum_sublist_errors_name_the_sublist() -> None:
+    with pytest.raises(ValueError, match="sublist of operand 1"):
+        np.einsum(onp.ones(2), [0], onp.ones(2), ["i"])
+
+
+def test_scalar_casts_of_traced_values() -> None:
+    # a float cast keeps the derivative, as jnp.float64(x) does
+    assert xform.grad(lambda x: np.float64(x) ** 2)(3.0) == 6.0
+    g = xform.grad(lambda x: np.sum(np.float32(x) * 2.0))(onp.ones(2, onp.float32))
+    assert g.dtype == onp.float32 and onp.array_equal(g, [2.0, 2.0])
+    assert xform.jvp(lambda x: np.complex128(x) * 1j, (2.0,), (1.0,))[1] == 1j
+    check_grads(lambda x: np.float32(np.float64(x)) * x, (onp.float32(1.3),), order=1,
+                rtol=1e-3, atol=1e-3)
+    # an integer cast is a value without derivative
+    assert xform.grad(lambda x: x * np.int64(x))(2.5) == 2.0
+    assert xform.jit(lambda x: np.int32(x) + 1)(2.7) == 3
+    assert xform.vmap(lambda x: np.float32(x))(onp.ones(3)).dtype == onp.float32
+    assert xform.grad(lambda x: np.float64([x, 2 * x])[1])(1.0) == 2.0
+    # on constants: NumPy's scalars
+    assert type(np.float64(2)) is onp.float64 and type(np.int64(2.7)) is onp.int64
+    assert np.bool_(1) is onp.True_
+
+
+def test_scalar_types_are_numpys_types_everywhere_else() -> None:
+    assert onp.zeros(2, np.float32).dtype == onp.float32
+    assert np.zeros(2, dtype=np.int16).dtype == onp.int16
+    assert onp.ones(2).astype(np.complex64).dtype == onp.complex64
+    assert onp.dtype(np.float64) == onp.float64 and np.float64 == onp.float64
+    assert onp.issubdtype(onp.float32, np.float32) and onp.issubdtype(np.float32, onp.floating)
+    assert isinstance(onp.float64(1.0), np.float64) and not isinstance(1.0, np.float32)
+    assert issubclass(onp.float64, np.float64) and {onp.float32: 1}[np.float32] == 1
+    assert onp.finfo(np.float32).eps == onp.finfo(onp.float32).eps
+    assert np.float_ == onp.float64 and np.int_ == onp.int64
+
+
+def test_odeint_accepts_scipys_signature() -> None:
+    from xform.scipy.integrate import odeint
+    t = onp.linspace(0.0, 1.0, 5)
+
+    def decay(y, t, k, c):
+        return -k * y + c
+
+    jax_style = odeint(decay, 1.0, t, 2.0, 0.5)
+    scipy_style = odeint(decay, 1.0, t, args=(2.0, 0.5))
+    onp.testing.assert_allclose(scipy_style, jax_style)
+    import scipy.integrate
+    onp.testing.assert_allclose(scipy_style, scipy.integrate.odeint(decay, 1.0, t,
+                                                                    args=(2.0, 0.5))[:, 0],
+                                rtol=1e-6)
+    tfirst = odeint(lambda t, y, k, c: -k * y + c, 1.0, t, args=(2.0, 0.5), tfirst=True)
+    onp.testing.assert_allclose(tfirst, jax_style)
+    onp.testing.assert_allclose(odeint(decay, 1.0, t, args=(2.0, 0.5), rtol=None, atol=None),
+                                jax_style)
+    check_grads(lambda k, y0: odeint(decay, y0, t, args=(k, 0.5))[-1], (2.0, 1.0), order=1,
+                rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="both by position"):
+        odeint(decay, 1.0, t, 2.0, args=(0.5,))
+    with pytest.raises(TypeError, match=r"args=\(2.0,\)"):
+        odeint(lambda y, t, k: -k * y, 1.0, t, args=2.0)

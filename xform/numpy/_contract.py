@@ -158,8 +158,46 @@ def _normalize_subscripts(subscripts: str, shapes: Sequence[tuple[int, ...]]
     return fixed, out
 
 
-def einsum(subscripts: str, *operands: Any, optimize: Any = None) -> Any:
-    """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices)."""
+def _sublist_letters(sublist: Any, where: str) -> str:
+    out = []
+    for s in sublist:
+        if s is Ellipsis:
+            out.append("...")
+        elif isinstance(s, (int, np.integer)) and 0 <= s < len(_LETTERS):
+            out.append(_LETTERS[int(s)])
+        else:
+            raise ValueError(f"einsum: {where} holds {s!r}; the sublist form takes subscripts "
+                             f"as integers in [0, {len(_LETTERS)}) or Ellipsis")
+    return "".join(out)
+
+
+def _from_sublists(args: Sequence[Any]) -> tuple[str, list[Any]]:
+    """NumPy's sublist form ``einsum(op0, sublist0, op1, sublist1, ..., [out])`` as a
+    subscripts string and the operands."""
+    operands, specs = list(args[0::2]), list(args[1::2])
+    out = None
+    if len(operands) > len(specs):  # an odd count: the last item is the output sublist
+        out = operands.pop()
+    specs_s = [_sublist_letters(sub, f"the sublist of operand {k}")
+               for k, sub in enumerate(specs)]
+    spec = ",".join(specs_s)
+    if out is not None:
+        spec += "->" + _sublist_letters(out, "the output sublist")
+    return spec, operands
+
+
+def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
+    """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices), in the
+    subscripts form or NumPy's sublist form.
+
+    >>> import xform.numpy as np
+    >>> a, b = np.ones((2, 3)), np.ones((3, 4))
+    >>> np.einsum(a, [0, 1], b, [1, 2], [0, 2]).shape
+    (2, 4)
+    """
+    if not isinstance(subscripts, str):
+        subscripts, operand_list = _from_sublists((subscripts, *operands))
+        operands = tuple(operand_list)
     operands_l = [asarray(o) for o in operands]
     ins, out = _normalize_subscripts(subscripts, [shape_of(o) for o in operands_l])
     used = set("".join(ins) + out)

@@ -26,6 +26,7 @@ from ..tree_util import tree_map
 cos: Callable[[Any], Any]
 cosh: Callable[[Any], Any]
 sign: Callable[[Any], Any]
+copysign: Callable[[Any, Any], Any]
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -218,6 +219,11 @@ logaddexp2_p, logaddexp2 = binary_op("logaddexp2", np.logaddexp2,
 mod_p, mod = binary_op("mod", np.mod, lambda ans, x, y: 1.0, lambda ans, x, y: -floor(x / y))
 fmod_p, fmod = binary_op("fmod", np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: -trunc(x / y))
 remainder = mod
+# |x| with the sign of y: slope +-1 in x (+1 where the signs of x and y agree, read off
+# the sign bits, so it is defined at x = 0 and at -0.0), 0 in y (the jump at y = 0 has
+# measure zero, as for sign)
+copysign_p, copysign = binary_op("copysign", np.copysign,
+                                 lambda ans, x, y: copysign(1.0, x) * copysign(1.0, y), None)
 
 # no complex extension in NumPy (hypot, arctan2, cbrt, mod...), or none with these rules
 for _p in (cbrt_p, deg2rad_p, rad2deg_p, arctan2_p, hypot_p, logaddexp_p, logaddexp2_p, mod_p,
