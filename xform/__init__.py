@@ -5,7 +5,7 @@
 >>> float(xform.grad(lambda x: np.sin(x) * x)(0.0))
 0.0
 """
-from . import lax, numpy, optimizers, random, test_util, tree_util
+from . import lax, nn, numpy, optim, optimizers, random, test_util, tree_util
 from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr,
                   multigrad_dict, stop_gradient, value_and_grad, vjp)
 from .batching_api import hessian, hvp, jacfwd, jacobian, jacrev, linear_transpose, vmap
@@ -16,7 +16,7 @@ from .jit import jit
 __version__ = "0.1.0"
 
 __all__ = [
-    "numpy", "tree_util", "lax", "random",
+    "numpy", "tree_util", "lax", "random", "nn", "optim",
     "grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
     "jvp", "vjp", "linearize", "linear_transpose",
     "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",
