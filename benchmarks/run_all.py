@@ -714,7 +714,8 @@ def case_fluid(c: Ctx) -> list[Case]:
     # the time steps as a loop primitive (lax.fori_loop): jit compiles the loop itself
     fx = fluid_loss_ns(FluidNS("xform", xnp), steps, xlax.fori_loop)
     fwd_x = xform.jit(fx)
-    grad_loop_x = xform.jit(xform.grad(fx, (0, 1)))
+    grad_loop_eager = xform.grad(fx, (0, 1))
+    grad_loop_x = xform.jit(grad_loop_eager)
 
     def b_jax_loop(grad: bool) -> Builder:
         def build() -> Callable[[], Any]:
@@ -725,7 +726,8 @@ def case_fluid(c: Ctx) -> list[Case]:
             return c.jblock(lambda: g(*args))
         return build
 
-    loop_note = {"xform.jit": "time steps as xform.lax.fori_loop (a compiled loop)",
+    loop_note = {"xform": "eager: fori_loop with concrete bounds runs as a Python loop",
+                 "xform.jit": "time steps as xform.lax.fori_loop (a compiled loop)",
                  "jax.jit": "time steps as jax.lax.fori_loop"}
     with onp.errstate(all="ignore"):
         fwd_want = f_np(vx, vy, smoke, target)
@@ -733,12 +735,14 @@ def case_fluid(c: Ctx) -> list[Case]:
         Case("fluid", f"fluid {n}x{n}, {steps} steps as fori_loop: grad wrt velocity, jit",
              {"n": n, "steps": steps, "loop": "fori_loop"},
              "NumPy FORWARD pass only (no hand-written gradient exists)", ref, None,
-             {"xform.jit": lambda: lambda: grad_loop_x(vx, vy, smoke, target),
+             {"xform": lambda: lambda: grad_loop_eager(vx, vy, smoke, target),
+              "xform.jit": lambda: lambda: grad_loop_x(vx, vy, smoke, target),
               "jax.jit": b_jax_loop(True)}, notes=loop_note, check=check),
         Case("fluid", f"fluid {n}x{n}, {steps} steps as fori_loop: forward only, jit",
              {"n": n, "steps": steps, "loop": "fori_loop"}, "NumPy forward pass", ref,
              fwd_want,
-             {"xform.jit": lambda: lambda: fwd_x(vx, vy, smoke, target),
+             {"xform": lambda: lambda: fx(vx, vy, smoke, target),
+              "xform.jit": lambda: lambda: fwd_x(vx, vy, smoke, target),
               "jax.jit": b_jax_loop(False)}, notes=loop_note)]
 
     return [Case(
