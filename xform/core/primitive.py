@@ -38,6 +38,10 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
   reshape), a tuple of :class:`~xform.core.algebra.PassThrough`;
 * ``fuse``: how two equations of this primitive in a chain become one
   (:data:`~xform.core.algebra.Fuse`), or ``None``;
+* ``real_only``: derivatives are defined for real operands only (the op has no
+  complex extension, or its rules are real formulas); the rules then refuse a complex
+  operand with a TypeError (set by :func:`~xform.core.rules.real_only`). The generic
+  tests check every other differentiable primitive on complex inputs;
 * ``lower``: reserved for the lowering to XLA (a later change fills it); ``None``.
 """
 from __future__ import annotations
@@ -63,7 +67,7 @@ class Primitive:
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
-                 "lower", "__weakref__")
+                 "effectful", "real_only", "lower", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
                  multiple_results: bool = False, nondiff: bool = False,
@@ -82,6 +86,9 @@ class Primitive:
         self.linear = False
         self.identities: tuple[PassThrough, ...] = ()
         self.fuse: Fuse | None = None
+        # a side effect (debug.print): jit keeps, never merges and never folds it
+        self.effectful = False
+        self.real_only = False
         self.lower: Any = None  # the XLA lowering, once there is one
         if register:  # internal primitives (custom-rule calls) stay out of the registry
             registry[name] = self

@@ -21,7 +21,7 @@ from .primitive import Primitive, Rule
 from .trace import Tracer, add_any, bind
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
-           "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "real_only", "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
 
@@ -171,6 +171,40 @@ def defbilinear(prim: Primitive, transpose_x: Rule, transpose_y: Rule, *,
 
     prim.jvp = jvp
     defvjp(prim, transpose_x, transpose_y, broadcasting=broadcasting)
+
+
+def real_only(prim: Primitive, why: str = "its derivative rules are real formulas") -> None:
+    """Declare that ``prim`` is differentiable for real operands only: its rules raise a
+    TypeError naming the primitive when an operand or tangent is complex (NumPy may
+    compute the value, but a real formula would give a silently wrong derivative).
+    Call it after the rules are set."""
+    jvp_rule, vjp_rule = prim.jvp, prim.vjp
+
+    def refuse(values: Sequence[Any]) -> None:
+        for i, v in enumerate(values):
+            if v is not None and np.issubdtype(dtype_of(v), np.complexfloating):
+                raise TypeError(
+                    f"{prim.name}: derivatives are defined for real inputs only ({why}); "
+                    f"operand {i} is complex ({dtype_of(v)}). Differentiate a real "
+                    "function of np.real(z) and np.imag(z) instead")
+
+    def jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+        refuse(args)
+        refuse(tangents)
+        assert jvp_rule is not None
+        return jvp_rule(tangents, ans, args, params)
+
+    def vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+            needs: Sequence[bool]) -> list[Any]:
+        refuse(args)
+        assert vjp_rule is not None
+        return vjp_rule(ct, ans, args, params, needs)
+
+    if jvp_rule is not None:
+        prim.jvp = jvp
+    if vjp_rule is not None:
+        prim.vjp = vjp
+    prim.real_only = True
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import gc
 import math
-import os
-import sys
 import threading
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from . import nan_check
+from .frames import user_frame
 from .ir import ShapedArray
 from .primitive import Primitive
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 class Trace:
     """Base of all interpreters. ``parent`` is the trace the rules run under."""
@@ -52,6 +49,14 @@ class Trace:
         assert parent is not None
         return call_under(parent, parent.process_custom, call, args)
 
+    def process_effect(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        """An effectful primitive (``debug.print``) on values none of which is traced:
+        staged by the nearest enclosing trace that builds a program (jit), so that it
+        runs on every call, else run now."""
+        if self.parent is None:
+            return prim.impl(*args, **params)
+        return self.parent.process_effect(prim, args, params)
+
     def __repr__(self) -> str:
         return type(self).__name__
 
@@ -65,7 +70,10 @@ class EvalTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 raise_leaked(a, prim.name)
-        return prim.impl(*args, **params)
+        out = prim.impl(*args, **params)
+        if nan_check.flags.nans:
+            nan_check.check(prim, args, out)
+        return out
 
 
 EVAL_TRACE = EvalTrace(None)
@@ -158,7 +166,7 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         for a in args:
             if isinstance(a, Tracer):
                 return _ctx.trace.process_primitive(prim, args, params)
-        return prim.impl(*args, **params)
+        out = prim.impl(*args, **params)
     except (TypeError, ValueError) as e:
         if isinstance(e, NonArrayError):
             raise
@@ -166,6 +174,9 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
             if _foreign_operand(a):
                 raise non_array_error(f"`{prim.name}`", f"operand {i}", a, _ARRAY_LIKE) from e
         raise
+    if nan_check.flags.nans:
+        nan_check.check(prim, args, out)
+    return out
 
 
 class CustomCall:
@@ -257,16 +268,6 @@ def trace_name(tracer: "Tracer") -> str:
     return getattr(tracer._trace, "name", type(tracer._trace).__name__)
 
 
-def user_frame() -> str:
-    """The innermost stack frame outside the xform package, as 'file:line (func)'."""
-    f: Any = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    if f is None:
-        return "<unknown>"
-    return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
-
-
 # ----------------------------------------------------------------------------
 # tracers
 
@@ -318,7 +319,7 @@ class Tracer:
         value = self._concrete(what)
         if np.issubdtype(np.result_type(value), np.inexact):
             raise TypeError(
-                f"{what} of a traced floating-point value ({self!r}) would silently drop "
+                f"{what} of a traced floating-point value ({self.short_repr()}) would silently drop "
                 "its derivative. Keep it an array and use xform.numpy functions (e.g. "
                 "np.sin instead of math.sin), or apply xform.stop_gradient first if it "
                 "really is a constant. (Comparisons such as `if x > 0` are fine.)")
@@ -375,18 +376,47 @@ class Tracer:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self.dtype.kind in "iub":
             raise TypeError(
-                f"A traced integer/boolean value {self!r} was used where NumPy needs a "
+                f"A traced integer/boolean value {self.short_repr()} was used where NumPy needs a "
                 "concrete array. The usual cause is indexing a plain NumPy array with a "
                 "traced index (`table[i]`): write `xform.numpy.take(table, i, axis=0)` or "
                 "`xform.numpy.at(table)[i].get()` instead, which accept traced indices.")
         raise TypeError(
-            f"Cannot convert a traced value {self!r} to a NumPy array: that would drop "
+            f"Cannot convert a traced value {self.short_repr()} to a NumPy array: that would drop "
             "its derivative. Use `xform.numpy` (import xform.numpy as np) for the "
             "operation, or `xform.stop_gradient` if the value really is a constant.")
 
-    def __repr__(self) -> str:
+    def known_value(self) -> Any:
+        """The value behind this tracer if the transform knows one (grad, jvp, an
+        unbatched vmap value), else None (jit/make_jaxpr tracing, a batched value)."""
+        try:
+            return self.concrete_value("repr()")
+        except ConcretizationError:
+            return None
+
+    def short_repr(self) -> str:
+        """Type and transform only: ``Traced<f64[3]>(by grad)``."""
         state = "" if self._trace.alive else ", leaked"
         return f"Traced<{self.aval.str_short()}>(by {trace_name(self)}{state})"
+
+    def __repr__(self) -> str:
+        # As autograd and JAX do, show the value where the transform has one, so that
+        # print() debugging works inside grad/jvp/vmap.
+        head = self.short_repr()
+        if not self._trace.alive:
+            return head
+        value = self.known_value()
+        if value is None:
+            return head
+        return f"{head} with value{format_value(value)}"
+
+    __str__ = __repr__
+
+
+def format_value(value: Any) -> str:
+    """A value for a tracer's repr, after a space or on lines of its own: NumPy's
+    printing, summarised when large."""
+    text = np.array2string(np.asarray(value), threshold=40, edgeitems=3)
+    return " " + text if "\n" not in text else "\n" + text
 
 
 def concretization_message(tracer: Tracer, what: str, reason: str) -> str:

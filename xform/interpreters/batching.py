@@ -17,8 +17,8 @@ from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import shape_of
 from ..core.trace import (ConcretizationError, CustomCall, Trace, Tracer, _ctx, bind,
-                          bind_custom, concretization_message, raise_leaked, run_traced,
-                          call_under)
+                          bind_custom, call_under, concretization_message, format_value,
+                          raise_leaked, run_traced)
 
 
 class BatchTracer(Tracer):
@@ -42,6 +42,18 @@ class BatchTracer(Tracer):
             return aval
         shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
         return ShapedArray(shape, aval.dtype)
+
+    def __repr__(self) -> str:
+        if self.bdim is None or not self._trace.alive:
+            return super().__repr__()
+        v = self.val
+        values = v.known_value() if isinstance(v, Tracer) else v
+        head = self.short_repr()
+        if values is None:
+            return head
+        return f"{head} with values batched along axis {self.bdim}:{format_value(values)}"
+
+    __str__ = __repr__
 
     def concrete_value(self, what: str) -> Any:
         if self.bdim is None:

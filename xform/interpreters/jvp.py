@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..core import nan_check
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.trace import (CustomCall, Trace, Tracer, _ctx, bind, raise_leaked, run_traced,
@@ -73,7 +74,12 @@ class JVPTrace(Trace):
                 raise NotImplementedError(
                     f"Forward-mode differentiation of `{prim.name}` is not implemented "
                     "(it has no JVP rule). Use reverse mode (xform.grad / vjp) instead.")
-            t_out = prim.jvp(tangents, out, primals, params)
+            if nan_check.flags.nans:
+                with nan_check.phase("forward mode (a JVP rule)", prim.name):
+                    t_out = prim.jvp(tangents, out, primals, params)
+                    nan_check.check(prim, [*tangents, out, *primals], t_out)
+            else:
+                t_out = prim.jvp(tangents, out, primals, params)
         finally:
             _ctx.trace = prev
         if prim.multiple_results:

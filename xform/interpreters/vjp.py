@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..core import nan_check
+from ..core.frames import user_frame
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import cast_like
@@ -66,12 +68,13 @@ TapeEntry = tuple[Primitive, Sequence[Any], dict, Any]
 class TapeTrace(Trace):
     """Interpreter that evaluates through its parent and records a tape."""
 
-    __slots__ = ("tape", "over_numpy", "tag")
+    __slots__ = ("tape", "over_numpy", "tag", "sites")
 
     def __init__(self, parent: Trace) -> None:
         self.tag = TapeTag()
         super().__init__(parent)
         self.tape: list[TapeEntry] = []
+        self.sites: dict[int, str] = {}  # tape index -> user's line, with debug_nans on
         # directly above NumPy, recorded values are plain arrays and the
         # implementation can be called without a detour through the parent
         self.over_numpy = isinstance(parent, EvalTrace)
@@ -107,12 +110,16 @@ class TapeTrace(Trace):
             out = self.parent.process_primitive(prim, vals, params)  # type: ignore[union-attr]
         else:
             out = prim.impl(*vals, **params)
+            if nan_check.flags.nans:
+                nan_check.check(prim, vals, out)
         if not own or prim.nondiff:
             return out
         if prim.multiple_results:
             res: Any = tuple(TapeTracer(o, self) for o in out)
         else:
             res = TapeTracer(out, self)
+        if nan_check.flags.nans:  # where the backward pass will say the operation came from
+            self.sites[len(self.tape)] = user_frame()
         self.tape.append((prim, args, params, res))
         return list(res) if prim.multiple_results else res
 
@@ -180,7 +187,13 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
             raise NotImplementedError(
                 f"Reverse-mode differentiation of `{prim.name}` is not implemented "
                 "(it has no VJP rule). Use forward mode (xform.jvp / jacfwd) instead.")
-        in_cts = prim.vjp(ct, ans, vals, params, needs)
+        if nan_check.flags.nans:
+            with nan_check.phase("the backward pass (reverse mode)", prim.name,
+                                 trace.sites.get(i)):
+                in_cts = prim.vjp(ct, ans, vals, params, needs)
+                nan_check.check(prim, [ct, ans, *vals], list(in_cts))
+        else:
+            in_cts = prim.vjp(ct, ans, vals, params, needs)
         for a, n, c in zip(args, needs, in_cts):
             if n and c is not None:
                 prev = cts.get(a)

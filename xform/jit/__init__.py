@@ -18,11 +18,13 @@ from typing import Any, Callable, Hashable, NamedTuple, Sequence
 
 import numpy as np
 
+from ..core import nan_check
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import (ConcretizationError, Tracer, is_array_like, non_array_error,
                           to_numpy_value)
-from ..tree_util import keystr, tree_flatten, tree_leaves_with_path, tree_unflatten
+from ..interpreters.vjp import vjp_flat
+from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
 from .passes import optimize
 
@@ -197,6 +199,8 @@ class Jitted:
 
     # -- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if nan_check.flags.nans:
+            return self._call_finding_nans(args, kwargs)
         if self._fast_ok and not kwargs:
             try:
                 key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
@@ -241,6 +245,27 @@ class Jitted:
         outs = generated.fn(*leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
 
+    def _call_finding_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """With debug_nans on: a NaN in the outputs from NaN-free inputs re-runs the
+        function eagerly, where the first primitive that makes it raises."""
+        out = self._call(args, kwargs)
+        leaves_in = [x for x in tree_leaves((args, kwargs)) if not isinstance(x, Tracer)]
+        if not _any_nan(tree_leaves(out)) or _any_nan(leaves_in):
+            return out
+        # Eagerly, NumPy scalars' own operators would bypass xform's checks (x - y on
+        # two float64 results); on a tape every operation goes through a primitive.
+        leaves, treedef = tree_flatten((args, kwargs))
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            a, kw = tree_unflatten(treedef, list(flat))
+            return tree_leaves(self.fun(*a, **kw))
+
+        vjp_flat(flat_fun, leaves, [np.result_type(x).kind in "fc" for x in leaves])
+        raise FloatingPointError(
+            f"debug_nans: jit({self._name}) returned a NaN from NaN-free inputs, but running "
+            "it eagerly did not: the compiled code differs numerically here (an "
+            "algebraic simplification). Report it with the function.")
+
     def clear_cache(self) -> None:
         """Forget every compiled signature."""
         self._cache.clear()
@@ -259,6 +284,11 @@ class Jitted:
         CacheInfo(currsize=2, maxsize=2, traces=3)
         """
         return CacheInfo(len(self._cache), self.cache_size, self._traces)
+
+
+def _any_nan(leaves: Sequence[Any]) -> bool:
+    return any(np.result_type(x).kind in "fc" and bool(np.isnan(x).any()) for x in leaves
+               if isinstance(x, (np.ndarray, np.generic, float, complex)))
 
 
 def _writable(x: Any) -> Any:

@@ -29,7 +29,7 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ..core.rules import Primitive, bind, deflinear, dtype_of, move_to_front, shape_of
+from ..core.rules import Primitive, bind, deflinear, dtype_of, move_to_front, real_only, shape_of
 from ._creation import asarray
 from ._elementwise import astype, is_complex, real
 from ._shape import concatenate, roll
@@ -133,6 +133,7 @@ def _batch_axes(prim: Primitive) -> None:
 
 for _p in (fft_p, rfft_p, irfft_p):
     _batch_axes(_p)
+real_only(rfft_p, "rfft transforms real signals; use fft for complex ones")
 
 
 # ------------------------------------------------------------------------ NumPy functions

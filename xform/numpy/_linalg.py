@@ -30,6 +30,7 @@ from ..core.ir import ShapedArray
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
                           shape_of, unbroadcast)
 from ..core.trace import Tracer, add_any
+from ..interpreters.vjp import vjp_flat
 from ._contract import matmul
 from ._creation import asarray
 from ._elementwise import astype, conj, equal, imag, is_complex, real
@@ -87,6 +88,11 @@ def mT(x: Any) -> Any:
     return swapaxes(x, -1, -2)
 
 
+def mH(x: Any) -> Any:
+    """The conjugate transpose of a stack (``mT`` for a real one)."""
+    return conj(swapaxes(x, -1, -2))
+
+
 def diagonal(x: Any) -> Any:
     """The main diagonals ``(..., min(m, n))`` of a stack of matrices."""
     return _diagonal(x, 0, -2, -1)
@@ -104,13 +110,45 @@ def diag_embed(v: Any) -> Any:
 
 
 def _sym(t: Any, lower: bool) -> Any:
-    """The symmetric matrix NumPy reads from one triangle of ``t``."""
-    return tril(t) + mT(tril(t, -1)) if lower else triu(t) + mT(triu(t, 1))
+    """The symmetric (Hermitian) matrix NumPy reads from one triangle of ``t``; LAPACK's
+    Hermitian routines ignore the imaginary part of the diagonal, and so does this."""
+    if not is_complex(t):
+        return tril(t) + mT(tril(t, -1)) if lower else triu(t) + mT(triu(t, 1))
+    off = tril(t, -1) if lower else triu(t, 1)
+    return off + mH(off) + diag_embed(real(diagonal(t)))
 
 
 def _sym_transpose(g: Any, lower: bool) -> Any:
-    """The transpose of ``_sym``: the cotangent of the triangle that was read."""
-    return tril(g) + tril(mT(g), -1) if lower else triu(g) + triu(mT(g), 1)
+    """The transpose of ``_sym`` (under the pairing ``Re(sum(ct * t))``): the cotangent
+    of the triangle that was read."""
+    if not is_complex(g):
+        return tril(g) + tril(mT(g), -1) if lower else triu(g) + triu(mT(g), 1)
+    both = g + mH(g)
+    return (tril(both, -1) if lower else triu(both, 1)) + diag_embed(real(diagonal(g)))
+
+
+def _transpose_of_jvp(jvp_rule: Callable[..., Any], ct: Any, ans: Any, args: Sequence[Any],
+                      params: dict, needs: Sequence[bool] | None = None) -> list[Any]:
+    """The VJP of a primitive as the transpose of its JVP rule (linear in the tangents),
+    recorded on zero tangents: used for complex operands, whose hand-written transposes
+    would have to repeat every conjugation and gauge fix of the JVP."""
+    needs = [True] * len(args) if needs is None else needs
+    which = [i for i, need in enumerate(needs) if need]
+
+    def linear(*ts: Any) -> list[Any]:
+        full: list[Any] = [None] * len(args)
+        for i, t in zip(which, ts):
+            full[i] = t
+        out = jvp_rule(full, ans, args, params)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    _, pullback = vjp_flat(linear, [np.zeros(shape_of(args[i]), dtype_of(args[i]))
+                                    for i in which])
+    pulled = pullback(list(ct) if isinstance(ct, (list, tuple)) else [ct])
+    out: list[Any] = [None] * len(args)
+    for i, c in zip(which, pulled):
+        out[i] = c
+    return out
 
 
 def _gap_reciprocals(x: Any) -> Any:
@@ -286,14 +324,26 @@ slogdet_p = Primitive("slogdet", lambda a: list(np.linalg.slogdet(a)), multiple_
 
 def _slogdet_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     sign = ans[0]
-    return [np.zeros(shape_of(sign), dtype_of(sign)), trace(bind(solve_p, args[0], tangents[0]))]
+    dlog = trace(bind(solve_p, args[0], tangents[0]))
+    if not is_complex(sign):
+        return [np.zeros(shape_of(sign), dtype_of(sign)), dlog]
+    # the phase turns with the imaginary part of tr(A^-1 dA), the modulus with its real part
+    return [1j * sign * imag(dlog), real(dlog)]
 
 
 def _slogdet_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                  needs: Sequence[bool]) -> list[Any]:
-    if ct[1] is None:
+    ct_sign, ct_log = ct
+    sign = ans[0]
+    if not is_complex(sign):
+        ct_sign = None
+    # the cotangent of tr(A^-1 dA): Re pairs with ct_log, Im with Re(ct_sign * 1j * sign)
+    c = None if ct_log is None else real(ct_log)
+    if ct_sign is not None:
+        c = add_any(c, -1j * real(ct_sign * 1j * sign))
+    if c is None:
         return [None]
-    return [_col(_col(ct[1])) * mT(bind(inv_p, args[0]))]
+    return [_col(_col(c)) * mT(bind(inv_p, args[0]))]
 
 
 slogdet_p.jvp, slogdet_p.vjp = _slogdet_jvp, _slogdet_vjp
@@ -376,23 +426,24 @@ def _phi(x: Any) -> Any:
 
 def _cholesky_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     lower = params["lower"]
-    chol = ans if lower else mT(ans)
+    chol = ans if lower else mH(ans)
     ds = _sym(tangents[0], lower)
-    # L^-1 dS L^-T, from two triangular solves
+    # L^-1 dS L^-H, from two triangular solves
     half = triangular_solve(chol, ds, lower=True)
-    middle = mT(triangular_solve(chol, mT(half), lower=True))
+    middle = mH(triangular_solve(chol, mH(half), lower=True))
     dl = matmul(chol, _phi(middle))
-    return dl if lower else mT(dl)
+    return dl if lower else mH(dl)
 
 
 def _cholesky_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                   needs: Sequence[bool]) -> list[Any]:
     lower = params["lower"]
-    chol, ct_l = (ans, ct) if lower else (mT(ans), mT(ct))
-    # transpose of the JVP: L^-T phi(L^T Lbar) L^-1 (Murray 2016), then to the triangle read
+    chol, ct_l = (ans, ct) if lower else (mH(ans), mH(ct))
+    # transpose of the JVP: L^-T phi(L^T Lbar) conj(L^-1) (Murray 2016, with the
+    # conjugations of L L^H), then to the triangle read
     inner = _phi(matmul(mT(chol), ct_l))
     half = triangular_solve(chol, inner, lower=True, trans=1)
-    g = mT(triangular_solve(chol, mT(half), lower=True, trans=1))
+    g = mH(triangular_solve(chol, mH(half), lower=True, trans=1))
     return [_sym_transpose(g, lower)]
 
 
@@ -413,10 +464,22 @@ eigh_p = Primitive("eigh", lambda a, lower: list(np.linalg.eigh(a, "L" if lower 
                    multiple_results=True)
 
 
+def _real_row_gauge(v: Any, dv: Any, row: int) -> Any:
+    """Fix the phases of complex eigen/singular vector tangents as LAPACK fixes the
+    vectors: their entries in ``row`` stay real (the first row for a lower-triangle
+    eigh and for the right singular vectors of a tall SVD, the last for an upper one)."""
+    entry = getitem(v, (Ellipsis, row, slice(None)))
+    d_entry = getitem(dv, (Ellipsis, row, slice(None)))
+    return dv - 1j * v * _row(imag(d_entry) / real(entry))
+
+
 def _eigh_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     w, v = ans
-    m = matmul(mT(v), matmul(_sym(tangents[0], params["lower"]), v))
-    return [diagonal(m), matmul(v, _gap_reciprocals(w) * m)]
+    m = matmul(mH(v), matmul(_sym(tangents[0], params["lower"]), v))
+    dv = matmul(v, _gap_reciprocals(w) * m)
+    if is_complex(v):
+        return [real(diagonal(m)), _real_row_gauge(v, dv, 0 if params["lower"] else -1)]
+    return [diagonal(m), dv]
 
 
 def _spectral_cotangent(w: Any, v: Any, ct_w: Any, ct_v: Any) -> Any:
@@ -431,6 +494,8 @@ def _spectral_cotangent(w: Any, v: Any, ct_w: Any, ct_v: Any) -> Any:
 def _eigh_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     w, v = ans
+    if is_complex(v):
+        return _transpose_of_jvp(_eigh_jvp, ct, ans, args, params)
     inner = _spectral_cotangent(w, v, *ct)
     return [_sym_transpose(matmul(v, matmul(inner, mT(v))), params["lower"])]
 
@@ -444,13 +509,13 @@ eigvalsh_p = Primitive("eigvalsh", lambda a, lower: np.linalg.eigvalsh(a, "L" if
 
 def _eigvalsh_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     v = bind(eigh_p, args[0], **params)[1]
-    return xsum(v * matmul(_sym(tangents[0], params["lower"]), v), axis=-2)
+    return real(xsum(conj(v) * matmul(_sym(tangents[0], params["lower"]), v), axis=-2))
 
 
 def _eigvalsh_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                   needs: Sequence[bool]) -> list[Any]:
     v = bind(eigh_p, args[0], **params)[1]
-    return [_sym_transpose(matmul(v * _row(ct), mT(v)), params["lower"])]
+    return [_sym_transpose(matmul(conj(v) * _row(real(ct)), mT(v)), params["lower"])]
 
 
 eigvalsh_p.jvp, eigvalsh_p.vjp = _eigvalsh_jvp, _eigvalsh_vjp
@@ -577,23 +642,35 @@ def _svd_dims(a: Any, full_matrices: bool) -> tuple[int, int, int]:
 def _svd_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     m, n, k = _svd_dims(args[0], params["full_matrices"])
     u, s, vh = ans
-    v, da = mT(vh), tangents[0]
-    dp = matmul(mT(u), matmul(da, v))
+    v, da = mH(vh), tangents[0]
+    dp = matmul(mH(u), matmul(da, v))
+    dph = mH(dp)
     f = _gap_reciprocals(s * s)
-    du = matmul(u, f * (dp * _row(s) + _col(s) * mT(dp)))
-    dv = matmul(v, f * (_col(s) * dp + mT(dp) * _row(s)))
+    du = matmul(u, f * (dp * _row(s) + _col(s) * dph))
+    dv = matmul(v, f * (_col(s) * dp + dph * _row(s)))
     # the parts outside the span of the k singular vectors need 1/s (nonzero s)
     if m > k:
         du = du + (matmul(da, v) - matmul(u, dp)) / _row(s)
     if n > k:
-        dv = dv + (matmul(mT(da), u) - matmul(v, mT(dp))) / _row(s)
-    return [du, diagonal(dp), mT(dv)]
+        dv = dv + (matmul(mH(da), u) - matmul(v, dph)) / _row(s)
+    ds = diagonal(dp)
+    if is_complex(u):
+        # Im(dP_ii) turns u_i against v_i; then a common phase keeps LAPACK's real row
+        # (the first row of V when m >= n, of U otherwise) real
+        du = du + 1j * u * _row(imag(ds) / s)
+        ref, vecs = (dv, v) if m >= n else (du, u)
+        phase = -imag(getitem(ref, (Ellipsis, 0, slice(None)))) / real(
+            getitem(vecs, (Ellipsis, 0, slice(None))))
+        du, dv, ds = du + 1j * u * _row(phase), dv + 1j * v * _row(phase), real(ds)
+    return [du, ds, mH(dv)]
 
 
 def _svd_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
              needs: Sequence[bool]) -> list[Any]:
     m, n, k = _svd_dims(args[0], params["full_matrices"])
     u, s, vh = ans
+    if is_complex(u):
+        return _transpose_of_jvp(_svd_jvp, ct, ans, args, params)
     ct_u, ct_s, ct_vh = ct
     v = mT(vh)
     f = _gap_reciprocals(s * s)
@@ -633,13 +710,13 @@ svdvals_p = Primitive("svdvals", lambda a: np.linalg.svd(a, compute_uv=False))
 
 def _svdvals_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     u, _, vh = bind(svd_p, args[0], full_matrices=False)
-    return xsum(u * matmul(tangents[0], mT(vh)), axis=-2)
+    return real(xsum(conj(u) * matmul(tangents[0], mH(vh)), axis=-2))
 
 
 def _svdvals_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                  needs: Sequence[bool]) -> list[Any]:
     u, _, vh = bind(svd_p, args[0], full_matrices=False)
-    return [matmul(u * _row(ct), vh)]
+    return [matmul(conj(u) * _row(real(ct)), conj(vh))]
 
 
 svdvals_p.jvp, svdvals_p.vjp = _svdvals_jvp, _svdvals_vjp
@@ -681,11 +758,15 @@ def _qr_tall_jvp(q: Any, r: Any, dx: Any) -> tuple[Any, Any]:
     """Tangents of a QR factorization with ``m >= n``: ``C = Q^T dA R^-1`` splits into
     the antisymmetric ``Q^T dQ`` and the upper triangular ``dR R^-1``."""
     y = mT(triangular_solve(r, mT(dx), lower=False, trans=1))
-    c = matmul(mT(q), y)
+    c = matmul(mH(q), y)
     low = tril(c, -1)
-    dq = matmul(q, low - mT(low)) + y - matmul(q, c)
-    dr = matmul(triu(c) + mT(low), r)
-    return dq, dr
+    if not is_complex(c):
+        dq = matmul(q, low - mT(low)) + y - matmul(q, c)
+        return dq, matmul(triu(c) + mT(low), r)
+    # Q^H dQ is skew-Hermitian and dR R^-1 has a real diagonal (LAPACK's R does)
+    im_diag = diag_embed(1j * imag(diagonal(c)))
+    dq = matmul(q, low - mH(low) + im_diag) + y - matmul(q, c)
+    return dq, matmul(triu(c) - im_diag + mH(low), r)
 
 
 def _qr_tall_vjp(q: Any, r: Any, ct_q: Any, ct_r: Any) -> Any:
@@ -709,13 +790,15 @@ def _qr_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict
     dq, dr1 = _qr_tall_jvp(q, getitem(r, (Ellipsis, slice(None, m))),
                            getitem(da, (Ellipsis, slice(None, m))))
     y = getitem(args[0], (Ellipsis, slice(m, None)))
-    dr2 = matmul(mT(dq), y) + matmul(mT(q), getitem(da, (Ellipsis, slice(m, None))))
+    dr2 = matmul(mH(dq), y) + matmul(mH(q), getitem(da, (Ellipsis, slice(m, None))))
     return [dq, concatenate([dr1, dr2], axis=-1)]
 
 
 def _qr_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
             needs: Sequence[bool]) -> list[Any]:
     q, r = ans
+    if is_complex(q):
+        return _transpose_of_jvp(_qr_jvp, ct, ans, args, params)
     ct_q, ct_r = ct
     m, n = shape_of(args[0])[-2:]
     if m >= n:
@@ -772,16 +855,18 @@ def _pinv_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: di
     a, da, x = args[0], tangents[0], ans
     if params["hermitian"]:
         a, da = _sym(a, True), _sym(da, True)
-    dat = mT(da)
+    dat = mH(da)
     t1 = -matmul(x, matmul(da, x))
-    t2 = matmul(matmul(x, mT(x)), dat - matmul(matmul(dat, a), x))
-    t3 = matmul(dat - matmul(x, matmul(a, dat)), matmul(mT(x), x))
+    t2 = matmul(matmul(x, mH(x)), dat - matmul(matmul(dat, a), x))
+    t3 = matmul(dat - matmul(x, matmul(a, dat)), matmul(mH(x), x))
     return t1 + t2 + t3
 
 
 def _pinv_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     a, x = args[0], ans
+    if is_complex(x):
+        return _transpose_of_jvp(_pinv_jvp, ct, ans, args, params)
     if params["hermitian"]:
         a = _sym(a, True)
     xt, gt = mT(x), mT(ct)
@@ -837,9 +922,9 @@ def _lstsq_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: d
     if ta is not None:
         rhs = add_any(rhs, -matmul(ta, x))
         resid = b - matmul(a, x)
-        y = matmul(mT(p), x)
-        ta_y = matmul(mT(ta), y)
-        rhs = rhs + matmul(mT(p), matmul(mT(ta), resid))
+        y = matmul(mH(p), x)
+        ta_y = matmul(mH(ta), y)
+        rhs = rhs + matmul(mH(p), matmul(mH(ta), resid))
         return matmul(p, rhs) + ta_y - matmul(p, matmul(a, ta_y))
     return matmul(p, rhs)
 
@@ -848,6 +933,8 @@ def _lstsq_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                needs: Sequence[bool]) -> list[Any]:
     a, b = args
     x = ans
+    if is_complex(x):
+        return _transpose_of_jvp(_lstsq_jvp, ct, ans, args, params, needs)
     p = bind(pinv_p, a, rcond=params["rcond"], hermitian=False)
     g = matmul(mT(p), ct)
     ca = None

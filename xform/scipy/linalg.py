@@ -25,7 +25,7 @@ from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..core.trace import add_any
 from ..numpy._contract import matmul
-from ..numpy._elementwise import astype, equal
+from ..numpy._elementwise import astype, conj, equal, is_complex
 from ..numpy._indexing import getitem
 from ..numpy._linalg import (_aval, _batch_core, _col, _lead, _shape_rule, as_float,
                              cholesky_p, column_as_vector, mT, triangular_solve,
@@ -40,7 +40,8 @@ __all__ = ["cho_factor", "cho_solve", "cholesky", "expm", "lu_factor", "lu_solve
 
 
 def _trans_code(trans: Any) -> int:
-    codes = {0: 0, 1: 1, 2: 1, "N": 0, "T": 1, "C": 1}  # real matrices: 'C' is 'T'
+    """0 (solve with A), 1 (A^T) or 2 (A^H, which is A^T for a real A)."""
+    codes = {0: 0, 1: 1, 2: 2, "N": 0, "T": 1, "C": 2}
     if trans not in codes:
         raise ValueError(f"trans must be one of 0, 1, 2, 'N', 'T', 'C', got {trans!r}")
     return codes[trans]
@@ -54,8 +55,10 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
     read (and differentiated), its diagonal too unless ``unit_diagonal``."""
     a, b = as_float(a), as_float(b)
     b2, vector = vector_as_column(b)
-    x = triangular_solve(a, b2, lower=lower, trans=_trans_code(trans),
-                         unit_diagonal=unit_diagonal)
+    code = _trans_code(trans)
+    if code == 2:  # A^H x = b is conj(A)^T x = b
+        a, code = conj(a), 1
+    x = triangular_solve(a, b2, lower=lower, trans=code, unit_diagonal=unit_diagonal)
     return column_as_vector(x, vector)
 
 
@@ -170,20 +173,21 @@ def _sqrtm_impl(a: Any) -> Any:
 sqrtm_p = Primitive("sqrtm", _sqrtm_impl)
 
 
-def _real_root(x: Any) -> None:
-    if np.issubdtype(dtype_of(x), np.complexfloating):
+def _real_root(x: Any, a: Any) -> None:
+    # a complex A has a complex (holomorphic) root; a real A must have a real one
+    if is_complex(x) and not is_complex(a):
         raise NotImplementedError("derivatives of sqrtm are supported where the square "
                                   "root is real (no negative real eigenvalues)")
 
 
 def _sqrtm_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-    _real_root(ans)  # X dX + dX X = dA
+    _real_root(ans, args[0])  # X dX + dX X = dA
     return bind(sylvester_p, ans, ans, tangents[0])
 
 
 def _sqrtm_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                needs: Sequence[bool]) -> list[Any]:
-    _real_root(ans)
+    _real_root(ans, args[0])
     xt = mT(ans)
     return [bind(sylvester_p, xt, xt, ct)]
 
@@ -432,11 +436,15 @@ _shape_rule(lu_solve_p, lambda lu, piv, b, trans: _aval(
 def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: Any = 0, overwrite_b: bool = False,
              check_finite: bool = True) -> Any:
     """`scipy.linalg.lu_solve`, differentiable in ``lu`` (as the packed factors of
-    ``A = P^T L U``) and ``b``; ``trans`` 0 (``A x = b``) or 1/2 (``A^T x = b``)."""
+    ``A = P^T L U``) and ``b``; ``trans`` 0 (``A x = b``), 1 (``A^T x = b``) or 2
+    (``A^H x = b``)."""
     lu, piv = lu_and_piv
     lu, b = as_float(lu), as_float(b)
     b2, vector = vector_as_column(b)
-    x = bind(lu_solve_p, lu, piv, b2, trans=_trans_code(trans))
+    code = _trans_code(trans)
+    if code == 2:  # A^H x = b: conj(lu) packs the factors of conj(A)
+        lu, code = conj(lu), 1
+    x = bind(lu_solve_p, lu, piv, b2, trans=code)
     return column_as_vector(x, vector)
 
 

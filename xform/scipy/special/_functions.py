@@ -12,7 +12,8 @@ from typing import Any, Callable
 import numpy as np
 import scipy.special as sc
 
-from ...core.rules import Primitive, batch_broadcasting, bind, defrules, dtype_of, unary_op
+from ...core.rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of, real_only,
+                           unary_op)
 from ...core.trace import Tracer
 from ...numpy import _elementwise as E
 
@@ -108,6 +109,10 @@ gamma_p, gamma = _unary("gamma", sc.gamma, lambda ans, x: ans * digamma(x),
                         "`scipy.special.gamma`.")
 gammaln_p, gammaln = _unary("gammaln", sc.gammaln, lambda ans, x: digamma(x),
                             "`scipy.special.gammaln`: ``log|gamma(x)|``.")
+# the sign of gamma(x) is piecewise constant: a zero derivative (SciPy's 0 at the poles
+# x = 0, -1, -2, ... and NaN for NaN come from the impl)
+gammasgn_p, gammasgn = unary_op("gammasgn", _keep_dtype(sc.gammasgn, 0), None)
+gammasgn.__doc__ = "`scipy.special.gammasgn`: the sign of ``gamma(x)``; no derivative."
 digamma_p, digamma = _unary("digamma", sc.digamma, lambda ans, x: polygamma(1, x),
                             "`scipy.special.digamma` (``psi``).")
 psi = digamma
@@ -205,6 +210,14 @@ i0e_p, i0e = _unary("i0e", sc.i0e, lambda ans, x: i1e(x) - E.sign(x) * ans,
 i1e_p, i1e = _unary("i1e", sc.i1e,
                     lambda ans, x: 0.5 * (i0e(x) + ive(2, x)) - E.sign(x) * ans,
                     "`scipy.special.i1e`: ``i1(x) * exp(-|x|)``.")
+
+
+# SciPy has no complex kernel for these (or, for the gamma family and the scaled
+# Bessel functions, none for the polygamma/sign their derivatives need)
+for _p in (expit_p, logit_p, log_expit_p, erfinv_p, erfcinv_p, ndtri_p, gamma_p, gammaln_p,
+           digamma_p, rgamma_p, polygamma_p, beta_p, betaln_p, entr_p, ive_p, j0_p, j1_p,
+           y0_p, y1_p, i0_p, i1_p, i0e_p, i1e_p):
+    real_only(_p, "scipy.special has no complex kernel for it or its derivative")
 
 
 def jn(n: Any, x: Any) -> Any:

@@ -27,7 +27,8 @@ import scipy.special as sc
 
 from ...core.ir import ShapedArray
 from ...numpy import _elementwise as E
-from ...core.rules import Primitive, batch_broadcasting, bind, defjvp, defvjp, shape_of
+from ...core.rules import (Primitive, batch_broadcasting, bind, defjvp, defvjp, real_only,
+                           shape_of)
 from ._functions import (betaln, digamma, float_dtype, gammaln, polygamma, xlog1py, xlogy)
 from ._jet import Jet
 
@@ -398,6 +399,10 @@ betainccinv.__doc__ = ("`scipy.special.betainccinv`: x with betaincc(a, b, x) = 
                        "differentiable in a, b and p.")
 stdtrit.__doc__ = ("`scipy.special.stdtrit`: t with stdtr(df, t) = p; "
                    "differentiable in df and p.")
+
+for _p in (gammainc_p, gammaincc_p, betainc_p, betaincc_p, stdtr_p, gammaincinv_p,
+           gammainccinv_p, betaincinv_p, betainccinv_p, stdtrit_p):
+    real_only(_p, "scipy.special has no complex kernel for it")
 
 __all__ = ["gammainc", "gammaincc", "betainc", "betaincc", "stdtr", "gammaincinv",
            "gammainccinv", "betaincinv", "betainccinv", "stdtrit",

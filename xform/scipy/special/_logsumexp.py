@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.special as sc
 
-from ...core.rules import Primitive, align_batched, bind, shape_of, unbroadcast
+from ...core.rules import Primitive, align_batched, bind, real_only, shape_of, unbroadcast
 from ...numpy import _elementwise as E
 from ...numpy._creation import asarray
 from ...numpy._elementwise import stop_gradient
@@ -96,6 +96,8 @@ def _lse_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[
 logsumexp_p.jvp = _lse_jvp
 logsumexp_p.vjp = _lse_vjp
 logsumexp_p.batch = _lse_batch
+# the kernel returns log|sum| with a separate sign, which has no complex derivative here
+real_only(logsumexp_p, "its kernel computes log|sum(b * exp(a))| and a sign")
 
 
 def _array(x: Any) -> Any:
