@@ -623,7 +623,23 @@ def test_jit_cache_size_default_and_validation() -> None:
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ValueError, match="cache_size must be a positive int"):
             xform.jit(np.sin, cache_size=bad)
+    xform.config.update("jit_cache_size", 7)
+    try:
+        assert xform.config.jit_cache_size == 7
+        assert xform.jit(np.sin).cache_info().maxsize == 7
+        with pytest.raises(ValueError, match="jit_cache_size: cache_size must be a positive"):
+            xform.config.update("jit_cache_size", 0)
+    finally:
+        xform.config.update("jit_cache_size", 64)
     g = xform.jit(lambda x, n: x * n, static_argnums=1, cache_size=2)
     for n in range(5):
         assert g(1.0, n) == n
     assert g.cache_info() == (2, 2, 5)
+
+
+def test_checkpoint_passes_keyword_arguments() -> None:
+    f = xform.checkpoint(lambda x, k=1.0: np.sin(x) * k)
+    assert float(xform.grad(f)(0.0, k=3.0)) == 3.0
+    # a traced keyword argument is differentiated through, as a positional one would be
+    assert float(xform.grad(lambda k: f(0.5, k=k))(2.0)) == pytest.approx(onp.sin(0.5))
+    assert float(xform.jit(f)(0.0, k=2.0)) == 0.0

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from contextlib import contextmanager
 
 from .core import nan_check
+from .jit import default_cache_size, set_default_cache_size
 
 __all__ = ["config", "debug_nans"]
 
@@ -20,13 +21,20 @@ __all__ = ["config", "debug_nans"]
 class Config:
     """The settings users may change. Read them as attributes; set with ``update``."""
 
-    _names = ("debug_nans",)
+    _names = ("debug_nans", "jit_cache_size")
 
     @property
     def debug_nans(self) -> bool:
         """Raise FloatingPointError at the first primitive that makes a NaN from
         NaN-free inputs (forward or backward), naming it and the user's line."""
         return nan_check.flags.nans
+
+    @property
+    def jit_cache_size(self) -> int:
+        """How many argument signatures a function jitted from now on keeps compiled
+        (least recently used dropped first); 64 unless ``XFORM_JIT_CACHE_SIZE`` says
+        otherwise. ``jit(f, cache_size=n)`` sets one function's."""
+        return default_cache_size()
 
     def update(self, name: str, value: Any) -> None:
         """Set a switch: ``config.update("debug_nans", True)`` (``jax_debug_nans``
@@ -39,6 +47,9 @@ class Config:
         if key not in self._names:
             raise ValueError(f"config.update: unknown setting {name!r}; the settings are "
                              f"{', '.join(self._names)}")
+        if key == "jit_cache_size":
+            set_default_cache_size(value)
+            return
         if not isinstance(value, bool):
             raise TypeError(f"config.update({name!r}, ...) takes True or False, got {value!r}")
         nan_check.flags.nans = value

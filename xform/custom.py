@@ -483,12 +483,14 @@ def checkpoint(fun: Fun) -> Fun:
     """
 
     @functools.wraps(fun)
-    def remat(*args: Any) -> Any:
-        leaves, in_tree = tree_flatten(list(args))
+    def remat(*args: Any, **kwargs: Any) -> Any:
+        # keyword arguments are inputs like the positional ones (they may be traced)
+        leaves, in_tree = tree_flatten((list(args), kwargs))
         out_info: list[Any] = []
 
         def flat_fun(*flat: Any) -> list[Any]:
-            out_leaves, tree = tree_flatten(fun(*tree_unflatten(in_tree, list(flat))))
+            a, kw = tree_unflatten(in_tree, list(flat))
+            out_leaves, tree = tree_flatten(fun(*a, **kw))
             out_info.append(tree)
             return out_leaves
 

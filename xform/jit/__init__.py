@@ -45,9 +45,26 @@ def _default_cache_size() -> int:
 #: How many argument signatures a jitted function keeps compiled when ``jit`` is not
 #: given ``cache_size``: the least recently used one is dropped beyond that. 64, or the
 #: environment variable ``XFORM_JIT_CACHE_SIZE`` when xform is imported; read each time
-#: ``jit`` is called (``sys.modules["xform.jit"].DEFAULT_CACHE_SIZE``: the name
-#: ``xform.jit`` is the function).
+#: ``jit`` is called. Change it with ``xform.config.update("jit_cache_size", n)``.
 DEFAULT_CACHE_SIZE = _default_cache_size()
+
+
+def check_cache_size(size: Any, who: str) -> int:
+    """``size`` if it is a valid cache bound (a positive int), else a clear ValueError."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"{who}: cache_size must be a positive int (the number of "
+                         f"argument signatures kept), got {size!r}")
+    return size
+
+
+def set_default_cache_size(size: int) -> None:
+    """Set :data:`DEFAULT_CACHE_SIZE` (for functions jitted from now on)."""
+    global DEFAULT_CACHE_SIZE
+    DEFAULT_CACHE_SIZE = check_cache_size(size, "jit_cache_size")
+
+
+def default_cache_size() -> int:
+    return DEFAULT_CACHE_SIZE
 
 
 class CacheInfo(NamedTuple):
@@ -107,11 +124,8 @@ class Jitted:
             self._signature = inspect.signature(fun)
         except (TypeError, ValueError):
             pass
-        size = DEFAULT_CACHE_SIZE if cache_size is None else cache_size
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"jit of `{self._name}`: cache_size must be a positive int "
-                             f"(the number of argument signatures kept), got {size!r}")
-        self.cache_size = size
+        self.cache_size = check_cache_size(
+            DEFAULT_CACHE_SIZE if cache_size is None else cache_size, f"jit of `{self._name}`")
         self._traces = 0
         # least recently used first: a hit moves its signature to the end
         self._cache: collections.OrderedDict[Hashable, tuple[Lowered, Generated]] = \
