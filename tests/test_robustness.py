@@ -643,3 +643,16 @@ def test_checkpoint_passes_keyword_arguments() -> None:
     # a traced keyword argument is differentiated through, as a positional one would be
     assert float(xform.grad(lambda k: f(0.5, k=k))(2.0)) == pytest.approx(onp.sin(0.5))
     assert float(xform.jit(f)(0.0, k=2.0)) == 0.0
+
+
+def test_extend_vjp_of_the_wrong_shape_is_named() -> None:
+    from xform.extend import defvjp, primitive
+    scale = primitive(lambda x, w: onp.asarray(x) * w)
+    # the maker for w forgets to sum the broadcast cotangent back to w's shape ()
+    defvjp(scale, lambda ans, x, w: lambda g: g * w, lambda ans, x, w: lambda g: g * x)
+    with pytest.raises(ValueError, match="VJP of `<lambda>` for argument 1 returned a "
+                                         "cotangent of shape \\(3,\\) for an argument of "
+                                         "shape \\(\\)"):
+        xform.grad(lambda w: np.sum(scale(onp.ones(3), w)))(2.0)
+    onp.testing.assert_allclose(xform.grad(lambda x: np.sum(scale(x, 2.0)))(onp.ones(3)),
+                                2.0 * onp.ones(3))

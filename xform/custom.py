@@ -33,7 +33,7 @@ import numpy as np
 from .core.ir import ClosedJaxpr, aval_of
 from .core.primitive import Primitive
 from .core.rules import (batch_by_loop, batch_size, check_tangent_type, instantiate,
-                         zeros_like)
+                         shape_of, zeros_like)
 from .core.rules import defjvp as _defjvp
 from .core.rules import defvjp as _defvjp
 from .core.staging import trace_to_jaxpr
@@ -543,9 +543,20 @@ def defvjp(f: PrimitiveFunction, *makers: Fun | None, argnums: Sequence[int] | N
     if argnums is not None:
         by_pos: dict[int, Fun | None] = dict(zip(argnums, makers))
         makers = tuple(by_pos.get(i) for i in range(max(argnums) + 1))
-    rules = [None if m is None else
-             (lambda m: lambda ct, ans, *args, **kw: m(ans, *args, **kw)(ct))(m) for m in makers]
-    _defvjp(prim, *rules)
+    def rule(i: int, maker: Fun) -> Fun:
+        def vjp(ct: Any, ans: Any, *args: Any, **kw: Any) -> Any:
+            c = maker(ans, *args, **kw)(ct)
+            # a cotangent of another shape would broadcast silently when accumulated
+            if c is not None and tuple(shape_of(c)) != tuple(shape_of(args[i])):
+                raise ValueError(
+                    f"the VJP of `{prim.name}` for argument {i} returned a cotangent of shape "
+                    f"{tuple(shape_of(c))} for an argument of shape "
+                    f"{tuple(shape_of(args[i]))}; sum it back to the argument's shape "
+                    "(for a broadcast argument, e.g. with g.sum(axis=0)).")
+            return c
+        return vjp
+
+    _defvjp(prim, *[None if m is None else rule(i, m) for i, m in enumerate(makers)])
 
 
 def defjvp(f: PrimitiveFunction, *rules: Fun | None) -> None:
