@@ -49,6 +49,7 @@ import numpy as onp  # noqa: E402
 
 import xform  # noqa: E402
 import xform.numpy as xnp  # noqa: E402
+from xform import lax as xlax  # noqa: E402
 from bench_core import chain_grad_numpy, mlp_grad_numpy, mlp_loss  # noqa: E402
 from bench_jacobians import (lse_hessian, lse_objective, tanh_layer,  # noqa: E402
                              tanh_layer_jacobian)
@@ -57,7 +58,7 @@ from bench_jit import (fluid_loss, logreg_data, logreg_grad_numpy,  # noqa: E402
 
 SYSTEMS = ("xform", "xform.jit", "autograd", "jax", "jax.jit", "torch", "torch.func")
 ANCHORS = ("autograd", "jax", "torch")
-WORKLOADS = ("mlp", "taylor", "jacobian", "hessian", "fluid", "logreg", "chain")
+WORKLOADS = ("mlp", "taylor", "jacobian", "hessian", "fluid", "logreg", "chain", "loop")
 DEFAULT_JSON = os.path.join(_HERE, "results.json")
 
 # absolute tolerances are scaled by the size of the reference
@@ -710,6 +711,40 @@ def case_fluid(c: Ctx) -> list[Case]:
         with onp.errstate(all="ignore"):
             return f_np(vx, vy, smoke, target)
 
+    # the time steps as a loop primitive (lax.fori_loop): jit compiles the loop itself
+    fx = fluid_loss_ns(FluidNS("xform", xnp), steps, xlax.fori_loop)
+    fwd_x = xform.jit(fx)
+    grad_loop_eager = xform.grad(fx, (0, 1))
+    grad_loop_x = xform.jit(grad_loop_eager)
+
+    def b_jax_loop(grad: bool) -> Builder:
+        def build() -> Callable[[], Any]:
+            jax, jnp = c.jax, c.jnp
+            fj = fluid_loss_ns(FluidNS("jax", jnp), steps, jax.lax.fori_loop)
+            args = [jnp.asarray(a) for a in (vx, vy, smoke, target)]
+            g = jax.jit(jax.grad(fj, (0, 1)) if grad else fj)
+            return c.jblock(lambda: g(*args))
+        return build
+
+    loop_note = {"xform": "eager: fori_loop with concrete bounds runs as a Python loop",
+                 "xform.jit": "time steps as xform.lax.fori_loop (a compiled loop)",
+                 "jax.jit": "time steps as jax.lax.fori_loop"}
+    with onp.errstate(all="ignore"):
+        fwd_want = f_np(vx, vy, smoke, target)
+    loop_cases = [
+        Case("fluid", f"fluid {n}x{n}, {steps} steps as fori_loop: grad wrt velocity, jit",
+             {"n": n, "steps": steps, "loop": "fori_loop"},
+             "NumPy FORWARD pass only (no hand-written gradient exists)", ref, None,
+             {"xform": lambda: lambda: grad_loop_eager(vx, vy, smoke, target),
+              "xform.jit": lambda: lambda: grad_loop_x(vx, vy, smoke, target),
+              "jax.jit": b_jax_loop(True)}, notes=loop_note, check=check),
+        Case("fluid", f"fluid {n}x{n}, {steps} steps as fori_loop: forward only, jit",
+             {"n": n, "steps": steps, "loop": "fori_loop"}, "NumPy forward pass", ref,
+             fwd_want,
+             {"xform": lambda: lambda: fx(vx, vy, smoke, target),
+              "xform.jit": lambda: lambda: fwd_x(vx, vy, smoke, target),
+              "jax.jit": b_jax_loop(False)}, notes=loop_note)]
+
     return [Case(
         "fluid", f"fluid {n}x{n}, {steps} steps: grad wrt velocity",
         {"n": n, "steps": steps},
@@ -723,7 +758,7 @@ def case_fluid(c: Ctx) -> list[Case]:
                           "Python loop grows superlinearly with the steps (32x32: 1 step "
                           "1.6 s, 6 steps 13 s, 10 steps 58 s; 20 steps ran over 5 min and "
                           "10 GB before we stopped it)"},
-        check=check)]
+        check=check)] + loop_cases
 
 
 # ---------------------------------------------------------------------------- (6) logreg
@@ -848,10 +883,59 @@ def chain_case(c: Ctx, n: int) -> Case:
                "torch": "peak memory not measured: tracemalloc cannot see it"})
 
 
+# ---------------------------------------------------------------------------- (8) loop
+def loop_grad_numpy(a: onp.ndarray, c: onp.ndarray, y0: onp.ndarray, steps: int
+                    ) -> tuple[onp.ndarray, onp.ndarray, onp.ndarray]:
+    """Gradient of sum(y_n), y_{k+1} = sin(y_k) a + c, by a hand-written reverse pass."""
+    ys = [y0]
+    y = y0
+    for _ in range(steps):
+        y = onp.sin(y) * a + c
+        ys.append(y)
+    g, ga, gc = onp.ones_like(y0), onp.zeros_like(a), onp.zeros_like(c)
+    for k in range(steps - 1, -1, -1):
+        ga += g * onp.sin(ys[k])
+        gc += g
+        g = g * a * onp.cos(ys[k])
+    return ga, gc, g
+
+
+def case_loop(c: Ctx) -> list[Case]:
+    steps = 100 if c.quick else 1000
+    a, cc, y0 = onp.linspace(0.5, 1.0, 8), onp.linspace(-0.1, 0.1, 8), onp.linspace(0.1, 0.8, 8)
+    want = loop_grad_numpy(a, cc, y0, steps)
+
+    def loss_ns(ns: Any, fori_loop: Any) -> Callable[..., Any]:
+        def loss(a: Any, c: Any, y0: Any) -> Any:
+            return ns.sum(fori_loop(0, steps, lambda i, y: ns.sin(y) * a + c, y0))
+        return loss
+
+    gx = xform.grad(loss_ns(xnp, xlax.fori_loop), (0, 1, 2))
+    gj = xform.jit(gx)
+
+    def b_jax(jit: bool) -> Builder:
+        def build() -> Callable[[], Any]:
+            jax, jnp = c.jax, c.jnp
+            g = jax.grad(loss_ns(jnp, jax.lax.fori_loop), (0, 1, 2))
+            g = jax.jit(g) if jit else g
+            args = [jnp.asarray(v) for v in (a, cc, y0)]
+            return c.jblock(lambda: g(*args))
+        return build
+
+    return [Case(
+        "loop", f"y = sin(y)*a + c, length 8, {steps:,} fori_loop steps: grad",
+        {"steps": steps, "n": 8}, "hand-written NumPy gradient (same loop, values kept)",
+        lambda: loop_grad_numpy(a, cc, y0, steps), want,
+        {"xform": lambda: lambda: gx(a, cc, y0), "xform.jit": lambda: lambda: gj(a, cc, y0),
+         "jax.jit": b_jax(True)},
+        notes={"xform": "eager: fori_loop with concrete bounds runs as a Python loop",
+               "xform.jit": "the loop is a scan primitive, compiled"})]
+
+
 BUILDERS: dict[str, Callable[[Ctx], list[Case]]] = {
     "mlp": case_mlp, "taylor": case_taylor, "jacobian": case_jacobian,
     "hessian": case_hessian, "fluid": case_fluid, "logreg": case_logreg,
-    "chain": case_chain}
+    "chain": case_chain, "loop": case_loop}
 
 TITLES = {
     "mlp": "(1) MLP gradient",
@@ -861,6 +945,7 @@ TITLES = {
     "fluid": "(5) fluid simulation gradient",
     "logreg": "(6) logistic-regression training",
     "chain": "(7) long scalar chains",
+    "loop": "(8) a small loop body run many times (fori_loop)",
 }
 
 
@@ -888,6 +973,9 @@ def run_case(case: Case, systems: list[str], anchors: Anchors, repeat: int, budg
             res["note"] = case.notes[system]
         if not anchors.available(system):
             res["skipped"] = "not installed"
+            continue
+        if system not in case.impls:
+            res["skipped"] = "not run on this workload"
             continue
         key = f"{case.workload}:{system}"
         if case.per_op and key in slow:
@@ -1028,7 +1116,7 @@ def notes_lines(results: dict[str, Any]) -> list[str]:
                 seen.add((w, s, r["note"]))
                 out.append(f"{TITLES[w]}: {s}: {r['note']}")
             for k in ("skipped", "error", "wrong"):
-                if k in r and r[k] != "not installed":
+                if k in r and r[k] not in ("not installed", "not run on this workload"):
                     out.append(f"{row['name']}: {s}: {k}: {r[k]}")
     if results.get("xform_jit_break_probe"):
         out.append("(2) xform.jit of grad of the break version: "

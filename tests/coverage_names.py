@@ -44,6 +44,9 @@ NAMES: dict[str, list[str]] = {
         "logical_and", "logical_or", "logical_xor", "logical_not", "all", "any", "nonzero",
         "unique", "shape", "ndim", "size", "dtype", "empty_like", "zeros", "ones", "empty",
         "eye", "arange",
+        # issue 11: ordinary code that was refused
+        "append", "r_", "c_", "row_stack", "iscomplex", "isreal", "copysign", "random",
+        "float64", "float32", "int64",
     ],
     "numpy.linalg": [
         "inv", "pinv", "det", "slogdet", "solve", "cholesky", "eigh", "eigvalsh", "eig", "svd",
@@ -57,7 +60,7 @@ NAMES: dict[str, list[str]] = {
         "logsumexp", "expit", "logit", "log_expit", "log_softmax", "softmax", "erf", "erfc",
         "erfinv", "erfcinv", "gamma", "gammaln", "digamma", "psi", "polygamma", "rgamma",
         "multigammaln", "gammainc", "gammaincc", "beta", "betaln", "betainc", "xlogy",
-        "xlog1py", "entr", "j0", "j1", "jn", "y0", "y1", "yn", "i0", "i1", "iv", "ive",
+        "xlog1py", "entr", "gammasgn", "j0", "j1", "jn", "y0", "y1", "yn", "i0", "i1", "iv", "ive",
     ],
     "scipy.stats": [
         *(f"{dist}.{m}" for dist in ("norm", "t", "beta", "gamma", "chi2", "laplace", "cauchy",

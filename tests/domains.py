@@ -184,6 +184,11 @@ for _name, _pair in {
     "mod": MOD_PAIR, "fmod": MOD_PAIR,
 }.items():
     DOMAINS[_name] = binary(_pair)
+# differentiable in x only (piecewise constant in y); y away from 0, where it jumps, and
+# float32 so that it does not promote x's float32 (the float32 check casts only x)
+DOMAINS["copysign"] = [
+    fixed(lambda rng, sx=sx, sy=sy: (REAL(rng, sx), NONZERO(rng, sy).astype(np.float32)), {},
+          diff=(0,), label=f"x{sx} y{sy}") for sx, sy in BINARY_SHAPES]
 
 
 
@@ -304,6 +309,25 @@ for _name, _pair in {
     "logical_xor": independent(REAL, REAL), "heaviside": independent(REAL, REAL),
 }.items():
     DOMAINS[_name] = binary(_pair, shapes=BINARY_SHAPES[:3])
+
+def uint32(rng: Rng, shape: tuple[int, ...]) -> np.ndarray:
+    """Unsigned 32-bit words over their whole range (the bitwise ops, random keys)."""
+    return rng.integers(0, 2 ** 32, size=shape, dtype=np.uint32)
+
+
+def shift(rng: Rng, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.integers(0, 32, size=shape).astype(np.uint32)
+
+
+for _name, _pair in {
+    "bitwise_and": independent(uint32, uint32), "bitwise_or": independent(uint32, uint32),
+    "bitwise_xor": independent(uint32, uint32), "left_shift": independent(uint32, shift),
+    "right_shift": independent(uint32, shift),
+}.items():
+    DOMAINS[_name] = binary(_pair, shapes=BINARY_SHAPES[:3])
+DOMAINS["nextafter"] = binary(independent(REAL, REAL), shapes=BINARY_SHAPES[:3])
+DOMAINS["invert"] = unary(uint32) + unary(boolean, shapes=[(3, 4)])
+
 
 for _name in ("argmax", "argmin"):
     DOMAINS[_name] = [fixed(operands((3, 4)), {"axis": 1, "keepdims": False}),

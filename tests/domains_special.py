@@ -33,6 +33,9 @@ for _name, _sample in {
     "y1": uniform(0.5, 6.0), "i0": REAL, "i1": REAL, "i0e": NONZERO, "i1e": NONZERO,
 }.items():
     DOMAINS[_name] = unary(_sample)
+# piecewise constant: positive, and negative between the poles, away from them
+DOMAINS["gammasgn"] = unary(lambda rng, s: rng.choice([0.7, 2.5, -0.5, -1.5, -2.3], size=s)
+                            + rng.uniform(-0.1, 0.1, s))
 
 # ----------------------------------------------------------------------------- binary
 DOMAINS["polygamma"] = _order_x(_ints([0, 1, 2]), POSITIVE)

@@ -81,6 +81,11 @@ def check_scipy_minimize(r: dict[str, float]) -> None:
             assert r[f"{method}_{tag}_error"] < 1e-5, (method, tag)
 
 
+def check_digits_classifier(r: dict[str, float]) -> None:
+    assert r["accuracy"] >= 0.95
+    assert r["final_loss"] < r["initial_loss"] / 10
+
+
 CHECKS: dict[str, Callable[[dict[str, float]], None]] = {
     "tanh_derivatives": check_tanh_derivatives,
     "linear_regression": check_linear_regression,
@@ -91,6 +96,7 @@ CHECKS: dict[str, Callable[[dict[str, float]], None]] = {
     "hyperparameter_optimization": check_hyperparameter_optimization,
     "jacobian_timing": check_jacobian_timing,
     "scipy_minimize": check_scipy_minimize,
+    "digits_classifier": check_digits_classifier,
 }
 
 

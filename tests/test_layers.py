@@ -17,7 +17,7 @@ ROOT = Path(xform.__file__).parent
 # bottom to top; the order documented in xform/numpy/__init__.py
 NUMPY_FAMILY = ["_elementwise", "_shape", "_reductions", "_creation", "_indexing",
                 "_extra_elementwise", "_contract", "_manip", "_stats", "_signal", "_fft",
-                "_linalg", "linalg", "fft", "_tracer_methods", "__init__"]
+                "_linalg", "linalg", "fft", "random", "_tracer_methods", "__init__"]
 
 
 def module_name(path: Path) -> str:
@@ -111,11 +111,12 @@ LAYERS: dict[str, int] = {
     "xform.interpreters": 1,
     "xform.custom": 2,
     "xform.numpy": 3,
-    "xform.scipy": 4, "xform.lax": 4,
+    "xform.scipy": 4, "xform.lax": 4, "xform.debug": 4,
     "xform.jit": 5,
     "xform.api": 6,
     "xform.batching_api": 7,
-    "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
+    "xform.config": 8, "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
+    "xform.random": 8, "xform.nn": 8, "xform.optim": 8,
     "xform": 9,
 }
 MAX_FUNCTION_LOCAL_IMPORTS = 30

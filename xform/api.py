@@ -9,13 +9,14 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
-from .core.rules import cast_like, dtype_of, shape_of, zeros_like
-from .core.trace import Tracer, to_numpy_value
+from .core.rules import cast_like, check_tangent_type, dtype_of, shape_of, zeros_like
+from .core.trace import Tracer, is_array_like, non_array_error, to_numpy_value
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
 from .numpy._elementwise import stop_gradient
 from .numpy._reductions import sum as _sum
-from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from .tree_util import (DictKey, PyTreeDef, SequenceKey, keystr, tree_flatten,
+                        tree_leaves_with_path, tree_unflatten)
 
 Fun = Callable[..., Any]
 
@@ -31,6 +32,37 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, fun: Fun, who: str)
             raise ValueError(f"{who}: argnums={argnums!r} but `{_fun_name(fun)}` was called "
                              f"with {nargs} positional argument(s)")
     return tuple(i % nargs for i in nums)
+
+
+def _check_array_leaves(who: str, fun: Fun, tree: Any, leaves: Sequence[Any],
+                        mask: Sequence[bool] | None = None,
+                        positions: Sequence[int] | None = None) -> None:
+    """A clear TypeError if a leaf of ``tree`` (flattened: ``leaves``) that the transform
+    works on (``mask``, default all) is not an array: a generator, a string, an
+    arbitrary object. ``tree`` is ``(args, kwargs)``, or the list of the arguments
+    at ``positions``."""
+    if all(is_array_like(x) or (mask is not None and not m)
+           for x, m in zip(leaves, mask or [True] * len(leaves))):
+        return
+    for k, (path, x) in enumerate(tree_leaves_with_path(tree)):
+        if (mask is None or mask[k]) and not is_array_like(x):
+            raise non_array_error(who, _argument_name(fun, path, positions), x)
+
+
+def _argument_name(fun: Fun, path: Sequence[Any], positions: Sequence[int] | None) -> str:
+    """``argument 1 of `f` (at ['w'])`` from a key path into the arguments."""
+    if positions is None and path and isinstance(path[0], SequenceKey) and len(path) > 1:
+        head = path[1]  # (args, kwargs): path[0] picks one of the two
+        if path[0].idx == 1 and isinstance(head, DictKey):
+            name, rest = f"keyword argument {head.key!r}", path[2:]
+        else:
+            name, rest = f"argument {getattr(head, 'idx', head)}", path[2:]
+    else:
+        first = path[0].idx if path and isinstance(path[0], SequenceKey) else 0
+        pos = positions[first] if positions is not None else first
+        name, rest = f"argument {pos}", path[1:]
+    where = f" (at {keystr(rest)})" if rest else ""
+    return f"{name}{where} of `{_fun_name(fun)}`"
 
 
 def _check_differentiable(leaves: Sequence[Any], who: str, holomorphic: bool | None,
@@ -81,11 +113,13 @@ def _outputs(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
     return [zeros_like(x) if v is None else _as_output(cast_like(v, x)) for v, x in zip(values, like)]
 
 
-def _diff_leaves(args: Sequence[Any], nums: Sequence[int], who: str, holomorphic: bool | None,
-                 allow_int: bool) -> tuple[list[Any], PyTreeDef, list[bool], Fun]:
+def _diff_leaves(fun: Fun, args: Sequence[Any], nums: Sequence[int], who: str,
+                 holomorphic: bool | None, allow_int: bool) -> tuple[list[Any], PyTreeDef, list[bool], Fun]:
     """The leaves of the differentiated arguments, their structure, which of them get a
     derivative, and a function of those leaves that rebuilds the full argument list."""
-    leaves, treedef = tree_flatten([args[i] for i in nums])
+    diff_args = [args[i] for i in nums]
+    leaves, treedef = tree_flatten(diff_args)
+    _check_array_leaves(who, fun, diff_args, leaves, positions=nums)
     leaves = [to_numpy_value(x) for x in leaves]
     keep = _check_differentiable(leaves, who, holomorphic, allow_int)
 
@@ -141,7 +175,7 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
         # complex inputs are fine for a real-valued function (JAX's convention); with
         # holomorphic=True they are required
         leaves, treedef, keep, full_args = _diff_leaves(
-            args, nums, "grad", True if holomorphic else None, allow_int)
+            fun, args, nums, "grad", True if holomorphic else None, allow_int)
         aux_tree: list[PyTreeDef] = []
 
         def flat_fun(*flat: Any) -> list[Any]:
@@ -256,7 +290,7 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
     """
     # integer inputs are allowed (as in JAX) and get zero cotangents; complex inputs
     # get the transpose of the (complex-linear) JVP, JAX's convention
-    leaves, treedef, keep, full_args = _diff_leaves(primals, range(len(primals)), "vjp",
+    leaves, treedef, keep, full_args = _diff_leaves(fun, primals, range(len(primals)), "vjp",
                                                     holomorphic=None, allow_int=True)
     trees: list[PyTreeDef] = []
 
@@ -281,10 +315,12 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
         if ct_tree != out_tree:
             raise ValueError(f"vjp_fn: the cotangent must have the structure of the output "
                              f"{out_tree}, got {ct_tree}")
-        for o, c in zip(values, ct_leaves):
+        for k, (o, c) in enumerate(zip(values, ct_leaves)):
             if shape_of(c) != shape_of(o):
                 raise ValueError(f"vjp_fn: cotangent of shape {shape_of(c)} for an output "
                                  f"of shape {shape_of(o)}")
+            check_tangent_type("vjp_fn", f"the cotangent of output {k}", c, o,
+                               real_for_complex=False)
         cts = pullback([to_numpy_value(c) for c in ct_leaves] + [None] * (len(outs) - n_out))
         return tuple(tree_unflatten(treedef, _outputs(cts, leaves)))
 
@@ -295,8 +331,8 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
 
 
 # ---------------------------------------------------------------------------- forward mode
-def _primals_and_tangents(primals: Sequence[Any], tangents: Sequence[Any], who: str
-                          ) -> tuple[list[Any], list[Any], PyTreeDef]:
+def _primals_and_tangents(primals: Sequence[Any], tangents: Sequence[Any], who: str,
+                          fun: Fun) -> tuple[list[Any], list[Any], PyTreeDef]:
     """The leaves of ``primals`` and their tangents (checked, cast to the primal's
     dtype; ``None`` for integer primals, which carry none), and the primals' structure."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -307,13 +343,17 @@ def _primals_and_tangents(primals: Sequence[Any], tangents: Sequence[Any], who: 
     if p_tree != t_tree:
         raise ValueError(f"{who}: primals and tangents must have the same structure, got "
                          f"{p_tree} and {t_tree}")
+    _check_array_leaves(who, fun, list(primals), p_leaves)
+    _check_array_leaves(f"{who} (tangents)", fun, list(tangents), t_leaves)
     p_leaves = [to_numpy_value(x) for x in p_leaves]
     t_in: list[Any] = []
-    for p, t in zip(p_leaves, t_leaves):
+    for k, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         t = to_numpy_value(t)
         if shape_of(t) != shape_of(p):
             raise ValueError(f"{who}: tangent of shape {shape_of(t)} for a primal of shape "
                              f"{shape_of(p)}")
+        check_tangent_type(who, f"the tangent of input leaf {k}", t, p,
+                           real_for_complex=False)
         t_in.append(cast_like(t, p) if dtype_of(p).kind in 'fc' else None)
     return p_leaves, t_in, p_tree
 
@@ -326,7 +366,7 @@ def jvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any,
     >>> float(out), float(t)
     (0.0, 2.0)
     """
-    p_leaves, t_in, p_tree = _primals_and_tangents(primals, tangents, "jvp")
+    p_leaves, t_in, p_tree = _primals_and_tangents(primals, tangents, "jvp", fun)
     out_tree: list[PyTreeDef] = []
 
     def flat_fun(*flat: Any) -> list[Any]:
@@ -349,7 +389,7 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
     >>> float(jvp_fn(3.0))
     3.0
     """
-    leaves, treedef, keep, full_args = _diff_leaves(primals, range(len(primals)),
+    leaves, treedef, keep, full_args = _diff_leaves(fun, primals, range(len(primals)),
                                                     "linearize", holomorphic=None,
                                                     allow_int=True)
     out_tree: list[PyTreeDef] = []
@@ -367,6 +407,9 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
         if t_tree != treedef:
             raise ValueError(f"linearize: tangents must have the structure of the primals "
                              f"{treedef}, got {t_tree}")
+        for k, (t, x) in enumerate(zip(t_leaves, leaves)):
+            check_tangent_type("linearize's jvp_fn", f"the tangent of input leaf {k}", t, x,
+                               real_for_complex=False)
         t_outs = push([to_numpy_value(t) for t in t_leaves])
         return tree_unflatten(out_tree[0], _outputs(t_outs, values))
 
@@ -387,6 +430,8 @@ def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., Cl
     def make(*args: Any) -> ClosedJaxpr:
         dyn = [a for i, a in enumerate(args) if i not in static]
         leaves, treedef = tree_flatten(dyn)
+        _check_array_leaves("make_jaxpr", fun, dyn, leaves,
+                            positions=[i for i in range(len(args)) if i not in static])
         avals = [x.aval if isinstance(x, Tracer) else ShapedArray(np.shape(x), np.result_type(x))
                  for x in leaves]
         def flat_fun(*flat: Any) -> list[Any]:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .api import (_argnums_tuple, _as_output, _diff_leaves, _fun_name, _outputs,
+from .api import (_argnums_tuple, _as_output, _check_array_leaves, _diff_leaves, _fun_name, _outputs,
                   _primals_and_tangents, _split_aux, grad, vjp)
 from .core.trace import to_numpy_value
 from .interpreters.batching import vmap_flat
@@ -43,19 +43,27 @@ def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
 def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Fun:
     """Vectorise ``fun`` over an axis of its inputs, in one pass over its operations.
 
+    ``in_axes`` applies to the positional arguments; keyword arguments are mapped
+    over their axis 0 (as in JAX: pass unmapped values positionally with ``None``).
+
     >>> import xform, xform.numpy as np
     >>> xform.vmap(lambda x: np.dot(x, x))(np.ones((3, 2))).tolist()
     [2.0, 2.0, 2.0]
     """
 
     @functools.wraps(fun)
-    def vmapped(*args: Any) -> Any:
+    def vmapped(*args: Any, **kwargs: Any) -> Any:
         axes_prefix = tuple(in_axes) if isinstance(in_axes, list) else in_axes
         if isinstance(axes_prefix, tuple) and len(axes_prefix) != len(args):
             raise ValueError(f"vmap: in_axes has {len(axes_prefix)} entries but "
                              f"`{_fun_name(fun)}` got {len(args)} positional arguments")
-        leaves, treedef = tree_flatten(tuple(args))
-        axes = _broadcast_prefix(axes_prefix, tuple(args), "in_axes")
+        # keyword arguments are mapped over their axis 0 (in_axes names positional
+        # arguments only), as in JAX
+        leaves, treedef = tree_flatten((tuple(args), kwargs))
+        axes = (_broadcast_prefix(axes_prefix, tuple(args), "in_axes")
+                + [0] * len(tree_flatten(kwargs)[0]))
+        _check_array_leaves("vmap", fun, (tuple(args), kwargs), leaves,
+                            mask=[ax is not None for ax in axes])
         # unmapped Python scalars stay Python scalars: NumPy treats them as weakly
         # typed (2.0 * float32 array stays float32), as in an unbatched call
         leaves = [x if ax is None and type(x) in (int, float, complex, bool)
@@ -64,7 +72,9 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
             nd = len(shape_of(x))
             if ax is not None and not -nd <= ax < nd:
                 raise ValueError(f"vmap: asked to map axis {ax} (in_axes) of an argument of "
-                                 f"shape {tuple(shape_of(x))}, which has rank {nd}")
+                                 f"shape {tuple(shape_of(x))}, which has rank {nd}"
+                                 + (" (keyword arguments are mapped over axis 0)"
+                                    if kwargs else ""))
         sizes = {shape_of(x)[ax] for x, ax in zip(leaves, axes) if ax is not None}
         if len(sizes) > 1:
             raise ValueError(f"vmap: the mapped axes have different sizes {sorted(sizes)}; "
@@ -76,7 +86,8 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
         out_tree: list[PyTreeDef] = []
 
         def flat_fun(*flat: Any) -> list[Any]:
-            out_leaves, tree = tree_flatten(fun(*tree_unflatten(treedef, list(flat))))
+            a, kw = tree_unflatten(treedef, list(flat))
+            out_leaves, tree = tree_flatten(fun(*a, **kw))
             out_tree.append(tree)
             return out_leaves
 
@@ -154,12 +165,13 @@ def _basis(leaves: Sequence[Any]) -> np.ndarray:
     return np.eye(n, dtype=dtype)
 
 
-def _flat_outputs(fun: Fun, full_args: Fun, has_aux: bool,
+def _flat_outputs(fun: Fun, full_args: Fun, kwargs: dict[str, Any], has_aux: bool,
                   trees: dict[str, PyTreeDef]) -> Fun:
     """``fun`` as a function of the differentiated leaves returning flat leaves: the
-    outputs', then the aux data's; their structures land in ``trees``."""
+    outputs', then the aux data's; their structures land in ``trees``. Keyword
+    arguments are passed through, not differentiated (as in JAX)."""
     def flat(*xs: Any) -> list[Any]:
-        out = fun(*full_args(*xs))
+        out = fun(*full_args(*xs), **kwargs)
         aux_leaves: list[Any] = []
         if has_aux:
             out, aux = _split_aux(out)
@@ -172,7 +184,8 @@ def _flat_outputs(fun: Fun, full_args: Fun, has_aux: bool,
 def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
     """Jacobian by forward mode: one batched JVP over the input basis.
-    Blocks have shape ``out.shape + in.shape``; best when inputs are few.
+    Blocks have shape ``out.shape + in.shape``; best when inputs are few. Keyword
+    arguments are passed through to ``fun``, not differentiated.
 
     >>> import xform, xform.numpy as np
     >>> xform.jacfwd(lambda x: x * x)(np.arange(2.0)).tolist()
@@ -180,12 +193,12 @@ def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     """
 
     @functools.wraps(fun)
-    def jac(*args: Any) -> Any:
+    def jac(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), fun, "jacfwd")
-        leaves, treedef, _, full_args = _diff_leaves(args, nums, "jacfwd", holomorphic,
+        leaves, treedef, _, full_args = _diff_leaves(fun, args, nums, "jacfwd", holomorphic,
                                                      allow_int=False)
         trees: dict[str, PyTreeDef] = {}
-        f = _flat_outputs(fun, full_args, has_aux, trees)
+        f = _flat_outputs(fun, full_args, kwargs, has_aux, trees)
         first: list[Any] = []  # the outputs (and aux), from the first batch member
 
         def push(t_flat: Any) -> list[Any]:
@@ -211,7 +224,7 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
     """Jacobian by reverse mode: one recorded forward pass, then one batched VJP over
     the output basis. Blocks have shape ``out.shape + in.shape``; best when outputs
-    are few.
+    are few. Keyword arguments are passed through to ``fun``, not differentiated.
 
     >>> import xform, xform.numpy as np
     >>> xform.jacrev(lambda x: x * x)(np.arange(2.0)).tolist()
@@ -219,12 +232,13 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     """
 
     @functools.wraps(fun)
-    def jac(*args: Any) -> Any:
+    def jac(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), fun, "jacrev")
         leaves, treedef, keep, full_args = _diff_leaves(
-            args, nums, "jacrev", True if holomorphic else None, allow_int=False)
+            fun, args, nums, "jacrev", True if holomorphic else None, allow_int=False)
         trees: dict[str, PyTreeDef] = {}
-        outs, pullback = vjp_flat(_flat_outputs(fun, full_args, has_aux, trees), leaves, keep)
+        outs, pullback = vjp_flat(_flat_outputs(fun, full_args, kwargs, has_aux, trees),
+                                  leaves, keep)
         n_out = trees["out"].num_leaves
         out_leaves = outs[:n_out]
         n_aux = len(outs) - n_out
@@ -251,28 +265,43 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
         raise ValueError(f"jacobian: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
 
     @functools.wraps(fun)
-    def jac(*args: Any) -> Any:
+    def jac(*args: Any, **kwargs: Any) -> Any:
         chosen = mode
         if chosen == "auto":
             nums = _argnums_tuple(argnums, len(args), fun, "jacobian")
-            leaves, _, _, full_args = _diff_leaves(args, nums, "jacobian", False, False)
-            out = fun(*full_args(*leaves))
+            leaves, _, _, full_args = _diff_leaves(fun, args, nums, "jacobian", False, False)
+            out = fun(*full_args(*leaves), **kwargs)
             if has_aux:
                 out = out[0]
             n_in = sum(math.prod(shape_of(x)) for x in leaves)
             n_out = sum(math.prod(shape_of(x)) for x in tree_flatten(out)[0])
             chosen = "fwd" if n_in < n_out else "rev"
         transform = jacfwd if chosen == "fwd" else jacrev
-        return transform(fun, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args)
+        return transform(fun, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args, **kwargs)
 
     return jac
 
 
 def hessian(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
             chunk_size: int | None = None) -> Fun:
-    """The Hessian as forward-over-reverse: ``jacfwd(jacrev(fun))``."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux,
+    """The Hessian as forward-over-reverse: ``jacfwd(jacrev(fun))``. Keyword arguments
+    are passed through to ``fun``, not differentiated.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.hessian(lambda x, k=1.0: k * np.sum(x ** 3))(np.ones(2), k=2.0).tolist()
+    [[12.0, 0.0], [0.0, 12.0]]
+    """
+    hess = jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux,
                   chunk_size=chunk_size)
+
+    @functools.wraps(fun)
+    def hessian_f(*args: Any, **kwargs: Any) -> Any:
+        nums = _argnums_tuple(argnums, len(args), fun, "hessian")
+        diff = [args[i] for i in nums]
+        _check_array_leaves("hessian", fun, diff, tree_flatten(diff)[0], positions=nums)
+        return hess(*args, **kwargs)
+
+    return hessian_f
 
 
 def hvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
@@ -286,7 +315,7 @@ def hvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     primals, tangents = tuple(primals), tuple(tangents)
     nums = tuple(range(len(primals)))
     grad_fun = grad(fun, nums)
-    p_leaves, t_leaves, p_tree = _primals_and_tangents(primals, tangents, "hvp")
+    p_leaves, t_leaves, p_tree = _primals_and_tangents(primals, tangents, "hvp", fun)
 
     def flat_grad(*flat: Any) -> list[Any]:
         return tree_flatten(grad_fun(*tree_unflatten(p_tree, list(flat))))[0]
@@ -298,8 +327,64 @@ def hvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
 
 def linear_transpose(fun: Fun, *primals: Any) -> Fun:
     """The transpose of the linear function ``fun``, as a function of the cotangent;
-    ``primals`` give the input shapes and dtypes. Returns a tuple, one per input."""
+    ``primals`` give the input shapes and dtypes. Returns a tuple, one per input.
+
+    ``fun`` must be linear: it is checked at random points first (``f(0) == 0``,
+    ``f(a + b) == f(a) + f(b)``, ``f(c a) == c f(a)``), and a TypeError says so when
+    it is not, instead of transposing its Jacobian at one arbitrary point.
+
+    >>> import xform, xform.numpy as np
+    >>> t = xform.linear_transpose(lambda x: 2.0 * x[::-1], np.zeros(2))
+    >>> t(np.array([1.0, 3.0]))[0].tolist()
+    [6.0, 2.0]
+    """
+    leaves, treedef = tree_flatten(list(primals))
+    _check_array_leaves("linear_transpose", fun, list(primals), leaves)
+    _check_linear(fun, [to_numpy_value(x) for x in leaves], treedef)
     return vjp(fun, *primals)[1]
+
+
+def _check_linear(fun: Fun, leaves: list[Any], treedef: PyTreeDef) -> None:
+    """A TypeError if ``fun`` is visibly not linear at random inputs shaped like
+    ``leaves`` (integer inputs are held at zero)."""
+    rng = np.random.default_rng(0)
+
+    def point(scale: float) -> list[Any]:
+        out = []
+        for x in leaves:
+            dt, shape = dtype_of(x), shape_of(x)
+            v = rng.standard_normal(shape) if dt.kind in "fc" else np.zeros(shape)
+            if dt.kind == "c":
+                v = v + 1j * rng.standard_normal(shape)
+            out.append(np.asarray(scale * v).astype(dt))
+        return out
+
+    def f(flat: list[Any]) -> list[Any]:
+        with np.errstate(all="ignore"):
+            return [np.asarray(o) for o in tree_flatten(fun(*tree_unflatten(treedef, flat)))[0]]
+
+    a = point(1.0)
+    fa = f(a)
+    checks = [("f(0) == 0", f(point(0.0)), [np.zeros_like(o) for o in fa], fa),
+              ("f(2.5 a) == 2.5 f(a)", f([2.5 * x for x in a]), [2.5 * o for o in fa], fa)]
+    for _ in range(3):  # a piecewise-linear function passes for some pairs, not all
+        b, c = point(1.0), point(1.0)
+        fb, fc = f(b), f(c)
+        checks.append(("f(a + b) == f(a) + f(b)", f([x + y for x, y in zip(b, c)]),
+                       [x + y for x, y in zip(fb, fc)], fb))
+    for law, got, want, fa in checks:
+        for g, w, o in zip(got, want, fa):
+            if g.dtype.kind not in "fc":
+                continue
+            tol = 1e-4 if np.finfo(g.dtype).bits <= 32 else 1e-9
+            scale = 1.0 + max(float(np.max(np.abs(o), initial=0.0)),
+                              float(np.max(np.abs(w), initial=0.0)))
+            if not np.all(np.abs(g - w) <= tol * scale):  # NaN fails too
+                raise TypeError(
+                    f"linear_transpose: `{_fun_name(fun)}` is not linear: {law} fails at "
+                    "random inputs. linear_transpose transposes linear functions only; for "
+                    "the derivative of a nonlinear function at a point use xform.vjp "
+                    "(or xform.linearize and transpose that).")
 
 
 __all__ = ["vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "linear_transpose"]

@@ -32,16 +32,17 @@ import numpy as np
 
 from .core.ir import ClosedJaxpr, aval_of
 from .core.primitive import Primitive
-from .core.rules import batch_by_loop, batch_size, instantiate, zeros_like
+from .core.rules import (batch_by_loop, batch_size, check_tangent_type, instantiate,
+                         zeros_like)
 from .core.rules import defjvp as _defjvp
 from .core.rules import defvjp as _defvjp
 from .core.staging import trace_to_jaxpr
-from .core.trace import CustomCall, Tracer, bind, bind_custom
+from .core.trace import CustomCall, Tracer, bind, bind_custom, is_array_like
 from .interpreters.batching import vmap_flat
 from .interpreters.eval import eval_jaxpr
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import Recording, vjp_flat
-from .tree_util import tree_flatten, tree_leaves, tree_unflatten
+from .tree_util import tree_flatten, tree_leaves, tree_structure, tree_unflatten
 
 Fun = Callable[..., Any]
 
@@ -353,13 +354,20 @@ class custom_jvp:
         def flat_rule(primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
             p = tuple(tree_unflatten(in_tree, list(primals)))
             t = tuple(tree_unflatten(in_tree, list(tangents)))
-            out, t_out = self.jvp(*static, p, t)  # type: ignore[misc]
+            who = f"custom_jvp rule of `{_name(self.fun)}`"
+            pair = self.jvp(*static, p, t)  # type: ignore[misc]
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"{who} must return a pair (primal_out, tangent_out), got "
+                                f"{_describe(pair)}")
+            out, t_out = pair
             out_leaves, tree = tree_flatten(out)
             out_info.append((tree, out_leaves))
             t_leaves, t_tree = tree_flatten(t_out)
             if t_tree != tree:
-                raise TypeError(f"custom_jvp rule of `{_name(self.fun)}` returned a tangent of "
-                                f"structure {t_tree} for an output of structure {tree}")
+                raise TypeError(f"{who} returned a tangent of structure {t_tree} for an "
+                                f"output of structure {tree}; they must be equal")
+            for k, (o, tan) in enumerate(zip(out_leaves, t_leaves)):
+                check_tangent_type(who, f"the tangent of output leaf {k}", tan, o)
             return out_leaves, t_leaves
 
         outs = bind_custom(JVPRuleCall(flat_fun, flat_rule, _name(self.fun)), leaves)
@@ -403,7 +411,11 @@ class custom_vjp:
         flat_fun = self.sig.flat_function(self.fun, static, in_tree, out_info)
 
         def flat_fwd(*flat: Any) -> tuple[list[Any], Any]:
-            out, res = self.sig.call(self.fwd, static, in_tree, flat)  # type: ignore[arg-type]
+            pair = self.sig.call(self.fwd, static, in_tree, flat)  # type: ignore[arg-type]
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"custom_vjp fwd of `{_name(self.fun)}` must return a pair "
+                                f"(output, residuals), got {_describe(pair)}")
+            out, res = pair
             out_leaves, tree = tree_flatten(out)
             out_info.append((tree, out_leaves))
             return out_leaves, res
@@ -416,15 +428,45 @@ class custom_vjp:
                 raise TypeError(
                     f"custom_vjp bwd of `{_name(self.fun)}` must return a tuple with one "
                     f"cotangent per differentiable argument ({len(dyn)}), got {grads!r:.80}")
-            flat: list[Any] = []
-            for g, a in zip(grads, dyn):
-                n = len(tree_leaves(a))
-                flat.extend([None] * n if g is None else tree_leaves(g))
-            return flat
+            return _bwd_leaves(f"custom_vjp bwd of `{_name(self.fun)}`", grads, dyn)
 
         call = VJPRuleCall(flat_fun, flat_fwd, flat_bwd, _name(self.fun))
         outs = bind_custom(call, leaves)
         return tree_unflatten(out_info[-1][0], list(outs))
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of length {len(x)}"
+    return f"{type(x).__name__} {x!r:.60}"
+
+
+def _bwd_leaves(who: str, grads: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+    """The leaves of a bwd rule's cotangents, one per leaf of the differentiable
+    arguments (``None`` for zero), each checked against its argument: the structure
+    of the argument (``None`` for a zero subtree), its shape, a dtype that casts to
+    its own without loss."""
+    flat: list[Any] = []
+    for j, (g, a) in enumerate(zip(grads, args)):
+        a_leaves, a_tree = tree_flatten(a)
+        if g is None:
+            flat.extend([None] * len(a_leaves))
+            continue
+        try:
+            parts = a_tree.flatten_up_to(g)
+        except ValueError as e:
+            raise TypeError(f"{who} returned, for differentiable argument {j} (structure "
+                            f"{a_tree}), a cotangent of structure {tree_structure(g)} ({e})"
+                            ) from None
+        for k, (c, x) in enumerate(zip(parts, a_leaves)):
+            what = f"the cotangent of differentiable argument {j}" + (
+                f" (leaf {k})" if len(a_leaves) > 1 else "")
+            if c is not None:
+                if not is_array_like(c):
+                    raise TypeError(f"{who}: {what} is {_describe(c)}, not an array")
+                check_tangent_type(who, what, c, x)
+            flat.append(c)
+    return flat
 
 
 def checkpoint(fun: Fun) -> Fun:

@@ -15,15 +15,59 @@ An emitter is called as ``emitter(args, params, bind)``:
 It returns the source of an expression. Operands are NumPy arrays or NumPy scalars
 when the code runs (inputs are converted and literal-only operations folded), so
 ndarray methods and operators apply.
+
+Control flow needs statements, not one expression: the ``bind`` that code generation
+passes is also a :class:`Writer`, through which an emitter writes lines ahead of the
+expression it returns (``for``/``while``/``if`` blocks) and writes a sub-jaxpr's
+equations as code inside them (:meth:`Writer.block`). Emitters that only need
+``bind`` never look at the rest.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager, Protocol, Sequence
 
 Bind = Callable[[Any], str]
 Emitter = Callable[[list[str], dict[str, Any], Bind], str]
 
-__all__ = ["Bind", "Emitter", "infix", "prefix", "numpy_call", "method", "operand"]
+__all__ = ["Bind", "Emitter", "Writer", "Block", "infix", "prefix", "numpy_call", "method",
+           "operand"]
+
+
+class Block(Protocol):
+    """A sub-jaxpr (a loop body, a branch) about to be written as code."""
+
+    #: per input of the sub-jaxpr: whether its code reads that input at all
+    used: list[bool]
+
+    def hoist(self) -> None:
+        """Write, here, the equations that depend only on inputs marked invariant
+        (before a loop, so that they run once)."""
+
+    def write(self) -> list[str]:
+        """Write the other equations here; returns the source of each output."""
+
+
+class Writer(Protocol):
+    """What code generation passes to emitters as ``bind``: ``bind(value)`` plus the
+    means to write statements."""
+
+    def __call__(self, value: Any) -> str:
+        """Put ``value`` in the namespace; returns the name the source uses."""
+
+    def fresh(self) -> str:
+        """A new local variable name."""
+
+    def line(self, text: str) -> None:
+        """Write one statement at the current indentation."""
+
+    def indented(self) -> ContextManager[None]:
+        """Lines written inside the ``with`` block are indented one level more."""
+
+    def block(self, jaxpr: Any, args: Sequence[str], invariant: Sequence[bool] = ()
+              ) -> Block:
+        """Prepare ``jaxpr`` (a ``Jaxpr`` without constants) to be written with its
+        inputs named ``args``; ``invariant`` marks inputs that do not change between
+        the runs of a loop, which lets :meth:`Block.hoist` move work out of it."""
 
 
 def infix(symbol: str) -> Emitter:

@@ -67,7 +67,7 @@ class Primitive:
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
-                 "real_only", "lower", "__weakref__")
+                 "effectful", "real_only", "lower", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
                  multiple_results: bool = False, nondiff: bool = False,
@@ -86,6 +86,8 @@ class Primitive:
         self.linear = False
         self.identities: tuple[PassThrough, ...] = ()
         self.fuse: Fuse | None = None
+        # a side effect (debug.print): jit keeps, never merges and never folds it
+        self.effectful = False
         self.real_only = False
         self.lower: Any = None  # the XLA lowering, once there is one
         if register:  # internal primitives (custom-rule calls) stay out of the registry

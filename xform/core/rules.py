@@ -62,6 +62,34 @@ def cast_like(x: Any, like: Any) -> Any:
     return np.asarray(x).astype(dt)
 
 
+def check_tangent_type(who: str, what: str, value: Any, like: Any,
+                       real_for_complex: bool = True) -> None:
+    """A clear error for a tangent or cotangent ``value`` (user-supplied, or returned by
+    a user's rule) that cannot stand for one of ``like``: another shape (ValueError), or
+    a dtype whose cast to ``like``'s would lose information (TypeError): complex for a
+    real value, non-numeric for an inexact one, and with ``real_for_complex=False``
+    also real for complex (JAX's strictness for ``vjp`` and ``jvp``). A lower or higher
+    precision of the same kind is accepted and cast; integer values carry no tangent
+    and are not checked."""
+    want = dtype_of(like)
+    if want.kind not in "fc":
+        return
+    got_shape, want_shape = tuple(shape_of(value)), tuple(shape_of(like))
+    if got_shape != want_shape:
+        raise ValueError(f"{who}: {what} has shape {got_shape}, but the value it belongs "
+                         f"to has shape {want_shape}; they must be equal.")
+    got = dtype_of(value)
+    lossy = (got.kind not in "biufc" or (got.kind == "c" and want.kind == "f")
+             or (not real_for_complex and want.kind == "c" and got.kind != "c"))
+    if lossy:
+        fix = ("a real value has real tangents and cotangents; take np.real(...) "
+               "yourself if that is what you mean" if got.kind == "c" else
+               "a complex value needs a complex tangent/cotangent (add 0j)"
+               if want.kind == "c" and got.kind in "biuf" else "pass a numeric array")
+        raise TypeError(f"{who}: {what} has dtype {got}, but the value it belongs to has "
+                        f"dtype {want}; {fix}.")
+
+
 def defjvp(prim: Primitive, *rules: Rule | None) -> None:
     """Forward rule from one per-argument rule; contributions are summed and
     broadcast to the output's shape when an argument was broadcast."""

@@ -6,6 +6,7 @@ variables carried by the ``ClosedJaxpr``.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -67,6 +68,12 @@ class JaxprTrace(Trace):
             return self.parent.process_primitive(prim, args, params)  # type: ignore[union-attr]
         if not self.alive:
             raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
+        return self._stage(prim, args, params)
+
+    def process_effect(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        return self._stage(prim, args, params)
+
+    def _stage(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         # constants go to the shape rule as they are, so Python scalars stay weakly typed
         avals = [a.aval if isinstance(a, Tracer) else a for a in args]
         out_avals = prim.abstract_eval(*avals, **params)
@@ -98,3 +105,36 @@ def trace_to_jaxpr(fun: Callable[..., Sequence[Any]],
     in_tracers = [trace.new_arg(av) for av in in_avals]
     outs = run_traced(trace, fun, in_tracers)
     return trace.finish(in_tracers, outs)
+
+
+# ----------------------------------------------------------------------------- frozen draws
+class TracedRandomWarning(UserWarning):
+    """A stateful random draw (``numpy.random``) ran while a function was being traced:
+    it happens once, at trace time, and its values are frozen into the program."""
+
+
+def staging_active() -> bool:
+    """True while a function is being traced abstractly (``jit``, ``make_jaxpr``, the
+    body of a ``lax`` loop or branch), at any depth of nesting."""
+    trace: Trace | None = _ctx.trace
+    while trace is not None:
+        if isinstance(trace, JaxprTrace):
+            return True
+        trace = trace.parent
+    return False
+
+
+def warn_if_staged(name: str, stacklevel: int = 3) -> bool:
+    """Warn (:class:`TracedRandomWarning`) if ``name``, a stateful random function such
+    as ``numpy.random.normal``, is called while a trace is staging; returns whether it
+    warned. Wrappers of ``numpy.random`` call it before drawing."""
+    if not staging_active():
+        return False
+    warnings.warn(
+        f"{name} was called while xform is tracing (jit, make_jaxpr or a lax loop or "
+        "branch body): the draw happens once, at trace time, and its values are frozen "
+        "into the compiled function as constants, so every call returns the same numbers. "
+        "Draw with an explicit key instead: key = xform.random.PRNGKey(0); "
+        "x = xform.random.normal(key, shape), passing the key in as an argument.",
+        TracedRandomWarning, stacklevel=stacklevel)
+    return True

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import gc
 import math
-import os
-import sys
 import threading
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from . import nan_check
+from .frames import user_frame
 from .ir import ShapedArray
 from .primitive import Primitive
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 class Trace:
     """Base of all interpreters. ``parent`` is the trace the rules run under."""
@@ -50,8 +47,15 @@ class Trace:
         """Hand a custom-rule call that holds none of this trace's tracers to the parent."""
         parent = self.parent
         assert parent is not None
-        with set_current(parent):
-            return parent.process_custom(call, args)
+        return call_under(parent, parent.process_custom, call, args)
+
+    def process_effect(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        """An effectful primitive (``debug.print``) on values none of which is traced:
+        staged by the nearest enclosing trace that builds a program (jit), so that it
+        runs on every call, else run now."""
+        if self.parent is None:
+            return prim.impl(*args, **params)
+        return self.parent.process_effect(prim, args, params)
 
     def __repr__(self) -> str:
         return type(self).__name__
@@ -66,7 +70,10 @@ class EvalTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 raise_leaked(a, prim.name)
-        return prim.impl(*args, **params)
+        out = prim.impl(*args, **params)
+        if nan_check.flags.nans:
+            nan_check.check(prim, args, out)
+        return out
 
 
 EVAL_TRACE = EvalTrace(None)
@@ -80,33 +87,56 @@ class _Context(threading.local):
 _ctx = _Context()
 
 
-class gc_paused:
-    """Pause Python's cyclic garbage collector while a tape is recorded and swept.
+def call_without_gc(fun: Any, *args: Any) -> Any:
+    """``fun(*args)`` with Python's cyclic garbage collector paused, then resumed.
 
     A tape holds one tracked object per operation and makes no reference cycles
     (memory is freed by reference counting), but the collector would still walk
     the growing tape again and again: on a 100,000-operation chain that made each
     operation ~1.5x dearer. Garbage cycles made by user code are collected after.
+
+    Interrupt-safe: the collector is re-enabled in a ``finally`` of this frame, with
+    no Python call before it, so a ``KeyboardInterrupt`` (or any exception) raised at
+    any point leaves it enabled. A ``with`` block could not promise that: CPython may
+    run a signal handler on entry to ``__exit__``, before its first line.
     """
-
-    __slots__ = ("was_enabled",)
-
-    def __enter__(self) -> None:
-        self.was_enabled = gc.isenabled()
-        if self.was_enabled:
-            gc.disable()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.was_enabled:
-            gc.enable()
+    if not gc.isenabled():  # paused further out (nested transforms): nothing to undo
+        return fun(*args)
+    try:
+        gc.disable()
+        return fun(*args)
+    finally:
+        gc.enable()
 
 
 def current_trace() -> Trace:
     return _ctx.trace
 
 
+def call_under(trace: Trace, fun: Any, *args: Any) -> Any:
+    """``fun(*args)`` with ``trace`` current; the previous trace is current again after,
+    however ``fun`` ends.
+
+    Interrupt-safe: the previous trace is read before anything changes and restored
+    in a ``finally`` of this frame, with no Python call before the restore, so an
+    exception arriving at any point (a ``KeyboardInterrupt`` from a signal handler
+    included) never leaves a stale current trace. Prefer this to :class:`set_current`.
+    """
+    ctx = _ctx
+    prev = ctx.trace
+    try:
+        ctx.trace = trace
+        return fun(*args)
+    finally:
+        ctx.trace = prev
+
+
 class set_current:
-    """Context manager making ``trace`` current; restores the previous one."""
+    """Context manager making ``trace`` current; restores the previous one.
+
+    For tests and interactive use. xform itself uses :func:`call_under`: a signal
+    handler can raise on entry to ``__exit__``, before the restore runs.
+    """
 
     __slots__ = ("trace", "prev")
 
@@ -128,11 +158,25 @@ def new_trace(cls: type, *extra: Any) -> Any:
 
 
 def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
-    """Apply ``prim``: through the current trace if any operand is traced."""
-    for a in args:
-        if isinstance(a, Tracer):
-            return _ctx.trace.process_primitive(prim, args, params)
-    return prim.impl(*args, **params)
+    """Apply ``prim``: through the current trace if any operand is traced.
+
+    When the operation fails on an operand that is no array at all (None, a string, a
+    generator, an arbitrary object), the error says so instead of NumPy's internals."""
+    try:
+        for a in args:
+            if isinstance(a, Tracer):
+                return _ctx.trace.process_primitive(prim, args, params)
+        out = prim.impl(*args, **params)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, NonArrayError):
+            raise
+        for i, a in enumerate(args):
+            if _foreign_operand(a):
+                raise non_array_error(f"`{prim.name}`", f"operand {i}", a, _ARRAY_LIKE) from e
+        raise
+    if nan_check.flags.nans:
+        nan_check.check(prim, args, out)
+    return out
 
 
 class CustomCall:
@@ -182,11 +226,15 @@ def bind_custom(call: CustomCall, args: Sequence[Any]) -> Any:
 
 def run_traced(trace: Trace, fun: Any, args: Sequence[Any]) -> Any:
     """``fun(*args)`` with ``trace`` current. When it returns (or raises) the trace is
-    over: its tracers still held anywhere count as leaked from then on."""
+    over: its tracers still held anywhere count as leaked from then on. Interrupt-safe
+    in the way of :func:`call_under`."""
+    ctx = _ctx
+    prev = ctx.trace
     try:
-        with set_current(trace):
-            return fun(*args)
+        ctx.trace = trace
+        return fun(*args)
     finally:
+        ctx.trace = prev
         trace.alive = False
 
 
@@ -218,16 +266,6 @@ def raise_leaked(tracer: "Tracer", where: str) -> None:
 def trace_name(tracer: "Tracer") -> str:
     """The name of the transform a tracer belongs to (for messages)."""
     return getattr(tracer._trace, "name", type(tracer._trace).__name__)
-
-
-def user_frame() -> str:
-    """The innermost stack frame outside the xform package, as 'file:line (func)'."""
-    f: Any = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    if f is None:
-        return "<unknown>"
-    return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
 
 
 # ----------------------------------------------------------------------------
@@ -281,7 +319,7 @@ class Tracer:
         value = self._concrete(what)
         if np.issubdtype(np.result_type(value), np.inexact):
             raise TypeError(
-                f"{what} of a traced floating-point value ({self!r}) would silently drop "
+                f"{what} of a traced floating-point value ({self.short_repr()}) would silently drop "
                 "its derivative. Keep it an array and use xform.numpy functions (e.g. "
                 "np.sin instead of math.sin), or apply xform.stop_gradient first if it "
                 "really is a constant. (Comparisons such as `if x > 0` are fine.)")
@@ -315,6 +353,20 @@ class Tracer:
         for i in range(self.shape[0]):
             yield self[i]  # type: ignore[index]
 
+    # Traced values are immutable, so a copy is the value itself: that keeps it on its
+    # transform's tape (a fresh object would carry no derivative) and keeps deepcopy
+    # of a pytree of them (a params dict inside a loss) working.
+    def __copy__(self) -> "Tracer":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Tracer":
+        return self
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"Cannot pickle a traced value {self!r}: it only exists while its transform "
+            "runs. Return it from the transformed function and pickle the result.")
+
     def __setitem__(self, idx: Any, value: Any) -> None:
         raise TypeError(
             "Traced arrays are immutable: item assignment `x[idx] = v` is not supported "
@@ -324,18 +376,47 @@ class Tracer:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         if self.dtype.kind in "iub":
             raise TypeError(
-                f"A traced integer/boolean value {self!r} was used where NumPy needs a "
+                f"A traced integer/boolean value {self.short_repr()} was used where NumPy needs a "
                 "concrete array. The usual cause is indexing a plain NumPy array with a "
                 "traced index (`table[i]`): write `xform.numpy.take(table, i, axis=0)` or "
                 "`xform.numpy.at(table)[i].get()` instead, which accept traced indices.")
         raise TypeError(
-            f"Cannot convert a traced value {self!r} to a NumPy array: that would drop "
+            f"Cannot convert a traced value {self.short_repr()} to a NumPy array: that would drop "
             "its derivative. Use `xform.numpy` (import xform.numpy as np) for the "
             "operation, or `xform.stop_gradient` if the value really is a constant.")
 
-    def __repr__(self) -> str:
+    def known_value(self) -> Any:
+        """The value behind this tracer if the transform knows one (grad, jvp, an
+        unbatched vmap value), else None (jit/make_jaxpr tracing, a batched value)."""
+        try:
+            return self.concrete_value("repr()")
+        except ConcretizationError:
+            return None
+
+    def short_repr(self) -> str:
+        """Type and transform only: ``Traced<f64[3]>(by grad)``."""
         state = "" if self._trace.alive else ", leaked"
         return f"Traced<{self.aval.str_short()}>(by {trace_name(self)}{state})"
+
+    def __repr__(self) -> str:
+        # As autograd and JAX do, show the value where the transform has one, so that
+        # print() debugging works inside grad/jvp/vmap.
+        head = self.short_repr()
+        if not self._trace.alive:
+            return head
+        value = self.known_value()
+        if value is None:
+            return head
+        return f"{head} with value{format_value(value)}"
+
+    __str__ = __repr__
+
+
+def format_value(value: Any) -> str:
+    """A value for a tracer's repr, after a space or on lines of its own: NumPy's
+    printing, summarised when large."""
+    text = np.array2string(np.asarray(value), threshold=40, edgeitems=3)
+    return " " + text if "\n" not in text else "\n" + text
 
 
 def concretization_message(tracer: Tracer, what: str, reason: str) -> str:
@@ -347,6 +428,62 @@ def concretization_message(tracer: Tracer, what: str, reason: str) -> str:
         "`xform.numpy.where` or `xform.lax.cond`/`xform.lax.while_loop` for "
         "value-dependent control flow, or make the argument static "
         "(`jit(f, static_argnums=...)`).")
+
+
+_ARRAY_LEAVES = (np.ndarray, np.generic, bool, int, float, complex)
+_ARRAY_PROTOCOLS = ("__array__", "__array_interface__", "__array_namespace__",
+                    "__array_function__", "__cuda_array_interface__")
+
+
+def _foreign_operand(x: Any) -> bool:
+    """An operand NumPy cannot read as array_like (sequences and slices it can)."""
+    return not is_array_like(x) and not isinstance(x, (list, tuple, slice, type(Ellipsis),
+                                                        range, np.dtype, type))
+
+
+def is_array_like(x: Any) -> bool:
+    """True for what a transform can treat as an array leaf: NumPy arrays and scalars,
+    Python numbers, tracers, and objects speaking an array protocol (Dask, CuPy...)."""
+    if isinstance(x, _ARRAY_LEAVES) or isinstance(x, Tracer):
+        return True
+    if x is None or isinstance(x, (str, bytes)):
+        return False
+    t = type(x)
+    return any(hasattr(t, name) for name in _ARRAY_PROTOCOLS)
+
+
+class NonArrayError(TypeError):
+    """A value that is not an array (None, a string, a generator, an object) was given
+    where an array is needed."""
+
+
+_PYTREES_OF_ARRAYS = ("NumPy arrays and scalars, Python numbers, and pytrees of them "
+                      "(tuples, lists, dicts, None, registered classes)")
+_ARRAY_LIKE = "arrays, NumPy scalars, Python numbers, and (nested) lists or tuples of them"
+
+
+def non_array_error(who: str, where: str, x: Any, accepted: str = _PYTREES_OF_ARRAYS
+                    ) -> TypeError:
+    """The error for a value that is not an array where one is needed: it says what the
+    value is, what is accepted and what to do."""
+    if hasattr(type(x), "__next__") or type(x).__name__ == "generator":
+        what, fix = (f"an iterator ({type(x).__name__})",
+                     "Materialise it first: a list or tuple (a pytree), or "
+                     "np.array(list(...)).")
+    elif isinstance(x, (str, bytes)):
+        what, fix = (f"a {type(x).__name__} ({x!r:.40})",
+                     "Pass non-array values through a closure or functools.partial, or "
+                     "leave them out of argnums (static_argnums for jit).")
+    elif x is None:
+        what, fix = "None", "Pass an array, or leave the argument out."
+    else:
+        what, fix = (f"an object of type {type(x).__module__}.{type(x).__qualname__}",
+                     "Pass arrays (e.g. its array data) instead, register its class as a "
+                     "pytree node (xform.tree_util.register_pytree_node or "
+                     "register_dataclass), or pass it through a closure or "
+                     "functools.partial.")
+    return NonArrayError(
+        f"{who}: {where} is {what}, which is not an array. Accepted are {accepted}. {fix}")
 
 
 def add_any(a: Any, b: Any) -> Any:

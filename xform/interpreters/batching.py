@@ -17,8 +17,8 @@ from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import shape_of
 from ..core.trace import (ConcretizationError, CustomCall, Trace, Tracer, _ctx, bind,
-                          bind_custom, concretization_message, raise_leaked, run_traced,
-                          set_current)
+                          bind_custom, call_under, concretization_message, format_value,
+                          raise_leaked, run_traced)
 
 
 class BatchTracer(Tracer):
@@ -42,6 +42,18 @@ class BatchTracer(Tracer):
             return aval
         shape = aval.shape[:self.bdim] + aval.shape[self.bdim + 1:]
         return ShapedArray(shape, aval.dtype)
+
+    def __repr__(self) -> str:
+        if self.bdim is None or not self._trace.alive:
+            return super().__repr__()
+        v = self.val
+        values = v.known_value() if isinstance(v, Tracer) else v
+        head = self.short_repr()
+        if values is None:
+            return head
+        return f"{head} with values batched along axis {self.bdim}:{format_value(values)}"
+
+    __str__ = __repr__
 
     def concrete_value(self, what: str) -> Any:
         if self.bdim is None:
@@ -80,8 +92,8 @@ class BatchTrace(Trace):
         if prim.batch is None:
             raise NotImplementedError(f"vmap: `{prim.name}` has no batching rule")
         prev = _ctx.trace
-        _ctx.trace = self.parent  # type: ignore[assignment]
-        try:
+        try:  # the parent is made current inside the try: see core.trace.call_under
+            _ctx.trace = self.parent  # type: ignore[assignment]
             if all(d is None for d in dims):  # only shared values: no batching needed
                 out = bind(prim, *vals, **params)
                 out_dim: Any = [None] * len(out) if prim.multiple_results else None
@@ -105,10 +117,10 @@ class BatchTrace(Trace):
         dims = [a.bdim if o else None for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
-        with set_current(parent):
-            if all(d is None for d in dims):  # nothing batched: the rule applies as it is
-                return [BatchTracer(o, None, self) for o in bind_custom(call, vals)]
-            return [BatchTracer(o, 0, self) for o in call.batch(vals, dims)]
+        if all(d is None for d in dims):  # nothing batched: the rule applies as it is
+            return [BatchTracer(o, None, self)
+                    for o in call_under(parent, bind_custom, call, vals)]
+        return [BatchTracer(o, 0, self) for o in call_under(parent, call.batch, vals, dims)]
 
 
 _PY_SCALARS = (int, float, complex, bool)

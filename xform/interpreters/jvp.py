@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..core import nan_check
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.trace import (CustomCall, Trace, Tracer, _ctx, bind, raise_leaked, run_traced,
-                          set_current)
+                          call_under)
 
 
 class JVPTracer(Tracer):
@@ -64,8 +65,8 @@ class JVPTrace(Trace):
         if own and not self.alive:
             raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
         prev = _ctx.trace
-        _ctx.trace = self.parent  # type: ignore[assignment]
-        try:
+        try:  # the parent is made current inside the try: see core.trace.call_under
+            _ctx.trace = self.parent  # type: ignore[assignment]
             out = bind(prim, *primals, **params)
             if not own or prim.nondiff:
                 return out
@@ -73,7 +74,12 @@ class JVPTrace(Trace):
                 raise NotImplementedError(
                     f"Forward-mode differentiation of `{prim.name}` is not implemented "
                     "(it has no JVP rule). Use reverse mode (xform.grad / vjp) instead.")
-            t_out = prim.jvp(tangents, out, primals, params)
+            if nan_check.flags.nans:
+                with nan_check.phase("forward mode (a JVP rule)", prim.name):
+                    t_out = prim.jvp(tangents, out, primals, params)
+                    nan_check.check(prim, [*tangents, out, *primals], t_out)
+            else:
+                t_out = prim.jvp(tangents, out, primals, params)
         finally:
             _ctx.trace = prev
         if prim.multiple_results:
@@ -88,8 +94,7 @@ class JVPTrace(Trace):
         tangents = [a.tangent if o else None for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
-        with set_current(parent):
-            outs, t_outs = call.jvp(primals, tangents)
+        outs, t_outs = call_under(parent, call.jvp, primals, tangents)
         return [o if t is None else JVPTracer(o, t, self) for o, t in zip(outs, t_outs)]
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..core import nan_check
+from ..core.frames import user_frame
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import cast_like
 from ..core.trace import (CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any,
-                          gc_paused, raise_leaked, run_traced, set_current)
+                          call_under, call_without_gc, raise_leaked, run_traced)
 
 
 class TapeTag:
@@ -66,12 +68,13 @@ TapeEntry = tuple[Primitive, Sequence[Any], dict, Any]
 class TapeTrace(Trace):
     """Interpreter that evaluates through its parent and records a tape."""
 
-    __slots__ = ("tape", "over_numpy", "tag")
+    __slots__ = ("tape", "over_numpy", "tag", "sites")
 
     def __init__(self, parent: Trace) -> None:
         self.tag = TapeTag()
         super().__init__(parent)
         self.tape: list[TapeEntry] = []
+        self.sites: dict[int, str] = {}  # tape index -> user's line, with debug_nans on
         # directly above NumPy, recorded values are plain arrays and the
         # implementation can be called without a detour through the parent
         self.over_numpy = isinstance(parent, EvalTrace)
@@ -107,12 +110,16 @@ class TapeTrace(Trace):
             out = self.parent.process_primitive(prim, vals, params)  # type: ignore[union-attr]
         else:
             out = prim.impl(*vals, **params)
+            if nan_check.flags.nans:
+                nan_check.check(prim, vals, out)
         if not own or prim.nondiff:
             return out
         if prim.multiple_results:
             res: Any = tuple(TapeTracer(o, self) for o in out)
         else:
             res = TapeTracer(out, self)
+        if nan_check.flags.nans:  # where the backward pass will say the operation came from
+            self.sites[len(self.tape)] = user_frame()
         self.tape.append((prim, args, params, res))
         return list(res) if prim.multiple_results else res
 
@@ -123,8 +130,7 @@ class TapeTrace(Trace):
         vals = [a.val if o else a for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
-        with set_current(parent):
-            outs, pullback, push = call.reverse(vals, own)
+        outs, pullback, push = call_under(parent, call.reverse, vals, own)
         res_tracers = tuple(TapeTracer(o, self) for o in outs)
         self.tape.append((custom_rule_p, args, {"pullback": pullback, "push": push},
                           res_tracers))
@@ -181,7 +187,13 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
             raise NotImplementedError(
                 f"Reverse-mode differentiation of `{prim.name}` is not implemented "
                 "(it has no VJP rule). Use forward mode (xform.jvp / jacfwd) instead.")
-        in_cts = prim.vjp(ct, ans, vals, params, needs)
+        if nan_check.flags.nans:
+            with nan_check.phase("the backward pass (reverse mode)", prim.name,
+                                 trace.sites.get(i)):
+                in_cts = prim.vjp(ct, ans, vals, params, needs)
+                nan_check.check(prim, [ct, ans, *vals], list(in_cts))
+        else:
+            in_cts = prim.vjp(ct, ans, vals, params, needs)
         for a, n, c in zip(args, needs, in_cts):
             if n and c is not None:
                 prev = cts.get(a)
@@ -230,8 +242,7 @@ class Recording:
         self.primals = list(primals)
         self.inputs = [TapeTracer(x, trace) if d else None for x, d in zip(primals, diff)]
         boxed = [b if b is not None else x for b, x in zip(self.inputs, primals)]
-        with gc_paused():
-            self.outs = list(run_traced(trace, fun, boxed))
+        self.outs = list(call_without_gc(run_traced, trace, fun, boxed))
 
     def values(self) -> list[Any]:
         """The outputs' values (this recording's tracers unboxed)."""
@@ -245,8 +256,7 @@ class Recording:
         the recording cannot be swept again."""
         own = self.trace.owns
         seeds = [(o, c) for o, c in zip(self.outs, cts) if c is not None and own(o)]
-        with gc_paused():
-            got = backward_pass(self.trace, seeds, consume=consume)
+        got = call_without_gc(backward_pass, self.trace, seeds, consume)
         return [None if b is None or b not in got else cast_like(got[b], x)
                 for b, x in zip(self.inputs, self.primals)]
 

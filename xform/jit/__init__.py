@@ -16,10 +16,13 @@ from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 
+from ..core import nan_check
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
-from ..core.trace import ConcretizationError, Tracer, to_numpy_value
-from ..tree_util import tree_flatten, tree_unflatten
+from ..core.trace import (ConcretizationError, Tracer, is_array_like, non_array_error,
+                          to_numpy_value)
+from ..interpreters.vjp import vjp_flat
+from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
 from .passes import optimize
 
@@ -112,11 +115,25 @@ class Jitted:
                 "(traced) arguments instead.") from None
         return (treedef, tuple((np.shape(x), np.result_type(x)) for x in leaves), static_key)
 
+    def _check_leaves(self, values: list[Any], static: dict[int, Any], names: list[str],
+                      dyn: list[Any], leaves: list[Any]) -> None:
+        """A clear TypeError for a traced argument that is not an array."""
+        if all(is_array_like(x) for x in leaves):
+            return
+        positions = [i for i in range(len(values)) if i not in static]
+        for path, x in tree_leaves_with_path(dyn):
+            if not is_array_like(x):
+                i = positions[path[0].idx]
+                name = f"argument {names[i]!r}" if i < len(names) else f"argument {i}"
+                where = f" (at {keystr(path[1:])})" if len(path) > 1 else ""
+                raise non_array_error(f"jit of `{self._name}`", f"{name}{where}", x)
+
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """Trace and optimise for these arguments' signature (without running)."""
         values, static, names = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
+        self._check_leaves(values, static, names, dyn, leaves)
         return self._lower(values, static, names, [to_numpy_value(x) for x in leaves], treedef)
 
     def _lower(self, values: list[Any], static: dict[int, Any], names: list[str],
@@ -144,6 +161,8 @@ class Jitted:
 
     # -- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if nan_check.flags.nans:
+            return self._call_finding_nans(args, kwargs)
         if self._fast_ok and not kwargs:
             try:
                 key = tuple([(a.shape, a.dtype) for a in args if type(a) is np.ndarray])
@@ -165,6 +184,7 @@ class Jitted:
         if any(isinstance(x, Tracer) for x in leaves):
             # inside another transform: run the body, which that transform traces
             return self.fun(*values)
+        self._check_leaves(values, static, names, dyn, leaves)
         leaves = [to_numpy_value(x) for x in leaves]
         key = self._key(treedef, leaves, static)
         entry = self._cache.get(key)
@@ -178,10 +198,36 @@ class Jitted:
         outs = generated.fn(*leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
 
+    def _call_finding_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """With debug_nans on: a NaN in the outputs from NaN-free inputs re-runs the
+        function eagerly, where the first primitive that makes it raises."""
+        out = self._call(args, kwargs)
+        leaves_in = [x for x in tree_leaves((args, kwargs)) if not isinstance(x, Tracer)]
+        if not _any_nan(tree_leaves(out)) or _any_nan(leaves_in):
+            return out
+        # Eagerly, NumPy scalars' own operators would bypass xform's checks (x - y on
+        # two float64 results); on a tape every operation goes through a primitive.
+        leaves, treedef = tree_flatten((args, kwargs))
+
+        def flat_fun(*flat: Any) -> list[Any]:
+            a, kw = tree_unflatten(treedef, list(flat))
+            return tree_leaves(self.fun(*a, **kw))
+
+        vjp_flat(flat_fun, leaves, [np.result_type(x).kind in "fc" for x in leaves])
+        raise FloatingPointError(
+            f"debug_nans: jit({self._name}) returned a NaN from NaN-free inputs, but running "
+            "it eagerly did not: the compiled code differs numerically here (an "
+            "algebraic simplification). Report it with the function.")
+
     def clear_cache(self) -> None:
         """Forget every compiled signature."""
         self._cache.clear()
         self._fast.clear()
+
+
+def _any_nan(leaves: Sequence[Any]) -> bool:
+    return any(np.result_type(x).kind in "fc" and bool(np.isnan(x).any()) for x in leaves
+               if isinstance(x, (np.ndarray, np.generic, float, complex)))
 
 
 def _writable(x: Any) -> Any:

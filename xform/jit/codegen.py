@@ -3,19 +3,23 @@
 Every equation becomes one line, written by the primitive's ``emit`` fact (NumPy
 operators, ufunc calls, ndarray methods: see ``xform/core/emit.py``); a primitive
 without one is called through its implementation with its parameters bound ahead
-of time. Constants, literals and parameters reach the function through its
-namespace (closure values), never as text in the source.
+of time. Control flow (``scan``, ``while``, ``cond``) emits statements through the
+:class:`~xform.core.emit.Writer` it is given: its sub-jaxprs become code inside the
+same function (a ``for``/``while`` loop or an ``if``), never an interpreter run.
+Constants, literals and parameters reach the function through its namespace
+(closure values), never as text in the source.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from ..core.emit import Bind
-from ..core.ir import ClosedJaxpr, Eqn, Literal, Var
+from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var
 
 
 class Generated:
@@ -28,59 +32,135 @@ class Generated:
         self.source = source
 
 
+class _Writer:
+    """The source being written: namespace, lines, indentation and fresh names
+    (the :class:`~xform.core.emit.Writer` that emitters receive as ``bind``)."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"_np": np}
+        self.lines: list[str] = []
+        self.depth = 1
+        self._counter = itertools.count()
+        self._bound: dict[int, str] = {}  # by id: the namespace keeps each value alive
+
+    def __call__(self, value: Any) -> str:
+        key = id(value)
+        if key not in self._bound:
+            self._bound[key] = f"_k{len(self._bound)}"
+            self.namespace[self._bound[key]] = value
+        return self._bound[key]
+
+    def fresh(self) -> str:
+        return f"v{next(self._counter)}"
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    @contextlib.contextmanager
+    def indented(self) -> Iterator[None]:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def block(self, jaxpr: Jaxpr, args: Sequence[str], invariant: Sequence[bool] = ()
+              ) -> "_Block":
+        return _Block(self, jaxpr, args, invariant)
+
+    def read(self, atom: Atom, names: dict[Var, str]) -> str:
+        return self(atom.val) if isinstance(atom, Literal) else names[atom]
+
+    def equations(self, eqns: Sequence[Eqn], names: dict[Var, str], keep: set[Var]) -> None:
+        """Write ``eqns``, naming their results in ``names``. An intermediate defined
+        here is freed after its last use here (as eager evaluation frees it: holding
+        them all to the end raises peak memory and makes large allocations page-fault),
+        unless it is in ``keep``."""
+        last_use: dict[Var, int] = {}
+        for i, eqn in enumerate(eqns):
+            for a in eqn.invars:
+                if isinstance(a, Var):
+                    last_use[a] = i
+        local: set[Var] = set()
+        for i, eqn in enumerate(eqns):
+            args = [self.read(a, names) for a in eqn.invars]
+            outs = []
+            for v in eqn.outvars:
+                names[v] = self.fresh()
+                outs.append(names[v])
+                local.add(v)
+            rhs = _emit(eqn, args, self)
+            if outs:
+                single = eqn.prim.multiple_results and len(outs) == 1
+                self.line(f"{', '.join(outs)}{',' if single else ''} = {rhs}")
+            else:
+                self.line(rhs)
+            dead = sorted({names[a] for a in eqn.invars if isinstance(a, Var) and a in local
+                           and a not in keep and last_use.get(a) == i})
+            dead += [names[v] for v in eqn.outvars if v not in last_use and v not in keep]
+            if dead:
+                self.line(f"del {', '.join(dead)}")
+
+
+class _Block:
+    """A sub-jaxpr split into its loop-invariant part and the rest (see ``emit.Block``)."""
+
+    def __init__(self, writer: _Writer, jaxpr: Jaxpr, args: Sequence[str],
+                 invariant: Sequence[bool]) -> None:
+        if jaxpr.constvars:
+            raise ValueError("jit codegen: a sub-jaxpr must take its constants as inputs")
+        self.writer = writer
+        self.jaxpr = jaxpr
+        self.names: dict[Var, str] = dict(zip(jaxpr.invars, args))
+        fixed = {v for v, inv in zip(jaxpr.invars, invariant) if inv}
+        self.pre: list[Eqn] = []
+        self.rest: list[Eqn] = []
+        for eqn in jaxpr.eqns:
+            if fixed and all(not isinstance(a, Var) or a in fixed for a in eqn.invars):
+                self.pre.append(eqn)
+                fixed.update(eqn.outvars)
+            else:
+                self.rest.append(eqn)
+        read = {a for e in jaxpr.eqns for a in e.invars if isinstance(a, Var)}
+        read.update(v for v in jaxpr.outvars if isinstance(v, Var))
+        self.used = [v in read for v in jaxpr.invars]
+
+    def hoist(self) -> None:
+        # hoisted values are read on every run of the loop: none is freed
+        self.writer.equations(self.pre, self.names, {v for e in self.pre for v in e.outvars})
+        self.pre = []
+
+    def write(self) -> list[str]:
+        keep = {v for v in self.jaxpr.outvars if isinstance(v, Var)}
+        self.writer.equations(self.pre + self.rest, self.names, keep)  # pre: not hoisted
+        return [_array_source(a, self.writer) if isinstance(a, Literal)
+                else self.names[a] for a in self.jaxpr.outvars]
+
+
+def _array_source(lit: Literal, bind: Bind) -> str:
+    """A literal result of a sub-jaxpr as a (read-only) array, as the interpreted
+    control flow returns it."""
+    value = np.asarray(lit.val, dtype=lit.aval.dtype)
+    value.flags.writeable = False
+    return bind(value)
+
+
 def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
     """Compile ``closed`` to a Python function of its inputs returning a tuple of outputs."""
     jaxpr = closed.jaxpr
-    namespace: dict[str, Any] = {"_np": np}
+    writer = _Writer()
     names: dict[Var, str] = {}
-    counter = itertools.count()
-    bound: dict[int, str] = {}  # by id: the namespace keeps each value alive
-
-    def bind(value: Any) -> str:
-        """Put ``value`` in the namespace; returns the name the source uses."""
-        key = id(value)
-        if key not in bound:
-            bound[key] = f"_k{len(bound)}"
-            namespace[bound[key]] = value
-        return bound[key]
-
     for v, c in zip(jaxpr.constvars, closed.consts):
-        names[v] = bind(c)
+        names[v] = writer(c)
     args = []
     for i, v in enumerate(jaxpr.invars):
         names[v] = f"a{i}"
         args.append(names[v])
-
-    def read(atom: Any) -> str:
-        if isinstance(atom, Literal):
-            return bind(atom.val)
-        return names[atom]
-
-    # free each intermediate after its last use, as eager evaluation does: holding
-    # them all to the end raises peak memory and makes large allocations page-fault
-    last_use: dict[Var, int] = {}
-    for i, eqn in enumerate(jaxpr.eqns):
-        for a in eqn.invars:
-            if isinstance(a, Var):
-                last_use[a] = i
-    keep = {v for v in jaxpr.outvars if isinstance(v, Var)}
-    lines = []
-    for i, eqn in enumerate(jaxpr.eqns):
-        outs = []
-        for v in eqn.outvars:
-            names[v] = f"v{next(counter)}"
-            outs.append(names[v])
-        rhs = _emit(eqn, [read(a) for a in eqn.invars], bind)
-        lhs = ", ".join(outs) + ("," if eqn.prim.multiple_results and len(outs) == 1 else "")
-        lines.append(f"    {lhs} = {rhs}")
-        dead = sorted({names[a] for a in eqn.invars if isinstance(a, Var) and a not in keep
-                       and last_use.get(a) == i and names[a].startswith("v")})
-        dead += [names[v] for v in eqn.outvars if v not in last_use and v not in keep]
-        if dead:
-            lines.append(f"    del {', '.join(dead)}")
-    results = ", ".join(read(a) for a in jaxpr.outvars)
-    lines.append(f"    return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
-    source = f"def {name}({', '.join(args)}):\n" + "\n".join(lines) + "\n"
+    writer.equations(jaxpr.eqns, names, {v for v in jaxpr.outvars if isinstance(v, Var)})
+    results = ", ".join(writer.read(a, names) for a in jaxpr.outvars)
+    writer.line(f"return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
+    source = f"def {name}({', '.join(args)}):\n" + "\n".join(writer.lines) + "\n"
+    namespace = writer.namespace
     exec(compile(source, f"<xform.jit {name}>", "exec"), namespace)  # noqa: S102
     return Generated(namespace[name], source)
 

@@ -1,6 +1,7 @@
 """IR passes: dead-code elimination, common-subexpression elimination, constant
-folding and algebraic simplification. Each takes and returns a ``ClosedJaxpr``
-and preserves results (the tests check every pass on its own)."""
+folding and algebraic simplification, and the same passes applied to the bodies of
+control flow (loop bodies, branches). Each takes and returns a ``ClosedJaxpr`` and
+preserves results (the tests check every pass on its own)."""
 from __future__ import annotations
 
 from typing import Any, Callable, Hashable
@@ -30,12 +31,12 @@ def _rebuild(closed: ClosedJaxpr, eqns: list[Eqn], env: dict[Var, Atom],
 
 # ---------------------------------------------------------------------------- DCE
 def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Drop equations whose results are never used (every primitive is pure)."""
+    """Drop equations whose results are never used, unless they have an effect."""
     j = closed.jaxpr
     live = {v for v in j.outvars if isinstance(v, Var)}
     kept: list[Eqn] = []
     for eqn in reversed(j.eqns):
-        if any(v in live for v in eqn.outvars):
+        if eqn.prim.effectful or any(v in live for v in eqn.outvars):
             kept.append(eqn)
             live.update(v for v in eqn.invars if isinstance(v, Var))
     kept.reverse()
@@ -57,14 +58,32 @@ def _freeze(x: Any) -> Hashable:
         return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
     if isinstance(x, np.ndarray):
         raise TypeError("arrays in params are not compared")
+    if isinstance(x, (float, complex, np.inexact)):
+        return _number_key(x)
     hash(x)
     return (type(x).__name__, x)
 
 
+def _number_key(v: Any) -> Hashable:
+    """A key equal for two scalars exactly when one may stand for the other: same type
+    (so dtype: 1 and 1.0, float32 and float64 differ), same bits up to NaN payloads
+    (0.0 and -0.0 differ; every NaN equals every NaN, unlike under ``==``)."""
+    kind = type(v).__name__
+    if isinstance(v, (complex, np.complexfloating)):
+        c = complex(v)
+        return (kind, _float_bits(c.real), _float_bits(c.imag))
+    if isinstance(v, (float, np.floating)):
+        return (kind, _float_bits(float(v)) if not isinstance(v, np.longdouble) else repr(v))
+    return (kind, v.item() if isinstance(v, np.generic) else v)
+
+
+def _float_bits(f: float) -> str:
+    return "nan" if f != f else f.hex()  # hex tells -0.0 from 0.0; NaNs compare unequal
+
+
 def _atom_key(a: Atom) -> Hashable:
     if isinstance(a, Literal):
-        v = a.val
-        return ("lit", type(v).__name__, v.item() if isinstance(v, np.generic) else v)
+        return ("lit", _number_key(a.val))
     return a
 
 
@@ -75,6 +94,9 @@ def cse(closed: ClosedJaxpr) -> ClosedJaxpr:
     eqns: list[Eqn] = []
     for eqn in closed.jaxpr.eqns:
         invars = [_substitute(a, env) for a in eqn.invars]
+        if eqn.prim.effectful:  # two prints of one value are two prints
+            eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
+            continue
         try:
             key = (eqn.prim, tuple(_atom_key(a) for a in invars), _freeze(eqn.params))
             hash(key)
@@ -211,7 +233,34 @@ def _drop_redundant_broadcasts(closed: ClosedJaxpr) -> ClosedJaxpr:
     return dce(_rebuild(closed, eqns, env))
 
 
-DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, cse, dce)
+# ---------------------------------------------------------------------------- sub-jaxprs
+# A body takes its constants as inputs and has none of its own; folding would give it
+# some (arrays computed from literals), so bodies get the passes that keep it that way.
+BODY_PASSES: tuple[Pass, ...] = (simplify, cse, dce)
+
+
+def _optimize_param(value: Any) -> Any:
+    if isinstance(value, Jaxpr) and not value.constvars:
+        return optimize(ClosedJaxpr(value, []), BODY_PASSES + (optimize_bodies,)).jaxpr
+    if isinstance(value, tuple) and value and all(isinstance(v, Jaxpr) for v in value):
+        return tuple(_optimize_param(v) for v in value)
+    return value
+
+
+def optimize_bodies(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """Optimise every sub-jaxpr held in an equation's parameters (loop bodies,
+    conditions, branches), nested ones included, so the code generated for them is
+    as lean as the code around them. Inputs and outputs of each body are kept."""
+    eqns = []
+    changed = False
+    for eqn in closed.jaxpr.eqns:
+        params = {k: _optimize_param(v) for k, v in eqn.params.items()}
+        changed = changed or any(params[k] is not v for k, v in eqn.params.items())
+        eqns.append(Eqn(eqn.prim, eqn.invars, eqn.outvars, params))
+    return _rebuild(closed, eqns, {}) if changed else closed
+
+
+DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, cse, dce, optimize_bodies)
 
 
 def optimize(closed: ClosedJaxpr, passes: tuple[Pass, ...] = DEFAULT_PASSES) -> ClosedJaxpr:

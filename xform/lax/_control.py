@@ -11,11 +11,13 @@ compose like any other.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 
-from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, Var, aval_of
+from ..core.emit import Bind, Writer
+from ..core.ir import ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of
 from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
                           zeros_like)
@@ -127,6 +129,27 @@ def _batched_run(jaxpr: Jaxpr, dims: Sequence[int | None], size: int) -> Fun:
     return lambda *ops: vmap_flat(lambda *a: _run(jaxpr, *a), ops, dims, size, 0)
 
 
+def _writer(bind: Bind, prim: str) -> Writer:
+    if not hasattr(bind, "block"):
+        raise TypeError(f"the jit emitter of `{prim}` writes statements: call it from "
+                        "xform.jit's code generation, which passes a Writer as `bind`")
+    return cast(Writer, bind)
+
+
+def _assign(w: Writer, names: Sequence[str], values: Sequence[str]) -> None:
+    if names:
+        w.line(f"{', '.join(names)} = {', '.join(values)}")
+
+
+def _as_array(w: Writer, source: str) -> str:
+    # a loop that runs zero times hands back its init, which may be a Python scalar
+    return f"{w(np.asarray)}({source})"
+
+
+def _tuple(names: Sequence[str]) -> str:
+    return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+
+
 # ---------------------------------------------------------------------------- cond / switch
 def _cond_impl(index: Any, *args: Any, branches: tuple[Jaxpr, ...]) -> list[Any]:
     i = int(np.clip(index, 0, len(branches) - 1))
@@ -172,9 +195,26 @@ def _cond_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     return out, [0] * len(out)
 
 
+def _cond_emit(args: list[str], params: dict, bind: Bind) -> str:
+    """``if``/``elif``/``else`` over the (clamped) index, each branch written inline."""
+    w = _writer(bind, "cond")
+    branches = params["branches"]
+    outs = [w.fresh() for _ in branches[0].outvars]
+    index = w.fresh()
+    w.line(f"{index} = int({args[0]})")
+    for k, branch in enumerate(branches):
+        if len(branches) > 1:
+            w.line("else:" if k == len(branches) - 1 else
+                   f"{'if' if k == 0 else 'elif'} {index} {'<=' if k == 0 else '=='} {k}:")
+        with w.indented() if len(branches) > 1 else contextlib.nullcontext():
+            _assign(w, outs, w.block(branch, args[1:]).write())
+    return _tuple(outs)
+
+
 cond_p.jvp = _cond_jvp
 cond_p.vjp = _cond_vjp
 cond_p.batch = _cond_batch
+cond_p.emit = _cond_emit
 
 
 def switch(index: Any, branches: Sequence[Fun], *operands: Any) -> Any:
@@ -286,9 +326,30 @@ def _while_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tupl
     return list(while_loop(cond_fun, body_fun, init)), [0] * len(init)
 
 
+def _while_emit(args: list[str], params: dict, bind: Bind) -> str:
+    """``while True:`` with the condition and the body written inline. Nothing is
+    hoisted: the loop may run zero times, and work moved out of it would then run
+    (and could fail) where the interpreted loop does not."""
+    w = _writer(bind, "while")
+    nc, nb = params["n_cond"], params["n_body"]
+    cc, bc, init = args[:nc], args[nc:nc + nb], args[nc + nb:]
+    carry = [w.fresh() for _ in init]
+    _assign(w, carry, [_as_array(w, a) for a in init])
+    cond = w.block(params["cond"], cc + carry)
+    body = w.block(params["body"], bc + carry)
+    w.line("while True:")
+    with w.indented():
+        w.line(f"if not {cond.write()[0]}:")
+        with w.indented():
+            w.line("break")
+        _assign(w, carry, body.write())
+    return _tuple(carry)
+
+
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
 while_p.batch = _while_batch
+while_p.emit = _while_emit
 
 
 def _while_primitive(cond_fun: Fun, body_fun: Fun, init_val: Any) -> Any:
@@ -400,30 +461,113 @@ def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: di
     return list(t_carry) + list(t_ys)
 
 
+class _ScanLinearized:
+    """A scan body's reverse step split by partial evaluation: ``forward`` (the body
+    plus the residuals the backward step needs, as extra stacked outputs) runs in the
+    forward loop, ``backward`` (only the equations that read cotangents) in the
+    reverse loop, so no step of the forward pass is ever run again.
+
+    The split is made on the traced reverse step ``(consts, carry, x, ct_carry', ct_y)
+    -> (carry', y, ct_consts, ct_carry, ct_x)``: an equation is forward when it reads
+    no cotangent. A residual is then one of the loop's constants, or computed from
+    constants only (computed once, outside the loops), or an ``x`` slice (``xs`` is
+    read again), or per step (stacked by the forward loop: the entering carry, the
+    body's intermediates)."""
+
+    def __init__(self, body: Jaxpr, nk: int, nc: int) -> None:
+        n_in = len(body.invars)
+        primal_avals = [v.aval for v in body.invars]
+        ct_avals = [v.aval for v in body.outvars]
+
+        def step(*a: Any) -> list[Any]:
+            primals, cts = list(a[:n_in]), list(a[n_in:])
+            outs, pullback = vjp_flat(lambda *q: _run(body, *q), primals,
+                                      [_inexact(p) for p in primals])
+            in_cts = pullback(cts)
+            return list(outs) + [zeros_like(p) if c is None else c
+                                 for p, c in zip(primals, in_cts)]
+
+        closed = trace_to_jaxpr(step, primal_avals + ct_avals)
+        j = closed.jaxpr
+        primal_in = j.invars[:n_in]
+        known: set[Var] = set(j.constvars) | set(primal_in)
+        invariant: set[Var] = set(j.constvars) | set(primal_in[:nk])
+        fwd_eqns, bwd_eqns = [], []
+        for eqn in j.eqns:
+            reads = [a for a in eqn.invars if isinstance(a, Var)]
+            if all(a in known for a in reads):
+                fwd_eqns.append(eqn)
+                known.update(eqn.outvars)
+                if all(a in invariant for a in reads):
+                    invariant.update(eqn.outvars)
+            else:
+                bwd_eqns.append(eqn)
+        n_out = len(body.outvars)
+        primal_out, ct_out = j.outvars[:n_out], j.outvars[n_out:]
+        needed: list[Var] = []
+        for a in [a for e in bwd_eqns for a in e.invars] + list(ct_out):
+            if isinstance(a, Var) and a in known and a not in needed:
+                needed.append(a)
+        xs_in = primal_in[nk + nc:]
+        self.const_res = [v for v in needed if v in invariant]
+        self.x_res = [v for v in needed if v in xs_in]
+        self.step_res = [v for v in needed if v not in invariant and v not in xs_in]
+        self.consts = closed.consts
+        # forward: (closed consts, consts, carry, x) -> (carry', y, per-step residuals)
+        self.forward = _pruned(list(j.constvars) + list(primal_in), fwd_eqns,
+                               list(primal_out) + self.step_res)
+        # the residuals made of constants only, from (closed consts, consts)
+        self.invariant = _pruned(list(j.constvars) + list(primal_in[:nk]), fwd_eqns,
+                                 self.const_res)
+        # backward: (constant residuals, per-step residuals, x residuals,
+        #            ct_carry', ct_y) -> (ct_consts, ct_carry, ct_x)
+        self.backward = _pruned(self.const_res + self.step_res + self.x_res
+                                + list(j.invars[n_in:]), bwd_eqns, list(ct_out))
+        self.x_index = [xs_in.index(v) for v in self.x_res]
+
+
+def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any]) -> Jaxpr:
+    """The jaxpr of the equations that ``outvars`` need (in order)."""
+    live = {v for v in outvars if isinstance(v, Var)}
+    kept = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if isinstance(a, Var))
+    kept.reverse()
+    return Jaxpr([], invars, kept, outvars)
+
+
 def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     consts, init, xs = _scan_split(args, params)
     nk, nc = len(consts), params["n_carry"]
+    n, reverse = params["length"], params["reverse"]
+    lin = _ScanLinearized(params["body"], nk, nc)
     cts = instantiate(ct, ans)
     ct_carry, ct_ys = cts[:nc], cts[nc:]
-    body_j = params["body"]
+    const_res = _run(lin.invariant, *lin.consts, *consts)
+    n_y = len(params["body"].outvars) - nc
 
-    def forward(carry: Any, x: Any) -> Any:  # the carries entering each step
-        return _run(body_j, *consts, *carry, *x)[:nc], list(carry)
+    def forward(carry: Any, x: Any) -> Any:
+        outs = _run(lin.forward, *lin.consts, *consts, *carry, *x)
+        return outs[:nc], outs[nc + n_y:]
 
-    _, carries = scan(forward, init, xs, length=params["length"], reverse=params["reverse"])
+    _, step_res = scan(forward, list(init), list(xs), length=n, reverse=reverse)
+    x_res = [xs[i] for i in lin.x_index]
 
     def backward(acc: Any, inp: Any) -> Any:
         ct_c, ct_k = acc
-        c_i, x_i, cty_i = inp
-        g = _vjp_of(body_j, consts + list(c_i) + list(x_i), list(ct_c) + list(cty_i))
+        res, cty = inp
+        g = _run(lin.backward, *const_res, *res, *ct_c, *cty)
         return (g[nk:nk + nc], [a + b for a, b in zip(ct_k, g[:nk])]), g[nk + nc:]
 
     zeros_k = [zeros_like(c) for c in consts]
-    (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k), (carries, xs, ct_ys),
-                                       length=params["length"], reverse=not params["reverse"])
+    (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k),
+                                       (list(step_res) + x_res, ct_ys), length=n,
+                                       reverse=not reverse)
     out = list(ct_consts) + list(ct_init) + list(ct_xs)
-    return [c if n else None for c, n in zip(out, needs)]
+    return [c if need else None for c, need in zip(out, needs)]
 
 
 def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
@@ -444,9 +588,43 @@ def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     return list(carry) + list(ys), [0] * nc + [1] * len(ys)
 
 
+def _scan_emit(args: list[str], params: dict, bind: Bind) -> str:
+    """A ``for`` loop over the steps with the body written inline: the work that depends
+    only on the loop's constants is hoisted out of it (when it runs at all), slices of
+    ``xs`` are read only where the body uses them, and the stacked outputs are written
+    into buffers allocated once."""
+    w = _writer(bind, "scan")
+    nk, nc, n = params["n_consts"], params["n_carry"], params["length"]
+    body_j: Jaxpr = params["body"]
+    consts, init, xs = args[:nk], args[nk:nk + nc], args[nk + nc:]
+    carry = [w.fresh() for _ in init]
+    _assign(w, carry, init if n else [_as_array(w, a) for a in init])
+    ys = [w.fresh() for _ in body_j.outvars[nc:]]
+    for buf, v in zip(ys, body_j.outvars[nc:]):
+        w.line(f"{buf} = {w(np.empty)}({w((n,) + tuple(v.aval.shape))}, {w(v.aval.dtype)})")
+    x_names = [w.fresh() for _ in xs]
+    body = w.block(body_j, consts + carry + x_names, [True] * nk + [False] * (nc + len(xs)))
+    if n:
+        body.hoist()
+    i = w.fresh()
+    w.line(f"for {i} in {w(range(n - 1, -1, -1) if params['reverse'] else range(n))}:")
+    with w.indented():
+        for name, x, used in zip(x_names, xs, body.used[nk + nc:]):
+            if used:
+                w.line(f"{name} = {x}[{i}]")
+        outs = body.write()
+        for buf, y in zip(ys, outs[nc:]):
+            w.line(f"{buf}[{i}] = {y}")
+        _assign(w, carry, outs[:nc])
+        if not outs:
+            w.line("pass")
+    return _tuple(carry + ys)
+
+
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
 scan_p.batch = _scan_batch
+scan_p.emit = _scan_emit
 
 
 def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,

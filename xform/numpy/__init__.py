@@ -7,7 +7,8 @@ The family's files import one another at module level, each only from files
 below it in this order (``tests/test_layers.py`` keeps it so):
 ``_elementwise`` < ``_shape`` < ``_reductions`` < ``_creation`` < ``_indexing`` <
 ``_extra_elementwise`` < ``_contract`` < ``_manip`` < ``_stats`` < ``_signal`` <
-``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_tracer_methods``.
+``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_tracer_methods``; ``random`` imports
+only the core.
 """
 from __future__ import annotations
 
@@ -15,30 +16,35 @@ import sys as _sys
 
 import numpy as _np
 
-from . import _tracer_methods, fft, linalg
+from . import _tracer_methods, fft, linalg, random
 from ._contract import dot, einsum, inner, matmul, outer, tensordot, vdot
-from ._creation import (arange, array, asarray, copy, empty, empty_like, eye, full, full_like,
-                        identity, linspace, logspace, meshgrid, ndim, ones, ones_like,
-                        result_type, shape, size, tri, zeros, zeros_like)
-from ._elementwise import (abs, absolute, add, arccos, arccosh, arcsin, arcsinh, arctan,
-                           arctan2, arctanh, around, astype, cbrt, ceil, clip, conj, conjugate,
-                           cos, cosh, deg2rad, divide, equal, exp, exp2, expm1, fabs, floor,
-                           floor_divide, fmax, fmin, fmod, greater, greater_equal, heaviside,
-                           hypot, imag, isfinite, isinf, isnan, less, less_equal, log, log10,
-                           log1p, log2, logaddexp, logaddexp2, logical_and, logical_not,
+from ._creation import (arange, array, asarray, bool_, complex64, complex128, copy, empty,
+                        empty_like, eye, float16, float32, float64, full, full_like, identity,
+                        int8, int16, int32, int64, linspace, logspace, meshgrid, ndim, ones,
+                        ones_like, result_type, shape, size, tri, uint8, uint16, uint32, uint64,
+                        zeros, zeros_like)
+from ._elementwise import (abs, absolute, add, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+                           arctanh, around, astype, bitwise_and, bitwise_invert,
+                           bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                           bitwise_xor, cbrt, ceil, clip, conj, conjugate, copysign, cos, cosh,
+                           deg2rad, divide, equal, exp, exp2, expm1, fabs, floor, floor_divide,
+                           fmax, fmin, fmod, greater, greater_equal, heaviside, hypot, imag,
+                           invert, isfinite, isinf, isnan, left_shift, less, less_equal, log,
+                           log10, log1p, log2, logaddexp, logaddexp2, logical_and, logical_not,
                            logical_or, logical_xor, maximum, minimum, mod, multiply, negative,
-                           nonzero, not_equal, positive, pow, power, rad2deg, real, reciprocal,
-                           remainder, rint, round, sign, sin, sinh, sqrt, square, subtract, tan,
-                           tanh, true_divide, trunc, where)
+                           nextafter, nonzero, not_equal, positive, pow, power, rad2deg, real,
+                           reciprocal, remainder, right_shift, rint, round, sign, sin, sinh, sqrt,
+                           square, subtract, tan, tanh, true_divide, trunc, where)
 from ._indexing import argsort, at, take
 from ._reductions import (all, amax, amin, any, argmax, argmin, cumprod, cumsum, max, mean,
                           min, prod, ptp, std, sum, var)
 from ._shape import (atleast_1d, atleast_2d, broadcast_arrays, broadcast_to, column_stack,
                      concatenate, expand_dims, flip, hstack, moveaxis, permute_dims, ravel,
                      repeat, reshape, roll, squeeze, stack, swapaxes, tile, transpose, vstack)
-from ._extra_elementwise import (allclose, angle, float_power, iscomplexobj, isclose, isneginf,
-                                 isposinf, isrealobj, nan_to_num, real_if_close, signbit, sinc)
-from ._manip import (array_split, atleast_3d, cross, diag, diagflat, diagonal, dsplit, dstack,
+from ._extra_elementwise import (allclose, angle, float_power, iscomplex, iscomplexobj, isclose,
+                                 isneginf, isposinf, isreal, isrealobj, nan_to_num, real_if_close,
+                                 signbit, sinc)
+from ._manip import (append, array_split, atleast_3d, c_, cross, r_, row_stack, diag, diagflat, diagonal, dsplit, dstack,
                      fliplr, flipud, hsplit, kron, pad, rollaxis, rot90, select, split,
                      take_along_axis, trace, tril, triu, vsplit)
 from ._signal import convolve, correlate, diff, gradient, interp, polyval, trapezoid
@@ -56,14 +62,9 @@ concat = concatenate
 
 # constants, dtypes and helpers that involve no differentiation pass straight through
 pi, e, inf, nan, newaxis, euler_gamma = _np.pi, _np.e, _np.inf, _np.nan, None, _np.euler_gamma
-float16, float32, float64 = _np.float16, _np.float32, _np.float64
-int8, int16, int32, int64 = _np.int8, _np.int16, _np.int32, _np.int64
-uint8, uint32, uint64 = _np.uint8, _np.uint32, _np.uint64
-complex64, complex128 = _np.complex64, _np.complex128
-bool_ = _np.bool_
 ndarray, dtype, finfo, iinfo = _np.ndarray, _np.dtype, _np.finfo, _np.iinfo
-issubdtype, errstate, random = _np.issubdtype, _np.errstate, _np.random
-float_, int_ = _np.float64, _np.int_
+issubdtype, errstate = _np.issubdtype, _np.errstate
+float_, int_ = float64, int64
 integer, floating, inexact, number = _np.integer, _np.floating, _np.inexact, _np.number
 
 

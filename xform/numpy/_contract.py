@@ -158,8 +158,46 @@ def _normalize_subscripts(subscripts: str, shapes: Sequence[tuple[int, ...]]
     return fixed, out
 
 
-def einsum(subscripts: str, *operands: Any, optimize: Any = None) -> Any:
-    """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices)."""
+def _sublist_letters(sublist: Any, where: str) -> str:
+    out = []
+    for s in sublist:
+        if s is Ellipsis:
+            out.append("...")
+        elif isinstance(s, (int, np.integer)) and 0 <= s < len(_LETTERS):
+            out.append(_LETTERS[int(s)])
+        else:
+            raise ValueError(f"einsum: {where} holds {s!r}; the sublist form takes subscripts "
+                             f"as integers in [0, {len(_LETTERS)}) or Ellipsis")
+    return "".join(out)
+
+
+def _from_sublists(args: Sequence[Any]) -> tuple[str, list[Any]]:
+    """NumPy's sublist form ``einsum(op0, sublist0, op1, sublist1, ..., [out])`` as a
+    subscripts string and the operands."""
+    operands, specs = list(args[0::2]), list(args[1::2])
+    out = None
+    if len(operands) > len(specs):  # an odd count: the last item is the output sublist
+        out = operands.pop()
+    specs_s = [_sublist_letters(sub, f"the sublist of operand {k}")
+               for k, sub in enumerate(specs)]
+    spec = ",".join(specs_s)
+    if out is not None:
+        spec += "->" + _sublist_letters(out, "the output sublist")
+    return spec, operands
+
+
+def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
+    """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices), in the
+    subscripts form or NumPy's sublist form.
+
+    >>> import xform.numpy as np
+    >>> a, b = np.ones((2, 3)), np.ones((3, 4))
+    >>> np.einsum(a, [0, 1], b, [1, 2], [0, 2]).shape
+    (2, 4)
+    """
+    if not isinstance(subscripts, str):
+        subscripts, operand_list = _from_sublists((subscripts, *operands))
+        operands = tuple(operand_list)
     operands_l = [asarray(o) for o in operands]
     ins, out = _normalize_subscripts(subscripts, [shape_of(o) for o in operands_l])
     used = set("".join(ins) + out)
@@ -233,8 +271,37 @@ def vdot(a: Any, b: Any) -> Any:
 
 
 # ------------------------------------------------------------------------ batching
+def _batch_matmul_one_gemm(a: Any, b: Any, da: Any, db: Any) -> tuple[Any, int] | None:
+    """One batched operand against an unbatched vector or matrix, as a single matrix
+    product with the batch folded into the rows (a stack of matrix-vector products
+    costs many small BLAS calls); ``None`` when the shapes do not allow it."""
+    na, nb = len(shape_of(a)) - (da is not None), len(shape_of(b)) - (db is not None)
+    if db is None and nb <= 2 and na >= 1:
+        a = move_to_front(a, da)
+        if na <= 2:  # rows (B, n) or matrices (B, m, n): (B*m, n) @ b
+            front = tuple(shape_of(a))[:-1]
+            rows = reshape(a, (-1, shape_of(a)[-1])) if na == 2 else a
+            out = bind(matmul_p, rows, b)
+            return reshape(out, front + tuple(shape_of(out))[1:]), 0
+        return None
+    if da is None and na <= 2 and nb >= 1:
+        b = move_to_front(b, db)
+        if nb == 1:  # a @ v for each v: the rows of v @ a^T
+            return bind(matmul_p, b, _mT(a) if na == 2 else a), 0
+        if nb == 2:  # a @ M for each M: (M^T a^T)^T, the batch folded into M^T's rows
+            mt = _mT(b)
+            bt = tuple(shape_of(mt))
+            out = bind(matmul_p, reshape(mt, (-1, bt[-1])), _mT(a) if na == 2 else a)
+            out = reshape(out, bt[:-1] + tuple(shape_of(out))[1:])
+            return (_mT(out) if na == 2 else out), 0
+    return None
+
+
 def _batch_matmul(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, int]:
     (a, b), (da, db) = vals, dims
+    folded = _batch_matmul_one_gemm(a, b, da, db)
+    if folded is not None:
+        return folded
     size = batch_size(vals, dims)
     a_vec = len(shape_of(a)) - (da is not None) == 1
     b_vec = len(shape_of(b)) - (db is not None) == 1

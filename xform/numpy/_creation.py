@@ -148,3 +148,54 @@ def result_type(*args: Any) -> np.dtype:
     return np.result_type(*[a.dtype if isinstance(a, Tracer) else a for a in args])
 
 
+
+
+# ------------------------------------------------------------------------ scalar types
+class _ScalarType(type):
+    """The metaclass of ``xform.numpy.float64`` & co: each is NumPy's scalar type for
+    every purpose a type serves (``dtype=``, ``np.dtype``, ``issubdtype``, ``isinstance``,
+    ``==``, hashing), and calling it casts like NumPy's, traced values included: a cast
+    between inexact types keeps the derivative (``np.float64(x)`` under ``grad``), one to
+    an integer or boolean type is a value without derivative. As in JAX, ``np.float32(x)``
+    of an array is an array of that dtype."""
+
+    numpy_type: type
+    dtype: np.dtype
+
+    def __call__(cls, x: Any = 0) -> Any:
+        if contains_tracer(x):
+            return astype(stack_nested(x), cls.dtype)
+        return cls.numpy_type(x)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, cls.numpy_type)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, cls.numpy_type)
+
+    def __eq__(cls, other: Any) -> bool:
+        if isinstance(other, _ScalarType):
+            return cls.numpy_type is other.numpy_type
+        return other is cls.numpy_type or (isinstance(other, np.dtype) and other == cls.dtype)
+
+    def __hash__(cls) -> int:
+        return hash(cls.numpy_type)
+
+    def __repr__(cls) -> str:
+        return f"<class 'xform.numpy.{cls.__name__}'>"
+
+
+def _scalar_type(numpy_type: type) -> Any:
+    name = np.dtype(numpy_type).name if numpy_type is not np.bool_ else "bool_"
+    doc = (f"`numpy.{name}`: usable as a dtype; calling it casts, traced values "
+           "included (a float or complex cast keeps the derivative).")
+    return _ScalarType(name, (), {"numpy_type": numpy_type, "dtype": np.dtype(numpy_type),
+                                  "__doc__": doc, "__module__": "xform.numpy"})
+
+
+float16, float32, float64 = (_scalar_type(t) for t in (np.float16, np.float32, np.float64))
+int8, int16, int32, int64 = (_scalar_type(t) for t in (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = (_scalar_type(t)
+                                 for t in (np.uint8, np.uint16, np.uint32, np.uint64))
+complex64, complex128 = _scalar_type(np.complex64), _scalar_type(np.complex128)
+bool_ = _scalar_type(np.bool_)

@@ -26,6 +26,7 @@ from ..tree_util import tree_map
 cos: Callable[[Any], Any]
 cosh: Callable[[Any], Any]
 sign: Callable[[Any], Any]
+copysign: Callable[[Any, Any], Any]
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -232,6 +233,11 @@ logaddexp2_p, logaddexp2 = binary_op("logaddexp2", np.logaddexp2,
 mod_p, mod = binary_op("mod", np.mod, lambda ans, x, y: 1.0, lambda ans, x, y: -floor(x / y))
 fmod_p, fmod = binary_op("fmod", np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: -trunc(x / y))
 remainder = mod
+# |x| with the sign of y: slope +-1 in x (+1 where the signs of x and y agree, read off
+# the sign bits, so it is defined at x = 0 and at -0.0), 0 in y (the jump at y = 0 has
+# measure zero, as for sign)
+copysign_p, copysign = binary_op("copysign", np.copysign,
+                                 lambda ans, x, y: copysign(1.0, x) * copysign(1.0, y), None)
 
 # no complex extension in NumPy (hypot, arctan2, cbrt, mod...), or none with these rules
 for _p in (cbrt_p, deg2rad_p, rad2deg_p, arctan2_p, hypot_p, logaddexp_p, logaddexp2_p, mod_p,
@@ -252,6 +258,26 @@ logical_and_p, logical_and = binary_op("logical_and", np.logical_and, None, None
 logical_or_p, logical_or = binary_op("logical_or", np.logical_or, None, None)
 logical_xor_p, logical_xor = binary_op("logical_xor", np.logical_xor, None, None)
 heaviside_p, heaviside = binary_op("heaviside", np.heaviside, None, None)
+
+# ---------------------------------------------------------------- bitwise, zero derivative
+# integer and boolean operands only (NumPy raises on floats); unsigned arithmetic wraps
+bitwise_and_p, bitwise_and = binary_op("bitwise_and", np.bitwise_and, None, None)
+bitwise_or_p, bitwise_or = binary_op("bitwise_or", np.bitwise_or, None, None)
+bitwise_xor_p, bitwise_xor = binary_op("bitwise_xor", np.bitwise_xor, None, None)
+left_shift_p, left_shift = binary_op("left_shift", np.left_shift, None, None)
+right_shift_p, right_shift = binary_op("right_shift", np.right_shift, None, None)
+invert_p, invert = unary_op("invert", np.invert, None)
+bitwise_and_p.emit = emit.infix("&")
+bitwise_or_p.emit = emit.infix("|")
+bitwise_xor_p.emit = emit.infix("^")
+left_shift_p.emit = emit.infix("<<")
+right_shift_p.emit = emit.infix(">>")
+invert_p.emit = emit.prefix("~")
+bitwise_not = bitwise_invert = invert
+# the next representable float after x towards y (a step of the dtype's grid)
+nextafter_p, nextafter = binary_op("nextafter", np.nextafter, None, None)
+nextafter_p.emit = emit.numpy_call("nextafter")
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 # ---------------------------------------------------------------- selection and dtype
 select_p = Primitive("select", np.where)

@@ -14,8 +14,8 @@ import numpy as np
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defrules, dtype_of,
                           unary_op)
 from ..core.trace import Tracer
-from ._elementwise import (absolute, arctan2, astype, greater, imag, is_complex, isinf, isnan, less,
-                           logical_and, power, real, where)
+from ._elementwise import (absolute, arctan2, astype, equal, greater, imag, is_complex, isinf,
+                           isnan, less, logical_and, not_equal, power, real, where)
 from ._reductions import all as all_
 
 
@@ -43,6 +43,28 @@ def real_if_close(a: Any, tol: float = 100) -> Any:
     if bool(all_(less(absolute(imag(a)), tol))):
         return real(a)
     return a
+
+
+def iscomplex(x: Any) -> Any:
+    """`numpy.iscomplex`: elementwise, whether the imaginary part is nonzero (all False
+    for a real dtype); boolean, no derivative.
+
+    >>> import xform.numpy as np
+    >>> np.iscomplex(np.asarray([1.0 + 0j, 2.0 + 1j])).tolist()
+    [False, True]
+    """
+    return not_equal(imag(x), 0)
+
+
+def isreal(x: Any) -> Any:
+    """`numpy.isreal`: elementwise, whether the imaginary part is zero (all True for a
+    real dtype); boolean, no derivative.
+
+    >>> import xform.numpy as np
+    >>> np.isreal(np.asarray([1.0 + 0j, 2.0 + 1j])).tolist()
+    [True, False]
+    """
+    return equal(imag(x), 0)
 
 
 def iscomplexobj(x: Any) -> bool:

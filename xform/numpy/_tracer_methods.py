@@ -38,8 +38,13 @@ def _operators(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
         "__neg__": xnp.negative, "__pos__": xnp.positive, "__abs__": xnp.absolute,
         "__eq__": xnp.equal, "__ne__": xnp.not_equal, "__lt__": xnp.less,
         "__le__": xnp.less_equal, "__gt__": xnp.greater, "__ge__": xnp.greater_equal,
-        "__and__": xnp.logical_and, "__or__": xnp.logical_or, "__xor__": xnp.logical_xor,
-        "__invert__": xnp.logical_not,
+        # NumPy's meaning: bitwise on integers, logical on booleans
+        "__and__": xnp.bitwise_and, "__rand__": _swap(xnp.bitwise_and),
+        "__or__": xnp.bitwise_or, "__ror__": _swap(xnp.bitwise_or),
+        "__xor__": xnp.bitwise_xor, "__rxor__": _swap(xnp.bitwise_xor),
+        "__lshift__": xnp.left_shift, "__rlshift__": _swap(xnp.left_shift),
+        "__rshift__": xnp.right_shift, "__rrshift__": _swap(xnp.right_shift),
+        "__invert__": xnp.invert,
         "__getitem__": getitem,
     }
 

@@ -334,12 +334,39 @@ def _hoist_tracers(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list[Any]]:
     return ClosedJaxpr(new, keep_vals), moved_vals
 
 
-def odeint(func: Callable[..., Any], y0: Any, t: Any, *args: Any, rtol: float = 1.4e-8,
-           atol: float = 1.4e-8, mxstep: float = np.inf, hmax: float = np.inf) -> Any:
+def odeint(func: Callable[..., Any], y0: Any, t: Any, *extra_args: Any, args: Any = (),
+           tfirst: bool = False, rtol: float | None = 1.4e-8, atol: float | None = 1.4e-8,
+           mxstep: float = np.inf, hmax: float = np.inf) -> Any:
     """Solve ``dy/dt = func(y, t, *args)`` from ``y(t[0]) = y0``; the result holds
     ``y`` at every time of the increasing 1-D ``t`` (a leading axis on each leaf of
     the pytree ``y0``). Differentiable w.r.t. ``y0``, ``t`` and ``args`` (forward
-    mode by sensitivity equations, reverse mode by the adjoint method)."""
+    mode by sensitivity equations, reverse mode by the adjoint method).
+
+    Both signatures work: JAX's ``odeint(func, y0, t, *args)`` and SciPy's
+    ``odeint(func, y0, t, args=(...), tfirst=False)`` (``tfirst=True``: ``func(t, y,
+    *args)``; ``rtol``/``atol`` of None are the defaults; SciPy's ``hmax=0`` and
+    ``mxstep=0`` mean no limit and LSODA's default).
+
+    >>> import numpy as onp
+    >>> from xform.scipy.integrate import odeint
+    >>> ys = odeint(lambda y, t, k: -k * y, 1.0, onp.array([0.0, 1.0]), args=(2.0,))
+    >>> bool(abs(ys[1] - onp.exp(-2.0)) < 1e-6)
+    True
+    """
+    if not isinstance(args, (tuple, list)):
+        raise TypeError(f"odeint: args must be a tuple of extra arguments to func (SciPy's "
+                        f"signature), got {type(args).__name__}; write args=({args!r},)")
+    if extra_args and args:
+        raise TypeError("odeint: extra arguments given both by position (JAX's signature) "
+                        "and as args=(...) (SciPy's); use one of them")
+    args = tuple(extra_args) or tuple(args)
+    if tfirst:
+        user_func = func
+
+        def func(y: Any, s: Any, *a: Any) -> Any:
+            return user_func(s, y, *a)
+    rtol = 1.4e-8 if rtol is None else rtol
+    atol = 1.4e-8 if atol is None else atol
     leaves, y_tree = tree_flatten(y0)
     leaves = [asarray(x) for x in leaves]
     if not leaves:

@@ -13,7 +13,7 @@ from typing import Any
 import scipy.special as _sc
 
 from ._functions import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfinv, expit,
-                         gamma, gammaln, i0, i0e, i1, i1e, iv, ive, j0, j1, jn, jv,
+                         gamma, gammaln, gammasgn, i0, i0e, i1, i1e, iv, ive, j0, j1, jn, jv,
                          log_expit, log_ndtr, logit, multigammaln, ndtr, ndtri, polygamma,
                          psi, rgamma, xlog1py, xlogy, y0, y1, yn, yv)
 from ._incomplete import (betainc, betaincc, betainccinv, betaincinv, gammainc, gammaincc,
@@ -24,7 +24,7 @@ from ..._unsupported import unsupported_getattr
 __all__ = [
     "logsumexp", "softmax", "log_softmax", "expit", "logit", "log_expit",
     "erf", "erfc", "erfinv", "erfcinv", "ndtr", "log_ndtr", "ndtri",
-    "gamma", "gammaln", "digamma", "psi", "polygamma", "rgamma", "multigammaln",
+    "gamma", "gammaln", "gammasgn", "digamma", "psi", "polygamma", "rgamma", "multigammaln",
     "gammainc", "gammaincc", "gammaincinv", "gammainccinv", "beta", "betaln", "betainc",
     "betaincc", "betaincinv", "betainccinv", "stdtr", "stdtrit",
     "xlogy", "xlog1py", "entr",

@@ -109,6 +109,10 @@ gamma_p, gamma = _unary("gamma", sc.gamma, lambda ans, x: ans * digamma(x),
                         "`scipy.special.gamma`.")
 gammaln_p, gammaln = _unary("gammaln", sc.gammaln, lambda ans, x: digamma(x),
                             "`scipy.special.gammaln`: ``log|gamma(x)|``.")
+# the sign of gamma(x) is piecewise constant: a zero derivative (SciPy's 0 at the poles
+# x = 0, -1, -2, ... and NaN for NaN come from the impl)
+gammasgn_p, gammasgn = unary_op("gammasgn", _keep_dtype(sc.gammasgn, 0), None)
+gammasgn.__doc__ = "`scipy.special.gammasgn`: the sign of ``gamma(x)``; no derivative."
 digamma_p, digamma = _unary("digamma", sc.digamma, lambda ans, x: polygamma(1, x),
                             "`scipy.special.digamma` (``psi``).")
 psi = digamma

@@ -13,11 +13,13 @@ import math
 from typing import Any, Sequence
 
 import numpy as np
+import scipy.stats as _st
 
 from ...core.rules import dtype_of
 from ...numpy import _elementwise as E
 from ...numpy._creation import asarray
 from ...numpy._elementwise import astype, stop_gradient, where
+from ...numpy.random import draw
 
 NAN = math.nan
 INF = math.inf
@@ -62,6 +64,9 @@ class _Frozen:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.dist, name)
+        if name == "rvs":
+            return lambda size=None, random_state=None: method(
+                *self.args, size=size, random_state=random_state, **self.kwds)
         if name in ("entropy", "mean", "var", "std"):
             return lambda: method(*self.args, **self.kwds)
         return lambda x: method(x, *self.args, **self.kwds)
@@ -100,6 +105,17 @@ class _Distribution:
     def _argcheck(self, *shapes: Any) -> Any:
         """Where the shape parameters are valid (SciPy returns NaN elsewhere)."""
         return True
+
+    def rvs(self, *args: Any, **kwds: Any) -> Any:
+        """Random variates: SciPy's sampler, with its signature (the parameters, then
+        ``size=None, random_state=None``). The draws are constants, not differentiated.
+
+        >>> import xform.scipy.stats as st
+        >>> st.norm.rvs(loc=1.0, size=3, random_state=0).shape
+        (3,)
+        """
+        return draw(f"xform.scipy.stats.{self.name}.rvs", getattr(_st, self.name).rvs,
+                    args, kwds)
 
     def __call__(self, *args: Any, **kwds: Any) -> _Frozen:
         """The frozen distribution with these parameters."""

@@ -6,10 +6,12 @@ import math
 from typing import Any
 
 import numpy as np
+import scipy.stats as _st
 
 from ... import numpy as xnp
 from ...core.trace import Tracer
 from ...core.rules import shape_of
+from ...numpy.random import draw
 from .. import special as sp
 from ._base import as_float
 
@@ -119,6 +121,19 @@ class multivariate_normal_gen:
         logdet, _ = p.logdet_and_whiten(None)
         return 0.5 * (p.dim * (1.0 + _LOG_2PI) + logdet)
 
+    def rvs(self, mean: Any = None, cov: Any = 1, size: Any = 1,
+            random_state: Any = None) -> Any:
+        """Random draws: `scipy.stats.multivariate_normal.rvs`, a constant (not
+        differentiated; for a differentiable sample transform standard normal draws,
+        ``mean + L @ z`` with ``L`` the Cholesky factor of ``cov``).
+
+        >>> import xform.scipy.stats as st
+        >>> st.multivariate_normal.rvs([0.0, 1.0], size=4, random_state=0).shape
+        (4, 2)
+        """
+        return draw("xform.scipy.stats.multivariate_normal.rvs", _st.multivariate_normal.rvs,
+                    (mean, cov), {"size": size, "random_state": random_state})
+
     def __call__(self, mean: Any = None, cov: Any = 1,
                  allow_singular: bool = False) -> "_FrozenMVN":
         """The frozen distribution with these parameters."""
@@ -138,6 +153,9 @@ class _FrozenMVN:
 
     def entropy(self) -> Any:
         return self.dist.entropy(self.mean, self.cov)
+
+    def rvs(self, size: Any = 1, random_state: Any = None) -> Any:
+        return self.dist.rvs(self.mean, self.cov, size, random_state)
 
 
 # ------------------------------------------------------------------ Dirichlet
@@ -207,6 +225,16 @@ class dirichlet_gen:
         a0 = xnp.sum(alpha)
         return alpha * (a0 - alpha) / (a0 * a0 * (a0 + 1.0))
 
+    def rvs(self, alpha: Any, size: Any = 1, random_state: Any = None) -> Any:
+        """Random draws: `scipy.stats.dirichlet.rvs`, a constant (not differentiated).
+
+        >>> import xform.scipy.stats as st
+        >>> st.dirichlet.rvs([1.0, 2.0, 3.0], size=2, random_state=0).shape
+        (2, 3)
+        """
+        return draw("xform.scipy.stats.dirichlet.rvs", _st.dirichlet.rvs, (alpha,),
+                    {"size": size, "random_state": random_state})
+
     def __call__(self, alpha: Any) -> "_FrozenDirichlet":
         """The frozen distribution with concentration ``alpha``."""
         return _FrozenDirichlet(self, alpha)
@@ -230,6 +258,9 @@ class _FrozenDirichlet:
 
     def var(self) -> Any:
         return self.dist.var(self.alpha)
+
+    def rvs(self, size: Any = 1, random_state: Any = None) -> Any:
+        return self.dist.rvs(self.alpha, size, random_state)
 
 
 multivariate_normal = multivariate_normal_gen()

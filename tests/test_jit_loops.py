@@ -1,0 +1,200 @@
+"""Control flow under jit is generated code: loop bodies and branches are optimised
+by the jit passes and written inside the jitted function (no interpreter runs), the
+stacked outputs of a scan go into buffers allocated once, and work that depends only
+on a loop's constants is hoisted out of it."""
+from __future__ import annotations
+
+import re
+
+import numpy as onp
+import pytest
+
+import xform
+import xform.numpy as np
+from xform import lax
+from xform.lax import _control
+from xform.test_util import check_grads
+
+
+@pytest.fixture
+def no_interpreter(monkeypatch: pytest.MonkeyPatch):
+    """Calls made inside the fixture's block must not interpret a sub-jaxpr."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a sub-jaxpr was interpreted at run time")
+
+    class Guard:
+        def __enter__(self) -> None:
+            monkeypatch.setattr(_control, "eval_jaxpr", refuse)
+
+        def __exit__(self, *exc) -> None:
+            monkeypatch.undo()
+    return Guard()
+
+
+def _eager_and_jit(f, *args):
+    want = f(*args)
+    jitted = xform.jit(f)
+    jitted.lower(*args).compile()
+    return want, jitted
+
+
+def _close(got, want) -> None:
+    for g, w in zip(xform.tree_util.tree_leaves(got), xform.tree_util.tree_leaves(want)):
+        onp.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_scan_fori_while_cond_run_as_generated_code(no_interpreter) -> None:
+    def f(x, ws):
+        c, ys = lax.scan(lambda c, w: (np.tanh(c * w + x), c * w), x, ws)
+        c = lax.fori_loop(0, 3, lambda i, c: c * 0.9 + i, c)
+        k, c = lax.while_loop(lambda s: s[0] < 4, lambda s: (s[0] + 1, np.sin(s[1])), (0, c))
+        c = lax.cond(np.sum(c) > 0, lambda v: v * 2.0, lambda v: -v, c)
+        return c, ys, k
+    x, ws = onp.linspace(0.1, 0.5, 3), onp.linspace(-1, 1, 12).reshape(4, 3)
+    want = f(x, ws)
+    jitted = xform.jit(f)
+    source = jitted.lower(x, ws).python_source()
+    assert "for " in source and "while True:" in source and "if " in source
+    jitted(x, ws)  # compiled
+    with no_interpreter:
+        got = jitted(x, ws)
+    _close(got, want)
+
+
+def test_scan_outputs_fill_preallocated_buffers_and_reverse_order() -> None:
+    def f(xs):
+        return lax.scan(lambda c, x: (c + x, (c * x, x[0])), np.zeros(2), xs, reverse=True)
+    xs = onp.arange(10.0).reshape(5, 2)
+    want, jitted = _eager_and_jit(f, xs)
+    generated = jitted.lower(xs).compile()
+    # each step writes its row into a buffer; no list of rows is stacked at the end
+    assert len(re.findall(r"\n +v\d+\[v\d+\] = ", generated.source)) == 2, generated.source
+    assert any(v is onp.empty for v in generated.fn.__globals__.values())
+    assert not any(getattr(v, "func", None) is _control._scan_impl
+                   for v in generated.fn.__globals__.values())
+    _close(jitted(xs), want)
+
+
+def test_loop_invariant_work_is_hoisted_out_of_the_loop() -> None:
+    def f(x, w):
+        return lax.fori_loop(0, 5, lambda i, c: c * np.exp(w) + np.sum(np.cos(w)), x)
+    x, w = onp.ones(3), onp.array([0.1, 0.2, 0.3])
+    want, jitted = _eager_and_jit(f, x, w)
+    source = jitted.lower(x, w).python_source()
+    loop = source.index("for ")
+    assert 0 <= source.find("_np.exp") < loop and 0 <= source.find("_np.cos") < loop, source
+    _close(jitted(x, w), want)
+
+
+def test_zero_length_scan_and_literal_init_give_arrays() -> None:
+    def f(x):
+        c, ys = lax.scan(lambda c, _: (c + 1.0, c * x), 0.0, None, length=0)
+        d = lax.fori_loop(0, 0, lambda i, c: c + x, 1.0)
+        return c, ys, d
+    x = onp.float64(2.0)
+    want, jitted = _eager_and_jit(f, x)
+    got = jitted(x)
+    _close(got, want)
+    assert got[1].shape == (0,) and onp.result_type(got[0]) == onp.float64
+
+
+def test_switch_clamps_its_index_like_the_interpreter() -> None:
+    def f(i, x):
+        return lax.switch(i, [lambda v: v + 1.0, lambda v: v * 3.0, lambda v: -v], x)
+    jitted = xform.jit(f)
+    for i in (-2, 0, 1, 2, 7):
+        _close(jitted(onp.int64(i), onp.float64(1.5)), f(i, 1.5))
+
+
+def test_nested_loops_and_branches_inside_a_scan() -> None:
+    def f(x, xs):
+        def step(c, row):
+            inner = lax.fori_loop(0, 2, lambda i, a: a * row + c, c)
+            picked = lax.cond(np.sum(row) > 0, lambda v: v, lambda v: 2.0 * v, inner)
+            return np.tanh(picked), np.sum(picked)
+        return lax.scan(step, x, xs)
+    x, xs = onp.array([0.3, -0.2]), onp.linspace(-1, 1, 8).reshape(4, 2)
+    want, jitted = _eager_and_jit(f, x, xs)
+    _close(jitted(x, xs), want)
+
+
+def test_bodies_are_optimised_by_the_jit_passes() -> None:
+    def f(x):
+        # the body computes sin twice and one unused value: CSE and DCE clean it up
+        return lax.fori_loop(0, 3, lambda i, c: np.sin(c) + np.sin(c) + 0.0 * np.cos(c) * 0,
+                             x)
+    source = xform.jit(f).lower(onp.ones(2)).python_source()
+    body = source[source.index("for "):]
+    assert body.count("_np.sin") == 1, source
+
+
+def test_jitted_gradients_through_loops_match_eager_and_differences() -> None:
+    def f(a, x):
+        c = lax.fori_loop(0, 4, lambda i, c: np.sin(c) * a + 0.1 * i, x)
+        c, ys = lax.scan(lambda c, w: (c * w + a, np.cos(c)), c, onp.linspace(0.5, 1.0, 3))
+        return np.sum(c) + np.sum(ys)
+    a, x = onp.array([0.7, 0.9]), onp.array([0.2, -0.4])
+    jg = xform.jit(xform.grad(f, (0, 1)))
+    _close(jg(a, x), xform.grad(f, (0, 1))(a, x))
+    check_grads(xform.jit(f), (a, x), order=2, modes=("fwd", "rev"))
+
+
+# ---------------------------------------------------------------------------- reverse mode of scan
+def _count(jaxpr, name: str) -> int:
+    """Equations of primitive ``name`` in ``jaxpr``, sub-jaxprs included."""
+    n = 0
+    for eqn in jaxpr.eqns:
+        n += eqn.prim.name == name
+        for p in eqn.params.values():
+            for sub in (p if isinstance(p, tuple) else (p,)):
+                if hasattr(sub, "eqns"):
+                    n += _count(sub, name)
+    return n
+
+
+def test_reverse_mode_of_scan_saves_residuals_instead_of_replaying() -> None:
+    def loss(a, c, y0):
+        return np.sum(lax.fori_loop(0, 50, lambda i, y: np.sin(y) * a + c, y0))
+    args = (onp.linspace(0.5, 1.0, 8), onp.linspace(-0.1, 0.1, 8), onp.linspace(0.1, 0.8, 8))
+    lowered = xform.jit(xform.grad(loss, (0, 1, 2))).lower(*args)
+    program = lowered.optimized.jaxpr
+    # one forward loop (the body once, saving sin and cos) and one reverse loop
+    assert _count(program, "scan") == 2 and _count(program, "sin") == 1, lowered.as_text()
+    _close(lowered.compile().fn(*args), xform.grad(loss, (0, 1, 2))(*args))
+
+
+def _staged(f, *args):
+    """``f`` as its staged program, so that transforms meet the scan primitive itself
+    (concrete calls of ``lax.scan`` run as Python loops)."""
+    closed = xform.make_jaxpr(f)(*args)
+    from xform.interpreters.eval import eval_closed_jaxpr
+    return lambda *a: eval_closed_jaxpr(closed, *xform.tree_util.tree_leaves(a))[0]
+
+
+def _scan_program(w, c0, xs):
+    def body(carry, x):
+        c, d = carry
+        h = np.tanh(c * x[0] + w) * x[1] + d
+        return (h, c[::-1] * 0.5), (np.sum(h * w), np.cos(c))
+    (c, d), (s, cs) = lax.scan(body, (c0, c0 + 1.0), xs, reverse=True)
+    return np.sum(c * d) + np.sum(s ** 2) + np.sum(cs)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_scan_rule_matches_differences_to_second_order(order: int) -> None:
+    rng = onp.random.default_rng(0)
+    w, c0 = rng.standard_normal(3), rng.standard_normal(3)
+    xs = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)))
+    f = _staged(_scan_program, w, c0, xs)
+    check_grads(f, (w, c0, xs), order=order, modes=("rev",))
+
+
+def test_jitted_hessian_and_jacrev_of_a_scan_match_eager() -> None:
+    rng = onp.random.default_rng(1)
+    w, c0 = rng.standard_normal(3), rng.standard_normal(3)
+    xs = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)))
+    f = lambda w, c0: _scan_program(w, c0, xs)  # noqa: E731
+    _close(xform.jit(xform.hessian(f, (0, 1)))(w, c0), xform.hessian(f, (0, 1))(w, c0))
+    g = lambda w: lax.scan(lambda c, x: (np.sin(c) * w + x, c * w), w, xs[0])[1]  # noqa: E731
+    _close(xform.jit(xform.jacrev(g))(w), xform.jacrev(g)(w))
+    _close(xform.jit(xform.grad(lambda w: np.sum(g(w))))(w), xform.grad(lambda w: np.sum(g(w)))(w))
