@@ -434,7 +434,7 @@ def test_complex_maximum_follows_numpy_order() -> None:
     chosen operand (half each on a tie)."""
     x = onp.array([1 + 5j, 2 - 1j, 3 + 1j])
     y = onp.array([1 + 2j, 3 + 0j, 3 + 1j])
-    _, t = xform.jvp(xnp.maximum, (x, y), (onp.ones(3) * 1j, onp.ones(3) * 2.0))
+    _, t = xform.jvp(xnp.maximum, (x, y), (onp.ones(3) * 1j, onp.ones(3) * (2.0 + 0j)))
     onp.testing.assert_allclose(t, [1j, 2.0, 0.5 * (1j + 2.0)])
     check_grads(xnp.minimum, (x[1:2], y[1:2]), order=1)
     check_grads(xnp.maximum, (onp.array([1 + 5j, -2j]), onp.array([0.5 + 2j, 1 - 1j])), order=1)
@@ -512,3 +512,17 @@ def test_rgamma_derivative_at_the_poles_of_gamma() -> None:
     g = [float(xform.grad(rgamma)(x)) for x in (0.0, -1.0, -2.0, -3.0)]
     assert g == [1.0, -1.0, 2.0, -6.0]
     check_grads(rgamma, (onp.array([0.0, -1.0, -2.0, 0.7, 2.5]),), order=1)
+
+
+@pytest.mark.parametrize("kw", [{}, {"axis": 1}, {"axis": 0, "keepdims": True},
+                                {"axis": 1, "b": onp.array([0.5, 2.0, 1.0, 1.5])},
+                                {"axis": 1, "return_sign": True}])
+def test_complex_logsumexp_matches_scipy(kw: dict) -> None:
+    """SciPy's logsumexp of complex input is the complex log; it used to drop the phase."""
+    import scipy.special as sc
+    z = _z(onp.random.default_rng(11), (3, 4))
+    ours, theirs = xform.scipy.special.logsumexp(z, **kw), sc.logsumexp(z, **kw)
+    for o, t in zip(as_list(ours), as_list(theirs)):
+        assert onp.shape(o) == onp.shape(t)
+        onp.testing.assert_allclose(o, t, rtol=1e-13)
+    check_grads(lambda z: as_list(xform.scipy.special.logsumexp(z, **kw))[0], (z,), order=2)

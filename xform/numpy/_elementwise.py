@@ -241,7 +241,7 @@ copysign_p, copysign = binary_op("copysign", np.copysign,
 
 # no complex extension in NumPy (hypot, arctan2, cbrt, mod...), or none with these rules
 for _p in (cbrt_p, deg2rad_p, rad2deg_p, arctan2_p, hypot_p, logaddexp_p, logaddexp2_p, mod_p,
-           fmod_p):
+           fmod_p, copysign_p):
     real_only(_p, "NumPy defines it for real numbers only")
 
 # ---------------------------------------------------------------- binary, zero derivative
