@@ -306,6 +306,17 @@ def _products_of_others(s: Any) -> Any:
 
 
 def _adjugate_impl(a: Any) -> Any:
+    # well conditioned (reciprocal condition number above 1e-6 in the 1-norm): det(A) A^-1,
+    # as accurate as the inverse; otherwise (near singular, or singular)
+    with np.errstate(all="ignore"):
+        try:
+            inverse = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            inverse = None
+        if inverse is not None and np.all(np.isfinite(inverse)):
+            norm1 = lambda m: np.max(np.sum(np.abs(m), axis=-2), axis=-1)  # noqa: E731
+            if np.all(norm1(a) * norm1(inverse) < 1e6):
+                return np.linalg.det(a)[..., None, None] * inverse
     # A = U S Vh gives adj(A) = det(U) det(Vh) Vh^H adj(S) U^H with adj(S) the products
     # of the other singular values: defined (and accurate) for singular A too
     u, s, vh = np.linalg.svd(a)

@@ -12,6 +12,7 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
+from ..core.trace import Tracer
 from ._elementwise import abs_squared, astype, equal, sqrt
 from ._shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -242,12 +243,22 @@ def _exclusive_prefix_prod(x: Any) -> Any:
 
 # d ans_i = sum_{j <= i} t_j prod_{k != j, k <= i} x_k, i.e. the recurrence
 # d ans_i = x_i d ans_(i-1) + t_i prod_{k < i} x_k: no division, so exact at zeros
+def _no_zeros(x: Any) -> bool:
+    """A concrete ``x`` without zeros: the rules may then take the quicker quotient
+    form ``ans_i / x_j`` (nothing records them, and no 0/0 can arise)."""
+    return not isinstance(x, Tracer) and bool(np.all(x != 0))
+
+
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
+    if _no_zeros(x) and not isinstance(ans, Tracer):
+        return ans * bind(cumsum_p, t / x, axis=axis)
     x, t = moveaxis(x, axis, -1), moveaxis(t, axis, -1)
     return moveaxis(_linear_recurrence(x, t * _exclusive_prefix_prod(x)), -1, axis)
 
 
 def _cumprod_vjp(ct: Any, ans: Any, x: Any, axis: int) -> Any:
+    if _no_zeros(x) and not isinstance(ans, Tracer):
+        return _flip(bind(cumsum_p, _flip(ct * ans, axis), axis=axis), axis) / x
     # the transposed recurrence runs backwards: g_j = ct_j + x_(j+1) g_(j+1)
     x, ct = moveaxis(x, axis, -1), moveaxis(ct, axis, -1)
     one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
