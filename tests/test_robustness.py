@@ -435,3 +435,195 @@ def test_custom_vjp_bwd_may_return_none_leaves_and_lower_precision() -> None:
                       lambda r, c: (c.astype(onp.float32) * 2.0, None))
     gx = xform.grad(lambda v: np.sum(g32(v, {"a": 2.0})))(onp.ones(2))
     assert gx.dtype == onp.float64
+
+
+# ----------------------------------------------------------------------------- loop carries
+from xform import lax  # noqa: E402
+
+
+def _under_every_transform(loop: Callable[[Any], Any], x: Any) -> list[Callable[[], Any]]:
+    """The loop run eagerly, under grad, jvp, vmap, jit and make_jaxpr."""
+    scalar = lambda v: np.sum(loop(v))  # noqa: E731
+    return [lambda: loop(x), lambda: xform.grad(scalar)(x),
+            lambda: xform.jvp(loop, (x,), (x,)), lambda: xform.vmap(loop)(onp.stack([x, x])),
+            lambda: xform.jit(loop)(x), lambda: xform.make_jaxpr(loop)(x)]
+
+
+CARRY_BUGS = {
+    "while_loop-shape": (lambda x: lax.while_loop(lambda c: np.sum(c) < 10.0,
+                                                  lambda c: np.concatenate([c, c]), x),
+                         "while_loop: body_fun .*carry enters as f64\\[2\\] and comes back "
+                         "as f64\\[4\\] \\(the shapes differ\\)"),
+    "while_loop-dtype": (lambda x: lax.while_loop(lambda c: np.sum(c[0]) < 10.0,
+                                                  lambda c: (c[0] + 1.0, c[1].astype(
+                                                      onp.float32)), (x, x))[0],
+                         "while_loop: .*carry\\[1\\] enters as f64\\[2\\] and comes back as "
+                         "f32\\[2\\] \\(the dtypes differ\\)"),
+    "while_loop-structure": (lambda x: lax.while_loop(lambda c: np.sum(c["a"]) < 10.0,
+                                                      lambda c: {"a": c["a"] + 1.0, "b": 0},
+                                                      {"a": x}),
+                             "while_loop: body_fun must return a carry of the same pytree "
+                             "structure"),
+    "fori_loop-dtype": (lambda x: lax.fori_loop(0, 3, lambda i, c: c.astype(onp.float32), x),
+                        "fori_loop: .*enters as f64\\[2\\] and comes back as f32\\[2\\]"),
+    "fori_loop-shape": (lambda x: lax.fori_loop(0, 3, lambda i, c: c[:1], x),
+                        "fori_loop: .*enters as f64\\[2\\] and comes back as f64\\[1\\]"),
+    "scan-shape": (lambda x: lax.scan(lambda c, t: (c * np.ones((2, 2)), t), x,
+                                      onp.arange(3.0))[0],
+                   "scan: the body .*carry enters as f64\\[2\\] and comes back as "
+                   "f64\\[2,2\\]"),
+    "scan-dtype": (lambda x: lax.scan(lambda c, t: ((c[0].astype(onp.float32), c[1]), t),
+                                      (x, x), onp.arange(3.0))[0][1],
+                   "scan: .*carry\\[0\\] enters as f64\\[2\\] and comes back as f32\\[2\\]"),
+    "scan-structure": (lambda x: lax.scan(lambda c, t: ([c], t), x, onp.arange(3.0))[0],
+                       "scan: the body must return a carry of the same pytree structure"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CARRY_BUGS))
+def test_loop_carry_that_changes_type_raises(name: str) -> None:
+    loop, match = CARRY_BUGS[name]
+    for run in _under_every_transform(loop, onp.array([1.0, 2.0])):
+        with pytest.raises(TypeError, match=match):
+            run()
+
+
+def test_weakly_typed_carries_may_be_promoted() -> None:
+    # a Python-scalar initial carry takes the type the body gives it (JAX's weak types)
+    for run in (lambda f: f(), lambda f: xform.jit(f)()):
+        assert run(lambda: lax.while_loop(lambda c: c < 3, lambda c: c + 1.0, 0)) == 3.0
+        assert run(lambda: lax.fori_loop(0, 3, lambda i, c: c + 1.5, 0)) == 4.5
+        c, ys = run(lambda: lax.scan(lambda c, x: (c + x, c), 0, onp.arange(3.0)))
+        assert c == 3.0 and ys.dtype == onp.float64
+    out = xform.jit(lambda v: lax.fori_loop(0, 2, lambda i, c: c * v, 1))(onp.float32(3.0))
+    assert out == 9.0
+    # promotion never narrows: a Python float carry does not become an integer
+    with pytest.raises(TypeError, match="f64\\[\\] and comes back as i64\\[\\]"):
+        xform.jit(lambda: lax.while_loop(lambda c: c < 3, lambda c: (c + 1).astype(int),
+                                         0.5))()
+
+
+def test_scan_ys_must_keep_one_type() -> None:
+    def f(x: Any) -> Any:
+        return lax.scan(lambda c, t: (c, np.ones(2) if t < 1 else np.ones(3)), x,
+                        onp.arange(2.0))[1]
+
+    with pytest.raises(TypeError, match="scan: the body must return ys of the same type at "
+                                        "every step.*f64\\[2\\] at the first step and "
+                                        "f64\\[3\\]"):
+        f(1.0)
+    with pytest.raises(TypeError, match="must return a pair \\(carry, y\\)"):
+        lax.scan(lambda c, t: c, 0.0, onp.arange(2.0))
+
+
+def test_cond_branches_of_different_types_are_named() -> None:
+    def f(x: Any) -> Any:
+        return lax.cond(np.sum(x) > 0, lambda v: v, lambda v: v.astype(onp.float32), x)
+
+    for run in (lambda: xform.jit(f)(onp.ones(2)), lambda: xform.vmap(f)(onp.ones((2, 2)))):
+        with pytest.raises(TypeError, match="cond: every branch must return the same types, "
+                                            "but output leaf 0 is f32\\[2\\] from false_fun "
+                                            "and f64\\[2\\] from true_fun \\(the dtypes"):
+            run()
+    with pytest.raises(TypeError, match="switch: every branch must return the same pytree"):
+        xform.jit(lambda i, x: lax.switch(i, [lambda v: v, lambda v: (v, v)], x))(0, 1.0)
+
+
+# ----------------------------------------------------------------------------- pickling
+import collections  # noqa: E402
+import dataclasses  # noqa: E402
+
+from xform import tree_util  # noqa: E402
+
+Point = collections.namedtuple("Point", ["x", "y"])
+
+
+class Box:
+    """A registered node with aux data, flattened by lambdas (which do not pickle)."""
+
+    def __init__(self, items: Any, label: str) -> None:
+        self.items, self.label = items, label
+
+
+tree_util.register_pytree_node(Box, lambda b: (b.items, b.label),
+                               lambda label, items: Box(list(items), label))
+
+
+@tree_util.register_dataclass
+@dataclasses.dataclass
+class Layer:
+    w: Any
+    b: Any
+    name: str = dataclasses.field(default="dense", metadata={"static": True})
+
+
+def _example_tree() -> Any:
+    return {"p": Point(onp.ones(2), 3.0), "box": Box([onp.zeros((2, 2)), 1.0], "abc"),
+            "layers": [Layer(onp.ones(3), onp.float32(2.0), "out")], "none": None,
+            "od": collections.OrderedDict([("z", 1.0), ("a", onp.arange(2.0))])}
+
+
+def test_treedefs_of_every_node_kind_pickle() -> None:
+    leaves, treedef = tree_util.tree_flatten(_example_tree())
+    again = pickle.loads(pickle.dumps(treedef))
+    assert again == treedef and hash(again) == hash(treedef)
+    rebuilt = tree_util.tree_unflatten(again, leaves)
+    assert isinstance(rebuilt["box"], Box) and rebuilt["box"].label == "abc"
+    assert rebuilt["layers"][0].name == "out" and isinstance(rebuilt["p"], Point)
+    assert tree_util.tree_structure(rebuilt) == treedef
+    assert pickle.loads(pickle.dumps(tree_util.tree_structure(1.0))).is_leaf()
+
+
+def test_unpickling_an_unregistered_node_is_a_clear_error() -> None:
+    from xform.tree_util import _node_treedef
+    with pytest.raises(ValueError, match="not a registered pytree node"):
+        _node_treedef(Exception, None, ())
+
+
+def test_ravel_pytrees_unravel_pickles() -> None:
+    tree = _example_tree()
+    flat, unravel = tree_util.ravel_pytree(tree)
+    unravel2 = pickle.loads(pickle.dumps(unravel))
+    back = unravel2(flat * 2.0)
+    onp.testing.assert_allclose(back["p"].x, 2.0 * onp.ones(2))
+    assert back["layers"][0].b.dtype == onp.float32 and back["layers"][0].b == 4.0
+    assert back["box"].label == "abc"
+    with pytest.raises(ValueError, match="1-D array of length"):
+        unravel2(onp.ones(3))
+    _, empty = tree_util.ravel_pytree({"a": None})
+    assert pickle.loads(pickle.dumps(empty))(onp.zeros(0)) == {"a": None}
+    # and it still works on traced values
+    g = xform.grad(lambda v: np.sum(unravel2(v)["p"].x ** 2))(flat)
+    assert g.shape == flat.shape
+
+
+# ----------------------------------------------------------------------------- jit cache
+def test_jit_cache_is_a_bounded_lru() -> None:
+    f = xform.jit(lambda x: np.sin(x) * 2.0, cache_size=3)
+    for n in range(1, 11):  # ten signatures through a cache of three
+        onp.testing.assert_allclose(f(onp.ones(n)), 2.0 * onp.sin(onp.ones(n)))
+    info = f.cache_info()
+    assert (info.currsize, info.maxsize, info.traces) == (3, 3, 10)
+    # the most recently used survive; a hit (fast path or not) refreshes a signature
+    f(onp.ones(8))
+    f({"a": onp.ones(9)}["a"])
+    f(onp.ones(11))  # evicts 10, the least recently used
+    assert f.cache_info().traces == 11
+    f(onp.ones(8)), f(onp.ones(9))
+    assert f.cache_info().traces == 11
+    f(onp.ones(10))
+    assert f.cache_info().traces == 12
+    assert len(f._fast) <= 3 and set(f._fast_key_of) <= set(f._cache)
+
+
+def test_jit_cache_size_default_and_validation() -> None:
+    from xform.jit import DEFAULT_CACHE_SIZE
+    assert xform.jit(np.sin).cache_info().maxsize == DEFAULT_CACHE_SIZE == 64
+    assert xform.jit(cache_size=5)(np.sin).cache_info().maxsize == 5
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="cache_size must be a positive int"):
+            xform.jit(np.sin, cache_size=bad)
+    g = xform.jit(lambda x, n: x * n, static_argnums=1, cache_size=2)
+    for n in range(5):
+        assert g(1.0, n) == n
+    assert g.cache_info() == (2, 2, 5)

@@ -272,6 +272,13 @@ class PyTreeDef:
             aux_hash = 0
         self._hash = hash((node_type, aux_hash, tuple(c._hash for c in children)))
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The handler holds functions (often lambdas): pickle the node type instead, by
+        # reference, and find its handler again when unpickling.
+        if self._handler is None:
+            return _leaf_treedef, ()
+        return _node_treedef, (self._type, self._aux, self._children)
+
     def children(self) -> list[PyTreeDef]:
         """The treedefs of this node's immediate children."""
         return list(self._children)
@@ -376,6 +383,23 @@ class PyTreeDef:
 
 
 _LEAF = PyTreeDef(None, None, None, ())  # shared: every leaf has the same structure
+
+
+def _leaf_treedef() -> PyTreeDef:
+    return _LEAF
+
+
+def _node_treedef(node_type: type, aux: Any, children: tuple[PyTreeDef, ...]) -> PyTreeDef:
+    """Unpickle a node: its type must be registered (again) in this process."""
+    handler = _REGISTRY.get(node_type)
+    if handler is None and issubclass(node_type, tuple) and hasattr(node_type, "_fields"):
+        handler = _NAMEDTUPLE
+    if handler is None:
+        raise ValueError(
+            f"Cannot unpickle a PyTreeDef of {node_type.__qualname__}: that type is not a "
+            "registered pytree node in this process. Register it (register_pytree_node, "
+            "register_dataclass) before unpickling.")
+    return PyTreeDef(node_type, handler, aux, children)
 
 
 def _describe_node(t: Any, aux: Any, n: int) -> str:
@@ -526,7 +550,7 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     """
     leaves, treedef = tree_flatten(tree)
     if not leaves:
-        return np.zeros(0), lambda flat: treedef.unflatten([])
+        return np.zeros(0), _Unravel(treedef, [], [], [])
 
     dtypes = [_dtype_of(x) for x in leaves]
     shapes = [tuple(x.shape) if hasattr(x, "shape") else np.shape(x) for x in leaves]
@@ -537,21 +561,40 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
         part = np.ravel(leaf)
         parts.append(part.astype(out_dtype) if dt != out_dtype else part)
     flat = np.concatenate(parts, axis=0)
-    total = sum(sizes)
+    unravel = _Unravel(treedef, shapes, sizes, dtypes)
+    return flat, unravel
 
-    def unravel(flat: Any) -> Any:
+
+class _Unravel:
+    """The inverse of one ``ravel_pytree``: a 1-D array back to the pytree. A class (not
+    a closure) so that it pickles, with its treedef."""
+
+    __slots__ = ("treedef", "shapes", "sizes", "dtypes", "total")
+
+    def __init__(self, treedef: PyTreeDef, shapes: list[tuple[int, ...]], sizes: list[int],
+                 dtypes: list[np.dtype[Any]]) -> None:
+        self.treedef, self.shapes, self.sizes, self.dtypes = treedef, shapes, sizes, dtypes
+        self.total = sum(sizes)
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (self.treedef, self.shapes, self.sizes, self.dtypes)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.__init__(*state)  # type: ignore[misc]
+
+    def __call__(self, flat: Any) -> Any:
+        if not self.shapes:
+            return self.treedef.unflatten([])
         if not hasattr(flat, "shape"):
             # np.stack, unlike np.asarray, hands a sequence of traced values to xform.numpy
             flat = np.stack(flat) if isinstance(flat, (list, tuple)) and flat else np.asarray(flat)
-        if tuple(flat.shape) != (total,):
-            raise ValueError(f"unravel expects a 1-D array of length {total}, "
+        if tuple(flat.shape) != (self.total,):
+            raise ValueError(f"unravel expects a 1-D array of length {self.total}, "
                              f"got shape {flat.shape}")
         flat_dtype = _dtype_of(flat)
         pieces, start = [], 0
-        for shape, size, dt in zip(shapes, sizes, dtypes):
+        for shape, size, dt in zip(self.shapes, self.sizes, self.dtypes):
             piece = np.reshape(flat[start:start + size], shape)
             pieces.append(piece.astype(dt) if dt != flat_dtype else piece)
             start += size
-        return treedef.unflatten(pieces)
-
-    return flat, unravel
+        return self.treedef.unflatten(pieces)

@@ -10,9 +10,11 @@ so every composition works.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
-from typing import Any, Callable, Hashable, Sequence
+import os
+from typing import Any, Callable, Hashable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -27,6 +29,32 @@ from .codegen import Generated, generate
 from .passes import optimize
 
 Fun = Callable[..., Any]
+
+
+def _default_cache_size() -> int:
+    value = os.environ.get("XFORM_JIT_CACHE_SIZE", "64")
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ValueError(f"XFORM_JIT_CACHE_SIZE must be a positive integer, got {value!r}")
+    return size
+
+
+#: How many argument signatures a jitted function keeps compiled when ``jit`` is not
+#: given ``cache_size``: the least recently used one is dropped beyond that. 64, or the
+#: environment variable ``XFORM_JIT_CACHE_SIZE`` when xform is imported; read each time
+#: ``jit`` is called (``sys.modules["xform.jit"].DEFAULT_CACHE_SIZE``: the name
+#: ``xform.jit`` is the function).
+DEFAULT_CACHE_SIZE = _default_cache_size()
+
+
+class CacheInfo(NamedTuple):
+    """``Jitted.cache_info()``: compiled signatures kept, the bound, traces so far."""
+    currsize: int
+    maxsize: int
+    traces: int
 
 
 class Lowered:
@@ -67,8 +95,8 @@ def _aval(x: Any) -> ShapedArray:
 class Jitted:
     """The callable returned by :func:`jit`."""
 
-    def __init__(self, fun: Fun, static_argnums: Sequence[int], static_argnames: Sequence[str]
-                 ) -> None:
+    def __init__(self, fun: Fun, static_argnums: Sequence[int], static_argnames: Sequence[str],
+                 cache_size: int | None = None) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self._name: str = getattr(fun, "__name__", "function")
@@ -79,9 +107,19 @@ class Jitted:
             self._signature = inspect.signature(fun)
         except (TypeError, ValueError):
             pass
-        self._cache: dict[Hashable, tuple[Lowered, Generated]] = {}
-        # calls with only NumPy-array positional arguments skip pytree handling
-        self._fast: dict[Hashable, tuple[Callable[..., Any], Any]] = {}
+        size = DEFAULT_CACHE_SIZE if cache_size is None else cache_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"jit of `{self._name}`: cache_size must be a positive int "
+                             f"(the number of argument signatures kept), got {size!r}")
+        self.cache_size = size
+        self._traces = 0
+        # least recently used first: a hit moves its signature to the end
+        self._cache: collections.OrderedDict[Hashable, tuple[Lowered, Generated]] = \
+            collections.OrderedDict()
+        # calls with only NumPy-array positional arguments skip pytree handling; each
+        # entry names its signature in _cache, so both forget it together
+        self._fast: dict[Hashable, tuple[Callable[..., Any], Any, Hashable]] = {}
+        self._fast_key_of: dict[Hashable, Hashable] = {}
         self._fast_ok = not self.static_argnums and not self.static_argnames
 
     # -- argument handling
@@ -171,7 +209,8 @@ class Jitted:
             if key is not None and len(key) == len(args):
                 hit = self._fast.get(key)
                 if hit is not None:
-                    fn, single = hit
+                    fn, single, signature = hit
+                    self._cache.move_to_end(signature)
                     outs = fn(*args)
                     if single:
                         return _writable(outs[0])
@@ -190,11 +229,19 @@ class Jitted:
         entry = self._cache.get(key)
         if entry is None:
             lowered = self._lower(values, static, names, leaves, treedef)
+            self._traces += 1
             entry = self._cache[key] = (lowered, lowered.compile())
+            while len(self._cache) > self.cache_size:
+                old, _ = self._cache.popitem(last=False)
+                self._fast.pop(self._fast_key_of.pop(old, None), None)
+        else:
+            self._cache.move_to_end(key)
         lowered, generated = entry
         if (self._fast_ok and not kwargs and lowered.out_tree.num_leaves == 1
                 and lowered.out_tree.is_leaf() and all(type(a) is np.ndarray for a in args)):
-            self._fast[tuple((a.shape, a.dtype) for a in args)] = (generated.fn, True)
+            fast_key = tuple((a.shape, a.dtype) for a in args)
+            self._fast[fast_key] = (generated.fn, True, key)
+            self._fast_key_of[key] = fast_key
         outs = generated.fn(*leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
 
@@ -223,6 +270,20 @@ class Jitted:
         """Forget every compiled signature."""
         self._cache.clear()
         self._fast.clear()
+        self._fast_key_of.clear()
+
+    def cache_info(self) -> CacheInfo:
+        """How many signatures are compiled and kept, the bound, and how many times the
+        function was traced.
+
+        >>> import xform, xform.numpy as np
+        >>> f = xform.jit(np.sin, cache_size=2)
+        >>> for n in (1, 2, 3, 2):
+        ...     _ = f(np.ones(n))
+        >>> f.cache_info()
+        CacheInfo(currsize=2, maxsize=2, traces=3)
+        """
+        return CacheInfo(len(self._cache), self.cache_size, self._traces)
 
 
 def _any_nan(leaves: Sequence[Any]) -> bool:
@@ -238,8 +299,13 @@ def _writable(x: Any) -> Any:
 
 
 def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = ()) -> Any:
+        static_argnames: str | Sequence[str] = (), cache_size: int | None = None) -> Any:
     """Compile ``fun``: trace once per argument signature, optimise, run generated NumPy code.
+
+    At most ``cache_size`` signatures (default :data:`DEFAULT_CACHE_SIZE`, 64) stay
+    compiled; beyond that the least recently used one is dropped (and traced again if
+    it comes back), so a function called with ever new shapes does not grow without
+    bound. ``f.cache_info()`` reports the cache.
 
     >>> import xform, xform.numpy as np
     >>> f = xform.jit(lambda x: np.sum(np.sin(x) ** 2))
@@ -249,8 +315,8 @@ def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     if fun is None:
-        return lambda f: Jitted(f, nums, names)
-    return Jitted(fun, nums, names)
+        return lambda f: Jitted(f, nums, names, cache_size)
+    return Jitted(fun, nums, names, cache_size)
 
 
-__all__ = ["jit", "Jitted", "Lowered"]
+__all__ = ["jit", "Jitted", "Lowered", "CacheInfo", "DEFAULT_CACHE_SIZE"]

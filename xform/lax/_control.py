@@ -30,7 +30,7 @@ from ..interpreters.vjp import TapeTracer, vjp_flat
 from ..numpy import _elementwise as E
 from ..numpy import _reductions as R
 from ..numpy import _shape as S
-from ..tree_util import tree_flatten, tree_unflatten
+from ..tree_util import keystr, tree_flatten, tree_leaves_with_path, tree_unflatten
 
 Fun = Callable[..., Any]
 
@@ -122,6 +122,91 @@ def _vjp_of(jaxpr: Jaxpr, primals: Sequence[Any], cts: Sequence[Any]) -> list[An
     _, pullback = vjp_flat(lambda *a: _run(jaxpr, *a), primals, [_inexact(p) for p in primals])
     in_cts = pullback([to_numpy_value(c) for c in cts])
     return [zeros_like(p) if c is None else c for p, c in zip(primals, in_cts)]
+
+
+# ---------------------------------------------------------------------------- carry types
+_PY_SCALARS = (bool, int, float, complex)
+
+
+class _Carry:
+    """The type of a loop carry (pytree structure, each leaf's shape and dtype), to check
+    that every step hands back a carry of the same type: ``check(out)`` raises a
+    TypeError naming the first mismatch. A Python-scalar leaf of the initial carry is
+    weakly typed, as in JAX: the body may return it promoted (``0`` becoming float64
+    after ``c + 1.5``), and the promoted type is the carry's type from then on."""
+
+    __slots__ = ("who", "what", "tree", "avals", "weak", "init")
+
+    def __init__(self, who: str, what: str, init: Any) -> None:
+        self.who, self.what, self.init = who, what, init
+        leaves, self.tree = tree_flatten(init)
+        self.avals = [aval_of(x) for x in leaves]
+        self.weak = [type(x) in _PY_SCALARS for x in leaves]
+
+    def check(self, out: Any) -> list[int]:
+        """Check ``out`` (a pytree) against the carry type; returns the indices of weak
+        leaves that ``out`` promoted (their type is updated)."""
+        leaves, tree = tree_flatten(out)
+        if tree != self.tree:
+            raise TypeError(
+                f"{self.who}: {self.what} must return a carry of the same pytree structure "
+                f"as its input, {self.tree}, but returned {tree}. Return the carry with the "
+                "same containers and keys (None for a missing entry is a different "
+                "structure).")
+        promoted = []
+        for k, (x, want) in enumerate(zip(leaves, self.avals)):
+            got = aval_of(x)
+            if got == want:
+                continue
+            if (self.weak[k] and got.shape == want.shape
+                    and np.result_type(got.dtype, self.init_leaf(k)) == got.dtype):
+                self.avals[k], self.weak[k] = got, False
+                promoted.append(k)
+                continue
+            self.raise_mismatch(k, want, got)
+        return promoted
+
+    def promoted_init(self, indices: Sequence[int]) -> Any:
+        """The initial carry with its weak leaves at ``indices`` promoted."""
+        leaves = _promote(tree_flatten(self.init)[0], self, indices)
+        self.init = tree_unflatten(self.tree, leaves)
+        return self.init
+
+    def init_leaf(self, k: int) -> Any:
+        return tree_flatten(self.init)[0][k]
+
+    def raise_mismatch(self, k: int, want: ShapedArray, got: ShapedArray) -> None:
+        path = tree_leaves_with_path(self.init)[k][0]
+        where = f"carry{keystr(path)}" if path else "the carry"
+        differ = _differ(want, got)
+        fix = ("initialise the carry with the dtype the body produces (e.g. 0.0 "
+               "rather than 0, or x.astype(...))" if differ == "dtypes" else
+               "keep every carried array's shape fixed from step to step (a growing "
+               "result belongs in scan's stacked outputs)")
+        if self.what.startswith("the body (its y"):
+            raise TypeError(
+                f"{self.who}: the body must return ys of the same type at every step "
+                f"(they are stacked), but y{keystr(path)} is {want.str_short()} at the "
+                f"first step and {got.str_short()} at a later one (the {differ} differ).")
+        raise TypeError(
+            f"{self.who}: {self.what} must return a carry of the same type as its input, "
+            f"but {where} enters as {want.str_short()} and comes back as "
+            f"{got.str_short()} (the {differ} differ). Change the body or {fix}.")
+
+
+def _differ(want: ShapedArray, got: ShapedArray) -> str:
+    """Which of shape and dtype two avals disagree on, for messages."""
+    shape, dtype = want.shape != got.shape, want.dtype != got.dtype
+    return "shapes and dtypes" if shape and dtype else "shapes" if shape else "dtypes"
+
+
+def _promote(leaves: list[Any], carry: _Carry, indices: Sequence[int]) -> list[Any]:
+    """The initial carry leaves with the weakly typed ones at ``indices`` cast to the
+    type the body gave them."""
+    leaves = list(leaves)
+    for k in indices:
+        leaves[k] = np.asarray(leaves[k], dtype=carry.avals[k].dtype)
+    return leaves
 
 
 def _batched_run(jaxpr: Jaxpr, dims: Sequence[int | None], size: int) -> Fun:
@@ -218,7 +303,16 @@ cond_p.emit = _cond_emit
 
 
 def switch(index: Any, branches: Sequence[Fun], *operands: Any) -> Any:
-    """Apply ``branches[index](*operands)``; ``index`` is clamped to the valid range."""
+    """Apply ``branches[index](*operands)``; ``index`` is clamped to the valid range.
+
+    When ``index`` is abstract or batched every branch is traced, and they must return
+    the same pytree structure, shapes and dtypes (a TypeError names the mismatch).
+    """
+    return _switch(index, branches, operands, "switch", None)
+
+
+def _switch(index: Any, branches: Sequence[Fun], operands: Sequence[Any], who: str,
+            branch_names: list[str] | None) -> Any:
     branches = list(branches)
     if not branches:
         raise ValueError("switch needs at least one branch")
@@ -229,13 +323,21 @@ def switch(index: Any, branches: Sequence[Fun], *operands: Any) -> Any:
     traced = [_trace(lambda *a, b=b: b(*tree_unflatten(in_tree, list(a))), leaves)
               for b in branches]
     trees = [t for _, t in traced]
-    if any(t != trees[0] for t in trees):
-        raise TypeError(f"switch/cond branches must return the same structure, got {trees}")
+    names = branch_names or [f"branch {k}" for k in range(len(branches))]
+    for k, t in enumerate(trees):
+        if t != trees[0]:
+            raise TypeError(
+                f"{who}: every branch must return the same pytree structure, but "
+                f"{names[0]} returns {trees[0]} and {names[k]} returns {t}.")
     avals = [_out_avals(c.jaxpr) for c, _ in traced]
-    if any([(a.shape, a.dtype) for a in av] != [(a.shape, a.dtype) for a in avals[0]]
-           for av in avals):
-        raise TypeError("switch/cond branches must return arrays of the same shapes and "
-                        f"dtypes, got {avals}")
+    for k, av in enumerate(avals):
+        for i, (a, b) in enumerate(zip(avals[0], av)):
+            if a != b:
+                raise TypeError(
+                    f"{who}: every branch must return the same types, but output leaf {i} "
+                    f"is {a.str_short()} from {names[0]} and {b.str_short()} from "
+                    f"{names[k]} (the {_differ(a, b)} differ). Make the branches agree (e.g. with .astype(...) or "
+                    "xform.numpy.broadcast_to).")
     consts = [c.consts for c, _ in traced]
     jaxprs = tuple(_with_consts_as_inputs(c, [x for cs in consts[:k] for x in cs],
                                           [x for cs in consts[k + 1:] for x in cs])
@@ -255,7 +357,8 @@ def cond(pred: Any, true_fun: Fun, false_fun: Fun, *operands: Any) -> Any:
     if _is_concrete(pred):
         return true_fun(*operands) if bool(np.asarray(_underlying(pred))) else \
             false_fun(*operands)
-    return switch(E.astype(pred, np.int64), [false_fun, true_fun], *operands)
+    return _switch(E.astype(pred, np.int64), [false_fun, true_fun], operands, "cond",
+                   ["false_fun", "true_fun"])
 
 
 def select(pred: Any, on_true: Any, on_false: Any) -> Any:
@@ -352,17 +455,29 @@ while_p.batch = _while_batch
 while_p.emit = _while_emit
 
 
-def _while_primitive(cond_fun: Fun, body_fun: Fun, init_val: Any) -> Any:
+def _while_primitive(cond_fun: Fun, body_fun: Fun, init_val: Any,
+                     who: str = "while_loop") -> Any:
     leaves, tree = tree_flatten(init_val)
     rebuild = lambda *a: tree_unflatten(tree, list(a))  # noqa: E731
+    carry = _Carry(who, "body_fun", init_val)
+
+    def checked_body(*a: Any) -> Any:
+        out = body_fun(rebuild(*a))
+        promoted.extend(carry.check(out))
+        return out
+
+    promoted: list[int] = []
+    body_closed, _ = _trace(checked_body, leaves)
+    if promoted:  # weakly typed init leaves the body promotes: trace again, promoted
+        leaves = _promote(leaves, carry, promoted)
+        carry = _Carry(who, "body_fun", tree_unflatten(tree, leaves))
+        promoted = []
+        body_closed, _ = _trace(checked_body, leaves)
     cond_closed, _ = _trace(lambda *a: cond_fun(rebuild(*a)), leaves)
-    body_closed, body_tree = _trace(lambda *a: body_fun(rebuild(*a)), leaves)
-    if body_tree != tree:
-        raise TypeError(f"while_loop body must return the structure of init_val {tree}, "
-                        f"got {body_tree}")
     out_av = cond_closed.jaxpr.outvars[0].aval
     if out_av.shape != ():
-        raise TypeError(f"while_loop cond_fun must return a scalar boolean, got {out_av}")
+        raise TypeError(f"{who}: cond_fun must return a scalar boolean, got "
+                        f"{out_av.str_short()}")
     nc, nb = len(cond_closed.consts), len(body_closed.consts)
     outs = bind(while_p, *cond_closed.consts, *body_closed.consts, *leaves,
                 cond=_with_consts_as_inputs(cond_closed),
@@ -375,17 +490,27 @@ def while_loop(cond_fun: Fun, body_fun: Fun, init_val: Any) -> Any:
 
     Forward mode and vmap work everywhere; reverse mode works while the loop
     runs on concrete values and raises a clear error when it is staged (jit).
+    ``body_fun`` must return a value of the type of ``init_val`` (pytree structure,
+    shapes, dtypes; a Python scalar may be promoted), else a TypeError names the leaf.
     """
+    return _while(cond_fun, body_fun, init_val, "while_loop")
+
+
+def _while(cond_fun: Fun, body_fun: Fun, init_val: Any, who: str) -> Any:
     if _staging():
-        return _while_primitive(cond_fun, body_fun, init_val)
+        return _while_primitive(cond_fun, body_fun, init_val, who)
     val = init_val
+    carry = _Carry(who, "body_fun", init_val)
     while True:
         pred = cond_fun(val)
         if not _is_concrete(pred):
-            return _while_primitive(cond_fun, body_fun, val)
+            return _while_primitive(cond_fun, body_fun, val, who)
         if not bool(np.asarray(_underlying(pred))):
             return val
-        val = body_fun(val)
+        new = body_fun(val)
+        promoted = carry.check(new)
+        # a weakly typed init the first step promoted: start again from it promoted
+        val = carry.promoted_init(promoted) if promoted else new
 
 
 def fori_loop(lower: Any, upper: Any, body_fun: Fun, init_val: Any) -> Any:
@@ -398,14 +523,21 @@ def fori_loop(lower: Any, upper: Any, body_fun: Fun, init_val: Any) -> Any:
         lo, hi = int(_underlying(lower)), int(_underlying(upper))
         if not _staging():
             val = init_val
-            for i in range(lo, hi):
-                val = body_fun(i, val)
+            carry = _Carry("fori_loop", "body_fun", init_val)
+            i = lo
+            while i < hi:
+                new = body_fun(i, val)
+                promoted = carry.check(new)
+                if promoted:  # start again from the weakly typed init, promoted
+                    val = carry.promoted_init(promoted)
+                    continue
+                val, i = new, i + 1
             return val
-        carry, _ = scan(lambda c, i: (body_fun(i, c), None), init_val,
-                        np.arange(lo, hi, dtype=np.int64))
-        return carry
-    out = while_loop(lambda c: E.less(c[0], upper), lambda c: (c[0] + 1, body_fun(*c)),
-                     (lower, init_val))
+        carry_out, _ = _scan(lambda c, i: (body_fun(i, c), None), init_val,
+                             np.arange(lo, hi, dtype=np.int64), None, False, "fori_loop")
+        return carry_out
+    out = _while(lambda c: E.less(c[0], upper), lambda c: (c[0] + 1, body_fun(*c)),
+                 (lower, init_val), "fori_loop")
     return out[1]
 
 
@@ -630,7 +762,21 @@ scan_p.emit = _scan_emit
 def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
          reverse: bool = False) -> tuple[Any, Any]:
     """``carry, y = f(carry, x)`` over the leading axis of ``xs``; returns
-    ``(final carry, stacked ys)``. Differentiable in both modes, batchable."""
+    ``(final carry, stacked ys)``. Differentiable in both modes, batchable.
+
+    ``f`` must return a carry of the type of ``init`` (pytree structure, shapes,
+    dtypes; a Python scalar may be promoted) and ys of one type at every step, else a
+    TypeError names the leaf.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.lax.scan(lambda c, x: (c + x, c), 0.0, np.arange(3.0))[1].tolist()
+    [0.0, 0.0, 1.0]
+    """
+    return _scan(f, init, xs, length, reverse, "scan")
+
+
+def _scan(f: Fun, init: Any, xs: Any, length: int | None, reverse: bool, who: str
+          ) -> tuple[Any, Any]:
     x_leaves, x_tree = tree_flatten(xs)
     lengths = {shape_of(x)[0] for x in x_leaves}
     if length is not None:
@@ -641,38 +787,65 @@ def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
     n = lengths.pop()
     init_leaves, init_tree = tree_flatten(init)
     if not _staging() and n > 0:  # a length-0 scan is staged: ys need the traced shapes
-        return _scan_python(f, init, x_leaves, x_tree, n, reverse)
+        return _scan_python(f, init, x_leaves, x_tree, n, reverse, who)
     n_carry = len(init_leaves)
+    carry = _Carry(who, "the body", init)
+    promoted: list[int] = []
     slice_avals = [ShapedArray(shape_of(x)[1:], x.dtype if isinstance(x, Tracer)
                                else np.result_type(x)) for x in x_leaves]
     out_tree: list[Any] = []
 
     def flat_body(*a: Any) -> list[Any]:
-        carry = tree_unflatten(init_tree, list(a[:n_carry]))
+        carry_in = tree_unflatten(init_tree, list(a[:n_carry]))
         x = tree_unflatten(x_tree, list(a[n_carry:]))
-        new_carry, y = f(carry, x)
-        c_leaves, c_tree = tree_flatten(new_carry)
-        if c_tree != init_tree:
-            raise TypeError(f"scan body must return a carry of the structure of init "
-                            f"{init_tree}, got {c_tree}")
+        new_carry, y = _step_result(f(carry_in, x), who)
+        promoted.extend(carry.check(new_carry))
         y_leaves, y_tree = tree_flatten(y)
         out_tree.append(y_tree)
-        return c_leaves + y_leaves
+        return tree_flatten(new_carry)[0] + y_leaves
 
     closed = trace_to_jaxpr(flat_body, [aval_of(x) for x in init_leaves] + slice_avals)
+    if promoted:  # weakly typed init leaves the body promotes: trace again, promoted
+        init_leaves = _promote(init_leaves, carry, promoted)
+        carry = _Carry(who, "the body", tree_unflatten(init_tree, init_leaves))
+        promoted, out_tree[:] = [], []
+        closed = trace_to_jaxpr(flat_body, [aval_of(x) for x in init_leaves] + slice_avals)
     outs = bind(scan_p, *closed.consts, *init_leaves, *x_leaves,
                 body=_with_consts_as_inputs(closed), n_consts=len(closed.consts),
                 n_carry=n_carry, length=n, reverse=bool(reverse))
-    carry = tree_unflatten(init_tree, list(outs[:n_carry]))
-    return carry, tree_unflatten(out_tree[0], list(outs[n_carry:]))
+    final = tree_unflatten(init_tree, list(outs[:n_carry]))
+    return final, tree_unflatten(out_tree[0], list(outs[n_carry:]))
+
+
+def _step_result(out: Any, who: str) -> tuple[Any, Any]:
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{who}: the body must return a pair (carry, y), got "
+                        f"{type(out).__name__}" + (f" of length {len(out)}"
+                                                   if isinstance(out, (tuple, list)) else ""))
+    return out[0], out[1]
 
 
 def _scan_python(f: Fun, init: Any, x_leaves: list[Any], x_tree: Any, n: int,
-                 reverse: bool) -> tuple[Any, Any]:
+                 reverse: bool, who: str) -> tuple[Any, Any]:
     carry = init
+    carry_type = _Carry(who, "the body", init)
+    y_type: _Carry | None = None
     ys = []
-    for i in (range(n - 1, -1, -1) if reverse else range(n)):
-        carry, y = f(carry, tree_unflatten(x_tree, [x[i] for x in x_leaves]))
+    steps = list(range(n - 1, -1, -1) if reverse else range(n))
+    k = 0
+    while k < len(steps):
+        i = steps[k]
+        new, y = _step_result(f(carry, tree_unflatten(x_tree, [x[i] for x in x_leaves])), who)
+        promoted = carry_type.check(new)
+        if promoted:  # start again from the weakly typed init, promoted
+            carry = carry_type.promoted_init(promoted)
+            continue
+        carry, k = new, k + 1
+        if y_type is None:
+            y_type = _Carry(who, "the body (its y output, at every step)", y)
+            y_type.weak = [False] * len(y_type.weak)
+        else:
+            y_type.check(y)
         ys.append(tree_flatten(y))
     if reverse:
         ys.reverse()
