@@ -114,6 +114,8 @@ def _primitive_rows() -> tuple[list[str], dict[str, int]]:
         batch = "yes" if prim.batch is not None else "**no**"
         if "**no**" in (fwd, rev, batch):
             counts["gaps"] += 1
+        if prim.real_only:
+            notes.append("real inputs only (complex ones are refused)")
         if prim.multiple_results:
             notes.append("multiple results")
         if name in EXTRA_NOTES:

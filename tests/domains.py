@@ -223,7 +223,13 @@ DOMAINS["reduce_prod"] = reduction(away_from_zero(0.5, 1.5)) + [
 ]
 DOMAINS["cumsum"] = [fixed(operands((3, 4)), {"axis": a}) for a in (0, 1)]
 DOMAINS["cumprod"] = [fixed(operands((3, 4), sample=away_from_zero(0.5, 1.5)), {"axis": a})
-                      for a in (0, 1)]
+                      for a in (0, 1)] + [
+    # division-free rules: exact where factors are zero (one zero, two zeros, a leading one)
+    fixed(lambda rng: (np.array([[0.7, 0.0, -1.3, 0.9, 1.2], [1.1, 0.0, 0.0, 0.8, -0.6],
+                                 [0.0, 1.4, 0.5, -0.7, 1.1]]),), {"axis": 1},
+          label="zeros along the axis"),
+    fixed(lambda rng: (np.array([[0.0, 1.5], [0.7, 0.0], [1.2, -0.4]]),), {"axis": 0},
+          label="zeros, axis 0")]
 
 # shapes
 DOMAINS["reshape"] = [fixed(operands((3, 4)), {"shape": (2, 6)}),

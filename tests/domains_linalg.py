@@ -112,6 +112,8 @@ SQUARE = [(3, 3), (2, 3, 3)]
 
 DOMAINS["inv"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE]
 DOMAINS["det"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE]
+# (singular matrices, where only det's first derivative exists: test_complex_and_zeros.py)
+DOMAINS["adjugate"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE]
 DOMAINS["slogdet"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE] + [
     fixed(lambda rng: (general(rng, (3, 3)) * np.array([[-1.0], [1.0], [1.0]]),), {},
           label="negative determinant")]

@@ -24,6 +24,9 @@ import xform.numpy as xnp
 from xform import lax
 from xform.core.primitive import Primitive, registry
 from xform.core.trace import bind
+from xform.numpy._linalg import adjugate
+import xform.scipy.linalg
+import xform.scipy.special
 from xform.test_util import check_grads, import_all_modules
 
 from domains import DOMAINS, Domain, fixed
@@ -290,3 +293,284 @@ def test_real_only_declarations_are_real() -> None:
     """``real_only`` is declared only on differentiable primitives."""
     wrong = sorted(n for n, p in registry.items() if p.real_only and p.nondiff)
     assert not wrong, f"non-differentiable primitives marked real_only: {wrong}"
+
+
+# ----------------------------------------------------------------------------- public functions
+def _z(rng: Rng, shape: Shape) -> onp.ndarray:
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize("f", [
+    lambda z: xnp.linalg.norm(z),
+    lambda z: xnp.linalg.norm(z, "fro"),
+    lambda z: xnp.linalg.norm(z, axis=1),
+    lambda z: xnp.linalg.norm(z[0]),
+    lambda z: xnp.linalg.norm(z[0], 2),
+    lambda z: xnp.linalg.norm(z[0], 0),
+    lambda z: xnp.linalg.vector_norm(z),
+    lambda z: xnp.linalg.matrix_norm(z),
+    lambda z: xnp.var(z),
+    lambda z: xnp.var(z, axis=0, ddof=1),
+    lambda z: xnp.std(z),
+    lambda z: xnp.std(z, axis=1, keepdims=True),
+    lambda z: xnp.nanvar(z, axis=1),
+], ids=["norm", "fro", "norm axis", "vector", "vector 2", "vector 0", "vector_norm",
+        "matrix_norm", "var", "var ddof", "std", "std keepdims", "nanvar"])
+def test_real_valued_reductions_of_complex_input(f: Callable[[Any], Any]) -> None:
+    """Real values (as NumPy's) with correct derivatives along real and imaginary
+    directions."""
+    z = _z(onp.random.default_rng(1), (3, 4))
+    got = f(z)
+    assert not onp.iscomplexobj(got), f"complex value {got!r} for a complex input"
+    check_grads(f, (z,), order=2)
+
+
+def test_norm_var_std_values_match_numpy() -> None:
+    z = _z(onp.random.default_rng(2), (3, 4))
+    for ours, theirs in [(xnp.linalg.norm(z), onp.linalg.norm(z)),
+                         (xnp.linalg.norm(z[0]), onp.linalg.norm(z[0])),
+                         (xnp.linalg.norm(z, axis=0), onp.linalg.norm(z, axis=0)),
+                         (xnp.var(z, axis=1), onp.var(z, axis=1)),
+                         (xnp.std(z), onp.std(z))]:
+        assert onp.result_type(ours) == onp.result_type(theirs)
+        onp.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+def test_grad_of_complex_norm_is_conj_over_norm() -> None:
+    """JAX's convention: the gradient of a real f(z) is df/dx - i df/dy."""
+    z = _z(onp.random.default_rng(3), (5,))
+    onp.testing.assert_allclose(xform.grad(xnp.linalg.norm)(z), onp.conj(z) / onp.linalg.norm(z),
+                                rtol=1e-13)
+    mean = z.mean()
+    onp.testing.assert_allclose(xform.grad(xnp.var)(z), 2 * onp.conj(z - mean) / z.size,
+                                rtol=1e-13)
+
+
+def _hermitian(rng: Rng, n: int) -> onp.ndarray:
+    return hermitian(rng, (n, n))
+
+
+@pytest.mark.parametrize("f, make", [
+    (lambda a: xnp.linalg.eigvalsh(a), lambda rng: _hermitian(rng, 4)),
+    (lambda a: xnp.linalg.eigvalsh(a, "U"), lambda rng: _hermitian(rng, 4)),
+    (lambda a: xnp.linalg.eigh(a)[1], lambda rng: _hermitian(rng, 3)),
+    (lambda a: xnp.abs(xnp.linalg.eigh(a, "U")[1]), lambda rng: _hermitian(rng, 3)),
+    (lambda a: xnp.linalg.cholesky(a), lambda rng: hpd(rng, (3, 3))),
+    (lambda a: xnp.linalg.cholesky(a, upper=True), lambda rng: hpd(rng, (3, 3))),
+    (lambda a: xform.scipy.linalg.cholesky(a), lambda rng: hpd(rng, (3, 3))),
+    (lambda a: xform.scipy.linalg.cholesky(a, lower=True), lambda rng: hpd(rng, (3, 3))),
+    (lambda a: xform.scipy.linalg.cho_solve(xform.scipy.linalg.cho_factor(a), a[:, :1]),
+     lambda rng: hpd(rng, (3, 3))),
+    (lambda a: xnp.linalg.svd(a, full_matrices=False), lambda rng: crect(rng, (4, 3))),
+    (lambda a: xnp.linalg.svd(a, full_matrices=False), lambda rng: crect(rng, (2, 4))),
+    (lambda a: xnp.linalg.svd(a, compute_uv=False), lambda rng: crect(rng, (3, 4))),
+    (lambda a: xnp.linalg.qr(a), lambda rng: crect(rng, (4, 3))),
+    (lambda a: xnp.linalg.qr(a), lambda rng: crect(rng, (3, 4))),
+    (lambda a: xnp.linalg.norm(a, 2), lambda rng: crect(rng, (3, 4))),
+    (lambda a: xnp.linalg.norm(a, -2), lambda rng: crect(rng, (3, 3))),
+    (lambda a: xnp.linalg.norm(a, "nuc"), lambda rng: crect(rng, (4, 3))),
+    (lambda a: xnp.linalg.pinv(a), lambda rng: crect(rng, (4, 3))),
+    (lambda a: xnp.linalg.lstsq(a, a[:, :1] + 1.0)[0], lambda rng: crect(rng, (4, 3))),
+    (lambda a: xnp.linalg.slogdet(a), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xnp.linalg.det(a), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xnp.linalg.inv(a), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xnp.linalg.matrix_power(a, 3), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xform.scipy.linalg.expm(a), lambda rng: 0.5 * cgeneral(rng, (3, 3))),
+    (lambda a: xform.scipy.linalg.sqrtm(a), lambda rng: hpd(rng, (3, 3))),
+    (lambda a: xnp.trace(a @ a), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xnp.vdot(a, a[::-1]), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xnp.inner(a, a[::-1]), lambda rng: cgeneral(rng, (3, 3))),
+    (lambda a: xnp.angle(a), lambda rng: cgeneral(rng, (3, 3))),
+], ids=["eigvalsh", "eigvalsh U", "eigh vectors", "eigh U |vectors|", "cholesky",
+        "cholesky upper", "scipy cholesky", "scipy cholesky lower", "cho_solve", "svd tall",
+        "svd wide", "svdvals", "qr tall", "qr wide", "norm 2", "norm -2", "norm nuc", "pinv",
+        "lstsq", "slogdet", "det", "inv", "matrix_power", "expm", "sqrtm", "trace", "vdot",
+        "inner", "angle"])
+def test_complex_linalg_functions(f: Callable[[Any], Any], make: Callable[[Rng], Any]) -> None:
+    """The public functions on complex matrices, to second order in both modes, along
+    random complex directions (real and imaginary parts)."""
+    check_grads(f, (make(onp.random.default_rng(4)),), order=2)
+
+
+def test_eigh_keeps_lapack_phases() -> None:
+    """NumPy's Hermitian eigenvectors have a real first row ('L') or last row ('U'):
+    the derivative keeps it so, matching central differences of NumPy's own output."""
+    a = _hermitian(onp.random.default_rng(5), 4)
+    t = _z(onp.random.default_rng(6), (4, 4))
+    for uplo, row in (("L", 0), ("U", -1)):
+        _, dv = xform.jvp(lambda a: xnp.linalg.eigh(a, uplo)[1], (a,), (t,))
+        assert onp.abs(onp.imag(dv[row])).max() < 1e-12
+        fd = (onp.linalg.eigh(a + 1e-6 * t, uplo)[1] - onp.linalg.eigh(a - 1e-6 * t, uplo)[1]) / 2e-6
+        onp.testing.assert_allclose(dv, fd, atol=1e-6)
+
+
+def test_complex_triangular_solves_with_conjugate_transpose() -> None:
+    """trans='C' / 2 solves with A^H (it used to solve with A^T)."""
+    import scipy.linalg as sl
+    rng = onp.random.default_rng(7)
+    a = _z(rng, (3, 3)) + 3 * onp.eye(3)
+    b = _z(rng, (3, 2))
+    for trans in (2, "C"):
+        onp.testing.assert_allclose(xform.scipy.linalg.solve_triangular(a, b, trans=trans),
+                                    sl.solve_triangular(a, b, trans=trans), rtol=1e-12)
+    lu = sl.lu_factor(a)
+    onp.testing.assert_allclose(xform.scipy.linalg.lu_solve(lu, b, trans=2),
+                                sl.lu_solve(lu, b, trans=2), rtol=1e-12)
+    check_grads(lambda a, b: xform.scipy.linalg.solve_triangular(a, b, trans="C", lower=True),
+                (a, b), order=2)
+
+
+def test_real_only_primitive_refuses_complex_by_name() -> None:
+    """scipy.special.ive computes complex values, but its rule is a real formula."""
+    z = onp.array([0.5 + 0.3j, 1.0 - 0.2j])
+    with pytest.raises(TypeError, match=r"ive: derivatives are defined for real inputs only"):
+        xform.grad(lambda z: xnp.sum(xnp.abs(xform.scipy.special.ive(1.0, z))))(z)
+    # real inputs are unaffected
+    check_grads(lambda x: xform.scipy.special.ive(1.0, x), (onp.array([0.5, -1.5]),), order=2)
+
+
+def test_complex_maximum_follows_numpy_order() -> None:
+    """NumPy compares complex values lexicographically; the derivative follows the
+    chosen operand (half each on a tie)."""
+    x = onp.array([1 + 5j, 2 - 1j, 3 + 1j])
+    y = onp.array([1 + 2j, 3 + 0j, 3 + 1j])
+    _, t = xform.jvp(xnp.maximum, (x, y), (onp.ones(3) * 1j, onp.ones(3) * (2.0 + 0j)))
+    onp.testing.assert_allclose(t, [1j, 2.0, 0.5 * (1j + 2.0)])
+    check_grads(xnp.minimum, (x[1:2], y[1:2]), order=1)
+    check_grads(xnp.maximum, (onp.array([1 + 5j, -2j]), onp.array([0.5 + 2j, 1 - 1j])), order=1)
+
+
+# ----------------------------------------------------------------------------- zeros
+def test_cumprod_derivative_at_zeros() -> None:
+    x = onp.array([2.0, 0.0, 3.0, 0.0, 5.0])
+    # d/dx_j of sum_i cumprod(x)_i = sum_{i >= j} prod_{k <= i, k != j} x_k
+    expected = onp.array([1.0, 8.0, 0.0, 0.0, 0.0])
+    onp.testing.assert_array_equal(xform.grad(lambda x: xnp.sum(xnp.cumprod(x)))(x), expected)
+    for shape, axis in (((5,), None), ((3, 4), 0), ((3, 4), 1), ((2, 3, 4), 2)):
+        a = onp.random.default_rng(8).uniform(-1.5, 1.5, shape)
+        a.reshape(-1)[::3] = 0.0
+        check_grads(lambda a: xnp.cumprod(a, axis=axis), (a,), order=3)
+    check_grads(lambda a: xnp.cumprod(a), (onp.array([0.0, 0.0, 1.0 + 2j]),), order=2)
+
+
+def test_hypot_at_the_origin() -> None:
+    """JAX's convention at (0, 0): 1/2 for each operand, second derivative 0."""
+    g = xform.grad(xnp.hypot, argnums=(0, 1))
+    assert [float(v) for v in g(0.0, 0.0)] == [0.5, 0.5]
+    assert [float(v) for v in g(-3.0, 0.0)] == [-1.0, 0.0]
+    assert float(xform.hessian(xnp.hypot)(0.0, 0.0)) == 0.0
+    _, t = xform.jvp(xnp.hypot, (onp.zeros(2), onp.zeros(2)), (onp.ones(2), -onp.ones(2)))
+    assert onp.all(onp.isfinite(t))
+    check_grads(xnp.hypot, (onp.array([3.0, 0.0, -1.0]), onp.array([0.0, 2.0, 1.0])), order=2)
+
+
+def _cofactor_adjugate(a: onp.ndarray) -> onp.ndarray:
+    """adj(A)[j, i] = (-1)^(i+j) det(A without row i and column j): the definition."""
+    n = a.shape[-1]
+    adj = onp.zeros_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = onp.delete(onp.delete(a, i, axis=0), j, axis=1)
+            adj[j, i] = (-1) ** (i + j) * onp.linalg.det(minor)
+    return adj
+
+
+def _rank_deficient(rng: Rng, n: int, rank: int, complex_: bool = False) -> onp.ndarray:
+    draw = _z if complex_ else (lambda rng, s: rng.standard_normal(s))
+    return draw(rng, (n, rank)) @ draw(rng, (rank, n))
+
+
+@pytest.mark.parametrize("n, rank, complex_", [(3, 2, False), (4, 3, False), (4, 2, False),
+                                               (4, 1, False), (3, 0, False), (3, 2, True),
+                                               (4, 2, True)])
+def test_det_derivative_at_singular_matrices(n: int, rank: int, complex_: bool) -> None:
+    """The derivative of det is the transposed adjugate, in both modes, at matrices of
+    rank n - 1 (a nonzero adjugate) and rank <= n - 2 (zero)."""
+    rng = onp.random.default_rng(9 + n + rank)
+    a = _rank_deficient(rng, n, rank, complex_)
+    assert onp.linalg.matrix_rank(a) == rank
+    adj = _cofactor_adjugate(a)
+    grad = xform.grad(lambda a: xnp.real(xnp.linalg.det(a)))(a)
+    # Re(det) is the real part of a holomorphic function: its gradient is det' = adj^T
+    onp.testing.assert_allclose(grad, adj.T, atol=1e-12 * max(1.0, onp.abs(adj).max()))
+    t = _z(rng, (n, n)) if complex_ else rng.standard_normal((n, n))
+    _, dt = xform.jvp(xnp.linalg.det, (a,), (t,))
+    onp.testing.assert_allclose(dt, onp.trace(adj @ t), atol=1e-10)
+    check_grads(xnp.linalg.det, (a,), order=1)
+    onp.testing.assert_allclose(adjugate(a), adj, atol=1e-10)
+
+
+def test_det_second_order_where_invertible() -> None:
+    a = cgeneral(onp.random.default_rng(10), (3, 3))
+    check_grads(xnp.linalg.det, (a,), order=3)
+    check_grads(xnp.linalg.det, (onp.real(a),), order=3)
+
+
+def test_rgamma_derivative_at_the_poles_of_gamma() -> None:
+    """1 / gamma is entire: at x = -n its derivative is (-1)^n n!, not 0 * inf."""
+    rgamma = xform.scipy.special.rgamma
+    g = [float(xform.grad(rgamma)(x)) for x in (0.0, -1.0, -2.0, -3.0)]
+    assert g == [1.0, -1.0, 2.0, -6.0]
+    check_grads(rgamma, (onp.array([0.0, -1.0, -2.0, 0.7, 2.5]),), order=1)
+
+
+@pytest.mark.parametrize("kw", [{}, {"axis": 1}, {"axis": 0, "keepdims": True},
+                                {"axis": 1, "b": onp.array([0.5, 2.0, 1.0, 1.5])},
+                                {"axis": 1, "return_sign": True}])
+def test_complex_logsumexp_matches_scipy(kw: dict) -> None:
+    """SciPy's logsumexp of complex input is the complex log; it used to drop the phase."""
+    import scipy.special as sc
+    z = _z(onp.random.default_rng(11), (3, 4))
+    ours, theirs = xform.scipy.special.logsumexp(z, **kw), sc.logsumexp(z, **kw)
+    for o, t in zip(as_list(ours), as_list(theirs)):
+        assert onp.shape(o) == onp.shape(t)
+        onp.testing.assert_allclose(o, t, rtol=1e-13)
+    check_grads(lambda z: as_list(xform.scipy.special.logsumexp(z, **kw))[0], (z,), order=2)
+
+
+COMPLEX_CAPABLE = [n for n in DIFFERENTIABLE if not registry[n].real_only]
+
+
+@pytest.mark.parametrize("name", COMPLEX_CAPABLE)
+def test_complex_batch_and_jit(name: str) -> None:
+    """On complex inputs, vmap of the primitive equals a loop over the batch and jit
+    equals eager evaluation."""
+    prim = registry[name]
+    domain = complex_domains(name)[0]
+    samples = []
+    for j in range(3):
+        args, params = domain.make(_rng(name, 100 + j))
+        samples.append(args)
+    base = samples[0]
+
+    def f(*diff_args: Any) -> Any:
+        full = list(base)
+        for i, v in zip(domain.diff, diff_args):
+            full[i] = v
+        return bind(prim, *full, **params)
+
+    # the differentiated arguments vary along the batch, the others are the first sample's
+    stacked = [onp.stack([s[i] for s in samples]) for i in domain.diff]
+    batched = as_list(xform.vmap(f)(*stacked))
+    for j, s in enumerate(samples):
+        expected = as_list(f(*[s[i] for i in domain.diff]))
+        for o, e in zip(batched, expected):
+            onp.testing.assert_allclose(onp.asarray(o)[j], e, rtol=1e-10, atol=1e-12,
+                                        err_msg=f"{name} [{domain.label}] batch member {j}")
+    x = [base[i] for i in domain.diff]
+    for o, e in zip(as_list(xform.jit(f)(*x)), as_list(f(*x))):
+        assert onp.result_type(o) == onp.result_type(e), f"{name}: jit dtype"
+        onp.testing.assert_allclose(o, e, rtol=1e-12, atol=1e-14, err_msg=f"{name}: jit")
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-7, 1e-12])
+def test_adjugate_near_singular_matrices(gap: float) -> None:
+    """Both of the adjugate's paths (det * inverse when well conditioned, the SVD
+    otherwise) agree with the cofactor definition across the switch."""
+    rng = onp.random.default_rng(12)
+    a = _rank_deficient(rng, 4, 3) + gap * rng.standard_normal((4, 4))
+    want = _cofactor_adjugate(a)
+    onp.testing.assert_allclose(adjugate(a), want, rtol=1e-8, atol=1e-11 * onp.abs(want).max())
+    onp.testing.assert_allclose(adjugate(onp.stack([a, onp.eye(4)])),
+                                onp.stack([want, onp.eye(4)]), rtol=1e-8,
+                                atol=1e-11 * onp.abs(want).max())

@@ -219,3 +219,16 @@ def test_debug_nans_ignores_nans_that_came_in_and_is_scoped():
         xform.config.update("debug_nans", False)
     with pytest.raises(ValueError, match="unknown setting"):
         xform.config.update("debug_infs", True)
+
+
+def test_numpy_random_draw_under_jit_warns_that_it_is_frozen():
+    import warnings
+
+    import xform.numpy.random as npr
+    from xform.random import TracedRandomWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        npr.randn(2)  # eager: no warning
+    with pytest.warns(TracedRandomWarning):
+        xform.jit(lambda x: x + npr.randn(2))(onp.zeros(2))

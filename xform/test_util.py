@@ -34,9 +34,17 @@ def _inner(a: Any, b: Any) -> float:
 
 
 def _random_like(rng: np.random.Generator, tree: Any) -> Any:
-    return tree_map(lambda x: rng.standard_normal(np.shape(x)).astype(np.result_type(x))
-                    if np.issubdtype(np.result_type(x), np.inexact)
-                    else np.zeros(np.shape(x), np.result_type(x)), tree)
+    """Random directions: standard normal, with a random imaginary part too for a
+    complex leaf (so imaginary directions are checked), zeros for integer leaves."""
+    def draw(x: Any) -> Any:
+        dt = np.result_type(x)
+        if np.issubdtype(dt, np.complexfloating):
+            return (rng.standard_normal(np.shape(x))
+                    + 1j * rng.standard_normal(np.shape(x))).astype(dt)
+        if np.issubdtype(dt, np.inexact):
+            return rng.standard_normal(np.shape(x)).astype(dt)
+        return np.zeros(np.shape(x), dt)
+    return tree_map(draw, tree)
 
 
 def _only(args: Sequence[Any], i: int, tangent_i: Any) -> tuple[Any, ...]:
@@ -70,7 +78,8 @@ def check_grads(f: Fun, args: Sequence[Any], order: int = 2,
                 rtol: float | None = None, eps: float | None = None, seed: int = 0) -> None:
     """Check the derivatives of ``f`` at ``args`` up to ``order``.
 
-    Forward mode: ``jvp`` against central differences along random directions.
+    Forward mode: ``jvp`` against central differences along random directions (with
+    random imaginary parts for complex arguments).
     Reverse mode: ``<u, J v> == <J^T u, v>`` for random ``u``, ``v``. Each argument is
     checked separately and the error names the argument, mode and order.
 

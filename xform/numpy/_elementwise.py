@@ -207,7 +207,21 @@ fmin_p, fmin = binary_op("fmin", np.fmin, _min_dx, lambda a, x, y: _max_dx(a, x,
 arctan2_p, arctan2 = binary_op("arctan2", np.arctan2,
                                lambda ans, y, x: x / (x * x + y * y),
                                lambda ans, y, x: -y / (x * x + y * y))
-hypot_p, hypot = binary_op("hypot", np.hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans)
+def _hypot_dx(ans: Any, x: Any, y: Any) -> Any:
+    # at the origin, JAX's convention: 1/2 for each operand (the derivative of
+    # max(|x|, |y|) with the tie split evenly) instead of 0/0
+    origin = ans == 0
+    return where(origin, 0.5, x / where(origin, 1.0, ans))
+
+
+hypot_p, hypot = binary_op("hypot", np.hypot, _hypot_dx, lambda ans, x, y: _hypot_dx(ans, y, x))
+hypot.__doc__ = """Elementwise `numpy.hypot`, ``sqrt(x^2 + y^2)``; its partial derivatives are
+``x / hypot`` and ``y / hypot``, and 1/2 each at the origin (JAX's convention).
+
+>>> import xform, xform.numpy as np
+>>> [float(g) for g in xform.grad(np.hypot, argnums=(0, 1))(0.0, 0.0)]
+[0.5, 0.5]
+"""
 logaddexp_p, logaddexp = binary_op("logaddexp", np.logaddexp,
                                    lambda ans, x, y: exp(x - ans),
                                    lambda ans, x, y: exp(y - ans))
@@ -227,7 +241,7 @@ copysign_p, copysign = binary_op("copysign", np.copysign,
 
 # no complex extension in NumPy (hypot, arctan2, cbrt, mod...), or none with these rules
 for _p in (cbrt_p, deg2rad_p, rad2deg_p, arctan2_p, hypot_p, logaddexp_p, logaddexp2_p, mod_p,
-           fmod_p):
+           fmod_p, copysign_p):
     real_only(_p, "NumPy defines it for real numbers only")
 
 # ---------------------------------------------------------------- binary, zero derivative
@@ -373,6 +387,17 @@ def conj(x: Any) -> Any:
 
 
 conjugate = conj
+
+
+def abs_squared(x: Any) -> Any:
+    """``|x|^2`` as a real array: ``x * x``, or ``Re(x * conj(x))`` for complex ``x``
+    (the squares that variances and 2-norms sum)."""
+    return real(x * conj(x)) if is_complex(x) else x * x
+
+
+def real_dtype(x: Any) -> np.dtype:
+    """The real dtype of ``x``'s precision (float64 for complex128)."""
+    return np.finfo(dtype_of(x)).dtype if is_complex(x) else dtype_of(x)
 
 
 def _unit_phase(ans: Any, x: Any) -> Any:

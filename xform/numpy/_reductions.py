@@ -12,8 +12,9 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
-from ._elementwise import astype, equal, sqrt
-from ._shape import broadcast_to, concatenate, ravel, reshape, transpose
+from ..core.trace import Tracer
+from ._elementwise import abs_squared, astype, equal, sqrt
+from ._shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
 Axis = int | tuple[int, ...] | None
 
@@ -91,17 +92,24 @@ def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -
 
 def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
-    """`numpy.var` (real inputs: mean of squared deviations)."""
+    """`numpy.var`: the mean of the squared moduli of the deviations (real for complex
+    ``a``, as NumPy's).
+
+    >>> import xform.numpy as np
+    >>> float(np.var(np.array([1j, -1j])))
+    1.0
+    """
     a = _with_dtype(a, dtype)
     axes = normalize_axis(axis, len(shape_of(a)))
     centered = a - mean(a, axis=axes, keepdims=True)
     n = _count(a, axes) - ddof
-    return sum(centered * centered, axis=axes, keepdims=keepdims) / n
+    return sum(abs_squared(centered), axis=axes, keepdims=keepdims) / n
 
 
 def std(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
-    """`numpy.std`. Its derivative is infinite where the spread is zero."""
+    """`numpy.std` (real for complex ``a``). Its derivative is infinite where the spread
+    is zero."""
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
@@ -214,11 +222,54 @@ cumsum_p = Primitive("cumsum", lambda x, axis: np.cumsum(x, axis=axis))
 deflinear(cumsum_p, lambda ct, ans, x, axis: _flip(
     bind(cumsum_p, _flip(ct, axis), axis=axis), axis))
 
+def _linear_recurrence(a: Any, c: Any) -> Any:
+    """``y_0 = c_0``, ``y_i = a_i y_(i-1) + c_i`` along the last axis, by doubling
+    (log2(n) steps of multiplies and adds, no division): segments ``(A, B)`` combine
+    as ``(A1 A2, B1 A2 + B2)``."""
+    n = shape_of(c)[-1]
+    d = 1
+    while d < n:
+        a, c = (concatenate([a[..., :d], a[..., d:] * a[..., :n - d]], axis=-1),
+                concatenate([c[..., :d], c[..., :n - d] * a[..., d:] + c[..., d:]], axis=-1))
+        d *= 2
+    return c
+
+
+def _exclusive_prefix_prod(x: Any) -> Any:
+    """``prod(x[..., :i])`` for each ``i`` along the last axis (1 for ``i = 0``)."""
+    one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    return concatenate([one, _prefix_prod(x[..., :-1])], axis=-1)
+
+
+# d ans_i = sum_{j <= i} t_j prod_{k != j, k <= i} x_k, i.e. the recurrence
+# d ans_i = x_i d ans_(i-1) + t_i prod_{k < i} x_k: no division, so exact at zeros
+def _no_zeros(x: Any) -> bool:
+    """A concrete ``x`` without zeros: the rules may then take the quicker quotient
+    form ``ans_i / x_j`` (nothing records them, and no 0/0 can arise)."""
+    return not isinstance(x, Tracer) and bool(np.all(x != 0))
+
+
+def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
+    if _no_zeros(x) and not isinstance(ans, Tracer):
+        return ans * bind(cumsum_p, t / x, axis=axis)
+    x, t = moveaxis(x, axis, -1), moveaxis(t, axis, -1)
+    return moveaxis(_linear_recurrence(x, t * _exclusive_prefix_prod(x)), -1, axis)
+
+
+def _cumprod_vjp(ct: Any, ans: Any, x: Any, axis: int) -> Any:
+    if _no_zeros(x) and not isinstance(ans, Tracer):
+        return _flip(bind(cumsum_p, _flip(ct * ans, axis), axis=axis), axis) / x
+    # the transposed recurrence runs backwards: g_j = ct_j + x_(j+1) g_(j+1)
+    x, ct = moveaxis(x, axis, -1), moveaxis(ct, axis, -1)
+    one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    shifted = concatenate([one, x[..., :0:-1]], axis=-1)
+    g = _linear_recurrence(shifted, ct[..., ::-1])[..., ::-1]
+    return moveaxis(g * _exclusive_prefix_prod(x), -1, axis)
+
+
 cumprod_p = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
-# d ans_i / d x_j = ans_i / x_j for j <= i (not defined where x has zeros)
-defjvp(cumprod_p, lambda t, ans, x, axis: ans * bind(cumsum_p, t / x, axis=axis))
-defvjp(cumprod_p, lambda ct, ans, x, axis: _flip(
-    bind(cumsum_p, _flip(ct * ans, axis), axis=axis), axis) / x)
+defjvp(cumprod_p, _cumprod_jvp)
+defvjp(cumprod_p, _cumprod_vjp)
 
 
 def _scan_args(a: Any, axis: int | None) -> tuple[Any, int]:
@@ -234,7 +285,13 @@ def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
 
 
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
-    """`numpy.cumprod` (derivative undefined where the input has zeros)."""
+    """`numpy.cumprod`; its derivative is computed without division, so it is exact
+    where the input has zeros.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.grad(lambda x: np.cumprod(x)[-1])(np.array([2.0, 0.0, 3.0]))
+    array([0., 6., 0.])
+    """
     a, ax = _scan_args(_with_dtype(a, dtype), axis)
     return bind(cumprod_p, a, axis=ax)
 

@@ -20,7 +20,7 @@ from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dty
 from ..core.trace import Tracer
 from ._contract import dot
 from ._creation import array, asarray
-from ._elementwise import (astype, ceil, clip, conj, divide, equal, floor, imag, is_complex, isnan,
+from ._elementwise import (abs_squared, astype, ceil, clip, conj, divide, equal, floor, imag, is_complex, isnan,
                            less, less_equal, logical_and, logical_not, maximum, minimum, mod,
                            multiply, nonzero, not_equal, real, rint, sqrt, where)
 from ._elementwise import where as _where  # for functions with a `where=` parameter
@@ -233,7 +233,7 @@ def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof:
     keep = _kept(a, where)
     mu = nanmean(a, axis=axis, dtype=dtype, keepdims=True, where=where)
     dev = a - mu if keep is None else _where(keep, a - mu, 0)
-    sq = real(multiply(dev, conj(dev))) if is_complex(dev) else multiply(dev, dev)
+    sq = abs_squared(dev)
     dof = _count(keep, a, axis, keepdims) - ddof
     with np.errstate(invalid="ignore", divide="ignore"):
         var = divide(xsum(sq, axis=axis, keepdims=keepdims), astype(maximum(dof, 1), dtype_of(sq)))

@@ -18,7 +18,7 @@ from ..core.rules import dtype_of, shape_of
 from ._contract import dot, matmul, tensordot
 from ._contract import outer as _outer
 from ._creation import asarray as _asarray
-from ._elementwise import astype, not_equal, power, sqrt, where
+from ._elementwise import abs_squared, astype, not_equal, power, real_dtype, sqrt, where
 from ._elementwise import abs as _abs
 from ._linalg import (EighResult, EigResult, QRResult, SlogdetResult, SVDResult, as_float, cholesky,
                       det, eig, eigh, eigvals, eigvalsh, inv, lstsq, matrix_rank, mT, pinv, qr,
@@ -44,7 +44,7 @@ __all__ = ["LinAlgError", "EigResult", "EighResult", "QRResult", "SlogdetResult"
 def _two_norm(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     """``sqrt(sum(x^2))`` whose derivative at 0 is 0 rather than NaN: the double
     ``where`` keeps 0/0 out of both branches."""
-    sq = _sum(x * x, axis=axis, keepdims=keepdims)
+    sq = _sum(abs_squared(x), axis=axis, keepdims=keepdims)
     zero = sq == 0
     return where(zero, 0.0, sqrt(where(zero, 1.0, sq)))
 
@@ -59,7 +59,7 @@ def _vector_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) -> Any
     if ord == -_np.inf:
         return _min(_abs(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        return _sum(astype(not_equal(x, 0), dtype_of(x)), axis=axis, keepdims=keepdims)
+        return _sum(astype(not_equal(x, 0), real_dtype(x)), axis=axis, keepdims=keepdims)
     if ord == 1:
         return _sum(_abs(x), axis=axis, keepdims=keepdims)
     total = _sum(power(_abs(x), float(ord)), axis=axis, keepdims=keepdims)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core.staging import warn_if_staged
 from ..core.trace import Tracer
 
 __all__ = [
@@ -66,6 +67,8 @@ def draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
             "sample with xform.numpy, e.g. `loc + scale * npr.standard_normal(size)` instead "
             "of `npr.normal(loc, scale, size)`, or `x[npr.permutation(len(x))]` instead of "
             "`npr.permutation(x)`.")
+    # under jit the draw happens once, at trace time, and is frozen into the program
+    warn_if_staged(where, stacklevel=4)
     return sampler(*args, **kwargs)
 
 

@@ -116,8 +116,18 @@ gammasgn.__doc__ = "`scipy.special.gammasgn`: the sign of ``gamma(x)``; no deriv
 digamma_p, digamma = _unary("digamma", sc.digamma, lambda ans, x: polygamma(1, x),
                             "`scipy.special.digamma` (``psi``).")
 psi = digamma
-rgamma_p, rgamma = _unary("rgamma", sc.rgamma, lambda ans, x: -ans * digamma(x),
-                          "`scipy.special.rgamma`: ``1 / gamma(x)``.")
+def _rgamma_deriv(ans: Any, x: Any) -> Any:
+    # -rgamma * digamma is 0 * inf at the poles of gamma (x = 0, -1, -2, ...), where
+    # 1 / gamma(x) ~ (-1)^n n! (x + n): the derivative there is (-1)^n n!
+    pole = E.logical_and(E.less_equal(x, 0.0), E.equal(x, E.floor(x)))
+    n = E.where(pole, -x, 0.0)
+    at_pole = (1.0 - 2.0 * E.mod(n, 2.0)) * gamma(n + 1.0)
+    return E.where(pole, at_pole, -ans * digamma(E.where(pole, 0.5, x)))
+
+
+rgamma_p, rgamma = _unary("rgamma", sc.rgamma, _rgamma_deriv,
+                          "`scipy.special.rgamma`: ``1 / gamma(x)``, an entire function: its "
+                          "derivative is finite at the poles of gamma too.")
 polygamma_p, polygamma = _binary(
     "polygamma", _keep_dtype(sc.polygamma, 1), None,
     lambda ans, n, x: polygamma(n + 1, x),

@@ -115,6 +115,26 @@ def _sign(out: Any, a: Any, b: Any, axis: tuple[int, ...], keepdims: bool) -> An
     return E.where(E.equal(out, -np.inf), 0.0, sign)
 
 
+def _complex_logsumexp(a: Any, axis: Axis, b: Any, keepdims: bool, return_sign: bool) -> Any:
+    """Complex ``a`` or ``b``: the principal ``log(sum(b * exp(a)))`` (complex, as SciPy's),
+    shifted by the largest real part; every step is holomorphic, so the derivatives
+    follow. With ``return_sign``: ``(log|sum|, sum / |sum|)``."""
+    full = _common_shape(a, () if b is None else (b,))
+    axes = normalize_axis(axis, len(full))
+    kept = tuple(n for i, n in enumerate(full) if i not in axes)
+    re = E.real(a)
+    shift = stop_gradient(xmax(re, axis=axes, keepdims=True) if axes else re)
+    shift = E.where(E.isfinite(shift), shift, 0.0)
+    terms = E.exp(a - shift)
+    total = xsum(terms if b is None else b * terms, axis=axes, keepdims=True)
+    if return_sign:
+        modulus = E.abs(total)
+        out, sign = E.log(modulus) + shift, total / E.where(modulus == 0, 1.0, modulus)
+        return (out, sign) if keepdims else (reshape(out, kept), reshape(sign, kept))
+    out = E.log(total) + shift
+    return out if keepdims else reshape(out, kept)
+
+
 def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False,
               return_sign: bool = False) -> Any:
     """`scipy.special.logsumexp`: ``log(sum(b * exp(a)))`` over ``axis``, computed
@@ -123,6 +143,9 @@ def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False,
     NaN (as SciPy)."""
     keepdims = bool(keepdims)
     a = _array(a)
+    if E.is_complex(a) or (b is not None and E.is_complex(_array(b))):
+        return _complex_logsumexp(a, axis, None if b is None else _array(b), keepdims,
+                                  return_sign)
     if b is None:
         axes = normalize_axis(axis, len(shape_of(a)))
         out = bind(logsumexp_p, a, axis=axes, keepdims=keepdims)
