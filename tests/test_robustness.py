@@ -85,7 +85,7 @@ def test_keyboard_interrupt_at_random_points_leaves_no_stale_state() -> None:
                 interrupted += 1
                 tb = sys.exc_info()[2]
                 while tb is not None:
-                    if "xform" in tb.tb_frame.f_code.co_filename.split("tests")[0]:
+                    if tb.tb_frame.f_code.co_filename.startswith(_XFORM_DIR):
                         inside += 1
                         break
                     tb = tb.tb_next
