@@ -656,3 +656,14 @@ def test_extend_vjp_of_the_wrong_shape_is_named() -> None:
         xform.grad(lambda w: np.sum(scale(onp.ones(3), w)))(2.0)
     onp.testing.assert_allclose(xform.grad(lambda x: np.sum(scale(x, 2.0)))(onp.ones(3)),
                                 2.0 * onp.ones(3))
+
+
+def test_user_primitives_keep_their_own_errors() -> None:
+    from xform.extend import primitive
+
+    def pick(x: Any, mode: str) -> Any:
+        raise TypeError(f"pick: unknown mode {mode!r}")
+
+    p = primitive(pick)
+    with pytest.raises(TypeError, match="pick: unknown mode 'z'"):
+        xform.grad(lambda x: p(x, "z"))(1.0)

@@ -20,7 +20,7 @@ import numpy as np
 from . import nan_check
 from .frames import user_frame
 from .ir import ShapedArray
-from .primitive import Primitive
+from .primitive import Primitive, registry
 
 class Trace:
     """Base of all interpreters. ``parent`` is the trace the rules run under."""
@@ -168,7 +168,9 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
                 return _ctx.trace.process_primitive(prim, args, params)
         out = prim.impl(*args, **params)
     except (TypeError, ValueError) as e:
-        if isinstance(e, NonArrayError):
+        # only xform's own (registered) primitives take arrays alone as operands: a
+        # user's extend.primitive may take strings or objects positionally
+        if isinstance(e, NonArrayError) or registry.get(prim.name) is not prim:
             raise
         for i, a in enumerate(args):
             if _foreign_operand(a):
