@@ -5,6 +5,8 @@ from typing import Any, Callable
 
 import numpy as onp
 
+from xform.core.trace import bind
+
 
 def numerical_grad(f: Callable[..., Any], x: Any, eps: float = 1e-6,
                    argnum: int = 0, args: tuple = ()) -> Any:
@@ -198,3 +200,13 @@ def fd_jacobian(f: Callable[[Any], Any], x: Any, eps: float = 1e-6) -> onp.ndarr
         dx[idx] = eps
         jac[(Ellipsis,) + idx] = (onp.asarray(f(x + dx)) - onp.asarray(f(x - dx))) / (2 * eps)
     return jac
+
+
+def bound_primitive(prim: Any, args: tuple, params: dict, diff: tuple[int, ...]) -> Any:
+    """``f(*diff_args) = bind(prim, *args, **params)`` with the other arguments fixed."""
+    def f(*diff_args: Any) -> Any:
+        full = list(args)
+        for i, v in zip(diff, diff_args):
+            full[i] = v
+        return bind(prim, *full, **params)
+    return f

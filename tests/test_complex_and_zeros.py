@@ -22,7 +22,7 @@ import pytest
 import xform
 import xform.numpy as xnp
 from xform import lax
-from xform.core.primitive import Primitive, registry
+from xform.core.primitive import registry
 from xform.core.trace import bind
 from xform.numpy._linalg import adjugate
 import xform.scipy.linalg
@@ -32,7 +32,7 @@ from xform.test_util import check_grads, import_all_modules
 from domains import DOMAINS, Domain, fixed
 import domains_linalg as L  # (after domains, which merges it)
 from domains_lax import params_of
-from helpers import (ATOL, EPS, EXACT_RTOL, RTOL, as_list, central_difference, check_vjp,
+from helpers import (bound_primitive, ATOL, EPS, EXACT_RTOL, RTOL, as_list, central_difference, check_vjp,
                      fd_noise, jvp_tangent_fn, random_like, vjp_cotangent_fn)
 
 import_all_modules()
@@ -223,15 +223,6 @@ DIFFERENTIABLE = sorted(n for n in registry if not registry[n].nondiff)
 
 
 # ----------------------------------------------------------------------------- the sweep
-def _bound(prim: Primitive, args: tuple, params: dict, diff: tuple[int, ...]) -> Any:
-    def f(*diff_args: Any) -> Any:
-        full = list(args)
-        for i, v in zip(diff, diff_args):
-            full[i] = v
-        return bind(prim, *full, **params)
-    return f
-
-
 def _jvp_along(f: Callable[..., Any], x: list[Any], tangents: list[Any], eps: float,
                rtol: float, atol: float, what: str) -> None:
     out, t_out = xform.jvp(f, tuple(x), tuple(tangents))
@@ -256,14 +247,14 @@ def test_complex_sweep(name: str) -> None:
         args, params = doms[0].make(_rng(name, 0))
         x = [args[i] for i in doms[0].diff]
         with pytest.raises(TypeError):
-            xform.jvp(_bound(prim, args, params, doms[0].diff), tuple(x),
+            xform.jvp(bound_primitive(prim, args, params, doms[0].diff), tuple(x),
                       tuple(random_like(onp.random.default_rng(0), a) for a in x))
         return
     for k, domain in enumerate(doms):
         rng = _rng(name, k)
         args, params = domain.make(rng)
         what = f"{name} [{domain.label}]"
-        f = _bound(prim, args, params, domain.diff)
+        f = bound_primitive(prim, args, params, domain.diff)
         x = [args[i] for i in domain.diff]
         assert any(onp.iscomplexobj(a) for a in x), f"{what}: the domain is not complex"
         eps = domain.tol.get("eps", EPS)

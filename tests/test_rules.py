@@ -33,7 +33,7 @@ from xform.core.trace import Tracer, bind
 from xform.test_util import import_all_modules
 
 from domains import DOMAINS, Domain
-from helpers import (ATOL, EPS, EXACT_RTOL, RTOL, as_list, check_jvp, check_vjp,
+from helpers import (bound_primitive, ATOL, EPS, EXACT_RTOL, RTOL, as_list, check_jvp, check_vjp,
                      jvp_tangent_fn, random_like, vjp_cotangent_fn)
 
 
@@ -52,16 +52,6 @@ def test_domain_table_has_no_stale_entries():
 
 def _rng(name: str, k: int) -> onp.random.Generator:
     return onp.random.default_rng(zlib.crc32(f"{name}/{k}".encode()))
-
-
-def _bound(prim: Primitive, args: tuple, params: dict, diff: tuple[int, ...]) -> Any:
-    """``f(*diff_args) = bind(prim, *args, **params)`` with the other arguments fixed."""
-    def f(*diff_args: Any) -> Any:
-        full = list(args)
-        for i, v in zip(diff, diff_args):
-            full[i] = v
-        return bind(prim, *full, **params)
-    return f
 
 
 # ----------------------------------------------------------------------------- the generic test
@@ -89,7 +79,7 @@ def _check_differentiable(prim: Primitive, args: tuple, params: dict, domain: Do
     eps = domain.tol.get("eps", EPS)
     rtol, atol = domain.tol.get("rtol", RTOL), domain.tol.get("atol", ATOL)
     exact = domain.tol.get("exact_rtol", EXACT_RTOL)
-    f = _bound(prim, args, params, domain.diff)
+    f = bound_primitive(prim, args, params, domain.diff)
     x = [args[i] for i in domain.diff]
 
     # first order
@@ -120,7 +110,7 @@ def _check_nondiff(prim: Primitive, args: tuple, params: dict, domain: Domain,
     expected = as_list(prim.impl(*args, **params))
     for o, e in zip(as_list(bind(prim, *args, **params)), expected):
         onp.testing.assert_array_equal(o, e, err_msg=f"{what}: bind vs impl")
-    f = _bound(prim, args, params, domain.diff)
+    f = bound_primitive(prim, args, params, domain.diff)
     x = [args[i] for i in domain.diff]
 
     def probe(*diff_args: Any) -> Any:
@@ -211,7 +201,7 @@ def test_float32_stays_float32(name: str) -> None:
     args = tuple(onp.asarray(a, onp.float32) if i in domain.diff else a
                  for i, a in enumerate(args64))
     x = [args[i] for i in domain.diff]
-    f = _bound(prim, args, params, domain.diff)
+    f = bound_primitive(prim, args, params, domain.diff)
     f32 = onp.dtype(onp.float32)
 
     out = f(*x)
@@ -313,7 +303,7 @@ def test_emitter_matches_impl_through_jit(name: str) -> None:
     from xform.jit.codegen import generate
     prim = registry[name]
     for domain, args, params, _ in _samples(name):
-        f = _bound(prim, args, params, domain.diff)
+        f = bound_primitive(prim, args, params, domain.diff)
         x = [args[i] for i in domain.diff]
         with onp.errstate(all="ignore"):
             expected = as_list(prim.impl(*args, **params))
