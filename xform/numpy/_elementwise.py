@@ -323,7 +323,17 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
 
 
 convert_p = Primitive("convert_element_type", lambda x, dtype: np.asarray(x).astype(dtype))
-deflinear(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
+
+
+def _convert_transpose(ct: Any, ans: Any, x: Any, dtype: Any) -> Any:
+    # the adjoint of embedding reals in the complex plane is the real part (said
+    # explicitly: a complex-to-real cast would warn and reads as a silent loss)
+    if np.iscomplexobj(ct) and not np.iscomplexobj(x):
+        ct = bind(real_p, ct)
+    return bind(convert_p, ct, dtype=dtype_of(x))
+
+
+deflinear(convert_p, _convert_transpose)
 convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: np.asarray(x).astype(dtype))
