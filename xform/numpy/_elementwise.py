@@ -16,9 +16,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
-from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
-                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, real_only,
-                          shape_of, unary_op)
+from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
+                          batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
+                          defvjp, dtype_of, nondiff_op, real_only, shape_of, unary_op)
 from ..core.trace import Tracer
 from ..tree_util import tree_map
 
@@ -120,25 +120,36 @@ divide_p.identities = algebra.right_identity_element(1.0)  # x / 1 == x
 
 def add(x: Any, y: Any) -> Any:
     """Elementwise `numpy.add`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(add_p, x, y)
 
 
 def subtract(x: Any, y: Any) -> Any:
     """Elementwise `numpy.subtract`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(subtract_p, x, y)
 
 
 def multiply(x: Any, y: Any) -> Any:
     """Elementwise `numpy.multiply`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(multiply_p, x, y)
 
 
 def divide(x: Any, y: Any) -> Any:
     """Elementwise `numpy.divide` (true division)."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(divide_p, x, y)
 
 
 true_divide = divide
+# the operators' functions read lists of traced values themselves (no wrapper: they are hot)
+for _f in (add, subtract, multiply, divide):
+    _f._accepts_sequences = True  # type: ignore[attr-defined]
 
 
 def _safe_log(x: Any) -> Any:
@@ -182,11 +193,14 @@ pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x 
 
 def power(x: Any, y: Any) -> Any:
     """Elementwise `numpy.power`, differentiable in both base and exponent."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         return bind(pow_scalar_p, x, y=y)
     return bind(power_p, x, y)
 
 
+power._accepts_sequences = True  # type: ignore[attr-defined]
 pow = power  # noqa: A001 - NumPy 2 alias
 
 
