@@ -95,13 +95,13 @@ add_p = Primitive("add", np.add)
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
 add_p.emit = emit.infix("+")
-add_p.identities = algebra.identity_element(0.0)  # x + 0 == 0 + x == x
+add_p.identities = algebra.identity_element(-0.0)  # x + -0.0 == x (x + 0.0 is +0.0 at x = -0.0)
 
 subtract_p = Primitive("subtract", np.subtract)
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
-subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0 == x
+subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0.0 == x, -0.0 too
 
 multiply_p = Primitive("multiply", np.multiply)
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
