@@ -403,3 +403,83 @@ def test_fuse_fact(name: str) -> None:
                 bind(prim, *args, **prim.fuse(inner, outer)), twice,
                 err_msg=f"{name}: [{d2.label}] after [{d1.label}]")
     assert chained, f"primitive {name!r}: no two of its domains chain; add one that does"
+
+
+# ----------------------------------------------------------------------------- XLA lowering
+def _lowered_equal(name: str, got: list, want: list, args: tuple, params: dict,
+                   what: str) -> None:
+    """The XLA backend's results equal the NumPy backend's (dtype included), up to the
+    freedom a decomposition has (eigenvector signs and phases, the order within a
+    partition)."""
+    assert len(got) == len(want), f"{what}: {len(got)} results, expected {len(want)}"
+    if name == "argpartition":  # any order with the kth entries in place
+        a = onp.asarray(args[0])
+        got = [onp.take_along_axis(a, got[0], params["axis"])]
+        want = [onp.take_along_axis(a, want[0], params["axis"])]
+    if name in ("eigh", "svd", "qr", "eig"):  # compare what is unique: A itself, values
+        got, want = [onp.abs(g) for g in got], [onp.abs(w) for w in want]
+        if name == "eig":
+            got, want = [onp.sort(got[0])], [onp.sort(want[0])]
+    for g, w in zip(got, want):
+        assert onp.result_type(g) == onp.result_type(w), \
+            f"{what}: dtype {onp.result_type(g)}, expected {onp.result_type(w)}"
+        assert type(g) is onp.ndarray or onp.isscalar(g), f"{what}: returned {type(g)}"
+        onp.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-11, equal_nan=True,
+                                    err_msg=what)
+
+
+def _scalar_of(f: Any, weights: list) -> Any:
+    def scalar(*x: Any) -> Any:
+        outs = [o for o in as_list(f(*x)) if onp.result_type(o).kind in "fc"]
+        return functools.reduce(lambda a, b: a + b,
+                                [xnp.sum(xnp.real(o) * w) for o, w in zip(outs, weights)])
+    return scalar
+
+
+def _xla_cases(name: str) -> tuple[list, list, list]:
+    prim = registry[name]
+    samples = _samples(name)
+    fs = [_bound(prim, args, params, domain.diff) for domain, args, params, _ in samples]
+    xs = [[args[i] for i in domain.diff] for domain, args, _, _ in samples]
+    return samples, fs, xs
+
+
+#: the derivatives under XLA are checked on a sample (a compile each, the suite stays
+#: fast): control flow, and ops of the main families
+XLA_DERIVATIVES = {"cond", "while", "scan", "matmul", "getitem", "index_add", "reduce_max",
+                   "sin", "logsumexp", "solve", "fft", "concatenate"}
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+def test_xla_lowering_matches_the_numpy_backend(name: str) -> None:
+    """Every primitive lowers to JAX: ``jit(f, backend="xla")`` gives the values of the
+    NumPy backend on all its domains (one compiled function), and for a sample of the
+    primitives the same derivative on the first domain (grad, or jvp where the
+    primitive refuses reverse mode)."""
+    pytest.importorskip("jax", reason="the XLA backend needs the extra xform[xla]")
+    from xform.core.lowering import lowering_of
+    prim = registry[name]
+    assert lowering_of(prim) is not None, \
+        f"primitive {name!r} has no XLA lowering: declare its `lower` fact in its family file"
+    samples, fs, xs = _xla_cases(name)
+    with onp.errstate(all="ignore"):
+        want = [as_list(xform.jit(f)(*x)) for f, x in zip(fs, xs)]
+        got = [as_list(xform.jit(f, backend="xla")(*x)) for f, x in zip(fs, xs)]
+    for (domain, args, params, _), g, w in zip(samples, got, want):
+        _lowered_equal(name, g, w, args, params, f"{name} [{domain.label}] xla")
+    if prim.nondiff or name not in XLA_DERIVATIVES:
+        return
+    (domain, args, params, rng), f, x = samples[0], fs[0], xs[0]
+    weights = [random_like(rng, o) for o in want[0] if onp.result_type(o).kind in "fc"]
+    scalar = _scalar_of(f, [onp.real(w) for w in weights])
+    if domain.reverse:
+        deriv = xform.grad(scalar, argnums=tuple(range(len(x))))
+    else:
+        ts = tuple(random_like(rng, a) for a in x)
+        deriv = lambda *v: xform.jvp(scalar, tuple(v), ts)[1]  # noqa: E731
+    with onp.errstate(all="ignore"):
+        want_d = as_list(xform.jit(deriv)(*x))
+        got_d = as_list(xform.jit(deriv, backend="xla")(*x))
+    for g, w in zip(got_d, want_d):
+        onp.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-10,
+                                    err_msg=f"{name} [{domain.label}] xla derivative")

@@ -38,7 +38,9 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
   reshape), a tuple of :class:`~xform.core.algebra.PassThrough`;
 * ``fuse``: how two equations of this primitive in a chain become one
   (:data:`~xform.core.algebra.Fuse`), or ``None``;
-* ``lower``: reserved for the lowering to XLA (a later change fills it); ``None``.
+* ``lower``: how the XLA backend writes the primitive with JAX (a
+  :data:`~xform.core.lowering.Lowering`), or ``None`` where it is derived from
+  ``emit`` or a ufunc ``impl`` (:func:`~xform.core.lowering.lowering_of`).
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ class Primitive:
         self.linear = False
         self.identities: tuple[PassThrough, ...] = ()
         self.fuse: Fuse | None = None
-        self.lower: Any = None  # the XLA lowering, once there is one
+        self.lower: Any = None  # the XLA lowering (core/lowering.py)
         if register:  # internal primitives (custom-rule calls) stay out of the registry
             registry[name] = self
 
