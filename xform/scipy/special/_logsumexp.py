@@ -184,3 +184,13 @@ def log_softmax(x: Any, axis: Axis = None) -> Any:
     large inputs."""
     d, axes = _shifted(_array(x), axis)
     return d - bind(logsumexp_p, d, axis=axes, keepdims=True)
+
+
+# --------------------------------------------------------------------------- XLA lowering
+def _lower_lse(ctx: Any, a: Any, *b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    out, _ = ctx.jsp.special.logsumexp(a, axis=axis, b=b[0] if b else None,
+                                       keepdims=keepdims, return_sign=True)
+    return out
+
+
+logsumexp_p.lower = _lower_lse
