@@ -42,7 +42,9 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
   complex extension, or its rules are real formulas); the rules then refuse a complex
   operand with a TypeError (set by :func:`~xform.core.rules.real_only`). The generic
   tests check every other differentiable primitive on complex inputs;
-* ``lower``: reserved for the lowering to XLA (a later change fills it); ``None``.
+* ``lower``: how the XLA backend writes the primitive with JAX (a
+  :data:`~xform.core.lowering.Lowering`), or ``None`` where it is derived from
+  ``emit`` or a ufunc ``impl`` (:func:`~xform.core.lowering.lowering_of`).
 """
 from __future__ import annotations
 
@@ -89,7 +91,7 @@ class Primitive:
         # a side effect (debug.print): jit keeps, never merges and never folds it
         self.effectful = False
         self.real_only = False
-        self.lower: Any = None  # the XLA lowering, once there is one
+        self.lower: Any = None  # the XLA lowering (core/lowering.py)
         if register:  # internal primitives (custom-rule calls) stay out of the registry
             registry[name] = self
 

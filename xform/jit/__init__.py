@@ -7,6 +7,9 @@ calls NumPy directly, and caches it. Later calls with the same signature run
 only the generated code. Called with values that another transform is tracing
 (inside ``grad``, ``vmap``, another ``jit``...), it simply runs the function,
 so every composition works.
+
+``backend="xla"`` runs the same optimised jaxpr lowered to JAX under ``jax.jit``
+(``xform/jit/xla.py``): NumPy arrays in, NumPy arrays out, float64 kept.
 """
 from __future__ import annotations
 
@@ -28,8 +31,10 @@ from ..interpreters.vjp import vjp_flat
 from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
 from .passes import optimize
+from .xla import XlaCompiled, compile_xla, require_jax
 
 Fun = Callable[..., Any]
+BACKENDS = ("numpy", "xla")
 
 
 def _default_cache_size() -> int:
@@ -79,25 +84,30 @@ class Lowered:
     """A traced and optimised function for one argument signature."""
 
     def __init__(self, closed: ClosedJaxpr, optimized: ClosedJaxpr, out_tree: Any,
-                 name: str) -> None:
+                 name: str, backend: str = "numpy") -> None:
         self.jaxpr = closed
         self.optimized = optimized
         self.out_tree = out_tree
         self.name = name
-        self._generated: Generated | None = None
+        self.backend = backend
+        self._generated: Generated | XlaCompiled | None = None
 
     def as_text(self, optimized: bool = True) -> str:
         """The IR, after the optimisation passes (or before, with ``optimized=False``)."""
         return str(self.optimized if optimized else self.jaxpr)
 
-    def compile(self) -> Generated:
-        """Generate (once) the Python function that runs this signature."""
+    def compile(self) -> Generated | XlaCompiled:
+        """Generate (once) the function that runs this signature: Python calling NumPy,
+        or with ``backend="xla"`` the lowered function under ``jax.jit``."""
         if self._generated is None:
-            self._generated = generate(self.optimized, _identifier(self.name))
+            if self.backend == "xla":
+                self._generated = compile_xla(self.optimized)
+            else:
+                self._generated = generate(self.optimized, _identifier(self.name))
         return self._generated
 
     def python_source(self) -> str:
-        """The source of the generated Python function."""
+        """The source of the generated Python function (the IR, for ``backend="xla"``)."""
         return self.compile().source
 
 
@@ -114,8 +124,9 @@ class Jitted:
     """The callable returned by :func:`jit`."""
 
     def __init__(self, fun: Fun, static_argnums: Sequence[int], static_argnames: Sequence[str],
-                 cache_size: int | None = None) -> None:
+                 cache_size: int | None = None, backend: str = "numpy") -> None:
         functools.update_wrapper(self, fun)
+        self.backend = backend
         self.fun = fun
         self._name: str = getattr(fun, "__name__", "function")
         self.static_argnums = tuple(static_argnums)
@@ -129,7 +140,7 @@ class Jitted:
             DEFAULT_CACHE_SIZE if cache_size is None else cache_size, f"jit of `{self._name}`")
         self._traces = 0
         # least recently used first: a hit moves its signature to the end
-        self._cache: collections.OrderedDict[Hashable, tuple[Lowered, Generated]] = \
+        self._cache: collections.OrderedDict[Hashable, tuple[Lowered, Generated | XlaCompiled]] = \
             collections.OrderedDict()
         # calls with only NumPy-array positional arguments skip pytree handling; each
         # entry names its signature in _cache, so both forget it together
@@ -226,7 +237,7 @@ class Jitted:
                 "one of them, mark it static (jit(f, static_argnums=...) or "
                 "static_argnames=...), or express the branch with xform.lax.cond / "
                 "xform.numpy.where / xform.lax.while_loop.") from None
-        return Lowered(closed, optimize(closed), out_tree[0], self._name)
+        return Lowered(closed, optimize(closed), out_tree[0], self._name, self.backend)
 
     # -- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -330,7 +341,8 @@ def _writable(x: Any) -> Any:
 
 
 def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = (), cache_size: int | None = None) -> Any:
+        static_argnames: str | Sequence[str] = (), cache_size: int | None = None,
+        backend: str = "numpy") -> Any:
     """Compile ``fun``: trace once per argument signature, optimise, run generated NumPy code.
 
     At most ``cache_size`` signatures (default :data:`DEFAULT_CACHE_SIZE`, 64) stay
@@ -338,16 +350,24 @@ def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
     it comes back), so a function called with ever new shapes does not grow without
     bound. ``f.cache_info()`` reports the cache.
 
+    With ``backend="xla"`` the optimised IR is lowered to JAX and run under
+    ``jax.jit`` (XLA's fused code; needs the optional extra ``xform[xla]``): NumPy
+    arrays in and out, float64 kept, with 64-bit JAX types enabled only during the call.
+
     >>> import xform, xform.numpy as np
     >>> f = xform.jit(lambda x: np.sum(np.sin(x) ** 2))
     >>> round(float(f(np.ones(3))), 6)
     2.12422
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"jit: backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "xla":
+        require_jax("jit(backend='xla')")
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     if fun is None:
-        return lambda f: Jitted(f, nums, names, cache_size)
-    return Jitted(fun, nums, names, cache_size)
+        return lambda f: Jitted(f, nums, names, cache_size, backend)
+    return Jitted(fun, nums, names, cache_size, backend)
 
 
 __all__ = ["jit", "Jitted", "Lowered", "CacheInfo", "DEFAULT_CACHE_SIZE"]

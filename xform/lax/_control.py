@@ -859,3 +859,40 @@ def _scan_python(f: Fun, init: Any, x_leaves: list[Any], x_tree: Any, n: int,
 def map(f: Fun, xs: Any) -> Any:  # noqa: A001 - JAX's name
     """``stack([f(x) for x in xs])`` as a scan."""
     return scan(lambda c, x: (c, f(x)), None, xs)[1]
+
+
+# ---------------------------------------------------------------------------- XLA lowerings
+# Structured control flow stays structured: lax.switch / while_loop / scan of the
+# lowered sub-jaxprs (never unrolled). Loop carries take the types the IR gives them.
+def _lower_cond(ctx: Any, index: Any, *args: Any, branches: tuple[Jaxpr, ...]) -> list[Any]:
+    fns = [ctx.lower(b) for b in branches]
+    return list(ctx.lax.switch(index, fns, *args))
+
+
+def _lower_while(ctx: Any, *args: Any, cond: Jaxpr, body: Jaxpr, n_cond: int,
+                 n_body: int) -> list[Any]:
+    cc, bc = args[:n_cond], args[n_cond:n_cond + n_body]
+    cond_fn, body_fn = ctx.lower(cond), ctx.lower(body)
+    init = [ctx.coerce(x, a) for x, a in zip(args[n_cond + n_body:], _out_avals(body))]
+    return list(ctx.lax.while_loop(lambda c: cond_fn(*cc, *c)[0],
+                                   lambda c: body_fn(*bc, *c), init))
+
+
+def _lower_scan(ctx: Any, *args: Any, body: Jaxpr, n_consts: int, n_carry: int, length: int,
+                reverse: bool) -> list[Any]:
+    consts, xs = args[:n_consts], list(args[n_consts + n_carry:])
+    body_fn = ctx.lower(body)
+    init = [ctx.coerce(x, a) for x, a in zip(args[n_consts:n_consts + n_carry],
+                                             _out_avals(body)[:n_carry])]
+
+    def step(carry: list[Any], x: list[Any]) -> tuple[list[Any], list[Any]]:
+        outs = body_fn(*consts, *carry, *x)
+        return outs[:n_carry], outs[n_carry:]
+
+    carry, ys = ctx.lax.scan(step, init, xs, length=length, reverse=reverse)
+    return list(carry) + list(ys)
+
+
+cond_p.lower = _lower_cond
+while_p.lower = _lower_while
+scan_p.lower = _lower_scan

@@ -338,3 +338,17 @@ def _batch_einsum(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tup
 
 matmul_p.batch = _batch_matmul
 einsum_p.batch = _batch_einsum
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# full precision, as NumPy (on GPUs JAX's default float32 matmul rounds to TF32)
+def _lower_matmul(ctx: Any, a: Any, b: Any) -> Any:
+    return ctx.jnp.matmul(a, b, precision=ctx.lax.Precision.HIGHEST)
+
+
+def _lower_einsum(ctx: Any, *operands: Any, subscripts: str) -> Any:
+    return ctx.jnp.einsum(subscripts, *operands, precision=ctx.lax.Precision.HIGHEST)
+
+
+matmul_p.lower = _lower_matmul
+einsum_p.lower = _lower_einsum

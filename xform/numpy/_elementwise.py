@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
+from ..core.lowering import jnp_call
 from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
                           batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
                           defvjp, dtype_of, nondiff_op, real_only, shape_of, unary_op)
@@ -495,3 +496,19 @@ for _p in (add_p, subtract_p, multiply_p, divide_p, select_p):
 for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p, real_p, imag_p, conj_p,
            stop_gradient_p):
     batch_unary(_p)
+
+
+# ---------------------------------------------------------------- XLA lowerings
+# (the ufuncs and the ops with an emitter lower to jax.numpy by default)
+def _lower_astype(ctx: Any, x: Any, dtype: Any) -> Any:
+    return ctx.jnp.asarray(x).astype(dtype)
+
+
+pow_scalar_p.lower = lambda ctx, x, y: ctx.jnp.power(x, y)
+round_p.lower = jnp_call("round", "decimals")
+convert_p.lower = convert_nondiff_p.lower = _lower_astype
+real_p.lower = jnp_call("real")
+imag_p.lower = jnp_call("imag")
+conj_p.lower = jnp_call("conjugate")
+# jax.grad of an exported function must see it too
+stop_gradient_p.lower = lambda ctx, x: ctx.lax.stop_gradient(x)

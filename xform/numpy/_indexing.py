@@ -338,3 +338,14 @@ getitem_p.batch = _batch_getitem
 _batch_scatter(index_add_p)
 _batch_scatter(index_set_p)
 batch_axis_param(argsort_p)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# JAX indexes as NumPy does, and ``.at[]`` scatters accumulate repeated indices
+# (``x`` may be a NumPy constant indexed by traced indices: made a JAX array first)
+getitem_p.lower = lambda ctx, x, *arrays, idx: ctx.jnp.asarray(x)[build_index(idx, arrays)]
+index_add_p.lower = lambda ctx, x, v, *arrays, idx: ctx.jnp.asarray(x).at[
+    build_index(idx, arrays)].add(v)
+index_set_p.lower = lambda ctx, x, v, *arrays, idx: ctx.jnp.asarray(x).at[
+    build_index(idx, arrays)].set(v)
+argsort_p.lower = lambda ctx, a, axis, kind=None: ctx.jnp.argsort(a, axis=axis, stable=True)

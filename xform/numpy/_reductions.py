@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core import emit
+from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
 from ..core.trace import Tracer
@@ -349,3 +350,12 @@ def _batch_arg_reduction(prim: Primitive) -> None:
 
 _batch_arg_reduction(argmax_p)
 _batch_arg_reduction(argmin_p)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# (sum, max and min lower through their emitters)
+reduce_prod_p.lower = jnp_call("prod", "axis", "keepdims", keywords=True)
+cumsum_p.lower = jnp_call("cumsum", "axis", keywords=True)
+cumprod_p.lower = jnp_call("cumprod", "axis", keywords=True)
+for _p, _name in ((argmax_p, "argmax"), (argmin_p, "argmin"), (all_p, "all"), (any_p, "any")):
+    _p.lower = jnp_call(_name, "axis", "keepdims", keywords=True)

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import algebra, emit
+from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
                           unbroadcast)
 from ..core.trace import Tracer
@@ -370,3 +371,9 @@ transpose_p.batch = _batch_transpose
 broadcast_to_p.batch = _batch_broadcast_to
 concatenate_p.batch = _batch_concatenate
 roll_p.batch = _batch_roll
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# (reshape, transpose and broadcast_to lower through their emitters)
+concatenate_p.lower = lambda ctx, *xs, axis: ctx.jnp.concatenate(xs, axis=axis)
+roll_p.lower = jnp_call("roll", "shift", "axis")

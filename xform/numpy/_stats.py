@@ -545,3 +545,10 @@ def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -
     if is_complex(c):
         return clip(real(c), -1, 1) + 1j * clip(imag(c), -1, 1)
     return clip(c, -1, 1)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+sort_p.lower = lambda ctx, x, axis: ctx.jnp.sort(x, axis=axis)
+# a full (stable) sort is a valid partition for every kth
+argpartition_p.lower = lambda ctx, a, kth, axis: ctx.jnp.argsort(a, axis=axis, stable=True)
+searchsorted_p.lower = lambda ctx, a, v, side: ctx.jnp.searchsorted(a, v, side=side)

@@ -188,3 +188,13 @@ def log_softmax(x: Any, axis: Axis = None) -> Any:
         # would drop it)
         return d - _complex_logsumexp(d, axes, None, True, False)
     return d - bind(logsumexp_p, d, axis=axes, keepdims=True)
+
+
+# --------------------------------------------------------------------------- XLA lowering
+def _lower_lse(ctx: Any, a: Any, *b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    out, _ = ctx.jsp.special.logsumexp(a, axis=axis, b=b[0] if b else None,
+                                       keepdims=keepdims, return_sign=True)
+    return out
+
+
+logsumexp_p.lower = _lower_lse
