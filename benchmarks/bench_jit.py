@@ -16,6 +16,7 @@ import numpy as onp  # noqa: E402
 
 import xform  # noqa: E402
 import xform.numpy as np  # noqa: E402
+from xform import lax  # noqa: E402
 from bench_core import (BATCH, SIZES, chain, chain_grad_numpy, init_mlp,  # noqa: E402
                         median_time, mlp_grad_numpy, mlp_loss)
 
@@ -123,6 +124,18 @@ def fluid_loss(vx: Any, vy: Any, smoke: Any, target: Any, steps: int = 20) -> An
     return np.sum((smoke - target) ** 2)
 
 
+def fluid_loss_fori(vx: Any, vy: Any, smoke: Any, target: Any, steps: int = 20) -> Any:
+    """``fluid_loss`` with the time steps as one ``xform.lax.fori_loop`` (a compiled
+    loop under jit, whose reverse mode saves residuals) instead of a Python loop."""
+    def step(_: Any, state: Any) -> Any:
+        vx, vy, smoke = state
+        vx, vy = fluid_advect(vx, vx, vy), fluid_advect(vy, vx, vy)
+        vx, vy = fluid_project(vx, vy)
+        return vx, vy, fluid_advect(smoke, vx, vy)
+    _, _, smoke = lax.fori_loop(0, steps, step, (vx, vy, smoke))
+    return np.sum((smoke - target) ** 2)
+
+
 def bench_fluid(repeat: int) -> None:
     rng = onp.random.default_rng(2)
     n = 32
@@ -137,18 +150,34 @@ def bench_fluid(repeat: int) -> None:
     row("fluid 32x32, 20 steps: grad (np=fwd)",
         median_time(lambda: jitted(vx, vy, smoke, target), repeat),
         median_time(lambda: eager(vx, vy, smoke, target), max(3, repeat // 3)), t_fwd)
+    # the same with the steps as lax.fori_loop: eager runs it as a Python loop
+    eager = xform.grad(fluid_loss_fori, (0, 1))
+    jitted = xform.jit(xform.grad(fluid_loss_fori, (0, 1)))
+    for a, b in zip(jitted(vx, vy, smoke, target), eager(vx, vy, smoke, target)):
+        assert onp.allclose(a, b)
+    row("fluid, steps as fori_loop: grad (np=fwd)",
+        median_time(lambda: jitted(vx, vy, smoke, target), repeat),
+        median_time(lambda: eager(vx, vy, smoke, target), max(3, repeat // 3)), t_fwd)
+    forward = xform.jit(fluid_loss_fori)
+    assert onp.allclose(forward(vx, vy, smoke, target), fluid_loss(vx, vy, smoke, target))
+    row("fluid, steps as fori_loop: forward",
+        median_time(lambda: forward(vx, vy, smoke, target), repeat),
+        median_time(lambda: fluid_loss_fori(vx, vy, smoke, target), max(3, repeat // 3)),
+        t_fwd)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--only", help="comma-separated, from mlp, logreg, chain, fluid")
     args = parser.parse_args()
+    benches = {"mlp": bench_mlp, "logreg": bench_logreg, "chain": bench_chain,
+               "fluid": bench_fluid}
+    picked = args.only.split(",") if args.only else list(benches)
     print(f"{'workload':<38} {'numpy ms':>9} {'eager ms':>9} {'jit ms':>9} "
           f"{'jit/np':>9} {'speedup':>9}")
-    bench_mlp(args.repeat)
-    bench_logreg(args.repeat)
-    bench_chain(args.repeat)
-    bench_fluid(args.repeat)
+    for name in picked:
+        benches[name](args.repeat)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ Rule signatures (``ans`` is the primal output, already computed):
   ``None`` for a symbolic zero, and so may be the result.
 * ``vjp(ct, ans, args, params, needs) -> list of cotangents`` (``None`` = zero),
   computing only the entries where ``needs[i]`` is true.
+* ``structured(vals, dims, params) -> (out, out_dim)`` or ``None``: the batch rule
+  for operands that include a structured Jacobian basis (``core/structured.py``);
+  ``None`` (or no rule) densifies the basis and calls ``batch``.
 * ``abstract_eval(*avals, **params) -> aval`` (a list for multiple results);
   constant operands arrive as their values.
 
@@ -65,7 +68,7 @@ registry: dict[str, "Primitive"] = {}
 class Primitive:
     """A named operation. ``nondiff`` primitives have zero derivative everywhere."""
 
-    __slots__ = ("name", "impl", "abstract_eval", "jvp", "vjp", "batch",
+    __slots__ = ("name", "impl", "abstract_eval", "jvp", "vjp", "batch", "structured",
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
@@ -80,6 +83,9 @@ class Primitive:
         self.jvp: Rule | None = None
         self.vjp: Rule | None = None
         self.batch: Rule | None = None
+        # how a structured (identity/diagonal) Jacobian basis passes through, keeping
+        # its structure: see core/structured.py; None densifies the basis first
+        self.structured: Rule | None = None
         self.multiple_results = multiple_results
         self.nondiff = nondiff
         self.emit: Emitter | None = None

@@ -20,6 +20,7 @@ from ..core.lowering import jnp_call
 from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
                           batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
                           defvjp, dtype_of, nondiff_op, real_only, shape_of, unary_op)
+from ..core.structured import keep_scaling, keep_sums, keep_zero_preserving
 from ..core.trace import Tracer
 from ..tree_util import tree_map
 
@@ -64,6 +65,7 @@ abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
 deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
 rad2deg_p, rad2deg = unary_op("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi)
 negative_p.emit = emit.prefix("-")
+keep_zero_preserving(negative_p)
 positive_p.identities = algebra.pass_through()
 negative_p.linear = positive_p.linear = deg2rad_p.linear = rad2deg_p.linear = True
 # jit calls these ufuncs directly (`_np.exp(x)`) rather than through the bound impl
@@ -136,6 +138,11 @@ defvjp(divide_p, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans /
        broadcasting=True)
 divide_p.emit = emit.infix("/")
 divide_p.identities = algebra.right_identity_element(1.0)  # x / 1 == x
+# a Jacobian basis stays a diagonal when scaled or summed (core/structured.py)
+keep_sums(add_p)
+keep_sums(subtract_p)
+keep_scaling(multiply_p)
+keep_scaling(divide_p, divides=True)
 
 
 def add(x: Any, y: Any) -> Any:
@@ -369,6 +376,7 @@ def _convert_transpose(ct: Any, ans: Any, x: Any, dtype: Any) -> Any:
 
 deflinear(convert_p, _convert_transpose)
 convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
+keep_zero_preserving(convert_p)
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: np.asarray(x).astype(dtype))
 
@@ -411,6 +419,8 @@ def _imag_vjp(ct: Any, ans: Any, x: Any) -> Any:
 deflinear(real_p, _real_vjp)
 deflinear(imag_p, _imag_vjp)
 deflinear(conj_p, lambda ct, ans, x: bind(conj_p, ct))
+for _p in (real_p, imag_p, conj_p):
+    keep_zero_preserving(_p)
 
 
 def real(val: Any) -> Any:
