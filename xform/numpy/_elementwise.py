@@ -45,17 +45,21 @@ sqrt_p, sqrt = unary_op("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
 cbrt_p, cbrt = unary_op("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
 square_p, square = unary_op("square", np.square, lambda ans, x: 2.0 * x)
 reciprocal_p, reciprocal = unary_op("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans))
-sin_p, sin = unary_op("sin", np.sin, lambda ans, x: cos(x))
-cos_p, cos = unary_op("cos", np.cos, lambda ans, x: -sin(x))
+sin_p, sin = unary_op("sin", np.sin, lambda ans, x: cos(x), lambda ans, x: np.cos(x))
+cos_p, cos = unary_op("cos", np.cos, lambda ans, x: -sin(x), lambda ans, x: -np.sin(x))
 tan_p, tan = unary_op("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
-arcsin_p, arcsin = unary_op("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
-arccos_p, arccos = unary_op("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
+arcsin_p, arcsin = unary_op("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x),
+                            lambda ans, x: 1.0 / np.sqrt(1.0 - x * x))
+arccos_p, arccos = unary_op("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x),
+                            lambda ans, x: -1.0 / np.sqrt(1.0 - x * x))
 arctan_p, arctan = unary_op("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
-sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x))
-cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x))
+sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x), lambda ans, x: np.cosh(x))
+cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x), lambda ans, x: np.sinh(x))
 tanh_p, tanh = unary_op("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
-arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
-arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0))
+arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0),
+                              lambda ans, x: 1.0 / np.sqrt(x * x + 1.0))
+arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0),
+                              lambda ans, x: 1.0 / np.sqrt(x * x - 1.0))
 arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
 abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
 deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
@@ -91,31 +95,72 @@ def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
 around = round
 
 # ---------------------------------------------------------------- binary, differentiable
-add_p = Primitive("add", np.add)
+_F64 = np.float64
+_SCALAR_PARTNERS = (np.float64, float, int)
+
+
+def _scalar_fast(op: Callable[[Any, Any], Any], ufunc: np.ufunc) -> Callable[[Any, Any], Any]:
+    """An arithmetic impl: Python's operator where one operand is a float64 scalar and
+    the other a float64 scalar or a Python number (NumPy's scalar fast path, ~20x
+    cheaper than the ufunc call there, same result and same warnings), the ufunc for
+    everything else (arrays, other dtypes, Dask or CuPy operands)."""
+    def impl(x: Any, y: Any) -> Any:
+        tx, ty = type(x), type(y)
+        if (tx is _F64 and ty in _SCALAR_PARTNERS) or (ty is _F64 and tx in _SCALAR_PARTNERS):
+            return op(x, y)
+        return ufunc(x, y)
+    impl.__name__ = impl.__qualname__ = ufunc.__name__
+    return impl
+
+
+def _sum_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    return ct, ct
+
+
+def _difference_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    return ct, (-ct if needs[1] else None)
+
+
+def _product_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    x, y = args
+    return (ct * y if needs[0] else None), (x * ct if needs[1] else None)
+
+
+def _quotient_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    y = args[1]
+    return (ct / y if needs[0] else None), (-ct * ans / y if needs[1] else None)
+
+
+add_p = Primitive("add", _scalar_fast(operator.add, np.add))
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
 add_p.emit = emit.infix("+")
 add_p.identities = algebra.identity_element(0.0)  # x + 0 == 0 + x == x
 
-subtract_p = Primitive("subtract", np.subtract)
+subtract_p = Primitive("subtract", _scalar_fast(operator.sub, np.subtract))
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
 subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0 == x
 
-multiply_p = Primitive("multiply", np.multiply)
+multiply_p = Primitive("multiply", _scalar_fast(operator.mul, np.multiply))
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
 defbilinear(multiply_p, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct,
             broadcasting=True, apply=operator.mul)
 multiply_p.emit = emit.infix("*")
 multiply_p.identities = algebra.identity_element(1.0)  # x * 1 == 1 * x == x
 
-divide_p = Primitive("divide", np.divide)
+divide_p = Primitive("divide", _scalar_fast(operator.truediv, np.divide))
 defjvp(divide_p, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
 defvjp(divide_p, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans / y,
        broadcasting=True)
 divide_p.emit = emit.infix("/")
 divide_p.identities = algebra.right_identity_element(1.0)  # x / 1 == x
+# the eager sweep's formulas (the rules above, without their per-argument dispatch)
+for _p, _numeric in ((add_p, _sum_numeric), (subtract_p, _difference_numeric),
+                     (multiply_p, _product_numeric), (divide_p, _quotient_numeric)):
+    _numeric.derived_from = _p.vjp  # type: ignore[attr-defined]
+    _p.numeric_vjp = _numeric
 
 
 def add(x: Any, y: Any) -> Any:
