@@ -23,15 +23,22 @@ import xform  # noqa: E402
 import xform.numpy as np  # noqa: E402
 
 
+#: the clock of ``median_time``: wall time, or with ``--cpu`` this process's CPU time
+#: (one thread), which a loaded machine disturbs far less
+CLOCK: Callable[[], float] = time.perf_counter
+
+
 def median_time(fn: Callable[[], Any], repeat: int, number: int = 1) -> float:
-    """Median wall time of ``fn`` in seconds over ``repeat`` runs of ``number`` calls."""
+    """Median time (``CLOCK``) of ``fn`` in seconds over ``repeat`` runs of ``number``
+    calls."""
     fn()  # warm up
     times = []
+    clock = CLOCK
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             fn()
-        times.append((time.perf_counter() - t0) / number)
+        times.append((clock() - t0) / number)
     times.sort()
     return times[len(times) // 2]
 
@@ -193,10 +200,19 @@ def bench_mlp(repeat: int) -> dict[str, float]:
             "grad_over_forward": t_xf / t_fwd}
 
 
+def use_cpu_clock(cpu: bool) -> None:
+    global CLOCK
+    CLOCK = time.process_time if cpu else time.perf_counter
+    print(f"times: median of {'CPU time (time.process_time)' if cpu else 'wall time'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--cpu", action="store_true",
+                        help="time with this process's CPU time instead of wall time")
     args = parser.parse_args()
+    use_cpu_clock(args.cpu)
     c = bench_chain(args.repeat)
     print(f"scalar chain ({CHAIN} ops), eager grad: {c['xform_us_per_op']:.2f} us/op "
           f"(hand-written NumPy {c['numpy_us_per_op']:.2f} us/op, ratio {c['ratio']:.2f}x)")

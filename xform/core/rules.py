@@ -17,11 +17,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .ir import ShapedArray
 from .primitive import Primitive, Rule
 from .trace import Tracer, add_any, bind
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
-           "real_only", "numeric_from_rules", "elementwise_numeric", "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "real_only", "float_elementwise_shape", "numeric_from_rules", "elementwise_numeric", "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
 
@@ -339,6 +340,38 @@ def batch_axis_param(prim: Primitive, key: str = "axis") -> None:
     prim.batch = rule
 
 
+_WEAK_SCALARS = (float, int)
+
+
+def float_elementwise_shape(prim: Primitive) -> None:
+    """Shape rule of an elementwise op that maps real floating operands to their
+    promoted dtype (every differentiable real function: sin, add, power...), broadcast
+    to one shape: computed from the shapes and dtypes, where the default rule runs the
+    op on dummy inputs. Other operands (integers, complex, booleans) keep the default."""
+    fallback = prim.abstract_eval
+
+    def rule(*avals: Any, **params: Any) -> Any:
+        shapes = []
+        dtypes = []
+        for a in avals:
+            t = type(a)
+            if t is ShapedArray or t is np.ndarray or isinstance(a, np.generic):
+                if a.dtype.kind != "f":
+                    return fallback(*avals, **params)
+                shapes.append(a.shape)
+                dtypes.append(a.dtype)
+            elif t not in _WEAK_SCALARS:  # Python floats and ints are weakly typed
+                return fallback(*avals, **params)
+        if not dtypes:
+            return fallback(*avals, **params)
+        first = shapes[0]
+        shape = first if all(s == first for s in shapes) else np.broadcast_shapes(*shapes)
+        dtype = dtypes[0] if len(dtypes) == 1 else np.result_type(*dtypes)
+        return ShapedArray(shape, dtype)
+
+    prim.abstract_eval = rule
+
+
 def unary_op(name: str, impl: Callable[[Any], Any],
              deriv: Callable[..., Any] | None,
              numeric: Callable[[Any, Any], Any] | None = None
@@ -349,6 +382,7 @@ def unary_op(name: str, impl: Callable[[Any], Any],
     prim = Primitive(name, impl, nondiff=deriv is None)
     if deriv is not None:
         defrules(prim, deriv, broadcasting=False)
+        float_elementwise_shape(prim)
     if numeric is not None:
         prim.numeric_vjp = elementwise_numeric(numeric, prim.vjp)
     batch_unary(prim)
@@ -368,6 +402,7 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
     prim = Primitive(name, impl, nondiff=dx is None and dy is None)
     if not prim.nondiff:
         defrules(prim, dx, dy)
+        float_elementwise_shape(prim)
     batch_broadcasting(prim)
 
     def fn(x: Any, y: Any) -> Any:

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..core import algebra, emit
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
-                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, real_only,
-                          shape_of, unary_op)
+                          defjvp, deflinear, defrules, defvjp, dtype_of, float_elementwise_shape,
+                          nondiff_op, real_only, shape_of, unary_op)
 from ..core.trace import Tracer
 from ..tree_util import tree_map
 
@@ -161,6 +161,7 @@ for _p, _numeric in ((add_p, _sum_numeric), (subtract_p, _difference_numeric),
                      (multiply_p, _product_numeric), (divide_p, _quotient_numeric)):
     _numeric.derived_from = _p.vjp  # type: ignore[attr-defined]
     _p.numeric_vjp = _numeric
+    float_elementwise_shape(_p)
 
 
 def add(x: Any, y: Any) -> Any:
@@ -222,6 +223,7 @@ def _emit_pow_scalar(a: list[str], p: dict[str, Any], bind: emit.Bind) -> str:
 
 
 pow_scalar_p.emit = _emit_pow_scalar
+float_elementwise_shape(pow_scalar_p)
 pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x ** 1
 
 
