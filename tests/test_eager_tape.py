@@ -78,10 +78,16 @@ def test_nested_trace_ops_on_constants_are_not_recorded() -> None:
     assert onp.isclose(xform.grad(f)(2.0), 3.0 * onp.cos(0.5))
 
 
-@pytest.mark.parametrize("prim", ["add", "subtract", "multiply", "divide"])
+@pytest.mark.parametrize("prim", ["add", "subtract", "multiply", "divide", "equal",
+                                  "not_equal", "less", "less_equal", "greater",
+                                  "greater_equal", "negative", "absolute"])
 def test_scalar_fast_path_matches_the_ufunc(prim: str) -> None:
-    impl = registry[prim].impl
     ufunc = getattr(onp, prim)
+    impl = registry[prim].impl
+    if ufunc.nin == 1:
+        unary = impl
+        impl = lambda x, y: unary(x)  # noqa: E731
+        ufunc = lambda x, y, u=ufunc: u(x)  # noqa: E731
     values = [onp.float64(1.5), onp.float64(-0.0), 2.0, 3, onp.float64(onp.inf),
               onp.float32(2.5), onp.array(2.0), onp.array([1.0, 2.0]), 1j, True]
     def outcome(fn, x, y):

@@ -21,6 +21,9 @@ from ..core.trace import (EVAL_TRACE, CustomCall, EvalTrace, Trace, Tracer, _ctx
                           call_under, call_without_gc, raise_leaked, run_traced)
 
 
+_FLAGS = nan_check.flags  # read on every operation
+
+
 class TapeTag:
     """What a ``TapeTracer`` points to instead of its trace. The trace holds the tape
     and the tape holds the tracers: pointing them back at the trace would make every
@@ -111,11 +114,13 @@ class TapeTrace(Trace):
                 if own and not tag.alive:
                     raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
                 out = prim.impl(*vals, **params)
-                if nan_check.flags.nans:
+                if _FLAGS.nans:
                     nan_check.check(prim, vals, out)
+                    if own and not prim.nondiff:
+                        return self._record(prim, args, params, out)
                 if not own or prim.nondiff:  # a nested trace's op on constants
                     return out
-                if prim.multiple_results or nan_check.flags.nans:
+                if prim.multiple_results:
                     return self._record(prim, args, params, out)
                 res = TapeTracer(out, self)
                 self.tape.append((prim, args, params, res))
@@ -196,7 +201,7 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
     cts: dict[TapeTracer, Any] = {}
     for t, seed in seeds:
         cts[t] = add_any(cts.get(t), seed)
-    if trace.over_numpy and _ctx.trace is EVAL_TRACE and not nan_check.flags.nans:
+    if trace.over_numpy and _ctx.trace is EVAL_TRACE and not _FLAGS.nans:
         numeric_sweep(trace, cts, consume)  # nothing records the backward pass
         return cts
     tape = trace.tape
