@@ -16,16 +16,16 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
-from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
-                          defjvp, deflinear, defrules, defvjp, dtype_of, float_elementwise_shape,
-                          nondiff_op, real_only, shape_of, unary_op)
+from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
+                          batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
+                          defvjp, dtype_of, float_elementwise_shape, nondiff_op, real_only,
+                          shape_of, unary_op)
 from ..core.trace import Tracer
 from ..tree_util import tree_map
 
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]
 cosh: Callable[[Any], Any]
-sign: Callable[[Any], Any]
 copysign: Callable[[Any, Any], Any]
 
 _LN2 = float(np.log(2.0))
@@ -85,8 +85,11 @@ cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x), lambda ans, x: 
 tanh_p, tanh = unary_op("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
 arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0),
                               lambda ans, x: 1.0 / np.sqrt(x * x + 1.0))
-arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0),
-                              lambda ans, x: 1.0 / np.sqrt(x * x - 1.0))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x^2 - 1): the two differ in sign off the real axis,
+# and only the first matches arccosh's principal branch
+arccosh_p, arccosh = unary_op("arccosh", np.arccosh,
+                              lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)),
+                              lambda ans, x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)))
 arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
 abs_p, absolute = unary_op("absolute", _unary_scalar_fast(operator.abs, np.absolute),
                             lambda ans, x: sign(x))
@@ -101,7 +104,24 @@ for _p in (exp_p, log_p, log1p_p, expm1_p, sqrt_p, sin_p, cos_p, tan_p, tanh_p, 
     _p.emit = emit.numpy_call(_p.name)
 
 # ---------------------------------------------------------------- unary, zero derivative
-sign_p, sign = unary_op("sign", np.sign, None)
+sign_p, _real_sign = unary_op("sign", np.sign, None)
+
+
+def sign(x: Any) -> Any:
+    """`numpy.sign`: piecewise constant on reals (derivative zero); for complex ``z`` it is
+    ``z / |z|`` (0 at 0), which is not constant, so it is computed as that quotient and
+    differentiates as one (JAX gives it a zero derivative; central differences do not).
+
+    >>> import xform, xform.numpy as np
+    >>> complex(xform.jvp(np.sign, (1j,), (1.0 + 0j,))[1])
+    (1+0j)
+    """
+    if x.__class__ in SEQUENCE_TYPES:
+        x = as_array_like(x)
+    if not is_complex(x):
+        return _real_sign(x)
+    zero = equal(x, 0)
+    return where(zero, 0, x / where(zero, 1, absolute(x)))
 floor_p, floor = unary_op("floor", np.floor, None)
 ceil_p, ceil = unary_op("ceil", np.ceil, None)
 rint_p, rint = unary_op("rint", np.rint, None)
@@ -145,13 +165,13 @@ add_p = Primitive("add", _scalar_fast(operator.add, np.add))
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
 add_p.emit = emit.infix("+")
-add_p.identities = algebra.identity_element(0.0)  # x + 0 == 0 + x == x
+add_p.identities = algebra.identity_element(-0.0)  # x + -0.0 == x (x + 0.0 is +0.0 at x = -0.0)
 
 subtract_p = Primitive("subtract", _scalar_fast(operator.sub, np.subtract))
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
-subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0 == x
+subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0.0 == x, -0.0 too
 
 multiply_p = Primitive("multiply", _scalar_fast(operator.mul, np.multiply))
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
@@ -176,25 +196,36 @@ for _p, _numeric in ((add_p, _sum_numeric), (subtract_p, _difference_numeric),
 
 def add(x: Any, y: Any) -> Any:
     """Elementwise `numpy.add`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(add_p, x, y)
 
 
 def subtract(x: Any, y: Any) -> Any:
     """Elementwise `numpy.subtract`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(subtract_p, x, y)
 
 
 def multiply(x: Any, y: Any) -> Any:
     """Elementwise `numpy.multiply`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(multiply_p, x, y)
 
 
 def divide(x: Any, y: Any) -> Any:
     """Elementwise `numpy.divide` (true division)."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(divide_p, x, y)
 
 
 true_divide = divide
+# the operators' functions read lists of traced values themselves (no wrapper: they are hot)
+for _f in (add, subtract, multiply, divide):
+    _f._accepts_sequences = True  # type: ignore[attr-defined]
 
 
 def _safe_log(x: Any) -> Any:
@@ -239,11 +270,14 @@ pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x 
 
 def power(x: Any, y: Any) -> Any:
     """Elementwise `numpy.power`, differentiable in both base and exponent."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         return bind(pow_scalar_p, x, y=y)
     return bind(power_p, x, y)
 
 
+power._accepts_sequences = True  # type: ignore[attr-defined]
 pow = power  # noqa: A001 - NumPy 2 alias
 
 
