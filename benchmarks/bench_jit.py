@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+import time
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -17,6 +20,7 @@ import numpy as onp  # noqa: E402
 import xform  # noqa: E402
 import xform.numpy as np  # noqa: E402
 from xform import lax  # noqa: E402
+import bench_core  # noqa: E402
 from bench_core import (BATCH, SIZES, chain, chain_grad_numpy, init_mlp,  # noqa: E402
                         median_time, mlp_grad_numpy, mlp_loss)
 
@@ -82,6 +86,47 @@ def bench_chain(repeat: int) -> None:
         median_time(lambda: jitted(0.3), repeat),
         median_time(lambda: eager(0.3), repeat),
         median_time(lambda: chain_grad_numpy(0.3), repeat))
+
+
+def first_call_time(n: int) -> float:
+    """Seconds of the first call of ``jit(grad)`` of an ``n``-op chain (trace, passes,
+    code generation and one run), on a fresh function so nothing is cached."""
+    jitted = xform.jit(xform.grad(lambda x: chain(x, n)))
+    clock = bench_core.CLOCK
+    t0 = clock()
+    jitted(0.3)
+    return clock() - t0
+
+
+def bench_first_call(n: int = 3000, runs: int = 3) -> None:
+    times = sorted(first_call_time(n) for _ in range(runs))
+    t_np = median_time(lambda: chain_grad_numpy(0.3, n), 5)
+    print(f"jit(grad) first call, {n:,}-op chain: {times[len(times) // 2]:.3f} s "
+          f"(runs {', '.join(f'{t:.3f}' for t in times)}; one hand-written NumPy gradient "
+          f"{1e3 * t_np:.2f} ms)")
+
+
+def compile_peak_bytes(n: int) -> int:
+    """Growth of the peak resident memory (``resource.getrusage``) while ``jit(grad)``
+    of an ``n``-op chain traces and compiles, measured in a fresh interpreter so that
+    nothing before it raised the peak (tracemalloc would slow the compile ~10x)."""
+    code = ("import resource, sys; sys.path.insert(0, %r); import bench_jit as b; "
+            "import xform; j = xform.jit(xform.grad(lambda x: b.chain(x, %d))); "
+            "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; j(0.3); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0)"
+            % (os.path.dirname(os.path.abspath(__file__)), n))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ))
+    return 1024 * int(out.stdout.split()[-1])  # ru_maxrss is in KiB on Linux
+
+
+def bench_compile_memory(n: int = 100_000) -> None:
+    t0 = time.perf_counter()
+    peak = compile_peak_bytes(n)
+    print(f"jit(grad) of a {n:,}-op chain, peak memory growth while compiling: "
+          f"{peak / 2**30:.3f} GiB ({peak / n / 1024:.2f} KiB per op; the hand-written "
+          f"NumPy gradient keeps {8 * n / 2**20:.1f} MiB of values; "
+          f"{time.perf_counter() - t0:.1f} s with start-up)")
 
 
 # ----------------------------------------------------------------------------- fluid simulation
@@ -170,10 +215,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--only", help="comma-separated, from mlp, logreg, chain, fluid")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time with this process's CPU time instead of wall time")
+    parser.add_argument("--compile-only", action="store_true",
+                        help="only the first-call time and the compile memory")
     args = parser.parse_args()
+    bench_core.use_cpu_clock(args.cpu)
     benches = {"mlp": bench_mlp, "logreg": bench_logreg, "chain": bench_chain,
                "fluid": bench_fluid}
     picked = args.only.split(",") if args.only else list(benches)
+    if not args.only:
+        bench_first_call()
+        bench_compile_memory()
+    if args.compile_only:
+        return
     print(f"{'workload':<38} {'numpy ms':>9} {'eager ms':>9} {'jit ms':>9} "
           f"{'jit/np':>9} {'speedup':>9}")
     for name in picked:

@@ -25,8 +25,8 @@ import numpy as np
 from ..core import nan_check
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
-from ..core.trace import (ConcretizationError, Tracer, is_array_like, non_array_error,
-                          to_numpy_value)
+from ..core.trace import (ConcretizationError, Tracer, call_without_gc, is_array_like,
+                          non_array_error, to_numpy_value)
 from ..interpreters.vjp import vjp_flat
 from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
@@ -270,9 +270,12 @@ class Jitted:
         key = self._key(treedef, leaves, static)
         entry = self._cache.get(key)
         if entry is None:
-            lowered = self._lower(values, static, names, call, leaves, treedef)
+            # with the collector paused: a large program is millions of new objects, and
+            # the collector walked them again and again (a third of the compile time)
+            entry = call_without_gc(self._compile, values, static, names, call, leaves,
+                                    treedef)
             self._traces += 1
-            entry = self._cache[key] = (lowered, lowered.compile())
+            self._cache[key] = entry
             while len(self._cache) > self.cache_size:
                 old, _ = self._cache.popitem(last=False)
                 self._fast.pop(self._fast_key_of.pop(old, None), None)
@@ -286,6 +289,12 @@ class Jitted:
             self._fast_key_of[key] = fast_key
         outs = generated.fn(*leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
+
+    def _compile(self, values: list[Any], static: dict[int, Any], names: list[str],
+                 call: Any, leaves: list[Any], treedef: Any
+                 ) -> tuple[Lowered, Generated | XlaCompiled]:
+        lowered = self._lower(values, static, names, call, leaves, treedef)
+        return lowered, lowered.compile()
 
     def _call_finding_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """With debug_nans on: a NaN in the outputs from NaN-free inputs re-runs the
