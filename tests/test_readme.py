@@ -5,6 +5,8 @@ import contextlib
 import io
 import pathlib
 import re
+import subprocess
+import sys
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
@@ -20,3 +22,19 @@ def test_quickstart_runs_and_matches_its_comments():
     printed = out.getvalue()
     for expected in re.findall(r"# (-?\d+\.\d+)$", source, re.M):
         assert expected in printed, f"quickstart should print {expected}"
+
+
+def test_readme_shows_the_tour_beside_the_test_command():
+    block = re.search(r"## Tests\s+```bash\n(.*?)```", README.read_text(), re.S)
+    assert block, "README has no Tests block"
+    assert "python -m xform" in block.group(1) and "python -m pytest" in block.group(1)
+
+
+def test_the_tour_runs_and_prints_its_figures():
+    result = subprocess.run([sys.executable, "-m", "xform"], capture_output=True, text=True,
+                            timeout=120, cwd=README.parent)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "d^4 tanh =  3.952219563725" in out, out
+    assert "max |jacfwd - jacrev|" in out, out
+    assert re.search(r"eager [\d.]+ ms, jit [\d.]+ ms \([\d.]+x faster", out), out

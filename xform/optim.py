@@ -28,8 +28,8 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from . import numpy as xnp
-from .core.rules import dtype_of
-from .tree_util import tree_leaves, tree_map
+from .core.rules import dtype_of as _dtype_of
+from .tree_util import tree_leaves as _tree_leaves, tree_map as _tree_map
 
 __all__ = ["GradientTransformation", "apply_updates", "chain", "identity", "scale",
            "scale_by_learning_rate", "scale_by_schedule", "trace", "scale_by_adam",
@@ -39,52 +39,52 @@ __all__ = ["GradientTransformation", "apply_updates", "chain", "identity", "scal
            "cosine_decay_schedule", "warmup_cosine_decay_schedule",
            "piecewise_constant_schedule", "join_schedules"]
 
-Params = Any
-Updates = Any
-Schedule = Callable[[Any], Any]
-ScalarOrSchedule = float | Schedule
+_Params = Any
+_Updates = Any
+_Schedule = Callable[[Any], Any]
+_ScalarOrSchedule = float | _Schedule
 
 
 class GradientTransformation(NamedTuple):
     """``init(params) -> state`` and ``update(updates, state, params=None) ->
     (updates, state)``."""
-    init: Callable[[Params], Any]
-    update: Callable[..., tuple[Updates, Any]]
+    init: Callable[[_Params], Any]
+    update: Callable[..., tuple[_Updates, Any]]
 
 
-class EmptyState(NamedTuple):
+class _EmptyState(NamedTuple):
     pass
 
 
-class CountState(NamedTuple):
+class _CountState(NamedTuple):
     count: Any
 
 
-class TraceState(NamedTuple):
+class _TraceState(NamedTuple):
     trace: Any
 
 
-class ScaleByAdamState(NamedTuple):
+class _ScaleByAdamState(NamedTuple):
     count: Any
     mu: Any
     nu: Any
 
 
-class ScaleByRmsState(NamedTuple):
+class _ScaleByRmsState(NamedTuple):
     nu: Any
 
 
-class ScaleByRssState(NamedTuple):
+class _ScaleByRssState(NamedTuple):
     sum_of_squares: Any
 
 
-class ScaleByLionState(NamedTuple):
+class _ScaleByLionState(NamedTuple):
     count: Any
     mu: Any
 
 
-def _zeros_like(params: Params) -> Any:
-    return tree_map(lambda p: xnp.zeros_like(p), params)
+def _zeros_like(params: _Params) -> Any:
+    return _tree_map(lambda p: xnp.zeros_like(p), params)
 
 
 def _count0() -> np.ndarray:
@@ -93,7 +93,7 @@ def _count0() -> np.ndarray:
 
 def _like(value: Any, leaf: Any) -> Any:
     """A scalar coefficient in the dtype of ``leaf`` (so float32 stays float32)."""
-    dt = dtype_of(leaf)
+    dt = _dtype_of(leaf)
     if isinstance(value, (int, float)):
         return np.asarray(value, dt)[()]
     return xnp.astype(value, dt)
@@ -103,18 +103,18 @@ def _inc(count: Any) -> Any:
     return count + np.int32(1)
 
 
-def apply_updates(params: Params, updates: Updates) -> Params:
+def apply_updates(params: _Params, updates: _Updates) -> _Params:
     """``params + updates``, leaf by leaf, in the parameters' dtypes.
 
     >>> apply_updates({"a": np.array([1.0])}, {"a": np.array([0.5])})
     {'a': array([1.5])}
     """
-    return tree_map(lambda p, u: xnp.astype(p + u, dtype_of(p)), params, updates)
+    return _tree_map(lambda p, u: xnp.astype(p + u, _dtype_of(p)), params, updates)
 
 
 def identity() -> GradientTransformation:
     """Leaves the updates unchanged."""
-    return GradientTransformation(lambda params: EmptyState(),
+    return GradientTransformation(lambda params: _EmptyState(),
                                   lambda updates, state, params=None: (updates, state))
 
 
@@ -126,10 +126,10 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     >>> u["w"]
     array([-0.06, -0.08])
     """
-    def init(params: Params) -> tuple[Any, ...]:
+    def init(params: _Params) -> tuple[Any, ...]:
         return tuple(t.init(params) for t in transforms)
 
-    def update(updates: Updates, state: Any, params: Params = None) -> tuple[Updates, Any]:
+    def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
         new = []
         for t, s in zip(transforms, state):
             updates, s = t.update(updates, s, params)
@@ -141,21 +141,21 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def scale(step_size: Any) -> GradientTransformation:
     """Multiplies the updates by ``step_size``."""
-    def update(updates: Updates, state: Any, params: Params = None) -> tuple[Updates, Any]:
-        return tree_map(lambda g: g * _like(step_size, g), updates), state
-    return GradientTransformation(lambda params: EmptyState(), update)
+    def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
+        return _tree_map(lambda g: g * _like(step_size, g), updates), state
+    return GradientTransformation(lambda params: _EmptyState(), update)
 
 
-def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
+def scale_by_schedule(step_size_fn: _Schedule) -> GradientTransformation:
     """Multiplies the updates by ``step_size_fn(count)``, ``count`` the steps taken."""
-    def update(updates: Updates, state: CountState, params: Params = None
-               ) -> tuple[Updates, CountState]:
+    def update(updates: _Updates, state: _CountState, params: _Params = None
+               ) -> tuple[_Updates, _CountState]:
         s = step_size_fn(state.count)
-        return tree_map(lambda g: g * _like(s, g), updates), CountState(_inc(state.count))
-    return GradientTransformation(lambda params: CountState(_count0()), update)
+        return _tree_map(lambda g: g * _like(s, g), updates), _CountState(_inc(state.count))
+    return GradientTransformation(lambda params: _CountState(_count0()), update)
 
 
-def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransformation:
+def scale_by_learning_rate(learning_rate: _ScalarOrSchedule) -> GradientTransformation:
     """Multiplies by ``-learning_rate`` (descent); a callable is a schedule."""
     if callable(learning_rate):
         lr = learning_rate
@@ -166,36 +166,36 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> GradientTransform
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     """Momentum: ``t = g + decay * t``; the update is ``t`` (``g + decay * t`` with
     ``nesterov``)."""
-    def update(updates: Updates, state: TraceState, params: Params = None
-               ) -> tuple[Updates, TraceState]:
-        new = tree_map(lambda g, t: g + _like(decay, g) * t, updates, state.trace)
-        out = tree_map(lambda g, t: g + _like(decay, g) * t, updates, new) if nesterov else new
-        return out, TraceState(new)
-    return GradientTransformation(lambda params: TraceState(_zeros_like(params)), update)
+    def update(updates: _Updates, state: _TraceState, params: _Params = None
+               ) -> tuple[_Updates, _TraceState]:
+        new = _tree_map(lambda g, t: g + _like(decay, g) * t, updates, state.trace)
+        out = _tree_map(lambda g, t: g + _like(decay, g) * t, updates, new) if nesterov else new
+        return out, _TraceState(new)
+    return GradientTransformation(lambda params: _TraceState(_zeros_like(params)), update)
 
 
 def _bias_corrected(moment: Any, decay: float, count: Any) -> Any:
     correction = 1.0 - xnp.power(decay, xnp.astype(count, np.float64))
-    return tree_map(lambda m: m / _like(correction, m), moment)
+    return _tree_map(lambda m: m / _like(correction, m), moment)
 
 
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
                   eps_root: float = 0.0) -> GradientTransformation:
     """Adam's rescaling (Kingma & Ba): ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g**2``,
     update ``m_hat / (sqrt(v_hat + eps_root) + eps)`` with bias-corrected moments."""
-    def init(params: Params) -> ScaleByAdamState:
-        return ScaleByAdamState(_count0(), _zeros_like(params), _zeros_like(params))
+    def init(params: _Params) -> _ScaleByAdamState:
+        return _ScaleByAdamState(_count0(), _zeros_like(params), _zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByAdamState, params: Params = None
-               ) -> tuple[Updates, ScaleByAdamState]:
-        mu = tree_map(lambda g, m: _like(b1, g) * m + _like(1 - b1, g) * g, updates, state.mu)
-        nu = tree_map(lambda g, v: _like(b2, g) * v + _like(1 - b2, g) * (g * g), updates,
+    def update(updates: _Updates, state: _ScaleByAdamState, params: _Params = None
+               ) -> tuple[_Updates, _ScaleByAdamState]:
+        mu = _tree_map(lambda g, m: _like(b1, g) * m + _like(1 - b1, g) * g, updates, state.mu)
+        nu = _tree_map(lambda g, v: _like(b2, g) * v + _like(1 - b2, g) * (g * g), updates,
                       state.nu)
         count = _inc(state.count)
         mu_hat, nu_hat = _bias_corrected(mu, b1, count), _bias_corrected(nu, b2, count)
-        out = tree_map(lambda m, v: m / (xnp.sqrt(v + _like(eps_root, v)) + _like(eps, v)),
+        out = _tree_map(lambda m, v: m / (xnp.sqrt(v + _like(eps_root, v)) + _like(eps, v)),
                        mu_hat, nu_hat)
-        return out, ScaleByAdamState(count, mu, nu)
+        return out, _ScaleByAdamState(count, mu, nu)
 
     return GradientTransformation(init, update)
 
@@ -204,15 +204,15 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0
                  ) -> GradientTransformation:
     """RMSProp's rescaling: ``v = decay v + (1-decay) g**2``, update ``g / sqrt(v + eps)``
     (optax's default ``eps_in_sqrt=True``)."""
-    def init(params: Params) -> ScaleByRmsState:
-        return ScaleByRmsState(tree_map(lambda p: xnp.full_like(p, initial_scale), params))
+    def init(params: _Params) -> _ScaleByRmsState:
+        return _ScaleByRmsState(_tree_map(lambda p: xnp.full_like(p, initial_scale), params))
 
-    def update(updates: Updates, state: ScaleByRmsState, params: Params = None
-               ) -> tuple[Updates, ScaleByRmsState]:
-        nu = tree_map(lambda g, v: _like(decay, g) * v + _like(1 - decay, g) * (g * g),
+    def update(updates: _Updates, state: _ScaleByRmsState, params: _Params = None
+               ) -> tuple[_Updates, _ScaleByRmsState]:
+        nu = _tree_map(lambda g, v: _like(decay, g) * v + _like(1 - decay, g) * (g * g),
                       updates, state.nu)
-        out = tree_map(lambda g, v: g / xnp.sqrt(v + _like(eps, v)), updates, nu)
-        return out, ScaleByRmsState(nu)
+        out = _tree_map(lambda g, v: g / xnp.sqrt(v + _like(eps, v)), updates, nu)
+        return out, _ScaleByRmsState(nu)
 
     return GradientTransformation(init, update)
 
@@ -221,16 +221,16 @@ def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7
                  ) -> GradientTransformation:
     """Adagrad's rescaling: ``s = s + g**2``, update ``g / sqrt(s + eps)`` (0 where
     ``s == 0``)."""
-    def init(params: Params) -> ScaleByRssState:
-        return ScaleByRssState(tree_map(lambda p: xnp.full_like(p, initial_accumulator_value),
+    def init(params: _Params) -> _ScaleByRssState:
+        return _ScaleByRssState(_tree_map(lambda p: xnp.full_like(p, initial_accumulator_value),
                                         params))
 
-    def update(updates: Updates, state: ScaleByRssState, params: Params = None
-               ) -> tuple[Updates, ScaleByRssState]:
-        sums = tree_map(lambda g, s: s + g * g, updates, state.sum_of_squares)
-        out = tree_map(lambda g, s: xnp.where(s > 0, g / xnp.sqrt(s + _like(eps, s)),
+    def update(updates: _Updates, state: _ScaleByRssState, params: _Params = None
+               ) -> tuple[_Updates, _ScaleByRssState]:
+        sums = _tree_map(lambda g, s: s + g * g, updates, state.sum_of_squares)
+        out = _tree_map(lambda g, s: xnp.where(s > 0, g / xnp.sqrt(s + _like(eps, s)),
                                               xnp.zeros_like(g)), updates, sums)
-        return out, ScaleByRssState(sums)
+        return out, _ScaleByRssState(sums)
 
     return GradientTransformation(init, update)
 
@@ -238,51 +238,51 @@ def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7
 def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
     """Lion's rescaling (Chen et al. 2023): update ``sign(b1 m + (1-b1) g)``, then
     ``m = b2 m + (1-b2) g``."""
-    def init(params: Params) -> ScaleByLionState:
-        return ScaleByLionState(_count0(), _zeros_like(params))
+    def init(params: _Params) -> _ScaleByLionState:
+        return _ScaleByLionState(_count0(), _zeros_like(params))
 
-    def update(updates: Updates, state: ScaleByLionState, params: Params = None
-               ) -> tuple[Updates, ScaleByLionState]:
-        out = tree_map(lambda g, m: xnp.sign(_like(1 - b1, g) * g + _like(b1, g) * m),
+    def update(updates: _Updates, state: _ScaleByLionState, params: _Params = None
+               ) -> tuple[_Updates, _ScaleByLionState]:
+        out = _tree_map(lambda g, m: xnp.sign(_like(1 - b1, g) * g + _like(b1, g) * m),
                        updates, state.mu)
-        mu = tree_map(lambda g, m: _like(b2, g) * m + _like(1 - b2, g) * g, updates, state.mu)
-        return out, ScaleByLionState(_inc(state.count), mu)
+        mu = _tree_map(lambda g, m: _like(b2, g) * m + _like(1 - b2, g) * g, updates, state.mu)
+        return out, _ScaleByLionState(_inc(state.count), mu)
 
     return GradientTransformation(init, update)
 
 
 def add_decayed_weights(weight_decay: float = 0.0) -> GradientTransformation:
     """Adds ``weight_decay * params`` to the updates (decoupled weight decay)."""
-    def update(updates: Updates, state: Any, params: Params = None) -> tuple[Updates, Any]:
+    def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
         if params is None:
             raise ValueError("xform.optim.add_decayed_weights needs the parameters: call "
                              "opt.update(grads, state, params).")
-        return tree_map(lambda g, p: g + _like(weight_decay, g) * p, updates, params), state
-    return GradientTransformation(lambda params: EmptyState(), update)
+        return _tree_map(lambda g, p: g + _like(weight_decay, g) * p, updates, params), state
+    return GradientTransformation(lambda params: _EmptyState(), update)
 
 
-def global_norm(updates: Updates) -> Any:
+def global_norm(updates: _Updates) -> Any:
     """The Euclidean norm of all leaves together.
 
     >>> float(global_norm({"a": np.array([3.0]), "b": np.array([4.0])}))
     5.0
     """
-    return xnp.sqrt(sum(xnp.sum(xnp.square(g)) for g in tree_leaves(updates)))
+    return xnp.sqrt(sum(xnp.sum(xnp.square(g)) for g in _tree_leaves(updates)))
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
     """Rescales the updates to global norm ``max_norm`` when it is larger."""
-    def update(updates: Updates, state: Any, params: Params = None) -> tuple[Updates, Any]:
+    def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
         norm = global_norm(updates)
         keep = norm < max_norm
         safe = xnp.where(keep, 1.0, norm)
-        return tree_map(lambda g: xnp.where(keep, g, g / _like(safe, g) * _like(max_norm, g)),
+        return _tree_map(lambda g: xnp.where(keep, g, g / _like(safe, g) * _like(max_norm, g)),
                         updates), state
-    return GradientTransformation(lambda params: EmptyState(), update)
+    return GradientTransformation(lambda params: _EmptyState(), update)
 
 
 # ---------------------------------------------------------------- the usual optimisers
-def sgd(learning_rate: ScalarOrSchedule, momentum: float | None = None,
+def sgd(learning_rate: _ScalarOrSchedule, momentum: float | None = None,
         nesterov: bool = False) -> GradientTransformation:
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
@@ -294,13 +294,13 @@ def sgd(learning_rate: ScalarOrSchedule, momentum: float | None = None,
     return chain(*parts, scale_by_learning_rate(learning_rate))
 
 
-def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
+def adam(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
          eps: float = 1e-8, eps_root: float = 0.0) -> GradientTransformation:
     """Adam: :func:`scale_by_adam`, then the learning rate."""
     return chain(scale_by_adam(b1, b2, eps, eps_root), scale_by_learning_rate(learning_rate))
 
 
-def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
+def adamw(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
           eps: float = 1e-8, eps_root: float = 0.0, weight_decay: float = 1e-4
           ) -> GradientTransformation:
     """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay."""
@@ -308,7 +308,7 @@ def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
                  scale_by_learning_rate(learning_rate))
 
 
-def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8,
+def rmsprop(learning_rate: _ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8,
             initial_scale: float = 0.0, momentum: float | None = None,
             nesterov: bool = False) -> GradientTransformation:
     """RMSProp (uncentred), optionally with momentum."""
@@ -318,14 +318,14 @@ def rmsprop(learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e
     return chain(*parts, scale_by_learning_rate(learning_rate))
 
 
-def adagrad(learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 0.1,
+def adagrad(learning_rate: _ScalarOrSchedule, initial_accumulator_value: float = 0.1,
             eps: float = 1e-7) -> GradientTransformation:
     """Adagrad."""
     return chain(scale_by_rss(initial_accumulator_value, eps),
                  scale_by_learning_rate(learning_rate))
 
 
-def lion(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
+def lion(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
          weight_decay: float = 1e-3) -> GradientTransformation:
     """Lion: the sign of an interpolated momentum, with decoupled weight decay."""
     return chain(scale_by_lion(b1, b2), add_decayed_weights(weight_decay),
@@ -337,13 +337,13 @@ def _step(count: Any) -> Any:
     return xnp.astype(count, np.float64) if hasattr(count, "dtype") else float(count)
 
 
-def constant_schedule(value: float) -> Schedule:
+def constant_schedule(value: float) -> _Schedule:
     """``value`` at every step."""
     return lambda count: value
 
 
 def linear_schedule(init_value: float, end_value: float, transition_steps: int,
-                    transition_begin: int = 0) -> Schedule:
+                    transition_begin: int = 0) -> _Schedule:
     """From ``init_value`` to ``end_value`` linearly over ``transition_steps`` steps."""
     def schedule(count: Any) -> Any:
         if transition_steps <= 0:
@@ -355,7 +355,7 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int,
 
 def exponential_decay(init_value: float, transition_steps: int, decay_rate: float,
                       transition_begin: int = 0, staircase: bool = False,
-                      end_value: float | None = None) -> Schedule:
+                      end_value: float | None = None) -> _Schedule:
     """``init_value * decay_rate ** ((count - transition_begin) / transition_steps)``
     (the exponent floored with ``staircase``), bounded by ``end_value``.
 
@@ -379,7 +379,7 @@ def exponential_decay(init_value: float, transition_steps: int, decay_rate: floa
 
 
 def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.0,
-                          exponent: float = 1.0) -> Schedule:
+                          exponent: float = 1.0) -> _Schedule:
     """Cosine decay from ``init_value`` to ``alpha * init_value`` over ``decay_steps``.
 
     >>> float(cosine_decay_schedule(1.0, 100)(50))
@@ -396,7 +396,7 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
     return schedule
 
 
-def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
+def join_schedules(schedules: Sequence[_Schedule], boundaries: Sequence[int]) -> _Schedule:
     """``schedules[i]`` from ``boundaries[i-1]`` on, each counting from its boundary."""
     def schedule(count: Any) -> Any:
         step = _step(count)
@@ -409,7 +409,7 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
 
 def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_steps: int,
                                  decay_steps: int, end_value: float = 0.0,
-                                 exponent: float = 1.0) -> Schedule:
+                                 exponent: float = 1.0) -> _Schedule:
     """Linear warm-up from ``init_value`` to ``peak_value`` over ``warmup_steps``, then
     cosine decay to ``end_value`` at step ``decay_steps`` (counted from 0).
 
@@ -426,7 +426,7 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
 
 def piecewise_constant_schedule(init_value: float,
                                 boundaries_and_scales: dict[int, float] | None = None
-                                ) -> Schedule:
+                                ) -> _Schedule:
     """``init_value`` multiplied by ``scale`` at each step ``boundary`` passed.
 
     >>> s = piecewise_constant_schedule(1.0, {10: 0.1, 20: 0.5})

@@ -13,6 +13,7 @@ routes them to the traceable op of the same name.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -296,6 +297,55 @@ def batch_axis_param(prim: Primitive, key: str = "axis") -> None:
     prim.batch = rule
 
 
+# sample arguments for a generated docstring's example: the first at which NumPy's
+# function is finite without a floating-point error
+_SAMPLES = {1: ((0.5,), (1.5,), (3,)), 2: ((0.5, 1.5), (1.5, 0.5), (3, 5))}
+
+
+def _sample(impl: Callable[..., Any], nargs: int) -> tuple[Any, ...] | None:
+    for args in _SAMPLES[nargs]:
+        try:
+            with np.errstate(all="raise"):
+                out = np.asarray(impl(*args))
+        except (TypeError, ValueError, FloatingPointError, ArithmeticError):
+            continue
+        if out.dtype.kind in "biuf" and np.all(np.isfinite(out)):
+            return args
+    return None
+
+
+def numpy_op_doc(fn: Callable[..., Any], name: str, impl: Callable[..., Any], nargs: int,
+                 differentiable: bool, note: str = "") -> None:
+    """Give a NumPy elementwise op made by a factory below its docstring (Args, Returns
+    and an example the doctests run: the value against NumPy's and, when it has a
+    derivative, ``grad`` against a central difference), and the module of its caller
+    (so that it is documented and doctested where it is defined)."""
+    fn.__module__ = sys._getframe(2).f_globals.get("__name__", fn.__module__)
+    names = ("x", "y")[:nargs]
+    what = "traceable and differentiable (forward and reverse mode, any order, under vmap " \
+           "and jit)" if differentiable else "traceable, with no derivative (a zero one where " \
+           "it is piecewise constant)"
+    args_doc = "".join(f"    {n}: an array or scalar, or a traced value under a transform"
+                       f"{' (broadcast against x)' if i else ''}.\n" for i, n in enumerate(names))
+    doc = (f"Elementwise `numpy.{name}`, {what}.{(' ' + note) if note else ''}\n\n"
+           f"Args:\n{args_doc}\n"
+           f"Returns:\n    `numpy.{name}({', '.join(names)})`"
+           f"{' broadcast' if nargs > 1 else ''}, traced when an argument is.\n")
+    args = _sample(impl, nargs)
+    if args is not None:
+        shown = ", ".join(repr(a) for a in args)
+        doc += ("\nExample:\n    >>> import numpy, xform, xform.numpy as np\n"
+                f"    >>> bool(numpy.all(np.{name}({shown}) == numpy.{name}({shown})))\n"
+                "    True\n")
+        if differentiable and isinstance(args[0], float):
+            rest = "".join(f", {a!r}" for a in args[1:])
+            doc += (f"    >>> slope = (numpy.{name}({args[0]} + 1e-6{rest}) - "
+                    f"numpy.{name}({args[0]} - 1e-6{rest})) / 2e-6\n"
+                    f"    >>> bool(abs(xform.grad(np.{name})({shown}) - slope) < 1e-6)\n"
+                    "    True\n")
+    fn.__doc__ = doc
+
+
 def unary_op(name: str, impl: Callable[[Any], Any],
              deriv: Callable[..., Any] | None) -> tuple[Primitive, Callable[[Any], Any]]:
     """An elementwise primitive of one argument with ``deriv(ans, x)``."""
@@ -308,7 +358,7 @@ def unary_op(name: str, impl: Callable[[Any], Any],
         return bind(prim, x)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `numpy.{name}`, traceable and differentiable."
+    numpy_op_doc(fn, name, impl, 1, deriv is not None)
     return prim, fn
 
 
@@ -325,7 +375,7 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `numpy.{name}` with broadcasting, traceable and differentiable."
+    numpy_op_doc(fn, name, impl, 2, not prim.nondiff)
     return prim, fn
 
 
@@ -337,5 +387,9 @@ def nondiff_op(name: str, impl: Callable[..., Any]) -> tuple[Primitive, Callable
         return bind(prim, *args, **params)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"`numpy.{name}`: accepts traced values, contributes no derivative."
+    fn.__module__ = sys._getframe(1).f_globals.get("__name__", fn.__module__)
+    fn.__doc__ = (f"`numpy.{name}`, traceable; it contributes no derivative.\n\n"
+                  f"Args:\n    *args: as `numpy.{name}`'s (arrays, scalars or traced values).\n"
+                  f"    **params: `numpy.{name}`'s keyword arguments.\n\n"
+                  f"Returns:\n    What `numpy.{name}` returns, traced when an argument is.\n")
     return prim, fn

@@ -21,23 +21,23 @@ from typing import Any
 import numpy as np
 
 from .. import numpy as xnp
-from ..custom import custom_jvp
-from ..numpy._elementwise import stop_gradient
-from ..scipy.special import erfc, expit
+from ..custom import custom_jvp as _custom_jvp
+from ..numpy._elementwise import stop_gradient as _stop_gradient
+from ..scipy.special import erfc as _erfc, expit as _expit
 from . import initializers
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "celu", "selu", "gelu", "silu", "swish",
            "softplus", "sigmoid", "log_sigmoid", "softmax", "log_softmax", "logsumexp",
            "one_hot", "standardize", "initializers"]
 
-Axis = int | tuple[int, ...] | None
+_Axis = int | tuple[int, ...] | None
 
 
 def _zero_like(x: Any) -> Any:
     return xnp.zeros_like(x)
 
 
-@custom_jvp
+@_custom_jvp
 def relu(x: Any) -> Any:
     """``max(x, 0)``; its derivative at 0 is 0 (JAX's choice).
 
@@ -53,7 +53,7 @@ def _relu_jvp(primals: Any, tangents: Any) -> Any:
     return relu(x), xnp.where(x > 0, t, _zero_like(t))
 
 
-@custom_jvp
+@_custom_jvp
 def relu6(x: Any) -> Any:
     """``min(max(x, 0), 6)``; derivative 0 at both kinks.
 
@@ -128,7 +128,7 @@ def gelu(x: Any, approximate: bool = True) -> Any:
         cdf = 0.5 * (1.0 + xnp.tanh(c * (x + 0.044715 * (x ** 3))))
         return x * cdf
     half = np.asarray(np.sqrt(0.5), dtype)[()]
-    return xnp.astype(0.5 * x * erfc(-x * half), dtype)
+    return xnp.astype(0.5 * x * _erfc(-x * half), dtype)
 
 
 def sigmoid(x: Any) -> Any:
@@ -137,7 +137,7 @@ def sigmoid(x: Any) -> Any:
     >>> sigmoid(np.array([0.0]))
     array([0.5])
     """
-    return expit(x)
+    return _expit(x)
 
 
 def silu(x: Any) -> Any:
@@ -170,11 +170,11 @@ def log_sigmoid(x: Any) -> Any:
     return -softplus(-x)
 
 
-def _max_keep(x: Any, axis: Axis) -> Any:
-    return stop_gradient(xnp.max(x, axis=axis, keepdims=True))
+def _max_keep(x: Any, axis: _Axis) -> Any:
+    return _stop_gradient(xnp.max(x, axis=axis, keepdims=True))
 
 
-def softmax(x: Any, axis: Axis = -1) -> Any:
+def softmax(x: Any, axis: _Axis = -1) -> Any:
     """``exp(x) / sum(exp(x))`` along ``axis``, after subtracting the maximum.
 
     >>> softmax(np.array([1000.0, 1000.0]))
@@ -184,7 +184,7 @@ def softmax(x: Any, axis: Axis = -1) -> Any:
     return unnormalized / xnp.sum(unnormalized, axis=axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: Axis = -1) -> Any:
+def log_softmax(x: Any, axis: _Axis = -1) -> Any:
     """``x - logsumexp(x)`` along ``axis``, computed shifted by the maximum.
 
     >>> log_softmax(np.array([0.0, 0.0]))
@@ -194,14 +194,14 @@ def log_softmax(x: Any, axis: Axis = -1) -> Any:
     return shifted - xnp.log(xnp.sum(xnp.exp(shifted), axis=axis, keepdims=True))
 
 
-def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+def logsumexp(x: Any, axis: _Axis = None, keepdims: bool = False) -> Any:
     """``log(sum(exp(x)))`` along ``axis`` (all axes by default), stable for large ``x``.
 
     >>> float(logsumexp(np.array([1000.0, 1000.0])))
     1000.6931471805599
     """
     m = xnp.max(x, axis=axis, keepdims=True)
-    m = stop_gradient(xnp.where(xnp.isfinite(m), m, 0.0))
+    m = _stop_gradient(xnp.where(xnp.isfinite(m), m, 0.0))
     out = xnp.log(xnp.sum(xnp.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else xnp.squeeze(out, axis=axis)
 
@@ -225,7 +225,7 @@ def one_hot(x: Any, num_classes: int, *, dtype: Any = None, axis: int = -1) -> A
     return xnp.astype(xnp.expand_dims(x, axis) == classes, dtype)
 
 
-def standardize(x: Any, axis: Axis = -1, mean: Any = None, variance: Any = None,
+def standardize(x: Any, axis: _Axis = -1, mean: Any = None, variance: Any = None,
                 epsilon: Any = 1e-5) -> Any:
     """``(x - mean) / sqrt(variance + epsilon)`` along ``axis``; the variance defaults to
     ``mean(x**2) - mean(x)**2`` clipped at 0 (JAX's "fast" algorithm).

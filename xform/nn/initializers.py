@@ -22,8 +22,8 @@ __all__ = ["zeros", "ones", "constant", "normal", "uniform", "truncated_normal",
            "xavier_normal", "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal",
            "lecun_uniform", "lecun_normal", "orthogonal"]
 
-Initializer = Callable[..., Any]
-Axes = int | Sequence[int]
+_Initializer = Callable[..., Any]
+_Axes = int | Sequence[int]
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -48,7 +48,7 @@ def ones(key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
     return np.ones(tuple(shape), _dtype(dtype))
 
 
-def constant(value: Any, dtype: Any = None) -> Initializer:
+def constant(value: Any, dtype: Any = None) -> _Initializer:
     """An initialiser filling with ``value``.
 
     >>> constant(0.5)(None, (2,))
@@ -59,7 +59,7 @@ def constant(value: Any, dtype: Any = None) -> Initializer:
     return init
 
 
-def normal(stddev: float = 1e-2, dtype: Any = None) -> Initializer:
+def normal(stddev: float = 1e-2, dtype: Any = None) -> _Initializer:
     """Normal with standard deviation ``stddev``."""
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dt = _dtype(dtype)
@@ -67,7 +67,7 @@ def normal(stddev: float = 1e-2, dtype: Any = None) -> Initializer:
     return init
 
 
-def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
+def uniform(scale: float = 1e-2, dtype: Any = None) -> _Initializer:
     """Uniform on ``[0, scale)``."""
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dt = _dtype(dtype)
@@ -76,7 +76,7 @@ def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
 
 
 def truncated_normal(stddev: float = 1e-2, dtype: Any = None, lower: float = -2.0,
-                     upper: float = 2.0) -> Initializer:
+                     upper: float = 2.0) -> _Initializer:
     """A normal truncated to ``[lower, upper]`` standard deviations, times ``stddev``."""
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dt = _dtype(dtype)
@@ -84,12 +84,12 @@ def truncated_normal(stddev: float = 1e-2, dtype: Any = None, lower: float = -2.
     return init
 
 
-def _size(shape: Sequence[int], axes: Axes) -> int:
+def _size(shape: Sequence[int], axes: _Axes) -> int:
     return shape[axes] if isinstance(axes, int) else math.prod(shape[i] for i in axes)
 
 
-def _fans(shape: Sequence[int], in_axis: Axes, out_axis: Axes,
-          batch_axis: Axes) -> tuple[float, float]:
+def _fans(shape: Sequence[int], in_axis: _Axes, out_axis: _Axes,
+          batch_axis: _Axes) -> tuple[float, float]:
     if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
         raise ValueError(f"xform.nn.initializers: cannot compute the fan-in of a "
                          f"{len(shape)}-dimensional weight shape {tuple(shape)} with the "
@@ -100,9 +100,9 @@ def _fans(shape: Sequence[int], in_axis: Axes, out_axis: Axes,
     return fan_in * receptive, fan_out * receptive
 
 
-def variance_scaling(scale: float, mode: str, distribution: str, in_axis: Axes = -2,
-                     out_axis: Axes = -1, batch_axis: Axes = (),
-                     dtype: Any = None) -> Initializer:
+def variance_scaling(scale: float, mode: str, distribution: str, in_axis: _Axes = -2,
+                     out_axis: _Axes = -1, batch_axis: _Axes = (),
+                     dtype: Any = None) -> _Initializer:
     """Samples with variance ``scale / n``, ``n`` the fan-in, fan-out, their average or
     geometric mean (``mode``), from a ``"truncated_normal"``, ``"normal"`` or
     ``"uniform"`` distribution, as ``jax.nn.initializers.variance_scaling``.
@@ -136,9 +136,9 @@ def variance_scaling(scale: float, mode: str, distribution: str, in_axis: Axes =
     return init
 
 
-def _family(scale: float, mode: str, distribution: str, name: str, doc: str) -> Initializer:
-    def factory(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (),
-                dtype: Any = None) -> Initializer:
+def _family(scale: float, mode: str, distribution: str, name: str, doc: str) -> _Initializer:
+    def factory(in_axis: _Axes = -2, out_axis: _Axes = -1, batch_axis: _Axes = (),
+                dtype: Any = None) -> _Initializer:
         return variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis,
                                 dtype)
     factory.__name__ = factory.__qualname__ = name
@@ -162,7 +162,7 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 
-def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
+def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> _Initializer:
     """A (semi-)orthogonal matrix from the QR factors of a normal draw, signs fixed by
     ``R``'s diagonal, reshaped so that ``column_axis`` holds the columns.
 

@@ -22,8 +22,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.staging import warn_if_staged
-from ..core.trace import Tracer
+from ..core.staging import warn_if_staged as _warn_if_staged
+from ..core.trace import Tracer as _Tracer
 
 __all__ = [
     "beta", "binomial", "bytes", "chisquare", "choice", "dirichlet", "exponential", "f",
@@ -44,7 +44,7 @@ Philox, SFC64 = np.random.Philox, np.random.SFC64
 
 
 def _holds_tracer(x: Any) -> bool:
-    if isinstance(x, Tracer):
+    if isinstance(x, _Tracer):
         return True
     if isinstance(x, (list, tuple)):
         return any(_holds_tracer(e) for e in x)
@@ -53,7 +53,7 @@ def _holds_tracer(x: Any) -> bool:
     return False
 
 
-def draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
+def _draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
          kwargs: dict[str, Any]) -> Any:
     """``sampler(*args, **kwargs)``, one of NumPy's or SciPy's samplers (``where`` is the
     name the user called, for messages).
@@ -68,7 +68,7 @@ def draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
             "of `npr.normal(loc, scale, size)`, or `x[npr.permutation(len(x))]` instead of "
             "`npr.permutation(x)`.")
     # under jit the draw happens once, at trace time, and is frozen into the program
-    warn_if_staged(where, stacklevel=4)
+    _warn_if_staged(where, stacklevel=4)
     return sampler(*args, **kwargs)
 
 
@@ -76,7 +76,7 @@ def _global(name: str) -> Callable[..., Any]:
     """``numpy.random.<name>`` on NumPy's global generator, looked up at each call so that
     it follows ``numpy.random.seed``/``set_state`` exactly as NumPy's own function does."""
     def sampler(*args: Any, **kwargs: Any) -> Any:
-        return draw(f"xform.numpy.random.{name}", getattr(np.random, name), args, kwargs)
+        return _draw(f"xform.numpy.random.{name}", getattr(np.random, name), args, kwargs)
 
     sampler.__name__ = sampler.__qualname__ = name
     sampler.__doc__ = (f"`numpy.random.{name}` (NumPy's global generator); the result is a "
@@ -124,7 +124,7 @@ def _route_methods(cls: type, base: type) -> None:
 
         def routed(self: Any, *args: Any, _name: str = name, _method: Any = method,
                    **kwargs: Any) -> Any:
-            return draw(f"xform.numpy.random.{cls.__name__}.{_name}", _method.__get__(self),
+            return _draw(f"xform.numpy.random.{cls.__name__}.{_name}", _method.__get__(self),
                         args, kwargs)
 
         routed.__name__ = routed.__qualname__ = name

@@ -19,7 +19,7 @@ from ...core.rules import dtype_of
 from ...numpy import _elementwise as E
 from ...numpy._creation import asarray
 from ...numpy._elementwise import astype, stop_gradient, where
-from ...numpy.random import draw
+from ...numpy.random import _draw as draw
 
 NAN = math.nan
 INF = math.inf

@@ -11,7 +11,7 @@ import scipy.stats as _st
 from ... import numpy as xnp
 from ...core.trace import Tracer
 from ...core.rules import shape_of
-from ...numpy.random import draw
+from ...numpy.random import _draw as draw
 from .. import special as sp
 from ._base import as_float
 
