@@ -47,7 +47,18 @@ _ScalarOrSchedule = float | _Schedule
 
 class GradientTransformation(NamedTuple):
     """``init(params) -> state`` and ``update(updates, state, params=None) ->
-    (updates, state)``."""
+    (updates, state)``.
+
+
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.sgd(0.1)
+    >>> params = {"w": numpy.ones(2)}
+    >>> state = tx.init(params)
+    >>> updates, state = tx.update({"w": numpy.array([1.0, -1.0])}, state, params)
+    >>> xform.optim.apply_updates(params, updates)["w"].tolist()
+    [0.9, 1.1]
+    """
     init: Callable[[_Params], Any]
     update: Callable[..., tuple[_Updates, Any]]
 
@@ -106,6 +117,13 @@ def _inc(count: Any) -> Any:
 def apply_updates(params: _Params, updates: _Updates) -> _Params:
     """``params + updates``, leaf by leaf, in the parameters' dtypes.
 
+    Args:
+        params: the parameters (a pytree).
+        updates: a pytree like ``params``.
+
+    Returns:
+        The updated parameters, in the parameters' dtypes.
+
     >>> apply_updates({"a": np.array([1.0])}, {"a": np.array([0.5])})
     {'a': array([1.5])}
     """
@@ -113,13 +131,30 @@ def apply_updates(params: _Params, updates: _Updates) -> _Params:
 
 
 def identity() -> GradientTransformation:
-    """Leaves the updates unchanged."""
+    """Leaves the updates unchanged.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.identity()
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [1.0, -2.0]
+    """
     return GradientTransformation(lambda params: _EmptyState(),
                                   lambda updates, state, params=None: (updates, state))
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """The transformations applied in order (their states form a tuple).
+
+    Args:
+        *transforms: the transformations, applied left to right.
+
+    Returns:
+        A :class:`GradientTransformation`.
 
     >>> opt = chain(clip_by_global_norm(1.0), sgd(0.1))
     >>> u, _ = opt.update({"w": np.array([3.0, 4.0])}, opt.init({"w": np.zeros(2)}))
@@ -140,14 +175,42 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 
 def scale(step_size: Any) -> GradientTransformation:
-    """Multiplies the updates by ``step_size``."""
+    """Multiplies the updates by ``step_size``.
+
+    Args:
+        step_size: the factor.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale(0.5)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [0.5, -1.0]
+    """
     def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
         return _tree_map(lambda g: g * _like(step_size, g), updates), state
     return GradientTransformation(lambda params: _EmptyState(), update)
 
 
 def scale_by_schedule(step_size_fn: _Schedule) -> GradientTransformation:
-    """Multiplies the updates by ``step_size_fn(count)``, ``count`` the steps taken."""
+    """Multiplies the updates by ``step_size_fn(count)``, ``count`` the steps taken.
+
+    Args:
+        step_size_fn: a schedule ``count -> float``.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale_by_schedule(lambda count: 0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [0.1, -0.2]
+    """
     def update(updates: _Updates, state: _CountState, params: _Params = None
                ) -> tuple[_Updates, _CountState]:
         s = step_size_fn(state.count)
@@ -156,7 +219,21 @@ def scale_by_schedule(step_size_fn: _Schedule) -> GradientTransformation:
 
 
 def scale_by_learning_rate(learning_rate: _ScalarOrSchedule) -> GradientTransformation:
-    """Multiplies by ``-learning_rate`` (descent); a callable is a schedule."""
+    """Multiplies by ``-learning_rate`` (descent); a callable is a schedule.
+
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale_by_learning_rate(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [-0.1, 0.2]
+    """
     if callable(learning_rate):
         lr = learning_rate
         return scale_by_schedule(lambda count: -lr(count))
@@ -165,7 +242,22 @@ def scale_by_learning_rate(learning_rate: _ScalarOrSchedule) -> GradientTransfor
 
 def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
     """Momentum: ``t = g + decay * t``; the update is ``t`` (``g + decay * t`` with
-    ``nesterov``)."""
+    ``nesterov``).
+
+    Args:
+        decay: the decay of the running average.
+        nesterov: use Nesterov's momentum.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.trace(0.9)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [1.0, -2.0]
+    """
     def update(updates: _Updates, state: _TraceState, params: _Params = None
                ) -> tuple[_Updates, _TraceState]:
         new = _tree_map(lambda g, t: g + _like(decay, g) * t, updates, state.trace)
@@ -182,7 +274,24 @@ def _bias_corrected(moment: Any, decay: float, count: Any) -> Any:
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
                   eps_root: float = 0.0) -> GradientTransformation:
     """Adam's rescaling (Kingma & Ba): ``m = b1 m + (1-b1) g``, ``v = b2 v + (1-b2) g**2``,
-    update ``m_hat / (sqrt(v_hat + eps_root) + eps)`` with bias-corrected moments."""
+    update ``m_hat / (sqrt(v_hat + eps_root) + eps)`` with bias-corrected moments.
+
+    Args:
+        b1: the decay of the first moment.
+        b2: the decay of the second moment.
+        eps: added to the denominator.
+        eps_root: added inside the square root.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale_by_adam()
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [1.0, -1.0]
+    """
     def init(params: _Params) -> _ScaleByAdamState:
         return _ScaleByAdamState(_count0(), _zeros_like(params), _zeros_like(params))
 
@@ -203,7 +312,23 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
 def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0.0
                  ) -> GradientTransformation:
     """RMSProp's rescaling: ``v = decay v + (1-decay) g**2``, update ``g / sqrt(v + eps)``
-    (optax's default ``eps_in_sqrt=True``)."""
+    (optax's default ``eps_in_sqrt=True``).
+
+    Args:
+        decay: the decay of the running average.
+        eps: added to the denominator.
+        initial_scale: the initial running average.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale_by_rms()
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [3.162278, -3.162278]
+    """
     def init(params: _Params) -> _ScaleByRmsState:
         return _ScaleByRmsState(_tree_map(lambda p: xnp.full_like(p, initial_scale), params))
 
@@ -220,7 +345,22 @@ def scale_by_rms(decay: float = 0.9, eps: float = 1e-8, initial_scale: float = 0
 def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7
                  ) -> GradientTransformation:
     """Adagrad's rescaling: ``s = s + g**2``, update ``g / sqrt(s + eps)`` (0 where
-    ``s == 0``)."""
+    ``s == 0``).
+
+    Args:
+        initial_accumulator_value: the initial sum of squares.
+        eps: added to the denominator.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale_by_rss()
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [0.953463, -0.98773]
+    """
     def init(params: _Params) -> _ScaleByRssState:
         return _ScaleByRssState(_tree_map(lambda p: xnp.full_like(p, initial_accumulator_value),
                                         params))
@@ -237,7 +377,22 @@ def scale_by_rss(initial_accumulator_value: float = 0.1, eps: float = 1e-7
 
 def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
     """Lion's rescaling (Chen et al. 2023): update ``sign(b1 m + (1-b1) g)``, then
-    ``m = b2 m + (1-b2) g``."""
+    ``m = b2 m + (1-b2) g``.
+
+    Args:
+        b1: the decay of the first moment.
+        b2: the decay of the second moment.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.scale_by_lion()
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [1.0, -1.0]
+    """
     def init(params: _Params) -> _ScaleByLionState:
         return _ScaleByLionState(_count0(), _zeros_like(params))
 
@@ -252,7 +407,21 @@ def scale_by_lion(b1: float = 0.9, b2: float = 0.99) -> GradientTransformation:
 
 
 def add_decayed_weights(weight_decay: float = 0.0) -> GradientTransformation:
-    """Adds ``weight_decay * params`` to the updates (decoupled weight decay)."""
+    """Adds ``weight_decay * params`` to the updates (decoupled weight decay).
+
+    Args:
+        weight_decay: the decay factor on the parameters.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.add_decayed_weights(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [1.05, -1.95]
+    """
     def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
         if params is None:
             raise ValueError("xform.optim.add_decayed_weights needs the parameters: call "
@@ -264,6 +433,12 @@ def add_decayed_weights(weight_decay: float = 0.0) -> GradientTransformation:
 def global_norm(updates: _Updates) -> Any:
     """The Euclidean norm of all leaves together.
 
+    Args:
+        updates: a pytree of arrays.
+
+    Returns:
+        ``sqrt(sum of squares of every leaf)``.
+
     >>> float(global_norm({"a": np.array([3.0]), "b": np.array([4.0])}))
     5.0
     """
@@ -271,7 +446,21 @@ def global_norm(updates: _Updates) -> Any:
 
 
 def clip_by_global_norm(max_norm: float) -> GradientTransformation:
-    """Rescales the updates to global norm ``max_norm`` when it is larger."""
+    """Rescales the updates to global norm ``max_norm`` when it is larger.
+
+    Args:
+        max_norm: the largest global norm let through.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.clip_by_global_norm(1.0)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [0.447214, -0.894427]
+    """
     def update(updates: _Updates, state: Any, params: _Params = None) -> tuple[_Updates, Any]:
         norm = global_norm(updates)
         keep = norm < max_norm
@@ -286,6 +475,14 @@ def sgd(learning_rate: _ScalarOrSchedule, momentum: float | None = None,
         nesterov: bool = False) -> GradientTransformation:
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+        momentum: the momentum decay (None: no momentum).
+        nesterov: use Nesterov's momentum.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
     >>> u, _ = sgd(0.5).update(np.array([2.0]), sgd(0.5).init(np.zeros(1)))
     >>> u
     array([-1.])
@@ -296,14 +493,51 @@ def sgd(learning_rate: _ScalarOrSchedule, momentum: float | None = None,
 
 def adam(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
          eps: float = 1e-8, eps_root: float = 0.0) -> GradientTransformation:
-    """Adam: :func:`scale_by_adam`, then the learning rate."""
+    """Adam: :func:`scale_by_adam`, then the learning rate.
+
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+        b1: the decay of the first moment.
+        b2: the decay of the second moment.
+        eps: added to the denominator.
+        eps_root: added inside the square root.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.adam(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [-0.1, 0.1]
+    """
     return chain(scale_by_adam(b1, b2, eps, eps_root), scale_by_learning_rate(learning_rate))
 
 
 def adamw(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
           eps: float = 1e-8, eps_root: float = 0.0, weight_decay: float = 1e-4
           ) -> GradientTransformation:
-    """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay."""
+    """AdamW (Loshchilov & Hutter): Adam with decoupled weight decay.
+
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+        b1: the decay of the first moment.
+        b2: the decay of the second moment.
+        eps: added to the denominator.
+        eps_root: added inside the square root.
+        weight_decay: the decay factor on the parameters.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.adamw(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [-0.100005, 0.099995]
+    """
     return chain(scale_by_adam(b1, b2, eps, eps_root), add_decayed_weights(weight_decay),
                  scale_by_learning_rate(learning_rate))
 
@@ -311,7 +545,26 @@ def adamw(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999,
 def rmsprop(learning_rate: _ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8,
             initial_scale: float = 0.0, momentum: float | None = None,
             nesterov: bool = False) -> GradientTransformation:
-    """RMSProp (uncentred), optionally with momentum."""
+    """RMSProp (uncentred), optionally with momentum.
+
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+        decay: the decay of the running average.
+        eps: added to the denominator.
+        initial_scale: the initial running average.
+        momentum: the momentum decay (None: no momentum).
+        nesterov: use Nesterov's momentum.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.rmsprop(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [-0.316228, 0.316228]
+    """
     parts = [scale_by_rms(decay, eps, initial_scale)]
     if momentum is not None:
         parts.append(trace(momentum, nesterov))
@@ -320,14 +573,47 @@ def rmsprop(learning_rate: _ScalarOrSchedule, decay: float = 0.9, eps: float = 1
 
 def adagrad(learning_rate: _ScalarOrSchedule, initial_accumulator_value: float = 0.1,
             eps: float = 1e-7) -> GradientTransformation:
-    """Adagrad."""
+    """Adagrad.
+
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+        initial_accumulator_value: the initial sum of squares.
+        eps: added to the denominator.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.adagrad(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [-0.095346, 0.098773]
+    """
     return chain(scale_by_rss(initial_accumulator_value, eps),
                  scale_by_learning_rate(learning_rate))
 
 
 def lion(learning_rate: _ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
          weight_decay: float = 1e-3) -> GradientTransformation:
-    """Lion: the sign of an interpolated momentum, with decoupled weight decay."""
+    """Lion: the sign of an interpolated momentum, with decoupled weight decay.
+
+    Args:
+        learning_rate: a float, or a schedule ``count -> float``.
+        b1: the decay of the first moment.
+        b2: the decay of the second moment.
+        weight_decay: the decay factor on the parameters.
+
+    Returns:
+        A :class:`GradientTransformation`.
+
+    >>> import numpy, xform
+    >>> tx = xform.optim.lion(0.1)
+    >>> params, grads = numpy.array([0.5, 0.5]), numpy.array([1.0, -2.0])
+    >>> updates, state = tx.update(grads, tx.init(params), params)
+    >>> [round(float(u), 6) for u in updates]
+    [-0.10005, 0.09995]
+    """
     return chain(scale_by_lion(b1, b2), add_decayed_weights(weight_decay),
                  scale_by_learning_rate(learning_rate))
 
@@ -338,13 +624,40 @@ def _step(count: Any) -> Any:
 
 
 def constant_schedule(value: float) -> _Schedule:
-    """``value`` at every step."""
+    """``value`` at every step.
+
+    Args:
+        value: the value.
+
+    Returns:
+        A schedule ``count -> value``.
+
+    >>> import xform
+    >>> schedule = xform.optim.constant_schedule(0.1)
+    >>> [round(float(schedule(i)), 6) for i in [0, 10]]
+    [0.1, 0.1]
+    """
     return lambda count: value
 
 
 def linear_schedule(init_value: float, end_value: float, transition_steps: int,
                     transition_begin: int = 0) -> _Schedule:
-    """From ``init_value`` to ``end_value`` linearly over ``transition_steps`` steps."""
+    """From ``init_value`` to ``end_value`` linearly over ``transition_steps`` steps.
+
+    Args:
+        init_value: the value at step 0.
+        end_value: the final value.
+        transition_steps: the number of steps of the transition.
+        transition_begin: the step the transition starts at.
+
+    Returns:
+        A schedule ``count -> value``.
+
+    >>> import xform
+    >>> schedule = xform.optim.linear_schedule(1.0, 0.0, 10)
+    >>> [round(float(schedule(i)), 6) for i in [0, 5, 20]]
+    [1.0, 0.5, 0.0]
+    """
     def schedule(count: Any) -> Any:
         if transition_steps <= 0:
             return init_value
@@ -358,6 +671,17 @@ def exponential_decay(init_value: float, transition_steps: int, decay_rate: floa
                       end_value: float | None = None) -> _Schedule:
     """``init_value * decay_rate ** ((count - transition_begin) / transition_steps)``
     (the exponent floored with ``staircase``), bounded by ``end_value``.
+
+    Args:
+        init_value: the value at step 0.
+        transition_steps: the steps per factor ``decay_rate``.
+        decay_rate: the factor.
+        transition_begin: the step the decay starts at.
+        staircase: decay in whole steps of ``transition_steps``.
+        end_value: a bound the value does not pass.
+
+    Returns:
+        A schedule ``count -> value``.
 
     >>> float(exponential_decay(1.0, 10, 0.5)(20))
     0.25
@@ -382,6 +706,15 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
                           exponent: float = 1.0) -> _Schedule:
     """Cosine decay from ``init_value`` to ``alpha * init_value`` over ``decay_steps``.
 
+    Args:
+        init_value: the value at step 0.
+        decay_steps: the length of the decay.
+        alpha: the final value, as a fraction of ``init_value``.
+        exponent: the power of the cosine factor.
+
+    Returns:
+        A schedule ``count -> value``.
+
     >>> float(cosine_decay_schedule(1.0, 100)(50))
     0.5
     """
@@ -397,7 +730,21 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
 
 
 def join_schedules(schedules: Sequence[_Schedule], boundaries: Sequence[int]) -> _Schedule:
-    """``schedules[i]`` from ``boundaries[i-1]`` on, each counting from its boundary."""
+    """``schedules[i]`` from ``boundaries[i-1]`` on, each counting from its boundary.
+
+    Args:
+        schedules: the schedules.
+        boundaries: the steps where the next schedule takes over.
+
+    Returns:
+        A schedule ``count -> value``.
+
+    >>> import xform
+    >>> o = xform.optim
+    >>> schedule = o.join_schedules([o.constant_schedule(1.0), o.linear_schedule(1.0, 0.0, 4)], [2])
+    >>> [round(float(schedule(i)), 6) for i in [0, 2, 4, 6]]
+    [1.0, 1.0, 0.5, 0.0]
+    """
     def schedule(count: Any) -> Any:
         step = _step(count)
         value = schedules[0](count)
@@ -412,6 +759,17 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
                                  exponent: float = 1.0) -> _Schedule:
     """Linear warm-up from ``init_value`` to ``peak_value`` over ``warmup_steps``, then
     cosine decay to ``end_value`` at step ``decay_steps`` (counted from 0).
+
+    Args:
+        init_value: the value at step 0.
+        peak_value: the value after the warm-up.
+        warmup_steps: the length of the warm-up.
+        decay_steps: the total length, warm-up included.
+        end_value: the final value.
+        exponent: the power of the cosine factor.
+
+    Returns:
+        A schedule ``count -> value``.
 
     >>> s = warmup_cosine_decay_schedule(0.0, 1.0, 10, 110)
     >>> float(s(5)), float(s(10)), float(s(60)), float(s(110))
@@ -428,6 +786,13 @@ def piecewise_constant_schedule(init_value: float,
                                 boundaries_and_scales: dict[int, float] | None = None
                                 ) -> _Schedule:
     """``init_value`` multiplied by ``scale`` at each step ``boundary`` passed.
+
+    Args:
+        init_value: the value at step 0.
+        boundaries_and_scales: ``{step: factor}``.
+
+    Returns:
+        A schedule ``count -> value``.
 
     >>> s = piecewise_constant_schedule(1.0, {10: 0.1, 20: 0.5})
     >>> float(s(5)), float(s(15)), float(s(25))

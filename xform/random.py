@@ -123,6 +123,12 @@ def PRNGKey(seed: Any) -> Any:
     integer seed is padded with zero high bits), as ``jax.random.PRNGKey``. The seed may
     be traced (``jit`` over seeds).
 
+    Args:
+        seed: an integer (traced under jit is fine).
+
+    Returns:
+        A key: a ``uint32`` array of shape ``(2,)``.
+
     >>> PRNGKey(42)
     array([ 0, 42], dtype=uint32)
     >>> PRNGKey(2 ** 32 + 7)
@@ -151,18 +157,47 @@ key = PRNGKey
 
 
 def key_data(keys: Any) -> Any:
-    """The ``uint32`` words of ``keys`` (keys are already plain arrays here)."""
+    """The ``uint32`` words of ``keys`` (keys are already plain arrays here).
+
+    Args:
+        keys: a key or an array of keys.
+
+    Returns:
+        Their ``uint32`` words (the same array).
+
+    >>> import xform
+    >>> xform.random.key_data(xform.random.PRNGKey(0)).tolist()
+    [0, 0]
+    """
     return keys
 
 
 def wrap_key_data(key_bits_array: Any) -> Any:
-    """Keys from their ``uint32`` words (the identity: keys are plain arrays here)."""
+    """Keys from their ``uint32`` words (the identity: keys are plain arrays here).
+
+    Args:
+        key_bits_array: ``uint32`` words, last axis of size 2.
+
+    Returns:
+        The keys (the same array).
+
+    >>> import numpy, xform
+    >>> xform.random.wrap_key_data(numpy.array([0, 42], numpy.uint32)).tolist()
+    [0, 42]
+    """
     return key_bits_array
 
 
 def split(key: Any, num: int | _Shape = 2) -> Any:
     """``num`` new independent keys (an array of shape ``(num, 2)``; ``num`` may be a
     shape), as ``jax.random.split``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        num: how many keys (an int or a shape).
+
+    Returns:
+        An array of keys, shape ``(num, 2)`` (or ``num + (2,)``).
 
     >>> split(PRNGKey(0))
     array([[1797259609, 2579123966],
@@ -177,6 +212,13 @@ def split(key: Any, num: int | _Shape = 2) -> Any:
 def fold_in(key: Any, data: Any) -> Any:
     """A new key determined by ``key`` and the integer ``data`` (a step number, a
     device index...), as ``jax.random.fold_in``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        data: an integer.
+
+    Returns:
+        A new key.
 
     >>> fold_in(PRNGKey(0), 1)
     array([ 928981903, 3453687069], dtype=uint32)
@@ -221,6 +263,14 @@ def _float_dtype(name: str, dtype: Any) -> np.dtype:
 def bits(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
     """Uniform random bits as unsigned integers (default ``uint64``).
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: an unsigned integer dtype (default uint64).
+
+    Returns:
+        Random bits of that shape and dtype.
+
     >>> bits(PRNGKey(0), (2,), np.uint32)
     array([4070199207, 4202968722], dtype=uint32)
     """
@@ -247,6 +297,16 @@ def uniform(key: Any, shape: _Shape = (), dtype: Any = None, minval: Any = 0.0,
             maxval: Any = 1.0) -> Any:
     """Uniform floats in ``[minval, maxval)``; differentiable in ``minval`` and ``maxval``.
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+        minval: the lower bound (broadcast).
+        maxval: the upper bound (broadcast).
+
+    Returns:
+        Samples of ``shape``.
+
     >>> uniform(PRNGKey(0), (3,), np.float32)
     array([0.947667  , 0.9785799 , 0.33229148], dtype=float32)
     """
@@ -263,6 +323,14 @@ def normal(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
     """Standard normal samples (``sqrt(2) * erfinv(u)``, ``u`` uniform in (-1, 1)).
     Complex dtypes draw the real and imaginary parts from two split keys, each with
     variance 1/2.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples of ``shape``.
 
     >>> normal(PRNGKey(0), (2,), np.float32)
     array([1.622642 , 2.0252647], dtype=float32)
@@ -290,6 +358,16 @@ def truncated_normal(key: Any, lower: Any, upper: Any, shape: _Shape | None = No
     """Standard normal samples truncated to ``(lower, upper)``, by inverting the CDF;
     differentiable in the bounds.
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        lower: the lower bound (broadcast).
+        upper: the upper bound (broadcast).
+        shape: the shape of the result (default: the bounds' broadcast shape).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples in ``(lower, upper)``.
+
     >>> bool(xnp.all(xnp.abs(truncated_normal(PRNGKey(0), -2.0, 2.0, (100,))) < 2.0))
     True
     """
@@ -314,6 +392,14 @@ def bernoulli(key: Any, p: Any = 0.5, shape: _Shape | None = None) -> Any:
     """Booleans that are ``True`` with probability ``p`` (``uniform < p``, in the dtype
     of ``p``; a Python float is float64).
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        p: the probability of ``True`` (broadcast).
+        shape: the shape of the result (default: ``p``'s).
+
+    Returns:
+        A boolean array.
+
     >>> bernoulli(PRNGKey(0), 0.5, (4,))
     array([ True,  True, False, False])
     """
@@ -327,7 +413,20 @@ def bernoulli(key: Any, p: Any = 0.5, shape: _Shape | None = None) -> Any:
 
 
 def gumbel(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
-    """Standard Gumbel samples, ``-log(-log(u))`` (JAX's "low" mode)."""
+    """Standard Gumbel samples, ``-log(-log(u))`` (JAX's "low" mode).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples of ``shape``.
+
+    >>> import xform
+    >>> xform.random.gumbel(xform.random.PRNGKey(0), (3,)).shape
+    (3,)
+    """
     key = _check_key("gumbel", key)
     dt = _float_dtype("gumbel", dtype)
     u = uniform(key, _shape("gumbel", shape), dt, minval=np.finfo(dt).tiny, maxval=1.0)
@@ -335,7 +434,20 @@ def gumbel(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
 
 
 def exponential(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
-    """Standard exponential samples, ``-log1p(-u)``."""
+    """Standard exponential samples, ``-log1p(-u)``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Non-negative samples of ``shape``.
+
+    >>> import xform
+    >>> bool((xform.random.exponential(xform.random.PRNGKey(0), (100,)) >= 0).all())
+    True
+    """
     key = _check_key("exponential", key)
     dt = _float_dtype("exponential", dtype)
     return -xnp.log1p(-uniform(key, _shape("exponential", shape), dt))
@@ -352,6 +464,16 @@ def categorical(key: Any, logits: Any, axis: int = -1, shape: _Shape | None = No
                 replace: bool = True) -> Any:
     """Category indices drawn with probabilities ``softmax(logits, axis)``, by the
     Gumbel-max trick (the Gumbel-top-k trick with ``replace=False``).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        logits: unnormalised log-probabilities.
+        axis: the axis of the categories.
+        shape: the shape of the result (default: ``logits``' without ``axis``).
+        replace: sample with replacement.
+
+    Returns:
+        Integer indices into ``axis``.
 
     >>> categorical(PRNGKey(0), np.log(np.array([0.1, 0.2, 0.7])), shape=(6,))
     array([2, 2, 2, 1, 1, 2])
@@ -410,6 +532,16 @@ def _rem(x: Any, span: Any) -> Any:
 def randint(key: Any, shape: _Shape, minval: Any, maxval: Any, dtype: Any = None) -> Any:
     """Integers in ``[minval, maxval)`` (default ``int64``), from twice the dtype's bits
     reduced modulo the span, as ``jax.random.randint``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        minval: the lowest value (inclusive).
+        maxval: the highest value (exclusive).
+        dtype: an integer dtype (default int64).
+
+    Returns:
+        Integers of ``shape``.
 
     >>> randint(PRNGKey(0), (5,), 0, 10)
     array([5, 1, 5, 7, 3])
@@ -470,6 +602,15 @@ def permutation(key: Any, x: Any, axis: int = 0, independent: bool = False) -> A
     """A random permutation of ``arange(x)`` for an integer ``x``, else of ``x`` along
     ``axis`` (each slice on its own with ``independent``), as ``jax.random.permutation``.
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        x: an integer ``n`` (permute ``arange(n)``) or an array.
+        axis: the axis of ``x`` to permute.
+        independent: permute each slice along ``axis`` independently.
+
+    Returns:
+        The permuted array.
+
     >>> permutation(PRNGKey(0), 5)
     array([0, 1, 4, 3, 2])
     """
@@ -490,6 +631,17 @@ def choice(key: Any, a: Any, shape: _Shape = (), replace: bool = True, p: Any = 
            axis: int = 0) -> Any:
     """Samples from ``arange(a)`` (an integer ``a``) or from ``a`` along ``axis``, with or
     without replacement, uniformly or with probabilities ``p``, as ``jax.random.choice``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: an integer ``n`` (choose from ``arange(n)``) or an array.
+        shape: the shape of the result.
+        replace: sample with replacement.
+        p: probabilities of the entries (default uniform).
+        axis: the axis of ``a`` to choose along.
+
+    Returns:
+        The samples.
 
     >>> choice(PRNGKey(0), 10, (3,), replace=False)
     array([0, 1, 8])
@@ -666,6 +818,15 @@ def gamma(key: Any, a: Any, shape: _Shape | None = None, dtype: Any = None) -> A
     """Gamma(``a``, 1) samples (Marsaglia-Tsang), differentiable in ``a`` by implicit
     reparameterisation, as ``jax.random.gamma``.
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: the shape parameter (broadcast; differentiable).
+        shape: the shape of the result (default: ``a``'s).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples.
+
     >>> x = gamma(PRNGKey(0), 2.0, (1000,))
     >>> bool(abs(float(x.mean()) - 2.0) < 0.2)
     True
@@ -674,12 +835,37 @@ def gamma(key: Any, a: Any, shape: _Shape | None = None, dtype: Any = None) -> A
 
 
 def loggamma(key: Any, a: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
-    """The log of Gamma(``a``, 1) samples, accurate for small ``a`` (not differentiable)."""
+    """The log of Gamma(``a``, 1) samples, accurate for small ``a`` (not differentiable).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: the shape parameter (broadcast).
+        shape: the shape of the result (default: ``a``'s).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        ``log`` of Gamma(``a``, 1) samples.
+
+    >>> import numpy, xform
+    >>> x = xform.random.loggamma(xform.random.PRNGKey(0), 1e-3, (4,))
+    >>> bool(numpy.isfinite(x).all())
+    True
+    """
     return _gamma_common("loggamma", key, a, shape, dtype, log_space=True)
 
 
 def beta(key: Any, a: Any, b: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
     """Beta(``a``, ``b``) samples, as the ratio of two gamma samples (in log space).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: the first shape parameter (broadcast).
+        b: the second shape parameter (broadcast).
+        shape: the shape of the result (default: the broadcast shape).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples in ``(0, 1)``.
 
     >>> x = beta(PRNGKey(0), 2.0, 5.0, (1000,))
     >>> bool(abs(float(x.mean()) - 2.0 / 7.0) < 0.02)
@@ -701,6 +887,15 @@ def beta(key: Any, a: Any, b: Any, shape: _Shape | None = None, dtype: Any = Non
 def dirichlet(key: Any, alpha: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
     """Dirichlet(``alpha``) samples over the last axis of ``alpha`` (normalised gamma
     samples, drawn in log space).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        alpha: concentrations, last axis the categories.
+        shape: the shape of the result without the last axis (default: ``alpha``'s batch shape).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples on the simplex (last axis sums to 1).
 
     >>> x = dirichlet(PRNGKey(0), np.array([1.0, 2.0, 3.0]), (4,))
     >>> x.shape, bool(np.allclose(x.sum(-1), 1.0))

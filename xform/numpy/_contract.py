@@ -65,7 +65,21 @@ matmul_p.emit = emit.infix("@")
 
 
 def matmul(a: Any, b: Any) -> Any:
-    """`numpy.matmul` (``a @ b``), with NumPy's promotion of 1-D operands."""
+    """`numpy.matmul` (``a @ b``), with NumPy's promotion of 1-D operands.
+
+    Args:
+        a: an array (at least 1-D).
+        b: an array (at least 1-D); leading axes broadcast.
+
+    Returns:
+        The (batched) matrix product.
+
+    >>> import xform, xform.numpy as np
+    >>> np.matmul(np.ones((2, 3)), np.ones((3, 4))).shape
+    (2, 4)
+    >>> xform.grad(lambda w: np.sum(np.matmul(w, np.ones(3))))(np.ones((2, 3))).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
     if not shape_of(a) or not shape_of(b):
         raise ValueError("matmul: input operand does not have enough dimensions (0-d); "
                          "use multiply or `*` for scalars")
@@ -190,6 +204,14 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
     """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices), in the
     subscripts form or NumPy's sublist form.
 
+    Args:
+        subscripts: the Einstein summation string, e.g. ``"ij,jk->ik"``.
+        *operands: the arrays.
+        optimize: accepted for NumPy compatibility.
+
+    Returns:
+        The contraction.
+
     >>> import xform.numpy as np
     >>> a, b = np.ones((2, 3)), np.ones((3, 4))
     >>> np.einsum(a, [0, 1], b, [1, 2], [0, 2]).shape
@@ -243,7 +265,19 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
 
 def dot(a: Any, b: Any) -> Any:
-    """`numpy.dot`."""
+    """`numpy.dot`.
+
+    Args:
+        a: an array.
+        b: an array.
+
+    Returns:
+        ``numpy.dot(a, b)``: the inner product of vectors, the matrix product of matrices.
+
+    >>> import xform, xform.numpy as np
+    >>> np.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0])).item()
+    11.0
+    """
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return a * b
@@ -253,7 +287,19 @@ def dot(a: Any, b: Any) -> Any:
 
 
 def outer(a: Any, b: Any) -> Any:
-    """`numpy.outer`."""
+    """`numpy.outer`.
+
+    Args:
+        a: an array (flattened).
+        b: an array (flattened).
+
+    Returns:
+        The outer product, shape ``(a.size, b.size)``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.outer(np.array([1.0, 2.0]), np.array([1.0, 0.0, -1.0])).tolist()
+    [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0]]
+    """
     return reshape(ravel(a), (-1, 1)) * reshape(ravel(b), (1, -1))
 
 

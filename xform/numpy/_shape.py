@@ -34,7 +34,20 @@ reshape_p.fuse = algebra.keep_outer  # a reshape of a reshape is the last one
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
-    """`numpy.reshape` (C order)."""
+    """`numpy.reshape` (C order).
+
+    Args:
+        a: an array.
+        shape: the new shape (one entry may be -1).
+        order: ``"C"`` (row-major) or ``"F"``.
+
+    Returns:
+        The array with the new shape.
+
+    >>> import xform, xform.numpy as np
+    >>> np.reshape(np.arange(6.0), (2, -1)).shape
+    (2, 3)
+    """
     if order != "C":
         raise NotImplementedError("xform.numpy.reshape supports only order='C'")
     old = shape_of(a)
@@ -57,7 +70,19 @@ transpose_p.fuse = algebra.compose_permutations("axes")
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
-    """`numpy.transpose`."""
+    """`numpy.transpose`.
+
+    Args:
+        a: an array.
+        axes: the permutation (reversed axes by default).
+
+    Returns:
+        The permuted array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.transpose(np.ones((2, 3))).shape
+    (3, 2)
+    """
     nd = len(shape_of(a))
     perm = tuple(range(nd))[::-1] if axes is None else tuple(int(i) % builtins.max(nd, 1)
                                                              for i in axes)
@@ -212,7 +237,19 @@ concatenate_p.vjp = _concat_vjp
 
 
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
-    """`numpy.concatenate`."""
+    """`numpy.concatenate`.
+
+    Args:
+        arrays: a sequence of arrays, equal but along ``axis``.
+        axis: the joining axis (None: flatten first).
+
+    Returns:
+        The joined array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.concatenate([np.zeros(2), np.ones(1)]).tolist()
+    [0.0, 0.0, 1.0]
+    """
     arrays = [as_array(a) for a in arrays]
     if axis is None:
         arrays = [ravel(a) for a in arrays]
@@ -226,7 +263,19 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
 
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
-    """`numpy.stack`."""
+    """`numpy.stack`.
+
+    Args:
+        arrays: a sequence of arrays of one shape.
+        axis: where the new axis goes.
+
+    Returns:
+        The stacked array, one dimension more.
+
+    >>> import xform, xform.numpy as np
+    >>> np.stack([np.zeros(2), np.ones(2)], axis=1).tolist()
+    [[0.0, 1.0], [0.0, 1.0]]
+    """
     arrays = [as_array(a) for a in arrays]
     nd = len(shape_of(arrays[0])) + 1
     axis = int(axis) % nd
