@@ -16,16 +16,15 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
-from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
-                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, real_only,
-                          shape_of, unary_op)
+from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
+                          batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
+                          defvjp, dtype_of, nondiff_op, real_only, shape_of, unary_op)
 from ..core.trace import Tracer
 from ..tree_util import tree_map
 
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]
 cosh: Callable[[Any], Any]
-sign: Callable[[Any], Any]
 copysign: Callable[[Any, Any], Any]
 
 _LN2 = float(np.log(2.0))
@@ -55,7 +54,10 @@ sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x))
 cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x))
 tanh_p, tanh = unary_op("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
 arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
-arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x^2 - 1): the two differ in sign off the real axis,
+# and only the first matches arccosh's principal branch
+arccosh_p, arccosh = unary_op("arccosh", np.arccosh,
+                              lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
 arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
 abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
 deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
@@ -69,7 +71,24 @@ for _p in (exp_p, log_p, log1p_p, expm1_p, sqrt_p, sin_p, cos_p, tan_p, tanh_p, 
     _p.emit = emit.numpy_call(_p.name)
 
 # ---------------------------------------------------------------- unary, zero derivative
-sign_p, sign = unary_op("sign", np.sign, None)
+sign_p, _real_sign = unary_op("sign", np.sign, None)
+
+
+def sign(x: Any) -> Any:
+    """`numpy.sign`: piecewise constant on reals (derivative zero); for complex ``z`` it is
+    ``z / |z|`` (0 at 0), which is not constant, so it is computed as that quotient and
+    differentiates as one (JAX gives it a zero derivative; central differences do not).
+
+    >>> import xform, xform.numpy as np
+    >>> complex(xform.jvp(np.sign, (1j,), (1.0 + 0j,))[1])
+    (1+0j)
+    """
+    if x.__class__ in SEQUENCE_TYPES:
+        x = as_array_like(x)
+    if not is_complex(x):
+        return _real_sign(x)
+    zero = equal(x, 0)
+    return where(zero, 0, x / where(zero, 1, absolute(x)))
 floor_p, floor = unary_op("floor", np.floor, None)
 ceil_p, ceil = unary_op("ceil", np.ceil, None)
 rint_p, rint = unary_op("rint", np.rint, None)
@@ -95,13 +114,13 @@ add_p = Primitive("add", np.add)
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
 add_p.emit = emit.infix("+")
-add_p.identities = algebra.identity_element(0.0)  # x + 0 == 0 + x == x
+add_p.identities = algebra.identity_element(-0.0)  # x + -0.0 == x (x + 0.0 is +0.0 at x = -0.0)
 
 subtract_p = Primitive("subtract", np.subtract)
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
-subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0 == x
+subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0.0 == x, -0.0 too
 
 multiply_p = Primitive("multiply", np.multiply)
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
@@ -134,6 +153,8 @@ def add(x: Any, y: Any) -> Any:
     >>> [float(g) for g in xform.grad(np.add, argnums=(0, 1))(4.0, 2.0)]
     [1.0, 1.0]
     """
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(add_p, x, y)
 
 
@@ -153,6 +174,8 @@ def subtract(x: Any, y: Any) -> Any:
     >>> [float(g) for g in xform.grad(np.subtract, argnums=(0, 1))(4.0, 2.0)]
     [1.0, -1.0]
     """
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(subtract_p, x, y)
 
 
@@ -172,6 +195,8 @@ def multiply(x: Any, y: Any) -> Any:
     >>> [float(g) for g in xform.grad(np.multiply, argnums=(0, 1))(4.0, 2.0)]
     [2.0, 4.0]
     """
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(multiply_p, x, y)
 
 
@@ -191,10 +216,15 @@ def divide(x: Any, y: Any) -> Any:
     >>> [float(g) for g in xform.grad(np.divide, argnums=(0, 1))(4.0, 2.0)]
     [0.5, -1.0]
     """
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(divide_p, x, y)
 
 
 true_divide = divide
+# the operators' functions read lists of traced values themselves (no wrapper: they are hot)
+for _f in (add, subtract, multiply, divide):
+    _f._accepts_sequences = True  # type: ignore[attr-defined]
 
 
 def _safe_log(x: Any) -> Any:
@@ -252,11 +282,14 @@ def power(x: Any, y: Any) -> Any:
     >>> [float(g) for g in xform.grad(np.power, argnums=(0, 1))(4.0, 2.0)]
     [8.0, 22.18070977791825]
     """
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         return bind(pow_scalar_p, x, y=y)
     return bind(power_p, x, y)
 
 
+power._accepts_sequences = True  # type: ignore[attr-defined]
 pow = power  # noqa: A001 - NumPy 2 alias
 
 

@@ -24,6 +24,7 @@ from .._unsupported import unsupported_getattr as _unsupported_getattr
 from ..core.ir import ShapedArray as _ShapedArray
 from ..core.rules import (Primitive as _Primitive, bind as _bind, dtype_of as _dtype_of,
                           shape_of as _shape_of, unbroadcast as _unbroadcast)
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..core.trace import add_any as _add_any
 from ..numpy._contract import matmul as _matmul
 from ..numpy._elementwise import (astype as _astype, conj as _conj, equal as _equal,
@@ -454,3 +455,6 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: Any = 0, overwrite_b: b
 __getattr__ = _unsupported_getattr(
     "xform.scipy.linalg", _sl,
     "Apply it to constants only, or use the xform.numpy.linalg equivalent.")
+
+# lists and tuples of traced values are read as arrays where SciPy/NumPy take array_like
+_accept_sequences_in(globals())

@@ -16,6 +16,7 @@ from ..core.ir import ShapedArray as _ShapedArray
 from ..core.rules import (Primitive as _Primitive, bind as _bind, defbilinear as _defbilinear,
                           dtype_of as _dtype_of, move_to_front as _move_to_front,
                           shape_of as _shape_of)
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..numpy._creation import asarray as _asarray
 from ..numpy._elementwise import conj as _conj
 from ..numpy._shape import concatenate as _concatenate, moveaxis as _moveaxis, reshape as _reshape
@@ -199,3 +200,6 @@ def choose_conv_method(in1: Any, in2: Any, mode: str = "full", measure: bool = F
 
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_conv_method"]
+
+# lists and tuples of traced values are read as arrays where SciPy takes array_like
+_accept_sequences_in(globals())
