@@ -8,6 +8,7 @@ import functools
 import http.server
 import importlib
 import inspect
+import os
 import pathlib
 import re
 import subprocess
@@ -44,9 +45,37 @@ def _documented_callables():
             yield f"{ns}.{name}", value
 
 
+def _parameters(value) -> list[str]:
+    try:
+        params = inspect.signature(value).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [("*" if p.kind == p.VAR_POSITIONAL else "**" if p.kind == p.VAR_KEYWORD else "")
+            + p.name for p in params]
+
+
 def _complete(value) -> bool:
+    """An example; for a function, a Returns section and, when it takes arguments, an
+    Args section."""
     doc = inspect.getdoc(value) or ""
-    return ">>>" in doc and (inspect.isclass(value) or ("Args:" in doc and "Returns:" in doc))
+    if inspect.isclass(value) or not inspect.isroutine(value):  # classes, distributions
+        return ">>>" in doc
+    return (">>>" in doc and "Returns:" in doc
+            and ("Args:" in doc or not _parameters(value)))
+
+
+def test_args_sections_name_the_real_parameters():
+    wrong = {}
+    for qual, value in _documented_callables():
+        doc = inspect.getdoc(value) or ""
+        if "Args:" not in doc or inspect.isclass(value):
+            continue
+        section = doc.split("Args:", 1)[1].split("\n\n")[0]
+        named = re.findall(r"^ {4}(\*{0,2}\w+):", section, re.M)
+        unknown = [n for n in named if n not in _parameters(value)]
+        if unknown:
+            wrong[qual] = unknown
+    assert not wrong, f"Args sections naming parameters the function does not have: {wrong}"
 
 
 def test_every_public_function_has_args_returns_and_an_example():
@@ -59,6 +88,11 @@ def test_every_public_function_has_args_returns_and_an_example():
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    # CI builds the site (mkdocs build --strict) just before the tests and names it here,
+    # which saves building it twice; anywhere else the test builds it
+    built = os.environ.get("XFORM_DOCS_SITE")
+    if built and (pathlib.Path(built) / "index.html").is_file():
+        return pathlib.Path(built)
     out = tmp_path_factory.mktemp("site")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                              "--site-dir", str(out)], cwd=ROOT, capture_output=True,

@@ -327,20 +327,6 @@ class custom_jvp:
 
     def defjvp(self, jvp: Fun) -> Fun:
         """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)``.
-
-        Args:
-            f: a :class:`PrimitiveFunction` from :func:`primitive`.
-            *rules: one per positional argument, or ``None``.
-
-        Returns:
-            None.
-
-        >>> import numpy, xform
-        >>> from xform.extend import primitive, defjvp
-        >>> square = primitive(lambda x: numpy.square(x))
-        >>> defjvp(square, lambda g, ans, x: 2.0 * g * x)
-        >>> [float(v) for v in xform.jvp(square, (3.0,), (1.0,))]
-        [9.0, 6.0]
         """
         self.jvp = jvp
         return jvp
@@ -416,21 +402,6 @@ class custom_vjp:
 
     def defvjp(self, fwd: Fun, bwd: Fun) -> None:
         """Set the forward function (returning residuals) and the backward rule.
-
-        Args:
-            f: a :class:`PrimitiveFunction` from :func:`primitive`.
-            *makers: one per positional argument, or ``None``.
-            argnums: the positions the makers are for (default: ``0, 1, ...``).
-
-        Returns:
-            None.
-
-        >>> import numpy, xform
-        >>> from xform.extend import primitive, defvjp
-        >>> mul = primitive(lambda x, y: numpy.multiply(x, y))
-        >>> defvjp(mul, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x)
-        >>> [float(v) for v in xform.grad(mul, argnums=(0, 1))(2.0, 5.0)]
-        [5.0, 2.0]
         """
         self.fwd, self.bwd = fwd, bwd
 
@@ -593,7 +564,23 @@ def _prim_of(f: Any) -> Primitive:
 def defvjp(f: PrimitiveFunction, *makers: Fun | None, argnums: Sequence[int] | None = None
            ) -> None:
     """Reverse rules, one per positional argument: ``maker(ans, *args, **kw)`` returns
-    ``lambda g: cotangent``; ``None`` marks a non-differentiable argument."""
+    ``lambda g: cotangent``; ``None`` marks a non-differentiable argument.
+
+    Args:
+        f: a :class:`PrimitiveFunction` from :func:`primitive`.
+        *makers: one per positional argument, or ``None``.
+        argnums: the positions the makers are for (default: ``0, 1, ...``).
+
+    Returns:
+        None.
+
+    >>> import numpy, xform
+    >>> from xform.extend import primitive, defvjp
+    >>> mul = primitive(lambda x, y: numpy.multiply(x, y))
+    >>> defvjp(mul, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x)
+    >>> [float(v) for v in xform.grad(mul, argnums=(0, 1))(2.0, 5.0)]
+    [5.0, 2.0]
+    """
     prim = _prim_of(f)
     if argnums is not None:
         by_pos: dict[int, Fun | None] = dict(zip(argnums, makers))
@@ -616,5 +603,20 @@ def defvjp(f: PrimitiveFunction, *makers: Fun | None, argnums: Sequence[int] | N
 
 def defjvp(f: PrimitiveFunction, *rules: Fun | None) -> None:
     """Forward rules, one per positional argument: ``rule(g, ans, *args, **kw)`` returns
-    that argument's contribution to the output tangent."""
+    that argument's contribution to the output tangent.
+
+    Args:
+        f: a :class:`PrimitiveFunction` from :func:`primitive`.
+        *rules: one per positional argument, or ``None``.
+
+    Returns:
+        None.
+
+    >>> import numpy, xform
+    >>> from xform.extend import primitive, defjvp
+    >>> square = primitive(lambda x: numpy.square(x))
+    >>> defjvp(square, lambda g, ans, x: 2.0 * g * x)
+    >>> [float(v) for v in xform.jvp(square, (3.0,), (1.0,))]
+    [9.0, 6.0]
+    """
     _defjvp(_prim_of(f), *rules)

@@ -406,34 +406,40 @@ def _sample(impl: Callable[..., Any], nargs: int) -> tuple[Any, ...] | None:
 
 
 def numpy_op_doc(fn: Callable[..., Any], name: str, impl: Callable[..., Any], nargs: int,
-                 differentiable: bool, note: str = "") -> None:
-    """Give a NumPy elementwise op made by a factory below its docstring (Args, Returns
-    and an example the doctests run: the value against NumPy's and, when it has a
-    derivative, ``grad`` against a central difference), and the module of its caller
-    (so that it is documented and doctested where it is defined)."""
-    fn.__module__ = sys._getframe(2).f_globals.get("__name__", fn.__module__)
+                 differentiable: bool, note: str = "", *, ref: str = "numpy",
+                 alias: str = "np", alias_of: str = "xform.numpy", wrt: int = 0,
+                 intro: str | None = None, module: str | None = None) -> None:
+    """Give an elementwise op made by a factory its docstring (Args, Returns and an
+    example the doctests run: the value against ``ref``'s function of the same name and,
+    when it has a derivative, ``grad`` in argument ``wrt`` against a central difference),
+    and the module of its caller (so that it is documented and doctested where it is
+    defined). ``intro`` replaces the first paragraph."""
+    fn.__module__ = module or sys._getframe(2).f_globals.get("__name__", fn.__module__)
     names = ("x", "y")[:nargs]
     what = "traceable and differentiable (forward and reverse mode, any order, under vmap " \
            "and jit)" if differentiable else "traceable, with no derivative (a zero one where " \
            "it is piecewise constant)"
     args_doc = "".join(f"    {n}: an array or scalar, or a traced value under a transform"
                        f"{' (broadcast against x)' if i else ''}.\n" for i, n in enumerate(names))
-    doc = (f"Elementwise `numpy.{name}`, {what}.{(' ' + note) if note else ''}\n\n"
+    head = intro if intro is not None else f"Elementwise `{ref}.{name}`, {what}."
+    doc = (f"{head}{(' ' + note) if note else ''}\n\n"
            f"Args:\n{args_doc}\n"
-           f"Returns:\n    `numpy.{name}({', '.join(names)})`"
+           f"Returns:\n    `{ref}.{name}({', '.join(names)})`"
            f"{' broadcast' if nargs > 1 else ''}, traced when an argument is.\n")
     args = _sample(impl, nargs)
     if args is not None:
         shown = ", ".join(repr(a) for a in args)
-        doc += ("\nExample:\n    >>> import numpy, xform, xform.numpy as np\n"
-                f"    >>> bool(numpy.all(np.{name}({shown}) == numpy.{name}({shown})))\n"
+        imports = "numpy, xform" + (f", {ref}" if ref != "numpy" else "")
+        doc += (f"\nExample:\n    >>> import {imports}, {alias_of} as {alias}\n"
+                f"    >>> bool(numpy.all({alias}.{name}({shown}) == {ref}.{name}({shown})))\n"
                 "    True\n")
-        if differentiable and isinstance(args[0], float):
-            rest = "".join(f", {a!r}" for a in args[1:])
-            doc += (f"    >>> slope = (numpy.{name}({args[0]} + 1e-6{rest}) - "
-                    f"numpy.{name}({args[0]} - 1e-6{rest})) / 2e-6\n"
-                    f"    >>> bool(abs(xform.grad(np.{name})({shown}) - slope) < 1e-6)\n"
-                    "    True\n")
+        if differentiable and isinstance(args[wrt], float):
+            lo = ", ".join(f"{a!r} - 1e-6" if i == wrt else repr(a) for i, a in enumerate(args))
+            hi = ", ".join(f"{a!r} + 1e-6" if i == wrt else repr(a) for i, a in enumerate(args))
+            argnums = f", argnums={wrt}" if wrt else ""
+            doc += (f"    >>> slope = ({ref}.{name}({hi}) - {ref}.{name}({lo})) / 2e-6\n"
+                    f"    >>> bool(abs(xform.grad({alias}.{name}{argnums})({shown}) - slope) "
+                    "< 1e-6)\n    True\n")
     fn.__doc__ = doc
 
 

@@ -247,7 +247,20 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
 
 # ------------------------------------------------------------------------ NumPy functions
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    """`numpy.tensordot`."""
+    """`numpy.tensordot`.
+
+    Args:
+        a: an array.
+        b: an array.
+        axes: the number of trailing/leading axes contracted, or two lists of axes.
+
+    Returns:
+        The contraction.
+
+    >>> import xform, xform.numpy as np
+    >>> np.tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=1).shape
+    (2, 4)
+    """
     na, nb = len(shape_of(a)), len(shape_of(b))
     if isinstance(axes, (int, np.integer)):
         ax_a = list(range(na - int(axes), na))
@@ -304,7 +317,19 @@ def outer(a: Any, b: Any) -> Any:
 
 
 def inner(a: Any, b: Any) -> Any:
-    """`numpy.inner`: contraction over the last axes."""
+    """`numpy.inner`: contraction over the last axes.
+
+    Args:
+        a: an array.
+        b: an array, last axis the size of ``a``'s.
+
+    Returns:
+        The inner product over the last axes.
+
+    >>> import xform, xform.numpy as np
+    >>> np.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0])).item()
+    11.0
+    """
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return a * b
@@ -312,7 +337,19 @@ def inner(a: Any, b: Any) -> Any:
 
 
 def vdot(a: Any, b: Any) -> Any:
-    """`numpy.vdot`: the dot product of the flattened inputs, conjugating ``a``."""
+    """`numpy.vdot`: the dot product of the flattened inputs, conjugating ``a``.
+
+    Args:
+        a: an array (flattened; conjugated when complex).
+        b: an array of the same size.
+
+    Returns:
+        ``sum(conj(a) * b)``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.vdot(np.array([1j, 2.0]), np.array([1j, 1.0])).item()
+    (3+0j)
+    """
     return matmul(ravel(conj(a)), ravel(b))
 
 

@@ -81,12 +81,38 @@ def asarray(a: Any, dtype: Any = None) -> Any:
 
 
 def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.zeros_like` (a constant: no derivative flows through it)."""
+    """`numpy.zeros_like` (a constant: no derivative flows through it).
+
+    Args:
+        a: an array (traced or not): its shape and dtype are used.
+        dtype: override the dtype.
+        shape: override the shape.
+
+    Returns:
+        A NumPy array of zeros (a constant).
+
+    >>> import xform, xform.numpy as np
+    >>> np.zeros_like(np.ones(2)).tolist()
+    [0.0, 0.0]
+    """
     return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
 
 
 def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.ones_like` (a constant)."""
+    """`numpy.ones_like` (a constant).
+
+    Args:
+        a: an array (traced or not): its shape and dtype are used.
+        dtype: override the dtype.
+        shape: override the shape.
+
+    Returns:
+        A NumPy array of ones (a constant).
+
+    >>> import xform, xform.numpy as np
+    >>> np.ones_like(np.zeros(2)).tolist()
+    [1.0, 1.0]
+    """
     return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
 
 
@@ -96,7 +122,22 @@ def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
-    """`numpy.full`; a traced ``fill_value`` is broadcast, keeping its derivative."""
+    """`numpy.full`; a traced ``fill_value`` is broadcast, keeping its derivative.
+
+    Args:
+        shape: the shape.
+        fill_value: the value (traced values allowed: the result is then traced).
+        dtype: the dtype.
+
+    Returns:
+        The filled array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.full((2,), 7.0).tolist()
+    [7.0, 7.0]
+    >>> xform.grad(lambda v: np.sum(np.full((3,), v)))(1.0).item()
+    3.0
+    """
     if isinstance(fill_value, Tracer):
         return broadcast_to(asarray(fill_value, dtype), shape)
     return np.full(shape, fill_value, dtype)
@@ -284,7 +325,10 @@ class _ScalarType(type):
 def _scalar_type(numpy_type: type) -> Any:
     name = np.dtype(numpy_type).name if numpy_type is not np.bool_ else "bool_"
     doc = (f"`numpy.{name}`: usable as a dtype; calling it casts, traced values "
-           "included (a float or complex cast keeps the derivative).")
+           "included (a float or complex cast keeps the derivative).\n\n"
+           "Example:\n    >>> import numpy, xform.numpy as np\n"
+           f"    >>> np.{name} == numpy.{name}, np.{name}(1).dtype == numpy.dtype(numpy.{name})\n"
+           "    (True, True)\n")
     return _ScalarType(name, (), {"numpy_type": numpy_type, "dtype": np.dtype(numpy_type),
                                   "__doc__": doc, "__module__": "xform.numpy"})
 

@@ -514,19 +514,52 @@ deflinear(conj_p, lambda ct, ans, x: bind(conj_p, ct))
 
 
 def real(val: Any) -> Any:
-    """`numpy.real`: the real part (the array itself when it is real)."""
+    """`numpy.real`: the real part (the array itself when it is real).
+
+    Args:
+        val: an array (real or complex).
+
+    Returns:
+        The real part.
+
+    >>> import xform, xform.numpy as np
+    >>> np.real(np.array([1.0 + 2.0j])).tolist()
+    [1.0]
+    """
     return bind(real_p, val) if is_complex(val) else val
 
 
 def imag(val: Any) -> Any:
-    """`numpy.imag`: the imaginary part (constant zeros for a real array)."""
+    """`numpy.imag`: the imaginary part (constant zeros for a real array).
+
+    Args:
+        val: an array (real or complex).
+
+    Returns:
+        The imaginary part (zeros for a real array).
+
+    >>> import xform, xform.numpy as np
+    >>> np.imag(np.array([1.0 + 2.0j])).tolist()
+    [2.0]
+    """
     if is_complex(val):
         return bind(imag_p, val)
     return np.zeros(shape_of(val), dtype_of(val))
 
 
 def conj(x: Any) -> Any:
-    """`numpy.conj`: complex conjugate (the array itself when it is real)."""
+    """`numpy.conj`: complex conjugate (the array itself when it is real).
+
+    Args:
+        x: an array (real or complex).
+
+    Returns:
+        The complex conjugate.
+
+    >>> import xform, xform.numpy as np
+    >>> np.conj(np.array([1.0 + 2.0j])).tolist()
+    [(1-2j)]
+    """
     return bind(conj_p, x) if is_complex(x) else x
 
 

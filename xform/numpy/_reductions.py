@@ -405,6 +405,14 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
     """`numpy.cumprod`; its derivative is computed without division, so it is exact
     where the input has zeros.
 
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        dtype: the accumulation dtype.
+
+    Returns:
+        The running products.
+
     >>> import xform, xform.numpy as np
     >>> xform.grad(lambda x: np.cumprod(x)[-1])(np.array([2.0, 0.0, 3.0]))
     array([0., 6., 0.])
@@ -423,12 +431,38 @@ any_p, _ = nondiff_op("any", lambda a, axis, keepdims: np.any(a, axis=axis, keep
 
 
 def argmax(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    """`numpy.argmax` (integer result, no derivative)."""
+    """`numpy.argmax` (integer result, no derivative).
+
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        keepdims: keep the reduced axis, with size 1.
+
+    Returns:
+        Integer indices of the maxima (no derivative).
+
+    >>> import xform, xform.numpy as np
+    >>> np.argmax(np.array([1.0, 3.0, 2.0])).item()
+    1
+    """
     return bind(argmax_p, a, axis=axis, keepdims=keepdims)
 
 
 def argmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    """`numpy.argmin` (integer result, no derivative)."""
+    """`numpy.argmin` (integer result, no derivative).
+
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        keepdims: keep the reduced axis, with size 1.
+
+    Returns:
+        Integer indices of the minima (no derivative).
+
+    >>> import xform, xform.numpy as np
+    >>> np.argmin(np.array([1.0, 3.0, 2.0])).item()
+    0
+    """
     return bind(argmin_p, a, axis=axis, keepdims=keepdims)
 
 

@@ -108,7 +108,24 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
     Norms built on ``sqrt`` (2, 'fro', p) have derivative 0 at the zero vector (a
     subgradient) instead of NaN; 1/inf norms use ``sign``/the maximum's subgradient;
-    the matrix 2/-2/'nuc' norms differentiate through singular values."""
+    the matrix 2/-2/'nuc' norms differentiate through singular values.
+
+    Args:
+        x: an array (traced or not).
+        ord: the norm order, as NumPy's.
+        axis: the axis.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The vector or matrix norm.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.norm(a), numpy.linalg.norm(a)))
+    True
+    >>> xform.grad(np.linalg.norm)(a).shape
+    (2, 2)
+    """
     x = _as_float(x)
     nd = len(_shape_of(x))
     if axis is None:
@@ -130,7 +147,22 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
 
 
 def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
-    """`numpy.linalg.vector_norm` (any number of axes; all of them by default)."""
+    """`numpy.linalg.vector_norm` (any number of axes; all of them by default).
+
+    Args:
+        x: an array (traced or not).
+        axis: the axis.
+        keepdims: keep the reduced axes, with size 1.
+        ord: the norm order, as NumPy's.
+
+    Returns:
+        The vector norm (of the flattened array by default).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.vector_norm(a), numpy.linalg.norm(a.ravel())))
+    True
+    """
     x = _as_float(x)
     nd = len(_shape_of(x))
     if axis is None:
@@ -150,7 +182,21 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False, ord: Any
 
 
 def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
-    """`numpy.linalg.matrix_norm` over the last two axes."""
+    """`numpy.linalg.matrix_norm` over the last two axes.
+
+    Args:
+        x: an array (traced or not).
+        keepdims: keep the reduced axes, with size 1.
+        ord: the norm order, as NumPy's.
+
+    Returns:
+        The norm of each matrix.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.matrix_norm(a), numpy.linalg.norm(a)))
+    True
+    """
     x = _as_float(x)
     nd = len(_shape_of(x))
     return _matrix_norm(x, ord, (nd - 2, nd - 1), keepdims)
@@ -158,7 +204,20 @@ def matrix_norm(x: Any, /, *, keepdims: bool = False, ord: Any = "fro") -> Any:
 
 def cond(x: Any, p: Any = None) -> Any:
     """`numpy.linalg.cond`: ``s_max / s_min`` for p None/2 (inverse for -2), otherwise
-    ``norm(x, p) * norm(inv(x), p)``."""
+    ``norm(x, p) * norm(inv(x), p)``.
+
+    Args:
+        x: an array (traced or not).
+        p: the norm order, as NumPy's.
+
+    Returns:
+        The condition number.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.cond(a), numpy.linalg.cond(a)))
+    True
+    """
     x = _as_float(x)
     if p is None or p == 2 or p == -2:
         s = svdvals(x)
@@ -171,7 +230,20 @@ def cond(x: Any, p: Any = None) -> Any:
 
 # ------------------------------------------------------------------ products and powers
 def matrix_power(a: Any, n: int) -> Any:
-    """`numpy.linalg.matrix_power` by repeated squaring (``inv`` first for ``n < 0``)."""
+    """`numpy.linalg.matrix_power` by repeated squaring (``inv`` first for ``n < 0``).
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        n: the (integer) power.
+
+    Returns:
+        ``a`` to the power ``n`` (negative: of the inverse).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.matrix_power(a, 3), numpy.linalg.matrix_power(a, 3)))
+    True
+    """
     try:
         n = _np.asarray(n).__index__()
     except TypeError as e:
@@ -214,7 +286,20 @@ def _chain_order(dims: Sequence[int]) -> list[list[int]]:
 
 def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
     """`numpy.linalg.multi_dot`: the product in the cheapest order (the first and
-    last arrays may be vectors)."""
+    last arrays may be vectors).
+
+    Args:
+        arrays: the matrices, multiplied in the cheapest order.
+        out: not supported (must be None).
+
+    Returns:
+        The product of the matrices.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.multi_dot([a, a, a]), a @ a @ a))
+    True
+    """
     if out is not None:
         raise NotImplementedError("multi_dot(out=...) is not supported by xform")
     arrays = [_asarray(a) for a in arrays]
@@ -248,7 +333,21 @@ def multi_dot(arrays: Sequence[Any], *, out: Any = None) -> Any:
 
 
 def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
-    """`numpy.linalg.tensorsolve`: ``x`` with ``tensordot(a, x, x.ndim) == b``."""
+    """`numpy.linalg.tensorsolve`: ``x`` with ``tensordot(a, x, x.ndim) == b``.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        b: the right-hand side(s).
+        axes: the axes of ``a`` to move to the end.
+
+    Returns:
+        The solution ``x`` of ``tensordot(a, x, x.ndim) = b``.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.tensorsolve(a, numpy.array([1.0, 2.0])), numpy.linalg.tensorsolve(a, numpy.array([1.0, 2.0]))))
+    True
+    """
     a, b = _as_float(a), _as_float(b)
     an = len(_shape_of(a))
     if axes is not None:
@@ -266,7 +365,20 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
 
 
 def tensorinv(a: Any, ind: int = 2) -> Any:
-    """`numpy.linalg.tensorinv`."""
+    """`numpy.linalg.tensorinv`.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        ind: the number of leading indices of the inverse.
+
+    Returns:
+        The inverse with respect to ``tensordot``.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.tensorinv(a, ind=1), numpy.linalg.tensorinv(a, ind=1)))
+    True
+    """
     a = _as_float(a)
     if ind <= 0:
         raise ValueError("Invalid ind argument.")
@@ -278,21 +390,60 @@ def tensorinv(a: Any, ind: int = 2) -> Any:
 
 # ------------------------------------------------------------------ array-API helpers
 def matrix_transpose(x: Any, /) -> Any:
-    """`numpy.linalg.matrix_transpose`: swap the last two axes."""
+    """`numpy.linalg.matrix_transpose`: swap the last two axes.
+
+    Args:
+        x: an array (traced or not).
+
+    Returns:
+        The transpose of each matrix (the last two axes swapped).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.matrix_transpose(a), a.T))
+    True
+    """
     if len(_shape_of(x)) < 2:
         raise ValueError("Input array must be at least 2-dimensional")
     return _mT(x)
 
 
 def outer(x1: Any, x2: Any, /) -> Any:
-    """`numpy.linalg.outer` of two vectors."""
+    """`numpy.linalg.outer` of two vectors.
+
+    Args:
+        x1: an array.
+        x2: an array.
+
+    Returns:
+        The outer product of two vectors.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.outer(numpy.array([1.0, 2.0]), numpy.array([1.0, 2.0])), numpy.outer(numpy.array([1.0, 2.0]), numpy.array([1.0, 2.0]))))
+    True
+    """
     if len(_shape_of(x1)) != 1 or len(_shape_of(x2)) != 1:
         raise ValueError("Input arrays must be one-dimensional")
     return _outer(x1, x2)
 
 
 def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """`numpy.linalg.cross` of 3-vectors."""
+    """`numpy.linalg.cross` of 3-vectors.
+
+    Args:
+        x1: an array.
+        x2: an array.
+        axis: the axis.
+
+    Returns:
+        The cross product of 3-vectors along ``axis``.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.cross(numpy.array([1.0, 0.0, 0.0]), numpy.array([0.0, 1.0, 0.0])), numpy.array([0.0, 0.0, 1.0])))
+    True
+    """
     if _shape_of(x1)[axis] != 3 or _shape_of(x2)[axis] != 3:
         raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, "
                          f"but they are {_shape_of(x1)[axis]} and {_shape_of(x2)[axis]} "
@@ -301,17 +452,58 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
 
 
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
-    """`numpy.linalg.vecdot` for real arrays: ``sum(x1 * x2, axis)``."""
+    """`numpy.linalg.vecdot` for real arrays: ``sum(x1 * x2, axis)``.
+
+    Args:
+        x1: an array.
+        x2: an array.
+        axis: the axis.
+
+    Returns:
+        The dot product along ``axis``.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.vecdot(numpy.array([1.0, 2.0]), numpy.array([1.0, 2.0])), numpy.dot(numpy.array([1.0, 2.0]), numpy.array([1.0, 2.0]))))
+    True
+    """
     return _sum(x1 * x2, axis=axis)
 
 
 def diagonal(x: Any, /, *, offset: int = 0) -> Any:
-    """`numpy.linalg.diagonal`: the diagonals of the last two axes."""
+    """`numpy.linalg.diagonal`: the diagonals of the last two axes.
+
+    Args:
+        x: an array (traced or not).
+        offset: the diagonal's offset.
+
+    Returns:
+        The diagonal (of each matrix of a stack).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.diagonal(a), numpy.diagonal(a)))
+    True
+    """
     return _diagonal(x, offset, -2, -1)
 
 
 def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
-    """`numpy.linalg.trace`: the traces of the last two axes."""
+    """`numpy.linalg.trace`: the traces of the last two axes.
+
+    Args:
+        x: an array (traced or not).
+        offset: the diagonal's offset.
+        dtype: the accumulation dtype.
+
+    Returns:
+        The sum of each matrix's diagonal.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.trace(a), numpy.trace(a)))
+    True
+    """
     out = _sum(diagonal(x, offset=offset), axis=-1)
     return out if dtype is None else _astype(out, dtype)
 

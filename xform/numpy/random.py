@@ -18,6 +18,8 @@ May import: the core (the family's order: ``xform/numpy/__init__.py``).
 """
 from __future__ import annotations
 
+import warnings
+
 from typing import Any, Callable
 
 import numpy as np
@@ -80,8 +82,41 @@ def _global(name: str) -> Callable[..., Any]:
 
     sampler.__name__ = sampler.__qualname__ = name
     sampler.__doc__ = (f"`numpy.random.{name}` (NumPy's global generator); the result is a "
-                    "constant, not differentiated.")
+                       "constant, not differentiated.\n\n"
+                       f"Args:\n    *args: as `numpy.random.{name}`'s (constants, not traced "
+                       "values).\n    **kwargs: the same, by keyword.\n\n"
+                       f"Returns:\n    What `numpy.random.{name}` returns.\n"
+                       + _example(name))
     return sampler
+
+
+# arguments tried, on a private generator, for the example of a sampler's docstring
+_EXAMPLE_ARGS: tuple[tuple[Any, ...], ...] = (
+    (), (3,), (0.5, 3), (2.0, 3.0, 3), (5, 0.5, 3), ([0.2, 0.8], 3), (3, [0.5, 0.5]))
+_PROBE = np.random.RandomState(0)
+
+
+def _example(name: str) -> str:
+    """A doctest showing that the sampler follows NumPy's global stream exactly."""
+    if name in ("seed", "get_state", "set_state", "shuffle"):
+        probe = {"seed": "0", "get_state": "", "set_state": "numpy.random.get_state()",
+                 "shuffle": "numpy.arange(3)"}[name]
+        return ("\nExample:\n    >>> import numpy, xform.numpy as np\n"
+                f"    >>> _ = np.random.{name}({probe})\n")
+    for values in _EXAMPLE_ARGS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                getattr(np.random, name)  # ranf, sample: aliases on the module only
+                getattr(_PROBE, name if hasattr(_PROBE, name) else "random_sample")(*values)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        args = ", ".join(repr(v) for v in values)
+        return ("\nExample:\n    >>> import numpy, xform.numpy as np\n"
+                f"    >>> np.random.seed(0); a = np.random.{name}({args})\n"
+                f"    >>> numpy.random.seed(0); b = numpy.random.{name}({args})\n"
+                "    >>> bool(numpy.all(a == b))\n    True\n")
+    return ""
 
 
 # the legacy global-state functions, as autograd programs call them

@@ -358,6 +358,21 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, *extra_args: Any, args: An
     *args)``; ``rtol``/``atol`` of None are the defaults; SciPy's ``hmax=0`` and
     ``mxstep=0`` mean no limit and LSODA's default).
 
+    Args:
+        func: ``func(y, t, *args)`` (``func(t, y, *args)`` with ``tfirst``), the derivative of ``y``.
+        y0: the initial state (an array or pytree).
+        t: the increasing times, ``t[0]`` the initial one.
+        *extra_args: more arguments of ``func`` (JAX's signature).
+        args: more arguments of ``func`` (SciPy's signature).
+        tfirst: ``func`` takes ``t`` first.
+        rtol: the relative tolerance.
+        atol: the absolute tolerance.
+        mxstep: the most steps per interval.
+        hmax: the largest step.
+
+    Returns:
+        The states at the times ``t``, stacked along a new leading axis.
+
     >>> import numpy as onp
     >>> from xform.scipy.integrate import odeint
     >>> ys = odeint(lambda y, t, k: -k * y, 1.0, onp.array([0.0, 1.0]), args=(2.0,))

@@ -56,7 +56,25 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
                      unit_diagonal: bool = False, overwrite_b: bool = False,
                      check_finite: bool = True) -> Any:
     """`scipy.linalg.solve_triangular`: only the ``lower``/upper triangle of ``a`` is
-    read (and differentiated), its diagonal too unless ``unit_diagonal``."""
+    read (and differentiated), its diagonal too unless ``unit_diagonal``.
+
+    Args:
+        a: a square matrix (traced or not).
+        b: the right-hand side(s).
+        trans: solve with ``a`` (0), its transpose (1) or conjugate transpose (2).
+        lower: use (or return) the lower triangle.
+        unit_diagonal: assume ones on the diagonal of ``a``.
+        overwrite_b: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        The solution of the triangular system.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.solve_triangular(numpy.triu(a), b), numpy.linalg.solve(numpy.triu(a), b)))
+    True
+    """
     a, b = _as_float(a), _as_float(b)
     b2, vector = _vector_as_column(b)
     code = _trans_code(trans)
@@ -69,14 +87,44 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
 def cholesky(a: Any, lower: bool = False, overwrite_a: bool = False,
              check_finite: bool = True) -> Any:
     """`scipy.linalg.cholesky`: ``U`` (or ``L`` with ``lower``) of the symmetric matrix
-    read from the upper (lower) triangle of ``a``, differentiated as that triangle."""
+    read from the upper (lower) triangle of ``a``, differentiated as that triangle.
+
+    Args:
+        a: a square matrix (traced or not).
+        lower: use (or return) the lower triangle.
+        overwrite_a: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        The upper (default) or lower Cholesky factor.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.cholesky(a), scipy.linalg.cholesky(a)))
+    True
+    """
     return _bind(_cholesky_p, _as_float(a), lower=bool(lower))
 
 
 def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False,
                check_finite: bool = True) -> tuple[Any, bool]:
     """`scipy.linalg.cho_factor` -> ``(c, lower)``. As in SciPy, the triangle of ``c``
-    not holding the factor keeps ``a``'s entries (and their derivative)."""
+    not holding the factor keeps ``a``'s entries (and their derivative).
+
+    Args:
+        a: a square matrix (traced or not).
+        lower: use (or return) the lower triangle.
+        overwrite_a: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        ``(c, lower)``: the Cholesky factor in a triangle of ``c``, for :func:`cho_solve`.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.cho_solve(sl.cho_factor(a), b), numpy.linalg.solve(a, b)))
+    True
+    """
     a = _as_float(a)
     factor = _bind(_cholesky_p, a, lower=bool(lower))
     rest = _triu(a, 1) if lower else _tril(a, -1)
@@ -85,7 +133,24 @@ def cho_factor(a: Any, lower: bool = False, overwrite_a: bool = False,
 
 def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
               check_finite: bool = True) -> Any:
-    """`scipy.linalg.cho_solve`: two triangular solves with the factor in ``c``."""
+    """`scipy.linalg.cho_solve`: two triangular solves with the factor in ``c``.
+
+    Args:
+        c_and_lower: ``(c, lower)`` from :func:`cho_factor`.
+        b: the right-hand side(s).
+        overwrite_b: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        The solution of ``a x = b``.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.cho_solve(sl.cho_factor(a), b), numpy.linalg.solve(a, b)))
+    True
+    >>> xform.grad(lambda m: np.sum(sl.cho_solve(sl.cho_factor(m), b)))(a).shape
+    (2, 2)
+    """
     c, lower = c_and_lower
     c, b = _as_float(c), _as_float(b)
     b2, vector = _vector_as_column(b)
@@ -128,7 +193,21 @@ _shape_rule(_expm_p, lambda a: _aval(_shape_of(a), a))
 def expm(A: Any) -> Any:
     """`scipy.linalg.expm` (stacks too). Derivatives use the exact Fréchet derivative,
     from the exponential of a ``2n x 2n`` block matrix (forward: ``[[A, dA], [0, A]]``;
-    reverse: the same with ``A^T`` and the cotangent)."""
+    reverse: the same with ``A^T`` and the cotangent).
+
+    Args:
+        A: a square matrix (traced or not).
+
+    Returns:
+        The matrix exponential.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.expm(a), scipy.linalg.expm(a)))
+    True
+    >>> xform.grad(lambda m: np.sum(sl.expm(m)))(a).shape
+    (2, 2)
+    """
     return _bind(_expm_p, _as_float(A))
 
 
@@ -165,7 +244,21 @@ _shape_rule(_sylvester_p, lambda a, b, q: _aval(
 
 def solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     """`scipy.linalg.solve_sylvester`: ``X`` with ``A X + X B = Q``, differentiable in
-    all three; each derivative is one more Sylvester solve."""
+    all three; each derivative is one more Sylvester solve.
+
+    Args:
+        a: a square matrix (traced or not).
+        b: the right-hand side(s).
+        q: the right-hand side of ``a x + x b = q``.
+
+    Returns:
+        ``x`` with ``a x + x b = q``.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.solve_sylvester(a, a, a), scipy.linalg.solve_sylvester(a, a, a)))
+    True
+    """
     return _bind(_sylvester_p, _as_float(a), _as_float(b), _as_float(q))
 
 
@@ -204,7 +297,21 @@ _shape_rule(_sqrtm_p, lambda a: _aval(_shape_of(a), a))
 def sqrtm(A: Any, disp: bool = True, blocksize: int = 64) -> Any:
     """`scipy.linalg.sqrtm`, the principal square root; its derivative solves
     ``X dX + dX X = dA``. Differentiable where the root is real. ``blocksize`` is
-    ignored; ``disp=False`` also returns SciPy's error estimate."""
+    ignored; ``disp=False`` also returns SciPy's error estimate.
+
+    Args:
+        A: a square matrix (traced or not).
+        disp: accepted for SciPy compatibility.
+        blocksize: accepted for SciPy compatibility.
+
+    Returns:
+        The principal matrix square root.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.sqrtm(a) @ sl.sqrtm(a), a))
+    True
+    """
     x = _bind(_sqrtm_p, _as_float(A))
     if disp:
         return x
@@ -289,7 +396,24 @@ _shape_rule(_solve_banded_p, lambda ab, b, l, u: _aval(
 def solve_banded(l_and_u: tuple[int, int], ab: Any, b: Any, overwrite_ab: bool = False,
                  overwrite_b: bool = False, check_finite: bool = True) -> Any:
     """`scipy.linalg.solve_banded`, differentiable in the band of ``ab`` (the unused
-    corners get no derivative) and in ``b``; rules stay in banded storage."""
+    corners get no derivative) and in ``b``; rules stay in banded storage.
+
+    Args:
+        l_and_u: ``(l, u)``: the numbers of sub- and super-diagonals.
+        ab: the banded matrix in LAPACK's diagonal-ordered form.
+        b: the right-hand side(s).
+        overwrite_ab: accepted for SciPy compatibility (inputs are never overwritten).
+        overwrite_b: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        The solution of the banded system.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.solve_banded((1, 1), numpy.array([[0.0, 1.0], [4.0, 3.0], [1.0, 0.0]]), b), numpy.linalg.solve(a, b)))
+    True
+    """
     l, u = (int(v) for v in l_and_u)
     ab, b = _as_float(ab), _as_float(b)
     b2, vector = _vector_as_column(b)
@@ -378,7 +502,21 @@ _shape_rule(_lu_factor_p, _lu_factor_shape)
 def lu_factor(a: Any, overwrite_a: bool = False, check_finite: bool = True
               ) -> tuple[Any, Any]:
     """`scipy.linalg.lu_factor` -> ``(lu, piv)``, with ``lu`` differentiable (square
-    ``a``): ``P dA = dL U + L dU`` at the (locally constant) pivots."""
+    ``a``): ``P dA = dL U + L dU`` at the (locally constant) pivots.
+
+    Args:
+        a: a square matrix (traced or not).
+        overwrite_a: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        ``(lu, piv)``, for :func:`lu_solve`.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.lu_solve(sl.lu_factor(a), b), numpy.linalg.solve(a, b)))
+    True
+    """
     lu, piv, _ = _bind(_lu_factor_p, _as_float(a))
     return lu, piv
 
@@ -441,7 +579,23 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: Any = 0, overwrite_b: b
              check_finite: bool = True) -> Any:
     """`scipy.linalg.lu_solve`, differentiable in ``lu`` (as the packed factors of
     ``A = P^T L U``) and ``b``; ``trans`` 0 (``A x = b``), 1 (``A^T x = b``) or 2
-    (``A^H x = b``)."""
+    (``A^H x = b``).
+
+    Args:
+        lu_and_piv: ``(lu, piv)`` from :func:`lu_factor`.
+        b: the right-hand side(s).
+        trans: solve with ``a`` (0), its transpose (1) or conjugate transpose (2).
+        overwrite_b: accepted for SciPy compatibility (inputs are never overwritten).
+        check_finite: accepted for SciPy compatibility.
+
+    Returns:
+        The solution of ``a x = b`` (or of the transposed system).
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.linalg as sl
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(sl.lu_solve(sl.lu_factor(a), b), numpy.linalg.solve(a, b)))
+    True
+    """
     lu, piv = lu_and_piv
     lu, b = _as_float(lu), _as_float(b)
     b2, vector = _vector_as_column(b)

@@ -150,7 +150,24 @@ def _check(in1: Any, in2: Any, mode: str, method: str) -> tuple[Any, Any]:
 
 
 def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
-    """`scipy.signal.convolve`: N-d convolution, differentiable in both inputs."""
+    """`scipy.signal.convolve`: N-d convolution, differentiable in both inputs.
+
+    Args:
+        in1: the first array (traced or not).
+        in2: the second array, of the same number of dimensions.
+        mode: ``"full"``, ``"valid"`` or ``"same"``.
+        method: ``"auto"``, ``"direct"`` or ``"fft"``.
+
+    Returns:
+        The convolution.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.signal as ss
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(ss.convolve(b, numpy.array([1.0, -1.0, 2.0])), scipy.signal.convolve(b, numpy.array([1.0, -1.0, 2.0]))))
+    True
+    >>> xform.grad(lambda v: np.sum(ss.convolve(v, numpy.array([1.0, -1.0, 2.0]))))(b).tolist()
+    [2.0, 2.0]
+    """
     in1, in2 = _check(in1, in2, mode, method)
     if not _shape_of(in1):
         return in1 * in2
@@ -159,7 +176,22 @@ def convolve(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> An
 
 
 def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> Any:
-    """`scipy.signal.correlate`: convolution with the flipped, conjugated ``in2``."""
+    """`scipy.signal.correlate`: convolution with the flipped, conjugated ``in2``.
+
+    Args:
+        in1: the first array (traced or not).
+        in2: the second array, of the same number of dimensions.
+        mode: ``"full"``, ``"valid"`` or ``"same"``.
+        method: ``"auto"``, ``"direct"`` or ``"fft"``.
+
+    Returns:
+        The cross-correlation.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.signal as ss
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(ss.correlate(b, numpy.array([1.0, -1.0, 2.0])), scipy.signal.correlate(b, numpy.array([1.0, -1.0, 2.0]))))
+    True
+    """
     in1, in2 = _check(in1, in2, mode, method)
     if not _shape_of(in1):
         return in1 * _conj(in2)
@@ -174,7 +206,22 @@ def correlate(in1: Any, in2: Any, mode: str = "full", method: str = "auto") -> A
 
 def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any:
     """`scipy.signal.fftconvolve`: convolution by FFT over ``axes`` (default all);
-    the other axes broadcast."""
+    the other axes broadcast.
+
+    Args:
+        in1: the first array (traced or not).
+        in2: the second array, of the same number of dimensions.
+        mode: ``"full"``, ``"valid"`` or ``"same"``.
+        axes: the axes convolved (all by default).
+
+    Returns:
+        The convolution, computed by FFT.
+
+    >>> import numpy, scipy.linalg, scipy.signal, xform, xform.numpy as np, xform.scipy.signal as ss
+    >>> a, b = numpy.array([[4.0, 1.0], [1.0, 3.0]]), numpy.array([1.0, 2.0])
+    >>> bool(numpy.allclose(ss.fftconvolve(b, numpy.array([1.0, -1.0, 2.0])), scipy.signal.convolve(b, numpy.array([1.0, -1.0, 2.0]))))
+    True
+    """
     in1, in2 = _check(in1, in2, mode, "fft")
     nd = len(_shape_of(in1))
     if nd == 0:
@@ -193,7 +240,21 @@ def fftconvolve(in1: Any, in2: Any, mode: str = "full", axes: Any = None) -> Any
 
 
 def choose_conv_method(in1: Any, in2: Any, mode: str = "full", measure: bool = False) -> str:
-    """`scipy.signal.choose_conv_method` (decided on shapes and dtypes only)."""
+    """`scipy.signal.choose_conv_method` (decided on shapes and dtypes only).
+
+    Args:
+        in1: the first array (traced or not).
+        in2: the second array, of the same number of dimensions.
+        mode: ``"full"``, ``"valid"`` or ``"same"``.
+        measure: time both methods (as SciPy's).
+
+    Returns:
+        ``"direct"`` or ``"fft"``, as SciPy's.
+
+    >>> import numpy, xform.scipy.signal as ss
+    >>> ss.choose_conv_method(numpy.ones(3), numpy.ones(2)) in ('direct', 'fft')
+    True
+    """
     dummy1 = np.zeros(_shape_of(in1), _dtype_of(in1))
     dummy2 = np.zeros(_shape_of(in2), _dtype_of(in2))
     return str(_ss.choose_conv_method(dummy1, dummy2, mode=mode))
