@@ -174,3 +174,21 @@ def test_the_site_works_in_a_headless_browser(site, tmp_path):
         driver.quit()
         server.shutdown()
         server.server_close()
+
+
+def test_bare_doctests_become_an_examples_section() -> None:
+    """The API reference's Griffe extension: a bare ``>>>`` run after prose or after a
+    Returns section becomes an Examples section (read as Markdown, ``[a]`` above ``[b]``
+    formed a link and broke the strict build); one already in Examples is kept."""
+    import importlib.util
+    path = pathlib.Path(__file__).resolve().parents[1] / "docs" / "_ext" / "doctest_examples.py"
+    spec = importlib.util.spec_from_file_location("doctest_examples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "Sum.\n\nReturns:\n    The sum.\n\n>>> [1, 2]\n[1, 2]\n\n>>> 3\n3\n\nAfter."
+    assert module.fence_examples(text) == (
+        "Sum.\n\nReturns:\n    The sum.\n\nExamples:\n    >>> [1, 2]\n    [1, 2]\n\n"
+        "    >>> 3\n    3\n\nAfter.")
+    kept = "Examples:\n    >>> 1\n    1"
+    assert module.fence_examples(kept) == kept
