@@ -13,15 +13,20 @@ routes them to the traceable op of the same name.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import functools
+import inspect
+from typing import Any, Callable, MutableMapping, Sequence
 
 import numpy as np
 
+from .ir import ShapedArray
 from .primitive import Primitive, Rule
 from .trace import Tracer, add_any, bind
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
-           "real_only", "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "real_only", "float_elementwise_shape", "numeric_from_rules", "elementwise_numeric",
+           "SEQUENCE_TYPES", "holds_tracer", "as_array_like", "accept_sequences", "accept_sequences_in",
+           "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
 
@@ -33,8 +38,96 @@ def shape_of(x: Any) -> tuple[int, ...]:
 
 
 def dtype_of(x: Any) -> np.dtype:
+    """Dtype of an array, scalar, tracer or (nested) list of numbers (as NumPy reads it:
+    ``np.result_type`` would take a list for a structured dtype's fields)."""
     dtype = getattr(x, "dtype", None)
-    return dtype if dtype is not None else np.result_type(x)
+    if dtype is not None:
+        return dtype
+    if x.__class__ in SEQUENCE_TYPES:
+        return np.asarray(x).dtype
+    return np.result_type(x)
+
+
+# ---------------------------------------------------------------------------- array_like
+SEQUENCE_TYPES = (list, tuple)  # exactly these: a namedtuple is a pytree, not an array_like
+
+
+def holds_tracer(x: Any) -> bool:
+    """Whether ``x`` is a traced value or a (nested) list/tuple holding one."""
+    if isinstance(x, Tracer):
+        return True
+    if x.__class__ in SEQUENCE_TYPES:
+        for e in x:
+            if holds_tracer(e):
+                return True
+    return False
+
+
+def as_array_like(x: Any) -> Any:
+    """``x`` as NumPy reads an array_like: a (nested) list/tuple holding traced values
+    is stacked into one traced array (``np.stack`` reaches ``xform.numpy.stack`` through
+    NumPy's dispatch, which sees the tracers); anything else is returned as it is."""
+    if x.__class__ in SEQUENCE_TYPES and holds_tracer(x):
+        return np.stack([as_array_like(e) for e in x])
+    return x
+
+
+def _sequence_parameters(fn: Callable[..., Any]) -> tuple[set[int], set[str]]:
+    """The positions and names of ``fn``'s parameters annotated as sequences
+    (``Sequence[...]``, ``tuple[...]``, ``list[...]``: concatenate's ``arrays``,
+    cho_solve's ``(c, lower)``): they hold several arrays, which must not be stacked."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return set(), set()
+    positions, names = set(), set()
+    for i, p in enumerate(params):
+        note = p.annotation if isinstance(p.annotation, str) else getattr(
+            p.annotation, "__name__", "")
+        if note.split("[")[0].strip() in ("Sequence", "tuple", "list", "Iterable"):
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                positions.add(i)
+            names.add(p.name)
+    return positions, names
+
+
+def accept_sequences(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` accepting lists and tuples of traced values wherever NumPy takes an
+    array_like (``np.mean([x, x + 2])``, ``np.dot([x, y], w)``): such arguments are
+    stacked (`as_array_like`) before ``fn`` runs. Parameters annotated as sequences
+    (`_sequence_parameters`) are passed as they are. Only calls with a list or tuple
+    argument pay more than one class check per argument."""
+    if getattr(fn, "_accepts_sequences", False):
+        return fn
+    positions, names = _sequence_parameters(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for a in args:
+            if a.__class__ in SEQUENCE_TYPES:
+                break
+        else:
+            for v in kwargs.values():
+                if v.__class__ in SEQUENCE_TYPES:
+                    break
+            else:
+                return fn(*args, **kwargs)
+        args = tuple(a if i in positions else as_array_like(a) for i, a in enumerate(args))
+        kwargs = {k: v if k in names else as_array_like(v) for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
+
+    wrapper._accepts_sequences = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def accept_sequences_in(namespace: MutableMapping[str, Any], package: str = "xform") -> None:
+    """Apply `accept_sequences` to every public function of a module's ``namespace``
+    defined in ``package``: the one place where the NumPy/SciPy namespaces learn to read
+    lists of traced values as arrays."""
+    for name, obj in list(namespace.items()):
+        if (not name.startswith("_") and inspect.isfunction(obj)
+                and (obj.__module__ or "").startswith(package)):
+            namespace[name] = accept_sequences(obj)
 
 
 def zeros_like(x: Any) -> np.ndarray:
@@ -125,6 +218,28 @@ def defvjp(prim: Primitive, *rules: Rule | None, broadcasting: bool = False) -> 
         return out
 
     prim.vjp = vjp
+    prim.numeric_vjp = numeric_from_rules(rules, vjp)
+
+
+def numeric_from_rules(rules: Sequence[Rule | None], vjp: Rule) -> Rule:
+    """A primitive's ``numeric_vjp`` from its per-argument `defvjp` rules: the rules
+    themselves on NumPy values (where they call an op, it runs NumPy: nothing is
+    traced), without the shape and dtype fix-ups, which the eager sweep applies only
+    where a cotangent needs them. ``derived_from`` names the rule it stands for, so
+    the generic test sees when a later assignment to ``prim.vjp`` left it stale."""
+    def one(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+            needs: Sequence[bool]) -> tuple[Any]:
+        rule = rules[0]
+        return (rule(ct, ans, *args, **params) if needs[0] and rule is not None else None,)
+
+    def several(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> list[Any]:
+        return [rule(ct, ans, *args, **params) if need and rule is not None else None
+                for rule, need in zip(rules, needs)]
+
+    numeric: Any = one if len(rules) == 1 else several
+    numeric.derived_from = vjp
+    return numeric
 
 
 def defrules(prim: Primitive, *derivs: Callable[..., Any] | None,
@@ -200,11 +315,32 @@ def real_only(prim: Primitive, why: str = "its derivative rules are real formula
         assert vjp_rule is not None
         return vjp_rule(ct, ans, args, params, needs)
 
+    numeric_rule = prim.numeric_vjp
+
+    def numeric(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> Any:
+        refuse(args)
+        assert numeric_rule is not None
+        return numeric_rule(ct, ans, args, params, needs)
+
     if jvp_rule is not None:
         prim.jvp = jvp
     if vjp_rule is not None:
         prim.vjp = vjp
+    if numeric_rule is not None:
+        numeric.derived_from = vjp  # type: ignore[attr-defined]
+        prim.numeric_vjp = numeric
     prim.real_only = True
+
+
+def elementwise_numeric(deriv: Callable[[Any, Any], Any], vjp: Rule | None) -> Rule:
+    """The ``numeric_vjp`` of an elementwise op of one argument from its derivative
+    ``deriv(ans, x)`` written with NumPy functions: ``ct * deriv(ans, x)``."""
+    def numeric(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> tuple[Any]:
+        return (ct * deriv(ans, args[0]),)
+    numeric.derived_from = vjp  # type: ignore[attr-defined]
+    return numeric
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
@@ -296,19 +432,61 @@ def batch_axis_param(prim: Primitive, key: str = "axis") -> None:
     prim.batch = rule
 
 
+_WEAK_SCALARS = (float, int)
+
+
+def float_elementwise_shape(prim: Primitive) -> None:
+    """Shape rule of an elementwise op that maps real floating operands to their
+    promoted dtype (every differentiable real function: sin, add, power...), broadcast
+    to one shape: computed from the shapes and dtypes, where the default rule runs the
+    op on dummy inputs. Other operands (integers, complex, booleans) keep the default."""
+    fallback = prim.abstract_eval
+
+    def rule(*avals: Any, **params: Any) -> Any:
+        shapes = []
+        dtypes = []
+        for a in avals:
+            t = type(a)
+            if t is ShapedArray or t is np.ndarray or isinstance(a, np.generic):
+                if a.dtype.kind != "f":
+                    return fallback(*avals, **params)
+                shapes.append(a.shape)
+                dtypes.append(a.dtype)
+            elif t not in _WEAK_SCALARS:  # Python floats and ints are weakly typed
+                return fallback(*avals, **params)
+        if not dtypes:
+            return fallback(*avals, **params)
+        first = shapes[0]
+        shape = first if all(s == first for s in shapes) else np.broadcast_shapes(*shapes)
+        dtype = dtypes[0] if len(dtypes) == 1 else np.result_type(*dtypes)
+        return ShapedArray(shape, dtype)
+
+    prim.abstract_eval = rule
+
+
 def unary_op(name: str, impl: Callable[[Any], Any],
-             deriv: Callable[..., Any] | None) -> tuple[Primitive, Callable[[Any], Any]]:
-    """An elementwise primitive of one argument with ``deriv(ans, x)``."""
+             deriv: Callable[..., Any] | None,
+             numeric: Callable[[Any, Any], Any] | None = None
+             ) -> tuple[Primitive, Callable[[Any], Any]]:
+    """An elementwise primitive of one argument with ``deriv(ans, x)``. ``numeric``,
+    the same derivative written with NumPy functions (``np.cos`` for ``sin``), makes
+    the eager backward sweep skip the traced op ``deriv`` would call."""
     prim = Primitive(name, impl, nondiff=deriv is None)
     if deriv is not None:
         defrules(prim, deriv, broadcasting=False)
+        float_elementwise_shape(prim)
+    if numeric is not None:
+        prim.numeric_vjp = elementwise_numeric(numeric, prim.vjp)
     batch_unary(prim)
 
     def fn(x: Any) -> Any:
+        if x.__class__ in SEQUENCE_TYPES:
+            x = as_array_like(x)
         return bind(prim, x)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise `numpy.{name}`, traceable and differentiable."
+    fn._accepts_sequences = True  # type: ignore[attr-defined]
     return prim, fn
 
 
@@ -319,13 +497,17 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
     prim = Primitive(name, impl, nondiff=dx is None and dy is None)
     if not prim.nondiff:
         defrules(prim, dx, dy)
+        float_elementwise_shape(prim)
     batch_broadcasting(prim)
 
     def fn(x: Any, y: Any) -> Any:
+        if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+            x, y = as_array_like(x), as_array_like(y)
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise `numpy.{name}` with broadcasting, traceable and differentiable."
+    fn._accepts_sequences = True  # type: ignore[attr-defined]
     return prim, fn
 
 

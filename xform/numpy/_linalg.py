@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 
 from ..core.ir import ShapedArray
+from ..core.lowering import same_code
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
                           shape_of, unbroadcast)
 from ..core.trace import Tracer, add_any
@@ -296,12 +297,12 @@ def solve(a: Any, b: Any) -> Any:
 
 
 # ============================================================================ adjugate, det
-def _products_of_others(s: Any) -> Any:
+def _products_of_others(s: Any, xp: Any = np) -> Any:
     """``prod(s[..., j] for j != i)`` for each ``i`` along the last axis, without
-    division (exclusive products from both ends)."""
-    ones = np.ones(s.shape[:-1] + (1,), s.dtype)
-    left = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
-    right = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    division (exclusive products from both ends); ``xp`` the array namespace."""
+    ones = xp.ones(s.shape[:-1] + (1,), s.dtype)
+    left = xp.cumprod(xp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    right = xp.cumprod(xp.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     return left * right
 
 
@@ -329,17 +330,13 @@ adjugate_p = Primitive("adjugate", _adjugate_impl)
 
 
 def _adjugate_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-    # adj(A) = det(A) A^-1: d adj = tr(A^-1 dA) adj - A^-1 dA adj (needs A invertible)
-    a, da = args[0], tangents[0]
-    a_inv_da = bind(solve_p, a, da)
-    return _col(_col(trace(a_inv_da))) * ans - matmul(a_inv_da, ans)
+    return bind(adjugate_tangent_p, args[0], tangents[0])
 
 
 def _adjugate_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                   needs: Sequence[bool]) -> list[Any]:
-    a = args[0]
-    g = bind(solve_p, mT(a), ct)  # A^-T ct
-    return [_col(_col(xsum(ct * ans, axis=(-2, -1)))) * mT(bind(inv_p, a)) - matmul(g, mT(ans))]
+    # the transpose of H -> adj'(A)[H] is C -> adj'(A^T)[C] (transpose, not adjoint)
+    return [bind(adjugate_tangent_p, mT(args[0]), ct)]
 
 
 adjugate_p.jvp, adjugate_p.vjp = _adjugate_jvp, _adjugate_vjp
@@ -347,11 +344,77 @@ _batch_core(adjugate_p, (2,))
 _shape_rule(adjugate_p, lambda a: _aval(shape_of(a), a))
 
 
+# ---------------------------------------------------------------- the adjugate's derivative
+# adj'(A)[H], the derivative of the adjugate along H, exists everywhere (the entries of adj
+# are polynomials); det(A) A^-1 differentiated would need A invertible. With A = U S Vh,
+# A + tH = U (S + tK) Vh for K = U^H H Vh^H, so adj'(A)[H] = det(U) det(Vh) Vh^H D U^H, with
+# D = adj'(S)[K] at the diagonal S: D_ij = -K_ij P_ij (i != j) and D_ii = sum_k!=i K_kk P_ik,
+# P_ij the product of the singular values other than the i-th and j-th (no division).
+def _adjugate_tangent_impl(a: Any, h: Any, xp: Any = np) -> Any:
+    """adj'(A)[H] from the SVD of A; ``xp`` the array namespace (NumPy, or jax.numpy for
+    the XLA lowering)."""
+    u, s, vh = xp.linalg.svd(a)
+    uh, v = xp.conj(xp.swapaxes(u, -1, -2)), xp.conj(xp.swapaxes(vh, -1, -2))
+    k = uh @ h @ v
+    n = s.shape[-1]
+    eye = xp.eye(n, dtype=bool)
+    # row i: the singular values with the i-th replaced by 1, whose exclusive products
+    # are the P_ij (the diagonal, prod_k!=i s_k, is not a pair: zeroed)
+    pairs = xp.where(eye, 0, _products_of_others(xp.where(eye, 1, s[..., None, :]), xp))
+    k_diag = xp.diagonal(k, axis1=-2, axis2=-1)
+    d = xp.where(eye, xp.einsum("...ik,...k->...i", pairs, k_diag)[..., None], -k * pairs)
+    scale = (xp.linalg.det(u) * xp.linalg.det(vh))[..., None, None]
+    return scale * (v @ d @ uh)
+
+
+adjugate_tangent_p = Primitive("adjugate_tangent", _adjugate_tangent_impl)
+
+
+def _adjugate_tangent_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
+                          params: dict) -> Any:
+    a, h = args
+    da, dh = tangents
+    out = None if dh is None else bind(adjugate_tangent_p, a, dh)
+    if da is not None:
+        # adj'(A)[H] = tr(M) adj(A) - M adj(A) with M = A^-1 H where A is invertible; its
+        # derivative in A (a third derivative of det) needs A invertible
+        m, g = bind(solve_p, a, h), bind(solve_p, a, da)
+        adj, adj_da = bind(adjugate_p, a), bind(adjugate_tangent_p, a, da)
+        gm = matmul(g, m)
+        term = (_col(_col(trace(m))) * adj_da - _col(_col(trace(gm))) * adj
+                + matmul(gm, adj) - matmul(m, adj_da))
+        out = term if out is None else add_any(out, term)
+    return out
+
+
+def _adjugate_tangent_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                          needs: Sequence[bool]) -> list[Any]:
+    a, h = args
+    grads: list[Any] = [None, None]
+    if needs[1]:
+        grads[1] = unbroadcast(bind(adjugate_tangent_p, mT(a), ct), shape_of(h))
+    if needs[0]:
+        # the transpose in G of the A-derivative above, term by term
+        m = bind(solve_p, a, h)
+        mt, adj = mT(m), bind(adjugate_p, a)
+        a_inv_t = mT(bind(inv_p, a))
+        grads[0] = (bind(adjugate_tangent_p, mT(a), _col(_col(trace(m))) * ct - matmul(mt, ct))
+                    - _col(_col(xsum(ct * adj, axis=(-2, -1)))) * matmul(a_inv_t, mt)
+                    + matmul(matmul(a_inv_t, matmul(ct, mT(adj))), mt))
+        grads[0] = unbroadcast(grads[0], shape_of(a))
+    return grads
+
+
+adjugate_tangent_p.jvp, adjugate_tangent_p.vjp = _adjugate_tangent_jvp, _adjugate_tangent_vjp
+_batch_core(adjugate_tangent_p, (2, 2))
+_shape_rule(adjugate_tangent_p, lambda a, h: _aval(_lead((a, 2), (h, 2)) + shape_of(a)[-2:], a, h))
+
+
 def adjugate(a: Any) -> Any:
     """The adjugate (classical adjoint) of each square matrix of ``a``: the transposed
     cofactor matrix, ``det(A) A^-1`` where ``A`` is invertible, and defined for a
-    singular ``A`` too (zero when the rank is below ``n - 1``). Its own derivative
-    needs ``A`` invertible.
+    singular ``A`` too (zero when the rank is below ``n - 1``). Its derivative exists
+    everywhere too; the derivative of that needs ``A`` invertible.
 
     >>> import numpy
     >>> adjugate(numpy.array([[1.0, 2.0], [2.0, 4.0]])).round(12)
@@ -381,8 +444,8 @@ _shape_rule(det_p, lambda a: _aval(shape_of(a)[:-2], a))
 
 def det(a: Any) -> Any:
     """`numpy.linalg.det`; ``d det(A) = tr(adj(A) dA)`` with the adjugate ``adj(A)``
-    (``det(A) A^-1`` for an invertible ``A``), so the first derivative exists at
-    singular matrices too; higher derivatives there need ``A`` invertible.
+    (``det(A) A^-1`` for an invertible ``A``), so the first and second derivatives
+    exist at singular matrices too; the third there needs ``A`` invertible.
 
     >>> import xform, numpy
     >>> xform.grad(det)(numpy.array([[1.0, 2.0], [2.0, 4.0]])).round(12)
@@ -1117,17 +1180,16 @@ def _lower_adjugate(ctx: Any, a: Any) -> Any:
     norm1 = lambda m: jnp.max(jnp.sum(jnp.abs(m), axis=-2), axis=-1)  # noqa: E731
     good = jnp.all(jnp.isfinite(inverse), axis=(-2, -1)) & (norm1(a) * norm1(inverse) < 1e6)
     u, s, vh = jnp.linalg.svd(a)
-    ones = jnp.ones(s.shape[:-1] + (1,), s.dtype)
-    left = jnp.cumprod(jnp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
-    right = jnp.cumprod(jnp.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     scale = (jnp.linalg.det(u) * jnp.linalg.det(vh))[..., None, None]
-    by_svd = scale * jnp.matmul(jnp.conj(jnp.swapaxes(vh, -1, -2)) * (left * right)[..., None, :],
-                                jnp.conj(jnp.swapaxes(u, -1, -2)))
+    by_svd = scale * jnp.matmul(
+        jnp.conj(jnp.swapaxes(vh, -1, -2)) * _products_of_others(s, jnp)[..., None, :],
+        jnp.conj(jnp.swapaxes(u, -1, -2)))
     return jnp.where(good[..., None, None], det[..., None, None] * inverse, by_svd)
 
 
 inv_p.lower = lambda ctx, a: ctx.jnp.linalg.inv(a)
 adjugate_p.lower = _lower_adjugate
+adjugate_tangent_p.lower = same_code(_adjugate_tangent_impl)
 solve_p.lower = lambda ctx, a, b: ctx.jnp.linalg.solve(a, b)
 det_p.lower = lambda ctx, a: ctx.jnp.linalg.det(a)
 slogdet_p.lower = lambda ctx, a: list(ctx.jnp.linalg.slogdet(a))

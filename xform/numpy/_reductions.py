@@ -56,6 +56,21 @@ deflinear(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis
 reduce_sum_p.emit = emit.method("sum", "axis", "keepdims", keywords=True)
 
 
+def _sum_of_basis(vals: Any, dims: Any, params: dict) -> Any:
+    """A full sum of each member of a Jacobian basis is its one nonzero entry: the
+    diagonal itself, one value per member (``core/structured.py``)."""
+    (basis,), axis = vals, params["axis"]
+    if sorted(axis) != list(range(len(basis.inner))):
+        return None
+    out = basis.rows_from(ravel(basis.diag))
+    if params["keepdims"]:
+        out = reshape(out, (basis.size,) + (1,) * len(basis.inner))
+    return out, 0
+
+
+reduce_sum_p.structured = _sum_of_basis
+
+
 def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """`numpy.sum`."""
     axes = normalize_axis(axis, len(shape_of(a)))

@@ -24,6 +24,7 @@ from .._unsupported import unsupported_getattr
 from ..core.ir import ShapedArray
 from ..core.lowering import on_host
 from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..core.trace import add_any
 from ..numpy._contract import matmul
 from ..numpy._elementwise import astype, conj, equal, is_complex
@@ -476,3 +477,6 @@ solve_banded_p.lower = on_host(_solve_banded_impl)
 lu_factor_p.lower = _lower_lu_factor
 lu_solve_p.lower = lambda ctx, lu, piv, b, trans: ctx.jsp.linalg.lu_solve((lu, piv), b,
                                                                           trans=trans)
+
+# lists and tuples of traced values are read as arrays where SciPy/NumPy take array_like
+_accept_sequences_in(globals())

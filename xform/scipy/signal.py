@@ -14,6 +14,7 @@ import scipy.signal as _ss
 
 from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, defbilinear, dtype_of, move_to_front, shape_of
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..numpy._creation import asarray
 from ..numpy._elementwise import conj
 from ..numpy._shape import concatenate, moveaxis, reshape
@@ -216,3 +217,6 @@ def _lower_convolve(ctx: Any, in1: Any, in2: Any, mode: str, method: str, nbatch
 
 
 convolve_p.lower = _lower_convolve
+
+# lists and tuples of traced values are read as arrays where SciPy takes array_like
+_accept_sequences_in(globals())
