@@ -427,6 +427,10 @@ _NOT_SWEPT = {
     "scipy.linalg.solve_banded",
     # needs a 4-D/6-D tensor argument
     "numpy.dsplit", "numpy.linalg.tensorinv", "numpy.linalg.tensorsolve",
+    # integer operands only: no traced value to read
+    "numpy.bitwise_and", "numpy.bitwise_invert", "numpy.bitwise_left_shift", "numpy.bitwise_not",
+    "numpy.bitwise_or", "numpy.bitwise_right_shift", "numpy.bitwise_xor", "numpy.invert",
+    "numpy.left_shift", "numpy.right_shift",
 }
 
 

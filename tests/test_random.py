@@ -108,9 +108,9 @@ def test_draws_match_jax(case: str) -> None:
 
 def test_threefry_known_answer_from_the_paper() -> None:
     # Random123's known-answer test for threefry2x32_20: key and counter all zeros
-    y1, y2 = R.threefry_2x32(*[onp.uint32(0)] * 4)
+    y1, y2 = R._threefry_2x32(*[onp.uint32(0)] * 4)
     assert (int(y1), int(y2)) == (0x6B200159, 0x99BA4EFE)
-    y1, y2 = R.threefry_2x32(*[onp.uint32(0xFFFFFFFF)] * 4)
+    y1, y2 = R._threefry_2x32(*[onp.uint32(0xFFFFFFFF)] * 4)
     assert (int(y1), int(y2)) == (0x1CB996FC, 0xBB002BE7)
 
 

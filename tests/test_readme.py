@@ -5,6 +5,8 @@ import contextlib
 import io
 import pathlib
 import re
+import subprocess
+import sys
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
@@ -31,3 +33,19 @@ def test_install_line_is_what_ci_runs_and_installs_every_extra_the_tests_use():
     assert f"python -m {line.group(1)}" in ci, "README's install line differs from .ci/run"
     extras = set(re.search(r"\[([a-z,]+)\]", line.group(1)).group(1).split(","))
     assert {"dev", "docs", "examples", "xla"} <= extras, extras
+
+
+def test_readme_shows_the_tour_beside_the_test_command():
+    block = re.search(r"## Tests\s+```bash\n(.*?)```", README.read_text(), re.S)
+    assert block, "README has no Tests block"
+    assert "python -m xform" in block.group(1) and "python -m pytest" in block.group(1)
+
+
+def test_the_tour_runs_and_prints_its_figures():
+    result = subprocess.run([sys.executable, "-m", "xform"], capture_output=True, text=True,
+                            timeout=120, cwd=README.parent)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "d^4 tanh =  3.952219563725" in out, out
+    assert "max |jacfwd - jacrev|" in out, out
+    assert re.search(r"eager [\d.]+ ms, jit [\d.]+ ms \([\d.]+x faster", out), out

@@ -21,6 +21,18 @@ from xform.core.trace import EVAL_TRACE, current_trace
 RNG = onp.random.default_rng(11)
 
 
+@pytest.fixture(autouse=True)
+def _numpy_error_state():
+    """An interrupt that lands on entry to ``np.errstate.__exit__`` (NumPy's own code:
+    xform's impls use it, and the transforms redirect NumPy's floating-point warnings
+    with it) leaves that errstate set in the interrupted context; restore NumPy's
+    settings after each test so that the tests after these see the defaults."""
+    saved, saved_call = onp.geterr(), onp.geterrcall()
+    yield
+    onp.seterr(**saved)
+    onp.seterrcall(saved_call)
+
+
 # ----------------------------------------------------------------------------- interrupts
 def _workloads() -> list[Callable[[], Any]]:
     """Small programs that cross every window where xform changes global state: the

@@ -5,7 +5,7 @@
 >>> float(xform.grad(lambda x: np.sin(x) * x)(0.0))
 0.0
 """
-from . import debug, lax, nn, numpy, optim, optimizers, random, test_util, tree_util
+from . import debug, extend, lax, nn, numpy, optim, optimizers, random, test_util, tree_util
 from .api import (elementwise_grad, grad, grad_named, jvp, linearize, make_jaxpr,
                   multigrad_dict, stop_gradient, value_and_grad, vjp)
 from .config import config, debug_nans
@@ -17,7 +17,8 @@ from .jit import jit
 __version__ = "0.1.0"
 
 __all__ = [
-    "numpy", "tree_util", "lax", "debug", "random", "nn", "optim",
+    "numpy", "tree_util", "lax", "debug", "random", "nn", "optim", "optimizers", "test_util",
+    "extend",
     "grad", "value_and_grad", "elementwise_grad", "grad_named", "multigrad_dict",
     "jvp", "vjp", "linearize", "linear_transpose",
     "vmap", "jacfwd", "jacrev", "jacobian", "hessian", "hvp",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ParamSpec, Sequence
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from .tree_util import (DictKey, PyTreeDef, SequenceKey, keystr, tree_flatten,
                         tree_leaves_with_path, tree_unflatten)
 
 Fun = Callable[..., Any]
+# a transform that keeps the call signature of the function it wraps says so
+P = ParamSpec("P")
 
 
 def _fun_name(fun: Any) -> str:
@@ -159,10 +161,21 @@ def _split_aux(out: Any) -> tuple[Any, Any]:
 
 
 # ---------------------------------------------------------------------------- reverse mode
-def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-                   holomorphic: bool = False, allow_int: bool = False) -> Fun:
+def value_and_grad(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False, allow_int: bool = False
+                   ) -> Callable[P, tuple[Any, Any]]:
     """Like :func:`grad`, returning ``(value, gradient)``
     (``((value, aux), gradient)`` with ``has_aux``).
+
+    Args:
+        fun: as for :func:`grad`.
+        argnums: as for :func:`grad`.
+        has_aux: as for :func:`grad`.
+        holomorphic: as for :func:`grad`.
+        allow_int: as for :func:`grad`.
+
+    Returns:
+        A function with ``fun``'s signature returning ``(value, gradient)``.
 
     >>> import xform, xform.numpy as np
     >>> value, g = xform.value_and_grad(lambda x: x ** 2)(3.0)
@@ -225,9 +238,20 @@ def _check_output_dtype(out_dt: np.dtype, holomorphic: bool) -> None:
                         "holomorphic=True.")
 
 
-def grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-         holomorphic: bool = False, allow_int: bool = False) -> Fun:
+def grad(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False, allow_int: bool = False) -> Callable[P, Any]:
     """Gradient of a scalar function w.r.t. argument(s) ``argnums``, by reverse mode.
+
+    Args:
+        fun: a function returning a real scalar; pytrees of arrays in.
+        argnums: the positional argument(s) to differentiate; a tuple gives a tuple.
+        has_aux: ``fun`` returns ``(scalar, aux)``; the result is then ``(gradient, aux)``.
+        holomorphic: ``fun`` is complex-valued and holomorphic (complex inputs required).
+        allow_int: accept integer inputs among the differentiated ones (as JAX's ``allow_int``).
+
+    Returns:
+        A function with ``fun``'s signature returning the gradient, shaped like the
+        differentiated argument(s).
 
     >>> import xform, xform.numpy as np
     >>> float(xform.grad(np.tanh)(0.0))
@@ -245,9 +269,21 @@ def grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     return grad_f
 
 
-def elementwise_grad(fun: Fun, argnum: int = 0) -> Fun:
+def elementwise_grad(fun: Callable[P, Any], argnum: int = 0) -> Callable[P, Any]:
     """Autograd's ``elementwise_grad``: the gradient of ``sum(fun(x))``, i.e. the
-    derivative of each output w.r.t. its own input for elementwise functions."""
+    derivative of each output w.r.t. its own input for elementwise functions.
+
+    Args:
+        fun: an elementwise function of array argument ``argnum``.
+        argnum: the argument to differentiate.
+
+    Returns:
+        A function with ``fun``'s signature returning an array shaped like that argument.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.elementwise_grad(lambda x: x ** 2)(np.arange(3.0)).tolist()
+    [0.0, 2.0, 4.0]
+    """
     def summed(*args: Any, **kwargs: Any) -> Any:
         return _sum(fun(*args, **kwargs))
     return grad(summed, argnum)
@@ -260,8 +296,20 @@ def _positional(fun: Fun, args: tuple[Any, ...], kwargs: dict) -> tuple[list[str
     return list(bound.arguments), list(bound.arguments.values())
 
 
-def grad_named(fun: Fun, argname: str) -> Fun:
-    """Gradient w.r.t. the argument called ``argname`` (autograd's ``grad_named``)."""
+def grad_named(fun: Callable[P, Any], argname: str) -> Callable[P, Any]:
+    """Gradient w.r.t. the argument called ``argname`` (autograd's ``grad_named``).
+
+    Args:
+        fun: a function returning a real scalar.
+        argname: the name of the parameter to differentiate.
+
+    Returns:
+        A function with ``fun``'s signature returning that argument's gradient.
+
+    >>> import xform
+    >>> float(xform.grad_named(lambda x, y: x * y, "y")(2.0, 5.0))
+    2.0
+    """
 
     @functools.wraps(fun)
     def grad_named_f(*args: Any, **kwargs: Any) -> Any:
@@ -269,17 +317,31 @@ def grad_named(fun: Fun, argname: str) -> Fun:
         if argname not in names:
             raise ValueError(f"`{_fun_name(fun)}` has no argument named {argname!r}; "
                              f"its arguments are {names}")
-        return grad(lambda *a: fun(*a), names.index(argname))(*values)
+        untyped: Fun = fun   # called with the values in order: its signature no longer applies
+        return grad(lambda *a: untyped(*a), names.index(argname))(*values)
 
     return grad_named_f
 
 
-def multigrad_dict(fun: Fun) -> Fun:
-    """A dict ``{argname: gradient}`` for every argument (autograd's ``multigrad_dict``)."""
+def multigrad_dict(fun: Callable[P, Any]) -> Callable[P, dict[str, Any]]:
+    """A dict ``{argname: gradient}`` for every argument (autograd's ``multigrad_dict``).
+
+    Args:
+        fun: a function returning a real scalar.
+
+    Returns:
+        A function with ``fun``'s signature returning ``{argname: gradient}``.
+
+    >>> import xform
+    >>> g = xform.multigrad_dict(lambda x, y: x * y)(2.0, 5.0)
+    >>> {k: float(v) for k, v in g.items()}
+    {'x': 5.0, 'y': 2.0}
+    """
 
     def multigrad_f(*args: Any, **kwargs: Any) -> dict[str, Any]:
         names, values = _positional(fun, args, kwargs)
-        gs = grad(lambda *a: fun(*a), tuple(range(len(values))))(*values)
+        untyped: Fun = fun   # called with the values in order: its signature no longer applies
+        gs = grad(lambda *a: untyped(*a), tuple(range(len(values))))(*values)
         return dict(zip(names, gs))
 
     return multigrad_f
@@ -289,6 +351,15 @@ def vjp(fun: Fun, *primals: Any, has_aux: bool = False) -> Any:
     """``(out, vjp_fn)``: ``vjp_fn(ct)`` returns one cotangent per primal (a tuple).
 
     The forward values are recorded once; ``vjp_fn`` may be called many times.
+
+    Args:
+        fun: the function; pytrees in and out.
+        *primals: the point, one value per positional argument of ``fun``.
+        has_aux: ``fun`` returns ``(out, aux)``; the result is then ``(out, vjp_fn, aux)``.
+
+    Returns:
+        ``(out, vjp_fn)``: the output and the function from an output cotangent (shaped
+        like ``out``) to the tuple of input cotangents.
 
     >>> import xform, xform.numpy as np
     >>> out, vjp_fn = xform.vjp(lambda x: x * x, np.arange(3.0))
@@ -368,6 +439,14 @@ def _primals_and_tangents(primals: Sequence[Any], tangents: Sequence[Any], who: 
 def jvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
     """Forward mode: ``(fun(*primals), J @ tangents)``, pytrees in and out.
 
+    Args:
+        fun: the function; pytrees in and out.
+        primals: a tuple or list, one value per positional argument.
+        tangents: the same structure as ``primals`` (same shapes and dtypes).
+
+    Returns:
+        ``(out, tangent_out)``, both shaped like ``fun``'s output.
+
     >>> import xform, xform.numpy as np
     >>> out, t = xform.jvp(np.sin, (0.0,), (2.0,))
     >>> float(out), float(t)
@@ -390,6 +469,14 @@ def jvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any,
 def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
     """``(out, jvp_fn)``: ``jvp_fn(*tangents)`` applies the Jacobian at ``primals``,
     reusing the forward values recorded once (no re-run of ``fun``).
+
+    Args:
+        fun: the function; pytrees in and out.
+        *primals: the point, one value per positional argument of ``fun``.
+
+    Returns:
+        ``(out, jvp_fn)``: the output and the linear map from input tangents to the
+        output tangent.
 
     >>> import xform, xform.numpy as np
     >>> out, jvp_fn = xform.linearize(np.exp, 0.0)
@@ -423,8 +510,16 @@ def linearize(fun: Fun, *primals: Any) -> tuple[Any, Fun]:
     return tree_unflatten(out_tree[0], values), jvp_fn
 
 
-def make_jaxpr(fun: Fun, static_argnums: Sequence[int] = ()) -> Callable[..., ClosedJaxpr]:
+def make_jaxpr(fun: Callable[..., Any], static_argnums: Sequence[int] = ()
+               ) -> Callable[..., ClosedJaxpr]:
     """``make_jaxpr(f)(*args)``: the IR of ``f`` traced on the shapes of ``args``.
+
+    Args:
+        fun: the function to trace.
+        static_argnums: positional arguments taken as Python constants, not traced.
+
+    Returns:
+        A function of ``fun``'s arguments returning the ``ClosedJaxpr`` (``print`` shows it).
 
     >>> import xform, xform.numpy as np
     >>> print(xform.make_jaxpr(np.sin)(1.0))

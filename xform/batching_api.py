@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import functools
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ParamSpec, Sequence
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .core.rules import dtype_of, shape_of
 from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
 Fun = Callable[..., Any]
+P = ParamSpec("P")
 
 
 def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
@@ -42,11 +43,22 @@ def _broadcast_prefix(prefix: Any, tree: Any, what: str) -> list[Any]:
     return out
 
 
-def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = None) -> Fun:
+def vmap(fun: Callable[P, Any], in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None) -> Callable[P, Any]:
     """Vectorise ``fun`` over an axis of its inputs, in one pass over its operations.
 
     ``in_axes`` applies to the positional arguments; keyword arguments are mapped
     over their axis 0 (as in JAX: pass unmapped values positionally with ``None``).
+
+    Args:
+        fun: the function to vectorise.
+        in_axes: the mapped axis of each positional argument: an int, ``None`` (not
+            mapped), or a pytree prefix of the arguments.
+        out_axes: where the batch axis goes in the outputs (an int, ``None``, or a prefix).
+        axis_size: the batch size, needed only when no argument is mapped.
+
+    Returns:
+        A function with ``fun``'s signature whose outputs have the batch axis.
 
     >>> import xform, xform.numpy as np
     >>> xform.vmap(lambda x: np.dot(x, x))(np.ones((3, 2))).tolist()
@@ -186,11 +198,21 @@ def _flat_outputs(fun: Fun, full_args: Fun, kwargs: dict[str, Any], has_aux: boo
     return flat
 
 
-def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
+def jacfwd(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, chunk_size: int | None = None) -> Callable[P, Any]:
     """Jacobian by forward mode: one batched JVP over the input basis.
     Blocks have shape ``out.shape + in.shape``; best when inputs are few. Keyword
     arguments are passed through to ``fun``, not differentiated.
+
+    Args:
+        fun: the function; pytrees in and out.
+        argnums: the positional argument(s) to differentiate.
+        has_aux: ``fun`` returns ``(out, aux)``; the result is then ``(jacobian, aux)``.
+        holomorphic: ``fun`` is holomorphic in complex inputs.
+        chunk_size: at most this many basis vectors per batched pass (bounds memory).
+
+    Returns:
+        A function with ``fun``'s signature returning the Jacobian.
 
     >>> import xform, xform.numpy as np
     >>> xform.jacfwd(lambda x: x * x)(np.arange(2.0)).tolist()
@@ -225,11 +247,21 @@ def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     return jac
 
 
-def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-           holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
+def jacrev(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False, chunk_size: int | None = None) -> Callable[P, Any]:
     """Jacobian by reverse mode: one recorded forward pass, then one batched VJP over
     the output basis. Blocks have shape ``out.shape + in.shape``; best when outputs
     are few. Keyword arguments are passed through to ``fun``, not differentiated.
+
+    Args:
+        fun: the function; pytrees in and out.
+        argnums: the positional argument(s) to differentiate.
+        has_aux: ``fun`` returns ``(out, aux)``; the result is then ``(jacobian, aux)``.
+        holomorphic: ``fun`` is holomorphic in complex inputs.
+        chunk_size: at most this many basis vectors per batched pass (bounds memory).
+
+    Returns:
+        A function with ``fun``'s signature returning the Jacobian.
 
     >>> import xform, xform.numpy as np
     >>> xform.jacrev(lambda x: x * x)(np.arange(2.0)).tolist()
@@ -262,10 +294,25 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     return jac
 
 
-def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
-             has_aux: bool = False, chunk_size: int | None = None) -> Fun:
+def jacobian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
+             has_aux: bool = False, chunk_size: int | None = None) -> Callable[P, Any]:
     """The Jacobian, by ``mode`` "fwd", "rev" or "auto" (forward when the inputs are
-    fewer than the outputs, reverse otherwise)."""
+    fewer than the outputs, reverse otherwise).
+
+    Args:
+        fun: the function; pytrees in and out.
+        argnums: the positional argument(s) to differentiate.
+        mode: ``"fwd"``, ``"rev"`` or ``"auto"``.
+        has_aux: ``fun`` returns ``(out, aux)``.
+        chunk_size: at most this many basis vectors per batched pass.
+
+    Returns:
+        A function with ``fun``'s signature returning the Jacobian.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.jacobian(lambda x: x * x)(np.arange(2.0)).tolist()
+    [[0.0, 0.0], [0.0, 2.0]]
+    """
     if mode not in ("auto", "fwd", "rev"):
         raise ValueError(f"jacobian: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
 
@@ -287,10 +334,20 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
     return jac
 
 
-def hessian(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-            chunk_size: int | None = None) -> Fun:
+def hessian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            chunk_size: int | None = None) -> Callable[P, Any]:
     """The Hessian as forward-over-reverse: ``jacfwd(jacrev(fun))``. Keyword arguments
     are passed through to ``fun``, not differentiated.
+
+    Args:
+        fun: a function returning a real scalar.
+        argnums: the positional argument(s) to differentiate.
+        has_aux: ``fun`` returns ``(scalar, aux)``.
+        chunk_size: at most this many basis vectors per batched pass.
+
+    Returns:
+        A function with ``fun``'s signature returning the Hessian
+        (shape ``in.shape + in.shape``).
 
     >>> import xform, xform.numpy as np
     >>> xform.hessian(lambda x, k=1.0: k * np.sum(x ** 3))(np.ones(2), k=2.0).tolist()
@@ -312,6 +369,14 @@ def hessian(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 def hvp(fun: Fun, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     """Hessian-vector product ``H(primals) @ tangents`` by forward-over-reverse, without
     forming the Hessian (cost: a few gradient evaluations).
+
+    Args:
+        fun: a function returning a real scalar.
+        primals: a tuple, the point.
+        tangents: a tuple like ``primals``, the vector.
+
+    Returns:
+        ``H @ tangents``, shaped like the (first) primal.
 
     >>> import xform, xform.numpy as np
     >>> xform.hvp(lambda x: np.sum(x ** 3), (np.ones(2),), (np.ones(2),)).tolist()
@@ -337,6 +402,14 @@ def linear_transpose(fun: Fun, *primals: Any) -> Fun:
     ``fun`` must be linear: it is checked at random points first (``f(0) == 0``,
     ``f(a + b) == f(a) + f(b)``, ``f(c a) == c f(a)``), and a TypeError says so when
     it is not, instead of transposing its Jacobian at one arbitrary point.
+
+    Args:
+        fun: a linear function.
+        *primals: example inputs (their shapes and dtypes only are used).
+
+    Returns:
+        The transposed function: a cotangent shaped like ``fun``'s output in, a tuple
+        of input cotangents out.
 
     >>> import xform, xform.numpy as np
     >>> t = xform.linear_transpose(lambda x: 2.0 * x[::-1], np.zeros(2))

@@ -13,7 +13,9 @@ from typing import Any, Iterator
 from contextlib import contextmanager
 
 from .core import nan_check
-from .jit import default_cache_size, set_default_cache_size
+from .jit import (default_cache_size as _default_cache_size, log_compile_seconds as
+                  _log_compile_seconds, set_default_cache_size as _set_default_cache_size,
+                  set_log_compile_seconds as _set_log_compile_seconds)
 
 __all__ = ["config", "debug_nans"]
 
@@ -21,7 +23,7 @@ __all__ = ["config", "debug_nans"]
 class Config:
     """The settings users may change. Read them as attributes; set with ``update``."""
 
-    _names = ("debug_nans", "jit_cache_size")
+    _names = ("debug_nans", "jit_cache_size", "jit_log_compile_seconds")
 
     @property
     def debug_nans(self) -> bool:
@@ -34,7 +36,14 @@ class Config:
         """How many argument signatures a function jitted from now on keeps compiled
         (least recently used dropped first); 64 unless ``XFORM_JIT_CACHE_SIZE`` says
         otherwise. ``jit(f, cache_size=n)`` sets one function's."""
-        return default_cache_size()
+        return _default_cache_size()
+
+    @property
+    def jit_log_compile_seconds(self) -> float:
+        """A ``jit`` trace and compile slower than this (3 seconds by default) logs one
+        INFO line on the ``"xform"`` logger (``logging.getLogger("xform")``) saying which
+        function and argument shapes it compiled and how long it took."""
+        return _log_compile_seconds()
 
     def update(self, name: str, value: Any) -> None:
         """Set a switch: ``config.update("debug_nans", True)`` (``jax_debug_nans``
@@ -48,7 +57,10 @@ class Config:
             raise ValueError(f"config.update: unknown setting {name!r}; the settings are "
                              f"{', '.join(self._names)}")
         if key == "jit_cache_size":
-            set_default_cache_size(value)
+            _set_default_cache_size(value)
+            return
+        if key == "jit_log_compile_seconds":
+            _set_log_compile_seconds(value)
             return
         if not isinstance(value, bool):
             raise TypeError(f"config.update({name!r}, ...) takes True or False, got {value!r}")
@@ -64,6 +76,12 @@ def debug_nans(enabled: bool = True) -> Iterator[None]:
     inputs raises FloatingPointError naming the primitive, the pass (forward,
     backward of grad, a JVP rule) and the user's line that created the operation.
     Under ``jit`` a NaN in the outputs re-runs the call eagerly to find it.
+
+    Args:
+        enabled: switch the check on (default) or off within the block.
+
+    Returns:
+        A context manager.
 
     >>> import xform, xform.numpy as np
     >>> with xform.debug_nans():

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ParamSpec, Sequence, TypeVar
 
 import numpy as np
 
@@ -45,6 +45,8 @@ from .interpreters.vjp import Recording, vjp_flat
 from .tree_util import tree_flatten, tree_leaves, tree_structure, tree_unflatten
 
 Fun = Callable[..., Any]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def _name(fun: Any) -> str:
@@ -333,7 +335,8 @@ class custom_jvp:
         self.jvp: Fun | None = None
 
     def defjvp(self, jvp: Fun) -> Fun:
-        """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)``."""
+        """Set the rule ``jvp(*nondiff_args, primals, tangents) -> (out, tangent_out)``.
+        """
         self.jvp = jvp
         return jvp
 
@@ -407,7 +410,8 @@ class custom_vjp:
         self.bwd: Fun | None = None
 
     def defvjp(self, fwd: Fun, bwd: Fun) -> None:
-        """Set the forward function (returning residuals) and the backward rule."""
+        """Set the forward function (returning residuals) and the backward rule.
+        """
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -478,12 +482,18 @@ def _bwd_leaves(who: str, grads: Sequence[Any], args: Sequence[Any]) -> list[Any
     return flat
 
 
-def checkpoint(fun: Fun) -> Fun:
+def checkpoint(fun: Callable[_P, _R]) -> Callable[_P, _R]:
     """``fun`` whose intermediate values are not stored for reverse mode: the
     backward pass recomputes them from the inputs (trading compute for memory).
 
     Under reverse mode the tape keeps only ``fun``'s inputs; every other
     transform runs ``fun`` as usual.
+
+    Args:
+        fun: the function whose intermediates are recomputed.
+
+    Returns:
+        A function with ``fun``'s signature and values.
 
     >>> import xform, xform.numpy as np
     >>> f = xform.checkpoint(lambda x: np.sin(np.sin(x)))
@@ -511,7 +521,16 @@ def checkpoint(fun: Fun) -> Fun:
 
 # ---------------------------------------------------------------------------- primitive
 class PrimitiveFunction:
-    """A user function wrapped as a primitive; call it like the original."""
+    """A user function wrapped as a primitive; call it like the original.
+
+
+
+    >>> import numpy
+    >>> from xform.extend import primitive
+    >>> f = primitive(numpy.sinc)
+    >>> type(f).__name__, float(f(0.0))
+    ('PrimitiveFunction', 1.0)
+    """
 
     def __init__(self, fun: Fun) -> None:
         functools.update_wrapper(self, fun)
@@ -526,6 +545,13 @@ class PrimitiveFunction:
 
 def primitive(fun: Fun) -> PrimitiveFunction:
     """Wrap ``fun`` (written with plain NumPy) as an opaque primitive of xform.
+
+    Args:
+        fun: a function of NumPy arrays (it is never traced into).
+
+    Returns:
+        A :class:`PrimitiveFunction`, called like ``fun``; give it rules with
+        :func:`defvjp` and :func:`defjvp`.
 
     >>> import numpy, xform
     >>> from xform.extend import primitive, defvjp
@@ -547,7 +573,23 @@ def _prim_of(f: Any) -> Primitive:
 def defvjp(f: PrimitiveFunction, *makers: Fun | None, argnums: Sequence[int] | None = None
            ) -> None:
     """Reverse rules, one per positional argument: ``maker(ans, *args, **kw)`` returns
-    ``lambda g: cotangent``; ``None`` marks a non-differentiable argument."""
+    ``lambda g: cotangent``; ``None`` marks a non-differentiable argument.
+
+    Args:
+        f: a :class:`PrimitiveFunction` from :func:`primitive`.
+        *makers: one per positional argument, or ``None``.
+        argnums: the positions the makers are for (default: ``0, 1, ...``).
+
+    Returns:
+        None.
+
+    >>> import numpy, xform
+    >>> from xform.extend import primitive, defvjp
+    >>> mul = primitive(lambda x, y: numpy.multiply(x, y))
+    >>> defvjp(mul, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x)
+    >>> [float(v) for v in xform.grad(mul, argnums=(0, 1))(2.0, 5.0)]
+    [5.0, 2.0]
+    """
     prim = _prim_of(f)
     if argnums is not None:
         by_pos: dict[int, Fun | None] = dict(zip(argnums, makers))
@@ -570,5 +612,20 @@ def defvjp(f: PrimitiveFunction, *makers: Fun | None, argnums: Sequence[int] | N
 
 def defjvp(f: PrimitiveFunction, *rules: Fun | None) -> None:
     """Forward rules, one per positional argument: ``rule(g, ans, *args, **kw)`` returns
-    that argument's contribution to the output tangent."""
+    that argument's contribution to the output tangent.
+
+    Args:
+        f: a :class:`PrimitiveFunction` from :func:`primitive`.
+        *rules: one per positional argument, or ``None``.
+
+    Returns:
+        None.
+
+    >>> import numpy, xform
+    >>> from xform.extend import primitive, defjvp
+    >>> square = primitive(lambda x: numpy.square(x))
+    >>> defjvp(square, lambda g, ans, x: 2.0 * g * x)
+    >>> [float(v) for v in xform.jvp(square, (3.0,), (1.0,))]
+    [9.0, 6.0]
+    """
     _defjvp(_prim_of(f), *rules)

@@ -24,9 +24,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core.primitive import Primitive
-from .core.trace import Tracer, current_trace
-from .tree_util import tree_flatten, tree_unflatten
+from .core.primitive import Primitive as _Primitive
+from .core.trace import Tracer as _Tracer, current_trace as _current_trace
+from .tree_util import tree_flatten as _tree_flatten, tree_unflatten as _tree_unflatten
 
 __all__ = ["print", "callback"]
 
@@ -41,11 +41,11 @@ def _run(*args: Any, callback: Callable[..., None]) -> list[Any]:
 def _apply(values: list[Any], params: dict) -> None:
     """Through the current trace even when no value is traced, so that a print of
     constants inside ``jit`` is staged (and runs on every call), not run once now."""
-    trace = current_trace()
-    if any(isinstance(v, Tracer) for v in values):
-        trace.process_primitive(debug_callback_p, values, params)
+    trace = _current_trace()
+    if any(isinstance(v, _Tracer) for v in values):
+        trace.process_primitive(_debug_callback_p, values, params)
     else:
-        trace.process_effect(debug_callback_p, values, params)
+        trace.process_effect(_debug_callback_p, values, params)
 
 
 def _batch(vals: list[Any], dims: list[int | None], params: dict) -> tuple[list[Any], list[Any]]:
@@ -57,11 +57,11 @@ def _batch(vals: list[Any], dims: list[int | None], params: dict) -> tuple[list[
     return [], []
 
 
-debug_callback_p = Primitive("debug_callback", _run, multiple_results=True, nondiff=True)
-debug_callback_p.effectful = True
-debug_callback_p.abstract_eval = lambda *avals, **params: []  # never call it to learn shapes
-debug_callback_p.batch = _batch
-debug_callback_p.emit = lambda a, p, bind: f"{bind(p['callback'])}({', '.join(a)})"
+_debug_callback_p = _Primitive("debug_callback", _run, multiple_results=True, nondiff=True)
+_debug_callback_p.effectful = True
+_debug_callback_p.abstract_eval = lambda *avals, **params: []  # never call it to learn shapes
+_debug_callback_p.batch = _batch
+_debug_callback_p.emit = lambda a, p, bind: f"{bind(p['callback'])}({', '.join(a)})"
 
 
 def _lower(ctx: Any, *args: Any, callback: Callable[..., None]) -> list[Any]:
@@ -72,11 +72,11 @@ def _lower(ctx: Any, *args: Any, callback: Callable[..., None]) -> list[Any]:
     return []
 
 
-debug_callback_p.lower = _lower
+_debug_callback_p.lower = _lower
 
 
 def _is_operand(leaf: Any) -> bool:
-    return isinstance(leaf, (Tracer, np.ndarray, np.generic, int, float, complex))
+    return isinstance(leaf, (_Tracer, np.ndarray, np.generic, int, float, complex))
 
 
 def callback(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -85,6 +85,14 @@ def callback(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     function. ``fn``'s return value is ignored.
 
     Array leaves arrive as NumPy arrays; other leaves (strings, None...) as given.
+
+    Args:
+        fn: the function to call; its result is discarded.
+        *args: pytrees of arrays (traced or not) and other values.
+        **kwargs: the same, by keyword.
+
+    Returns:
+        None.
 
     >>> import xform, xform.numpy as np
     >>> seen = []
@@ -96,14 +104,14 @@ def callback(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     if not callable(fn):
         raise TypeError(f"debug.callback: the first argument must be callable, got "
                         f"{type(fn).__name__}")
-    leaves, tree = tree_flatten((args, kwargs))
+    leaves, tree = _tree_flatten((args, kwargs))
     slots = [i for i, leaf in enumerate(leaves) if _is_operand(leaf)]
 
     def call(*values: Any) -> None:
         full = list(leaves)
         for i, v in zip(slots, values):
             full[i] = v
-        a, kw = tree_unflatten(tree, full)
+        a, kw = _tree_unflatten(tree, full)
         fn(*a, **kw)
 
     _apply([leaves[i] for i in slots], {"callback": call})
@@ -112,6 +120,14 @@ def callback(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
 def print(fmt: str, *args: Any, **kwargs: Any) -> None:  # noqa: A001 - mirrors jax.debug.print
     """Print ``fmt.format(*args, **kwargs)`` with run-time values, under every
     transform and on every call of a ``jit``-compiled function.
+
+    Args:
+        fmt: a ``str.format`` string.
+        *args: pytrees of arrays (traced or not) and other values.
+        **kwargs: the same, by keyword.
+
+    Returns:
+        None.
 
     >>> import xform, xform.numpy as np
     >>> def f(x):

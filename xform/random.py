@@ -31,19 +31,20 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import numpy as xnp
-from .core.rules import Primitive, align_batched, bind, dtype_of, shape_of
+from .core.rules import (Primitive as _Primitive, align_batched as _align_batched, bind as _bind,
+                         dtype_of as _dtype_of, shape_of as _shape_of)
 from .core.staging import TracedRandomWarning, staging_active, warn_if_staged
-from .custom import custom_jvp
-from .numpy._elementwise import stop_gradient
-from .scipy.special import erf, erfinv, gammaln
-from .scipy.special._incomplete import gammainc_p
+from .custom import custom_jvp as _custom_jvp
+from .numpy._elementwise import stop_gradient as _stop_gradient
+from .scipy.special import erf as _erf, erfinv as _erfinv, gammaln as _gammaln
+from .scipy.special._incomplete import gammainc_p as _gammainc_p
 
 __all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "split", "fold_in", "bits",
            "uniform", "normal", "bernoulli", "categorical", "randint", "permutation",
            "choice", "truncated_normal", "gumbel", "exponential", "gamma", "loggamma",
            "beta", "dirichlet", "staging_active", "warn_if_staged", "TracedRandomWarning"]
 
-Shape = Sequence[int]
+_Shape = Sequence[int]
 
 # ---------------------------------------------------------------- the threefry primitive
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -77,7 +78,7 @@ def _threefry_rounds(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
 
 
 def _threefry_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
-    return bind(threefry2x32_p, *align_batched(vals, dims)), [0, 0]
+    return _bind(_threefry2x32_p, *_align_batched(vals, dims)), [0, 0]
 
 
 def _threefry_lower(ctx: Any, *words: Any) -> list[Any]:
@@ -87,21 +88,21 @@ def _threefry_lower(ctx: Any, *words: Any) -> list[Any]:
     return list(_threefry_rounds(k1, k2, x1, x2))
 
 
-threefry2x32_p = Primitive("threefry2x32", _threefry_impl, multiple_results=True, nondiff=True)
-threefry2x32_p.batch = _threefry_batch
-threefry2x32_p.lower = _threefry_lower
+_threefry2x32_p = _Primitive("threefry2x32", _threefry_impl, multiple_results=True, nondiff=True)
+_threefry2x32_p.batch = _threefry_batch
+_threefry2x32_p.lower = _threefry_lower
 
 
-def threefry_2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
+def _threefry_2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
     """The Threefry-2x32 block cipher, elementwise with broadcasting: the key words
     ``(k1, k2)`` encrypt the counter words ``(x1, x2)`` (all ``uint32``).
 
     >>> import numpy as np
-    >>> y1, y2 = threefry_2x32(np.uint32(0), np.uint32(0), np.uint32(0), np.uint32(0))
+    >>> y1, y2 = _threefry_2x32(np.uint32(0), np.uint32(0), np.uint32(0), np.uint32(0))
     >>> hex(int(y1)), hex(int(y2))
     ('0x6b200159', '0x99ba4efe')
     """
-    out = bind(threefry2x32_p, k1, k2, x1, x2)
+    out = _bind(_threefry2x32_p, k1, k2, x1, x2)
     return out[0], out[1]
 
 
@@ -112,11 +113,11 @@ def _check_key(name: str, key: Any) -> Any:
     if not hasattr(key, "shape"):
         raise TypeError(f"xform.random.{name}: key must be a key from xform.random.PRNGKey "
                         f"(a uint32 array of shape (2,)); got {key!r}.")
-    if tuple(shape_of(key)) != (2,) or dtype_of(key) != np.uint32:
+    if tuple(_shape_of(key)) != (2,) or _dtype_of(key) != np.uint32:
         raise TypeError(
             f"xform.random.{name}: key must be a single key, a uint32 array of shape (2,) "
             f"(from xform.random.PRNGKey, split or fold_in); got "
-            f"{dtype_of(key)}{list(shape_of(key))}. For a batch of keys, map over them "
+            f"{_dtype_of(key)}{list(_shape_of(key))}. For a batch of keys, map over them "
             f"with xform.vmap(lambda k: xform.random.{name}(k, ...))(keys).")
     return key
 
@@ -129,7 +130,7 @@ def _counts(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 def _hash(key: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:
     hi, lo = _counts(shape)
-    return threefry_2x32(key[0], key[1], hi, lo)
+    return _threefry_2x32(key[0], key[1], hi, lo)
 
 
 def PRNGKey(seed: Any) -> Any:
@@ -137,21 +138,27 @@ def PRNGKey(seed: Any) -> Any:
     integer seed is padded with zero high bits), as ``jax.random.PRNGKey``. The seed may
     be traced (``jit`` over seeds).
 
+    Args:
+        seed: an integer (traced under jit is fine).
+
+    Returns:
+        A key: a ``uint32`` array of shape ``(2,)``.
+
     >>> PRNGKey(42)
     array([ 0, 42], dtype=uint32)
     >>> PRNGKey(2 ** 32 + 7)
     array([1, 7], dtype=uint32)
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) and (
-            not hasattr(seed, "dtype") or dtype_of(seed).kind not in "iu"):
+            not hasattr(seed, "dtype") or _dtype_of(seed).kind not in "iu"):
         raise TypeError(f"xform.random.PRNGKey: seed must be an integer; got {seed!r}. "
                         "Pass an int such as PRNGKey(0).")
     if isinstance(seed, int):
         seed = np.int64(seed)
-    if shape_of(seed) != ():
+    if _shape_of(seed) != ():
         raise TypeError(f"xform.random.PRNGKey: seed must be a scalar; got shape "
-                        f"{shape_of(seed)}. Map over seeds with xform.vmap(PRNGKey)(seeds).")
-    if dtype_of(seed).itemsize <= 4:
+                        f"{_shape_of(seed)}. Map over seeds with xform.vmap(PRNGKey)(seeds).")
+    if _dtype_of(seed).itemsize <= 4:
         hi = xnp.zeros((), np.uint32)
         lo = xnp.astype(seed, np.uint32)
     else:
@@ -165,18 +172,47 @@ key = PRNGKey
 
 
 def key_data(keys: Any) -> Any:
-    """The ``uint32`` words of ``keys`` (keys are already plain arrays here)."""
+    """The ``uint32`` words of ``keys`` (keys are already plain arrays here).
+
+    Args:
+        keys: a key or an array of keys.
+
+    Returns:
+        Their ``uint32`` words (the same array).
+
+    >>> import xform
+    >>> xform.random.key_data(xform.random.PRNGKey(0)).tolist()
+    [0, 0]
+    """
     return keys
 
 
 def wrap_key_data(key_bits_array: Any) -> Any:
-    """Keys from their ``uint32`` words (the identity: keys are plain arrays here)."""
+    """Keys from their ``uint32`` words (the identity: keys are plain arrays here).
+
+    Args:
+        key_bits_array: ``uint32`` words, last axis of size 2.
+
+    Returns:
+        The keys (the same array).
+
+    >>> import numpy, xform
+    >>> xform.random.wrap_key_data(numpy.array([0, 42], numpy.uint32)).tolist()
+    [0, 42]
+    """
     return key_bits_array
 
 
-def split(key: Any, num: int | Shape = 2) -> Any:
+def split(key: Any, num: int | _Shape = 2) -> Any:
     """``num`` new independent keys (an array of shape ``(num, 2)``; ``num`` may be a
     shape), as ``jax.random.split``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        num: how many keys (an int or a shape).
+
+    Returns:
+        An array of keys, shape ``(num, 2)`` (or ``num + (2,)``).
 
     >>> split(PRNGKey(0))
     array([[1797259609, 2579123966],
@@ -192,16 +228,23 @@ def fold_in(key: Any, data: Any) -> Any:
     """A new key determined by ``key`` and the integer ``data`` (a step number, a
     device index...), as ``jax.random.fold_in``.
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        data: an integer.
+
+    Returns:
+        A new key.
+
     >>> fold_in(PRNGKey(0), 1)
     array([ 928981903, 3453687069], dtype=uint32)
     """
     key = _check_key("fold_in", key)
-    if shape_of(data) != ():
+    if _shape_of(data) != ():
         raise TypeError(f"xform.random.fold_in: data must be a scalar; got shape "
-                        f"{shape_of(data)}. Map over it with xform.vmap.")
+                        f"{_shape_of(data)}. Map over it with xform.vmap.")
     if isinstance(data, (int, np.integer)):
         data = np.uint32(int(data) & 0xFFFFFFFF)
-    b1, b2 = threefry_2x32(key[0], key[1], np.uint32(0), xnp.astype(data, np.uint32))
+    b1, b2 = _threefry_2x32(key[0], key[1], np.uint32(0), xnp.astype(data, np.uint32))
     return xnp.stack([b1, b2])
 
 
@@ -232,8 +275,16 @@ def _float_dtype(name: str, dtype: Any) -> np.dtype:
     return dt
 
 
-def bits(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
+def bits(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
     """Uniform random bits as unsigned integers (default ``uint64``).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: an unsigned integer dtype (default uint64).
+
+    Returns:
+        Random bits of that shape and dtype.
 
     >>> bits(PRNGKey(0), (2,), np.uint32)
     array([4070199207, 4202968722], dtype=uint32)
@@ -257,9 +308,19 @@ def _unit_floats(key: Any, shape: tuple[int, ...], dt: np.dtype) -> Any:
     return xnp.astype(mant, dt) * dt.type(2.0 ** -nmant)
 
 
-def uniform(key: Any, shape: Shape = (), dtype: Any = None, minval: Any = 0.0,
+def uniform(key: Any, shape: _Shape = (), dtype: Any = None, minval: Any = 0.0,
             maxval: Any = 1.0) -> Any:
     """Uniform floats in ``[minval, maxval)``; differentiable in ``minval`` and ``maxval``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+        minval: the lower bound (broadcast).
+        maxval: the upper bound (broadcast).
+
+    Returns:
+        Samples of ``shape``.
 
     >>> uniform(PRNGKey(0), (3,), np.float32)
     array([0.947667  , 0.9785799 , 0.33229148], dtype=float32)
@@ -273,10 +334,18 @@ def uniform(key: Any, shape: Shape = (), dtype: Any = None, minval: Any = 0.0,
     return xnp.maximum(minval, xnp.reshape(floats * (maxval - minval) + minval, shape))
 
 
-def normal(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
+def normal(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
     """Standard normal samples (``sqrt(2) * erfinv(u)``, ``u`` uniform in (-1, 1)).
     Complex dtypes draw the real and imaginary parts from two split keys, each with
     variance 1/2.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples of ``shape``.
 
     >>> normal(PRNGKey(0), (2,), np.float32)
     array([1.622642 , 2.0252647], dtype=float32)
@@ -296,13 +365,23 @@ def normal(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
 def _normal_real(key: Any, shape: tuple[int, ...], dt: np.dtype) -> Any:
     lo = np.nextafter(dt.type(-1.0), dt.type(0.0))
     u = uniform(key, shape, dt, lo, dt.type(1.0))
-    return dt.type(np.sqrt(2.0)) * xnp.astype(erfinv(u), dt)
+    return dt.type(np.sqrt(2.0)) * xnp.astype(_erfinv(u), dt)
 
 
-def truncated_normal(key: Any, lower: Any, upper: Any, shape: Shape | None = None,
+def truncated_normal(key: Any, lower: Any, upper: Any, shape: _Shape | None = None,
                      dtype: Any = None) -> Any:
     """Standard normal samples truncated to ``(lower, upper)``, by inverting the CDF;
     differentiable in the bounds.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        lower: the lower bound (broadcast).
+        upper: the upper bound (broadcast).
+        shape: the shape of the result (default: the bounds' broadcast shape).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples in ``(lower, upper)``.
 
     >>> bool(xnp.all(xnp.abs(truncated_normal(PRNGKey(0), -2.0, 2.0, (100,))) < 2.0))
     True
@@ -310,46 +389,80 @@ def truncated_normal(key: Any, lower: Any, upper: Any, shape: Shape | None = Non
     key = _check_key("truncated_normal", key)
     dt = _float_dtype("truncated_normal", dtype)
     if shape is None:
-        shape = np.broadcast_shapes(shape_of(lower), shape_of(upper))
+        shape = np.broadcast_shapes(_shape_of(lower), _shape_of(upper))
     shape = _shape("truncated_normal", shape)
     sqrt2 = dt.type(np.sqrt(2.0))
     lower = xnp.astype(lower, dt)
     upper = xnp.astype(upper, dt)
-    a = xnp.astype(erf(lower / sqrt2), dt)
-    b = xnp.astype(erf(upper / sqrt2), dt)
+    a = xnp.astype(_erf(lower / sqrt2), dt)
+    b = xnp.astype(_erf(upper / sqrt2), dt)
     u = uniform(key, shape, dt, minval=a, maxval=b)
-    out = sqrt2 * xnp.astype(erfinv(u), dt)
-    lo = xnp.nextafter(stop_gradient(lower), dt.type(np.inf))
-    hi = xnp.nextafter(stop_gradient(upper), dt.type(-np.inf))
+    out = sqrt2 * xnp.astype(_erfinv(u), dt)
+    lo = xnp.nextafter(_stop_gradient(lower), dt.type(np.inf))
+    hi = xnp.nextafter(_stop_gradient(upper), dt.type(-np.inf))
     return xnp.clip(out, lo, hi)
 
 
-def bernoulli(key: Any, p: Any = 0.5, shape: Shape | None = None) -> Any:
+def bernoulli(key: Any, p: Any = 0.5, shape: _Shape | None = None) -> Any:
     """Booleans that are ``True`` with probability ``p`` (``uniform < p``, in the dtype
     of ``p``; a Python float is float64).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        p: the probability of ``True`` (broadcast).
+        shape: the shape of the result (default: ``p``'s).
+
+    Returns:
+        A boolean array.
 
     >>> bernoulli(PRNGKey(0), 0.5, (4,))
     array([ True,  True, False, False])
     """
     key = _check_key("bernoulli", key)
-    dt = dtype_of(p) if hasattr(p, "dtype") else np.dtype(np.float64)
+    dt = _dtype_of(p) if hasattr(p, "dtype") else np.dtype(np.float64)
     if dt.kind != "f":
         raise TypeError(f"xform.random.bernoulli: p must be a float; got dtype {dt}. "
                         "Pass e.g. p=0.5 or p.astype(float).")
-    shape = shape_of(p) if shape is None else _shape("bernoulli", shape)
+    shape = _shape_of(p) if shape is None else _shape("bernoulli", shape)
     return xnp.less(uniform(key, shape, dt), p)
 
 
-def gumbel(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Standard Gumbel samples, ``-log(-log(u))`` (JAX's "low" mode)."""
+def gumbel(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
+    """Standard Gumbel samples, ``-log(-log(u))`` (JAX's "low" mode).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples of ``shape``.
+
+    >>> import xform
+    >>> xform.random.gumbel(xform.random.PRNGKey(0), (3,)).shape
+    (3,)
+    """
     key = _check_key("gumbel", key)
     dt = _float_dtype("gumbel", dtype)
     u = uniform(key, _shape("gumbel", shape), dt, minval=np.finfo(dt).tiny, maxval=1.0)
     return -xnp.log(-xnp.log(u))
 
 
-def exponential(key: Any, shape: Shape = (), dtype: Any = None) -> Any:
-    """Standard exponential samples, ``-log1p(-u)``."""
+def exponential(key: Any, shape: _Shape = (), dtype: Any = None) -> Any:
+    """Standard exponential samples, ``-log1p(-u)``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Non-negative samples of ``shape``.
+
+    >>> import xform
+    >>> bool((xform.random.exponential(xform.random.PRNGKey(0), (100,)) >= 0).all())
+    True
+    """
     key = _check_key("exponential", key)
     dt = _float_dtype("exponential", dtype)
     return -xnp.log1p(-uniform(key, _shape("exponential", shape), dt))
@@ -362,17 +475,27 @@ def _top_k_indices(x: Any, k: int) -> Any:
     return order[..., :k]
 
 
-def categorical(key: Any, logits: Any, axis: int = -1, shape: Shape | None = None,
+def categorical(key: Any, logits: Any, axis: int = -1, shape: _Shape | None = None,
                 replace: bool = True) -> Any:
     """Category indices drawn with probabilities ``softmax(logits, axis)``, by the
     Gumbel-max trick (the Gumbel-top-k trick with ``replace=False``).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        logits: unnormalised log-probabilities.
+        axis: the axis of the categories.
+        shape: the shape of the result (default: ``logits``' without ``axis``).
+        replace: sample with replacement.
+
+    Returns:
+        Integer indices into ``axis``.
 
     >>> categorical(PRNGKey(0), np.log(np.array([0.1, 0.2, 0.7])), shape=(6,))
     array([2, 2, 2, 1, 1, 2])
     """
     key = _check_key("categorical", key)
     logits = xnp.asarray(logits) if not hasattr(logits, "dtype") else logits
-    lshape = tuple(shape_of(logits))
+    lshape = tuple(_shape_of(logits))
     nd = len(lshape)
     axis = axis % nd
     batch_shape = lshape[:axis] + lshape[axis + 1:]
@@ -380,7 +503,7 @@ def categorical(key: Any, logits: Any, axis: int = -1, shape: Shape | None = Non
     if tuple(shape[len(shape) - len(batch_shape):]) != batch_shape:
         raise ValueError(f"xform.random.categorical: shape {shape} must end with the batch "
                          f"shape {batch_shape} of logits (its shape without axis {axis}).")
-    dt = _float_dtype("categorical", dtype_of(logits))
+    dt = _float_dtype("categorical", _dtype_of(logits))
     prefix = tuple(shape[:len(shape) - len(batch_shape)])
     if replace:
         neg_axis = axis - nd
@@ -408,10 +531,10 @@ def _int_dtype(name: str, dtype: Any) -> np.dtype:
 
 def _clip_to(val: Any, dt: np.dtype) -> Any:
     """``val`` (an integer array) in ``dt``, clipped to its range rather than wrapped."""
-    src = np.iinfo(dtype_of(val))
+    src = np.iinfo(_dtype_of(val))
     lo = max(np.iinfo(dt).min, src.min)
     hi = min(np.iinfo(dt).max, src.max)
-    return xnp.astype(xnp.clip(val, dtype_of(val).type(lo), dtype_of(val).type(hi)), dt)
+    return xnp.astype(xnp.clip(val, _dtype_of(val).type(lo), _dtype_of(val).type(hi)), dt)
 
 
 def _rem(x: Any, span: Any) -> Any:
@@ -421,9 +544,19 @@ def _rem(x: Any, span: Any) -> Any:
     return xnp.where(zero, x, xnp.mod(x, xnp.where(zero, 1, span)))
 
 
-def randint(key: Any, shape: Shape, minval: Any, maxval: Any, dtype: Any = None) -> Any:
+def randint(key: Any, shape: _Shape, minval: Any, maxval: Any, dtype: Any = None) -> Any:
     """Integers in ``[minval, maxval)`` (default ``int64``), from twice the dtype's bits
     reduced modulo the span, as ``jax.random.randint``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        shape: the shape of the result.
+        minval: the lowest value (inclusive).
+        maxval: the highest value (exclusive).
+        dtype: an integer dtype (default int64).
+
+    Returns:
+        Integers of ``shape``.
 
     >>> randint(PRNGKey(0), (5,), 0, 10)
     array([5, 1, 5, 7, 3])
@@ -439,12 +572,12 @@ def randint(key: Any, shape: Shape, minval: Any, maxval: Any, dtype: Any = None)
         return xnp.astype(randint(key, shape, lo32, hi32, np.int32), dt)
     minval = xnp.asarray(minval) if not hasattr(minval, "dtype") else minval
     maxval = xnp.asarray(maxval) if not hasattr(maxval, "dtype") else maxval
-    if dtype_of(minval).kind not in "iu":
+    if _dtype_of(minval).kind not in "iu":
         minval = xnp.astype(minval, np.int64)
-    if dtype_of(maxval).kind not in "iu":
+    if _dtype_of(maxval).kind not in "iu":
         maxval = xnp.astype(maxval, np.int64)
-    top = min(np.iinfo(dt).max, np.iinfo(dtype_of(maxval)).max)
-    out_of_range = xnp.greater(maxval, dtype_of(maxval).type(top))
+    top = min(np.iinfo(dt).max, np.iinfo(_dtype_of(maxval)).max)
+    out_of_range = xnp.greater(maxval, _dtype_of(maxval).type(top))
     minval = _clip_to(minval, dt)
     maxval = _clip_to(maxval, dt)
     nbits = dt.itemsize * 8
@@ -461,7 +594,7 @@ def randint(key: Any, shape: Shape, minval: Any, maxval: Any, dtype: Any = None)
     wide = wide if shape else xnp.reshape(wide, (-1,))
     span = xnp.where(too_low, udt.type(1), span)
     span = xnp.where(wide, span + udt.type(1), span)
-    multiplier = _rem(xnp.broadcast_to(udt.type(2 ** (nbits // 2)), shape_of(span)), span)
+    multiplier = _rem(xnp.broadcast_to(udt.type(2 ** (nbits // 2)), _shape_of(span)), span)
     multiplier = _rem(multiplier * multiplier, span)
     offset = _rem(_rem(higher, span) * multiplier + _rem(lower, span), span)
     out = minval + xnp.reshape(xnp.astype(offset, dt), shape)
@@ -469,12 +602,12 @@ def randint(key: Any, shape: Shape, minval: Any, maxval: Any, dtype: Any = None)
 
 
 def _shuffle(key: Any, x: Any, axis: int) -> Any:
-    size = math.prod(shape_of(x))
+    size = math.prod(_shape_of(x))
     rounds = int(np.ceil(3 * np.log(max(1, size)) / np.log(np.iinfo(np.uint32).max)))
     for _ in range(rounds):
         keys = split(key)
         key, sub = keys[0], keys[1]
-        sort_keys = _random_bits(sub, 32, tuple(shape_of(x)))
+        sort_keys = _random_bits(sub, 32, tuple(_shape_of(x)))
         order = xnp.argsort(sort_keys, axis=axis, stable=True)
         x = xnp.take_along_axis(x, order, axis=axis)
     return x
@@ -484,26 +617,46 @@ def permutation(key: Any, x: Any, axis: int = 0, independent: bool = False) -> A
     """A random permutation of ``arange(x)`` for an integer ``x``, else of ``x`` along
     ``axis`` (each slice on its own with ``independent``), as ``jax.random.permutation``.
 
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        x: an integer ``n`` (permute ``arange(n)``) or an array.
+        axis: the axis of ``x`` to permute.
+        independent: permute each slice along ``axis`` independently.
+
+    Returns:
+        The permuted array.
+
     >>> permutation(PRNGKey(0), 5)
     array([0, 1, 4, 3, 2])
     """
     key = _check_key("permutation", key)
     if isinstance(x, (int, np.integer)) or (not hasattr(x, "shape") and np.ndim(x) == 0):
         return _shuffle(key, np.arange(int(x)), 0)
-    if not shape_of(x):
+    if not _shape_of(x):
         raise TypeError("xform.random.permutation: x must be an integer or an array of at "
                         "least one dimension.")
-    axis = axis % len(shape_of(x))
-    if independent or len(shape_of(x)) == 1:
+    axis = axis % len(_shape_of(x))
+    if independent or len(_shape_of(x)) == 1:
         return _shuffle(key, x, axis)
-    ind = _shuffle(key, np.arange(shape_of(x)[axis]), 0)
+    ind = _shuffle(key, np.arange(_shape_of(x)[axis]), 0)
     return xnp.take(x, ind, axis=axis)
 
 
-def choice(key: Any, a: Any, shape: Shape = (), replace: bool = True, p: Any = None,
+def choice(key: Any, a: Any, shape: _Shape = (), replace: bool = True, p: Any = None,
            axis: int = 0) -> Any:
     """Samples from ``arange(a)`` (an integer ``a``) or from ``a`` along ``axis``, with or
     without replacement, uniformly or with probabilities ``p``, as ``jax.random.choice``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: an integer ``n`` (choose from ``arange(n)``) or an array.
+        shape: the shape of the result.
+        replace: sample with replacement.
+        p: probabilities of the entries (default uniform).
+        axis: the axis of ``a`` to choose along.
+
+    Returns:
+        The samples.
 
     >>> choice(PRNGKey(0), 10, (3,), replace=False)
     array([0, 1, 8])
@@ -517,11 +670,11 @@ def choice(key: Any, a: Any, shape: Shape = (), replace: bool = True, p: Any = N
     if scalar:
         n_inputs = int(a)
     else:
-        axis = axis % len(shape_of(arr))
-        n_inputs = shape_of(arr)[axis]
+        axis = axis % len(_shape_of(arr))
+        n_inputs = _shape_of(arr)[axis]
     n_draws = math.prod(shape)
     if n_draws == 0:
-        return np.zeros(shape, np.int64 if scalar else dtype_of(arr))
+        return np.zeros(shape, np.int64 if scalar else _dtype_of(arr))
     if n_inputs <= 0:
         raise ValueError("xform.random.choice: a must be greater than 0 unless no samples "
                          "are taken.")
@@ -537,21 +690,21 @@ def choice(key: Any, a: Any, shape: Shape = (), replace: bool = True, p: Any = N
             perm = permutation(key, pool, axis)
             result = perm[(slice(None),) * (0 if scalar else axis) + (slice(n_draws),)]
     else:
-        p = xnp.astype(p, np.result_type(dtype_of(p), np.float32)) if hasattr(p, "dtype") \
+        p = xnp.astype(p, np.result_type(_dtype_of(p), np.float32)) if hasattr(p, "dtype") \
             else np.asarray(p, np.float64)
-        if tuple(shape_of(p)) != (n_inputs,):
+        if tuple(_shape_of(p)) != (n_inputs,):
             raise ValueError(f"xform.random.choice: p must be None or a 1-d vector of size "
-                             f"a.shape[axis] = {n_inputs}; got shape {shape_of(p)}.")
+                             f"a.shape[axis] = {n_inputs}; got shape {_shape_of(p)}.")
         if replace:
             cum = xnp.cumsum(p)
-            r = cum[-1] * (1 - uniform(key, shape, dtype_of(cum)))
+            r = cum[-1] * (1 - uniform(key, shape, _dtype_of(cum)))
             ind = xnp.astype(xnp.searchsorted(cum, r), np.int64)
         else:
-            g = gumbel(key, (n_inputs,), dtype_of(p)) + xnp.log(p)
+            g = gumbel(key, (n_inputs,), _dtype_of(p)) + xnp.log(p)
             ind = xnp.astype(_top_k_indices(g, n_draws), np.int64)
         result = ind if scalar else xnp.take(arr, ind, axis=axis)
-    out_shape = shape if scalar else (tuple(shape_of(arr)[:axis]) + shape
-                                      + tuple(shape_of(arr)[axis + 1:]))
+    out_shape = shape if scalar else (tuple(_shape_of(arr)[:axis]) + shape
+                                      + tuple(_shape_of(arr)[axis + 1:]))
     return xnp.reshape(result, out_shape)
 
 
@@ -572,7 +725,7 @@ def _uniform_rows(keys: np.ndarray, dt: np.dtype, lo: Any = 0.0, hi: Any = 1.0) 
 
 def _normal_rows(keys: np.ndarray, dt: np.dtype) -> np.ndarray:
     u = _uniform_rows(keys, dt, np.nextafter(dt.type(-1.0), dt.type(0.0)), 1.0)
-    return dt.type(np.sqrt(2.0)) * np.asarray(erfinv(u)).astype(dt)
+    return dt.type(np.sqrt(2.0)) * np.asarray(_erfinv(u)).astype(dt)
 
 
 def _gamma_rows(keys: np.ndarray, alpha: np.ndarray, log_space: bool) -> np.ndarray:
@@ -632,12 +785,12 @@ def _gamma_impl(key: Any, a: Any, log_space: bool) -> np.ndarray:
 
 def _gamma_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
     key, a = vals
-    size = next(shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
+    size = next(_shape_of(v)[d] for v, d in zip(vals, dims) if d is not None)
     key = xnp.moveaxis(key, dims[0], 0) if dims[0] is not None else \
-        xnp.broadcast_to(key, (size,) + tuple(shape_of(key)))
+        xnp.broadcast_to(key, (size,) + tuple(_shape_of(key)))
     a = xnp.moveaxis(a, dims[1], 0) if dims[1] is not None else \
-        xnp.broadcast_to(a, (size,) + tuple(shape_of(a)))
-    return bind(random_gamma_p, key, a, **params), 0
+        xnp.broadcast_to(a, (size,) + tuple(_shape_of(a)))
+    return _bind(_random_gamma_p, key, a, **params), 0
 
 
 def _gamma_lower(ctx: Any, key: Any, a: Any, log_space: bool) -> Any:
@@ -656,22 +809,22 @@ def _gamma_lower(ctx: Any, key: Any, a: Any, log_space: bool) -> Any:
     return jax.vmap(one)(flat_keys, flat_a).reshape(a.shape)
 
 
-random_gamma_p = Primitive("random_gamma", _gamma_impl, nondiff=True)
-random_gamma_p.batch = _gamma_batch
-random_gamma_p.lower = _gamma_lower
+_random_gamma_p = _Primitive("random_gamma", _gamma_impl, nondiff=True)
+_random_gamma_p.batch = _gamma_batch
+_random_gamma_p.lower = _gamma_lower
 
 
 def _gamma_dsample_dalpha(x: Any, alpha: Any) -> Any:
     """Implicit reparameterisation: ``dx/da = -(dP/da) / (dP/dx)`` where ``P(a, x)``, the
     regularised lower incomplete gamma function, is held at the sample's quantile."""
-    dp_da = bind(gammainc_p, alpha, x, k=1)
-    log_density = (alpha - 1.0) * xnp.log(x) - x - gammaln(alpha)
+    dp_da = _bind(_gammainc_p, alpha, x, k=1)
+    log_density = (alpha - 1.0) * xnp.log(x) - x - _gammaln(alpha)
     return -dp_da / xnp.exp(log_density)
 
 
-@custom_jvp
+@_custom_jvp
 def _gamma_sample(key: Any, alpha: Any) -> Any:
-    return bind(random_gamma_p, key, alpha, log_space=False)
+    return _bind(_random_gamma_p, key, alpha, log_space=False)
 
 
 @_gamma_sample.defjvp
@@ -682,9 +835,9 @@ def _gamma_sample_jvp(primals: Any, tangents: Any) -> Any:
     return x, tangent
 
 
-@custom_jvp
+@_custom_jvp
 def _loggamma_sample(key: Any, alpha: Any) -> Any:
-    return bind(random_gamma_p, key, alpha, log_space=True)
+    return _bind(_random_gamma_p, key, alpha, log_space=True)
 
 
 @_loggamma_sample.defjvp
@@ -693,25 +846,34 @@ def _loggamma_sample_jvp(primals: Any, tangents: Any) -> Any:
     key, alpha = primals
     log_x = _loggamma_sample(key, alpha)
     x = xnp.exp(log_x)
-    dp_da = bind(gammainc_p, alpha, x, k=1)
-    log_x_density = alpha * log_x - x - gammaln(alpha)
+    dp_da = _bind(_gammainc_p, alpha, x, k=1)
+    log_x_density = alpha * log_x - x - _gammaln(alpha)
     return log_x, tangents[1] * (-dp_da / xnp.exp(log_x_density))
 
 
-def _gamma_common(name: str, key: Any, a: Any, shape: Shape | None, dtype: Any,
+def _gamma_common(name: str, key: Any, a: Any, shape: _Shape | None, dtype: Any,
                   log_space: bool) -> Any:
     key = _check_key(name, key)
     dt = _float_dtype(name, dtype)
-    shape = tuple(shape_of(a)) if shape is None else _shape(name, shape)
+    shape = tuple(_shape_of(a)) if shape is None else _shape(name, shape)
     a = xnp.broadcast_to(xnp.astype(a, dt), shape)
     if log_space:
         return _loggamma_sample(key, a)
     return _gamma_sample(key, a)
 
 
-def gamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
+def gamma(key: Any, a: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
     """Gamma(``a``, 1) samples (Marsaglia-Tsang), differentiable in ``a`` by implicit
     reparameterisation, as ``jax.random.gamma``.
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: the shape parameter (broadcast; differentiable).
+        shape: the shape of the result (default: ``a``'s).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples.
 
     >>> x = gamma(PRNGKey(0), 2.0, (1000,))
     >>> bool(abs(float(x.mean()) - 2.0) < 0.2)
@@ -720,9 +882,18 @@ def gamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> An
     return _gamma_common("gamma", key, a, shape, dtype, log_space=False)
 
 
-def loggamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
+def loggamma(key: Any, a: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
     """The log of Gamma(``a``, 1) samples, accurate for small ``a``; differentiable in
     ``a`` by implicit reparameterisation (so are :func:`beta` and :func:`dirichlet`).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: the shape parameter (broadcast).
+        shape: the shape of the result (default: ``a``'s).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        ``log`` of Gamma(``a``, 1) samples.
 
     >>> import xform
     >>> g = xform.grad(lambda a: loggamma(PRNGKey(0), a, (4,)).sum())(2.0)
@@ -732,8 +903,18 @@ def loggamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) ->
     return _gamma_common("loggamma", key, a, shape, dtype, log_space=True)
 
 
-def beta(key: Any, a: Any, b: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
+def beta(key: Any, a: Any, b: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
     """Beta(``a``, ``b``) samples, as the ratio of two gamma samples (in log space).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        a: the first shape parameter (broadcast).
+        b: the second shape parameter (broadcast).
+        shape: the shape of the result (default: the broadcast shape).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples in ``(0, 1)``.
 
     >>> x = beta(PRNGKey(0), 2.0, 5.0, (1000,))
     >>> bool(abs(float(x.mean()) - 2.0 / 7.0) < 0.02)
@@ -742,7 +923,7 @@ def beta(key: Any, a: Any, b: Any, shape: Shape | None = None, dtype: Any = None
     key = _check_key("beta", key)
     dt = _float_dtype("beta", dtype)
     if shape is None:
-        shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+        shape = np.broadcast_shapes(_shape_of(a), _shape_of(b))
     shape = _shape("beta", shape)
     key_a, key_b = split(key)[0], split(key)[1]
     log_a = loggamma(key_a, xnp.broadcast_to(xnp.astype(a, dt), shape), shape, dt)
@@ -752,9 +933,18 @@ def beta(key: Any, a: Any, b: Any, shape: Shape | None = None, dtype: Any = None
     return ga / (ga + gb)
 
 
-def dirichlet(key: Any, alpha: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
+def dirichlet(key: Any, alpha: Any, shape: _Shape | None = None, dtype: Any = None) -> Any:
     """Dirichlet(``alpha``) samples over the last axis of ``alpha`` (normalised gamma
     samples, drawn in log space).
+
+    Args:
+        key: a key, from :func:`PRNGKey` or :func:`split`.
+        alpha: concentrations, last axis the categories.
+        shape: the shape of the result without the last axis (default: ``alpha``'s batch shape).
+        dtype: a floating dtype (default float64).
+
+    Returns:
+        Samples on the simplex (last axis sums to 1).
 
     >>> x = dirichlet(PRNGKey(0), np.array([1.0, 2.0, 3.0]), (4,))
     >>> x.shape, bool(np.allclose(x.sum(-1), 1.0))
@@ -762,12 +952,12 @@ def dirichlet(key: Any, alpha: Any, shape: Shape | None = None, dtype: Any = Non
     """
     key = _check_key("dirichlet", key)
     dt = _float_dtype("dirichlet", dtype)
-    if len(shape_of(alpha)) < 1:
+    if len(_shape_of(alpha)) < 1:
         raise ValueError("xform.random.dirichlet: alpha must have at least one dimension "
-                         f"(the categories); got shape {shape_of(alpha)}.")
-    shape = tuple(shape_of(alpha))[:-1] if shape is None else _shape("dirichlet", shape)
-    full = shape + tuple(shape_of(alpha))[-1:]
+                         f"(the categories); got shape {_shape_of(alpha)}.")
+    shape = tuple(_shape_of(alpha))[:-1] if shape is None else _shape("dirichlet", shape)
+    full = shape + tuple(_shape_of(alpha))[-1:]
     logs = loggamma(key, xnp.broadcast_to(xnp.astype(alpha, dt), full), full, dt)
-    shifted = xnp.exp(logs - stop_gradient(xnp.max(logs, axis=-1, keepdims=True)))
+    shifted = xnp.exp(logs - _stop_gradient(xnp.max(logs, axis=-1, keepdims=True)))
     return shifted / xnp.sum(shifted, axis=-1, keepdims=True)
 

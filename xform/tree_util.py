@@ -24,14 +24,21 @@ __all__ = [
     "register_pytree_node", "register_pytree_with_keys", "register_dataclass", "ravel_pytree",
 ]
 
-IsLeaf = Callable[[Any], bool] | None
+_IsLeaf = Callable[[Any], bool] | None
 
 
 # --------------------------------------------------------------------------- key paths
 
 @dataclasses.dataclass(frozen=True)
 class DictKey:
-    """Key path entry for a mapping child: prints as ``['a']``."""
+    """Key path entry for a mapping child: prints as ``['a']``.
+
+
+
+    >>> from xform.tree_util import DictKey
+    >>> str(DictKey("a"))
+    "['a']"
+    """
     key: Any
 
     def __str__(self) -> str:
@@ -40,7 +47,14 @@ class DictKey:
 
 @dataclasses.dataclass(frozen=True)
 class SequenceKey:
-    """Key path entry for a list/tuple child: prints as ``[0]``."""
+    """Key path entry for a list/tuple child: prints as ``[0]``.
+
+
+
+    >>> from xform.tree_util import SequenceKey
+    >>> str(SequenceKey(0))
+    '[0]'
+    """
     idx: int
 
     def __str__(self) -> str:
@@ -49,7 +63,14 @@ class SequenceKey:
 
 @dataclasses.dataclass(frozen=True)
 class GetAttrKey:
-    """Key path entry for an attribute (namedtuple, dataclass): prints as ``.name``."""
+    """Key path entry for an attribute (namedtuple, dataclass): prints as ``.name``.
+
+
+
+    >>> from xform.tree_util import GetAttrKey
+    >>> str(GetAttrKey("w"))
+    '.w'
+    """
     name: str
 
     def __str__(self) -> str:
@@ -58,7 +79,14 @@ class GetAttrKey:
 
 @dataclasses.dataclass(frozen=True)
 class FlattenedIndexKey:
-    """Key path entry for a child of a node registered without key information."""
+    """Key path entry for a child of a node registered without key information.
+
+
+
+    >>> from xform.tree_util import FlattenedIndexKey
+    >>> FlattenedIndexKey(1).key
+    1
+    """
     key: int
 
     def __str__(self) -> str:
@@ -66,7 +94,18 @@ class FlattenedIndexKey:
 
 
 def keystr(path: Sequence[Any]) -> str:
-    """Render a key path such as ``(DictKey('a'), SequenceKey(0))`` as ``"['a'][0]"``."""
+    """Render a key path such as ``(DictKey('a'), SequenceKey(0))`` as ``"['a'][0]"``.
+
+    Args:
+        path: a sequence of keys, from the ``*_with_path`` functions.
+
+    Returns:
+        The path as Python indexing syntax.
+
+    >>> from xform.tree_util import DictKey, SequenceKey, keystr
+    >>> keystr((DictKey("a"), SequenceKey(0)))
+    "['a'][0]"
+    """
     return "".join(str(k) for k in path)
 
 
@@ -151,7 +190,27 @@ def register_pytree_with_keys(
     unflatten_fn: Callable[[Any, Iterable[Any]], Any],
     flatten_fn: Callable[[Any], tuple[Iterable[Any], Any]] | None = None,
 ) -> None:
-    """Register ``nodetype`` with a flatten function that also returns a key per child."""
+    """Register ``nodetype`` with a flatten function that also returns a key per child.
+
+    Args:
+        nodetype: the class.
+        flatten_with_keys: ``x -> (((key, child), ...), aux_data)``.
+        unflatten_fn: ``(aux_data, children) -> x``.
+        flatten_fn: optionally a faster ``x -> (children, aux_data)``.
+
+    Returns:
+        None.
+
+    >>> from xform.tree_util import GetAttrKey, keystr, register_pytree_with_keys
+    >>> from xform.tree_util import tree_leaves_with_path
+    >>> class Box:
+    ...     def __init__(self, value):
+    ...         self.value = value
+    >>> register_pytree_with_keys(Box, lambda b: (((GetAttrKey("value"), b.value),), None),
+    ...                           lambda _, c: Box(*c))
+    >>> [(keystr(p), x) for p, x in tree_leaves_with_path(Box(7))]
+    [('.value', 7)]
+    """
     if flatten_fn is None:
         def flatten_fn(x: Any) -> tuple[Iterable[Any], Any]:
             keyed, aux = flatten_with_keys(x)
@@ -170,6 +229,23 @@ def register_pytree_node(
     """Register ``nodetype`` as a pytree node.
 
     ``flatten_fn(x) -> (children, aux_data)``; ``unflatten_fn(aux_data, children) -> x``.
+
+    Args:
+        nodetype: the class.
+        flatten_fn: ``x -> (children, aux_data)``.
+        unflatten_fn: ``(aux_data, children) -> x``.
+        flatten_with_keys_fn: optionally ``x -> (((key, child), ...), aux_data)``, for key paths.
+
+    Returns:
+        None.
+
+    >>> from xform.tree_util import register_pytree_node, tree_leaves
+    >>> class Pair:
+    ...     def __init__(self, a, b):
+    ...         self.a, self.b = a, b
+    >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda _, c: Pair(*c))
+    >>> tree_leaves([Pair(1, 2), 3])
+    [1, 2, 3]
     """
     if flatten_with_keys_fn is None:
         def flatten_with_keys_fn(x: Any) -> tuple[Iterable[tuple[Any, Any]], Any]:
@@ -195,6 +271,24 @@ def register_dataclass(cls: Any = None, data_fields: Sequence[str] | None = None
 
     With neither list given, fields declared with ``metadata={'static': True}`` are meta
     fields and all other ``__init__`` fields are data. Usable as a bare decorator.
+
+    Args:
+        cls: the dataclass (omitted when used as ``@register_dataclass(...)``).
+        data_fields: the fields that are children (traced, differentiated).
+        meta_fields: the fields that are static (part of the structure).
+
+    Returns:
+        ``cls``, registered.
+
+    >>> import dataclasses
+    >>> from xform.tree_util import register_dataclass, tree_leaves
+    >>> @register_dataclass
+    ... @dataclasses.dataclass
+    ... class Params:
+    ...     w: float
+    ...     b: float
+    >>> tree_leaves(Params(1.0, 2.0))
+    [1.0, 2.0]
     """
     if cls is None:
         return lambda c: register_dataclass(c, data_fields, meta_fields)
@@ -252,7 +346,15 @@ class _Mismatch(Exception):
 
 
 class PyTreeDef:
-    """The structure of a pytree: node types, their aux data and children, with leaves elided."""
+    """The structure of a pytree: node types, their aux data and children, with leaves elided.
+
+
+
+    >>> from xform.tree_util import tree_structure
+    >>> treedef = tree_structure({'a': 1, 'b': (2, 3)})
+    >>> treedef.num_leaves, treedef.unflatten([4, 5, 6])
+    (3, {'a': 4, 'b': (5, 6)})
+    """
 
     __slots__ = ("_type", "_handler", "_aux", "_children", "num_leaves", "num_nodes", "_hash")
     _hash: int
@@ -428,7 +530,7 @@ def _describe_value(x: Any) -> str:
 
 # --------------------------------------------------------------------------- flatten & co
 
-def _flatten(tree: Any, is_leaf: IsLeaf, leaves: list[Any],
+def _flatten(tree: Any, is_leaf: _IsLeaf, leaves: list[Any],
              paths: list[tuple[Any, ...]] | None, path: tuple[Any, ...]) -> PyTreeDef:
     # Recursive (one frame per level): fine for any realistically nested pytree.
     handler = None if is_leaf is not None and is_leaf(tree) else _handler_for(tree)
@@ -449,38 +551,113 @@ def _flatten(tree: Any, is_leaf: IsLeaf, leaves: list[Any],
     return PyTreeDef(type(tree), handler, aux, tuple(subdefs))
 
 
-def tree_flatten(tree: Any, is_leaf: IsLeaf = None) -> tuple[list[Any], PyTreeDef]:
-    """Return ``(leaves, treedef)``; ``is_leaf(x)`` returning True stops descent at ``x``."""
+def tree_flatten(tree: Any, is_leaf: _IsLeaf = None) -> tuple[list[Any], PyTreeDef]:
+    """Return ``(leaves, treedef)``; ``is_leaf(x)`` returning True stops descent at ``x``.
+
+    Args:
+        tree: a pytree (dicts, lists, tuples, namedtuples, None, registered nodes).
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        ``(leaves, treedef)``.
+
+    >>> from xform.tree_util import tree_flatten
+    >>> leaves, treedef = tree_flatten({"b": (1, 2), "a": [3]})
+    >>> leaves
+    [3, 1, 2]
+    """
     leaves: list[Any] = []
     return leaves, _flatten(tree, is_leaf, leaves, None, ())
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
-    """Rebuild a pytree with structure ``treedef`` from ``leaves``."""
+    """Rebuild a pytree with structure ``treedef`` from ``leaves``.
+
+    Args:
+        treedef: the structure, from :func:`tree_flatten`.
+        leaves: as many leaves as it has.
+
+    Returns:
+        The pytree.
+
+    >>> from xform.tree_util import tree_flatten, tree_unflatten
+    >>> _, treedef = tree_flatten({"a": 0, "b": (0, 0)})
+    >>> tree_unflatten(treedef, [1, 2, 3])
+    {'a': 1, 'b': (2, 3)}
+    """
     return treedef.unflatten(leaves)
 
 
-def tree_leaves(tree: Any, is_leaf: IsLeaf = None) -> list[Any]:
-    """The leaves of ``tree`` in flattening order."""
+def tree_leaves(tree: Any, is_leaf: _IsLeaf = None) -> list[Any]:
+    """The leaves of ``tree`` in flattening order.
+
+    Args:
+        tree: a pytree.
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        The list of leaves.
+
+    >>> from xform.tree_util import tree_leaves
+    >>> tree_leaves([1, (2, None), {"x": 3}])
+    [1, 2, 3]
+    """
     return tree_flatten(tree, is_leaf)[0]
 
 
-def tree_structure(tree: Any, is_leaf: IsLeaf = None) -> PyTreeDef:
-    """The treedef of ``tree``."""
+def tree_structure(tree: Any, is_leaf: _IsLeaf = None) -> PyTreeDef:
+    """The treedef of ``tree``.
+
+    Args:
+        tree: a pytree.
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        Its ``PyTreeDef``.
+
+    >>> from xform.tree_util import tree_structure
+    >>> tree_structure((1, [2, 3])).num_leaves
+    3
+    """
     return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_flatten_with_path(tree: Any, is_leaf: IsLeaf = None
+def tree_flatten_with_path(tree: Any, is_leaf: _IsLeaf = None
                            ) -> tuple[list[tuple[tuple[Any, ...], Any]], PyTreeDef]:
-    """Like :func:`tree_flatten`, but each leaf comes as ``(key_path, leaf)``."""
+    """Like :func:`tree_flatten`, but each leaf comes as ``(key_path, leaf)``.
+
+    Args:
+        tree: a pytree.
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        ``([(key_path, leaf), ...], treedef)``.
+
+    >>> from xform.tree_util import keystr, tree_flatten_with_path
+    >>> pairs, _ = tree_flatten_with_path({"a": [1, 2]})
+    >>> [(keystr(p), x) for p, x in pairs]
+    [("['a'][0]", 1), ("['a'][1]", 2)]
+    """
     leaves: list[Any] = []
     paths: list[tuple[Any, ...]] = []
     treedef = _flatten(tree, is_leaf, leaves, paths, ())
     return list(zip(paths, leaves)), treedef
 
 
-def tree_leaves_with_path(tree: Any, is_leaf: IsLeaf = None) -> list[tuple[tuple[Any, ...], Any]]:
-    """The ``(key_path, leaf)`` pairs of ``tree``."""
+def tree_leaves_with_path(tree: Any, is_leaf: _IsLeaf = None) -> list[tuple[tuple[Any, ...], Any]]:
+    """The ``(key_path, leaf)`` pairs of ``tree``.
+
+    Args:
+        tree: a pytree.
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        The list of ``(key_path, leaf)``.
+
+    >>> from xform.tree_util import keystr, tree_leaves_with_path
+    >>> [keystr(p) for p, _ in tree_leaves_with_path((1, {"x": 2}))]
+    ['[0]', "[1]['x']"]
+    """
     return tree_flatten_with_path(tree, is_leaf)[0]
 
 
@@ -496,15 +673,43 @@ def _flatten_rest(treedef: PyTreeDef, rest: Sequence[Any]) -> list[list[Any]]:
     return out
 
 
-def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = None) -> Any:
-    """Apply ``f`` leafwise: ``f(x, *ys)`` where each ``ys`` tree has ``tree`` as a prefix."""
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: _IsLeaf = None) -> Any:
+    """Apply ``f`` leafwise: ``f(x, *ys)`` where each ``ys`` tree has ``tree`` as a prefix.
+
+    Args:
+        f: called with one leaf of ``tree`` and the matching leaf of each of ``rest``.
+        tree: a pytree.
+        *rest: pytrees with ``tree``'s structure (or with it as a prefix).
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        A pytree like ``tree`` of ``f``'s results.
+
+    >>> from xform.tree_util import tree_map
+    >>> tree_map(lambda x, y: x + y, {"a": 1, "b": (2, 3)}, {"a": 10, "b": (20, 30)})
+    {'a': 11, 'b': (22, 33)}
+    """
     leaves, treedef = tree_flatten(tree, is_leaf)
     others = _flatten_rest(treedef, rest)
     return treedef.unflatten([f(*xs) for xs in zip(leaves, *others)])
 
 
-def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: IsLeaf = None) -> Any:
-    """Like :func:`tree_map`, but calls ``f(key_path, x, *ys)``."""
+def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: _IsLeaf = None) -> Any:
+    """Like :func:`tree_map`, but calls ``f(key_path, x, *ys)``.
+
+    Args:
+        f: called as ``f(key_path, leaf, *other_leaves)``.
+        tree: a pytree.
+        *rest: pytrees with ``tree``'s structure.
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        A pytree like ``tree`` of ``f``'s results.
+
+    >>> from xform.tree_util import keystr, tree_map_with_path
+    >>> tree_map_with_path(lambda p, x: f"{keystr(p)}={x}", {"a": 1, "b": 2})
+    {'a': "['a']=1", 'b': "['b']=2"}
+    """
     pairs, treedef = tree_flatten_with_path(tree, is_leaf)
     others = _flatten_rest(treedef, rest)
     return treedef.unflatten([f(p, x, *ys) for (p, x), *ys in zip(pairs, *others)])
@@ -514,21 +719,62 @@ _NO_INITIAL: Any = object()
 
 
 def tree_reduce(f: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_INITIAL,
-                is_leaf: IsLeaf = None) -> Any:
-    """``functools.reduce`` over the leaves of ``tree``."""
+                is_leaf: _IsLeaf = None) -> Any:
+    """``functools.reduce`` over the leaves of ``tree``.
+
+    Args:
+        f: ``(accumulated, leaf) -> accumulated``.
+        tree: a pytree.
+        initializer: the first accumulated value (default: the first leaf).
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        The reduction.
+
+    >>> import operator
+    >>> from xform.tree_util import tree_reduce
+    >>> tree_reduce(operator.add, {"a": 1, "b": [2, 3]})
+    6
+    """
     leaves = tree_leaves(tree, is_leaf)
     if initializer is _NO_INITIAL:
         return functools.reduce(f, leaves)
     return functools.reduce(f, leaves, initializer)
 
 
-def tree_all(tree: Any, is_leaf: IsLeaf = None) -> bool:
-    """True if every leaf is truthy."""
+def tree_all(tree: Any, is_leaf: _IsLeaf = None) -> bool:
+    """True if every leaf is truthy.
+
+    Args:
+        tree: a pytree.
+        is_leaf: ``x -> bool``; True stops the descent at ``x`` (a leaf).
+
+    Returns:
+        ``all(leaves)``.
+
+    >>> from xform.tree_util import tree_all
+    >>> tree_all({"a": True, "b": [1, 0]})
+    False
+    """
     return all(tree_leaves(tree, is_leaf))
 
 
 def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, tree: Any) -> Any:
-    """Turn an outer-structured tree of inner-structured trees inside out."""
+    """Turn an outer-structured tree of inner-structured trees inside out.
+
+    Args:
+        outer_treedef: the structure of the outer level.
+        inner_treedef: the structure of each inner tree.
+        tree: an outer tree of inner trees.
+
+    Returns:
+        An inner tree of outer trees.
+
+    >>> from xform.tree_util import tree_structure, tree_transpose
+    >>> tree = [(1, 2), (3, 4)]
+    >>> tree_transpose(tree_structure([0, 0]), tree_structure((0, 0)), tree)
+    ([1, 3], [2, 4])
+    """
     rows = [inner_treedef.flatten_up_to(sub) for sub in outer_treedef.flatten_up_to(tree)]
     columns = [outer_treedef.unflatten([row[j] for row in rows])
                for j in range(inner_treedef.num_leaves)]
@@ -547,6 +793,18 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     Works on traced values too: the array work is done by NumPy's functions, which
     hand traced values to ``xform.numpy`` (``__array_function__``), so this module,
     which ``xform.numpy`` uses, needs no import of it.
+
+    Args:
+        tree: a pytree of arrays.
+
+    Returns:
+        ``(flat, unravel)``: the 1-D array and the function back to the tree.
+
+    >>> import numpy
+    >>> from xform.tree_util import ravel_pytree
+    >>> flat, unravel = ravel_pytree({"a": numpy.ones(2), "b": 3.0})
+    >>> flat.tolist(), unravel(flat)["b"].item()
+    ([1.0, 1.0, 3.0], 3.0)
     """
     leaves, treedef = tree_flatten(tree)
     if not leaves:

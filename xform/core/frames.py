@@ -1,11 +1,21 @@
-"""Where in the user's code an operation comes from (for error messages)."""
+"""Where in the user's code an operation comes from: for error messages, and for
+NumPy's floating-point warnings, which are issued at the user's line rather than in
+xform's files."""
 from __future__ import annotations
 
+import contextvars
 import os
+import re
 import sys
-from typing import Any
+import warnings
+from types import CodeType, FrameType
+from typing import Any, Callable
+
+import numpy as np
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_FP_KINDS = ("divide", "over", "under", "invalid")
+_SITE = re.compile(r"^(.*):(\d+) \(in (.*)\)$")
 
 
 def user_frame() -> str:
@@ -16,3 +26,118 @@ def user_frame() -> str:
     if f is None:
         return "<unknown>"
     return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
+
+
+#: Sweeps that run derivative rules after the user's code has returned register their
+#: code object here, with a function that reads, from such a frame, the primitive being
+#: differentiated and the user's line that created it (or None where not recorded).
+SWEEPS: dict[CodeType, Callable[[FrameType], tuple[str, str | None]]] = {}
+
+
+def _reissue(kind: str, flag: int) -> None:
+    """NumPy's error callback (``np.errstate(call=...)``): issue the warning NumPy would
+    have issued, at the user's line that created the operation."""
+    f: FrameType | None = sys._getframe(1)
+    prim = sweep = site = None
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        describe = SWEEPS.get(f.f_code)
+        if describe is not None and sweep is None:
+            sweep, site = describe(f)
+        if prim is None and sweep is None:
+            name = getattr(f.f_locals.get("prim"), "name", None)
+            prim = name if isinstance(name, str) else None
+        f = f.f_back
+    if sweep is not None:
+        message = (f"{kind} encountered in the derivative of `{sweep}` (the backward pass "
+                   "of reverse mode)")
+        if site is None:
+            message += ("; the line shown called the transform: under "
+                        "xform.debug_nans() the warning names the line that created "
+                        "the operation")
+    else:
+        message = f"{kind} encountered in {prim}" if prim else f"{kind} encountered"
+    match = _SITE.match(site) if site is not None else None
+    if match is not None:
+        filename, lineno = match.group(1), int(match.group(2))
+        module_globals: dict[str, Any] = {}
+        for m in list(sys.modules.values()):
+            if getattr(m, "__file__", None) == filename:
+                module_globals = vars(m)
+                break
+    elif f is not None:
+        filename, lineno, module_globals = f.f_code.co_filename, f.f_lineno, f.f_globals
+    else:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return
+    registry = module_globals.setdefault("__warningregistry__", {}) if module_globals else None
+    warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
+                           module=module_globals.get("__name__"), registry=registry,
+                           module_globals=module_globals or None)
+
+
+def _redirected_state() -> Any:
+    """NumPy's error state as it is now, with the kinds set to "warn" set to call
+    :func:`_reissue` instead (the same state when none is, or when it is already
+    redirected). Built in a copy of the current context, so nothing here changes."""
+    modes: dict[str, Any] = dict(np.geterr())
+    redirect: dict[str, Any] = {k: "call" for k in _FP_KINDS if modes[k] == "warn"}
+    if redirect and np.geterrcall() is not _reissue:
+        np.seterrcall(_reissue)
+        np.seterr(**redirect)
+    return _EXTOBJ.get() if _EXTOBJ is not None else None
+
+
+# NumPy >= 2 keeps its error state in a context variable: switching to the redirected
+# state is then one lookup and one set, with the state built once per distinct state
+# (a plain np.errstate costs ~10x more, on every transform call)
+try:
+    from numpy._core._ufunc_config import _extobj_contextvar as _EXTOBJ  # type: ignore[attr-defined]
+except ImportError:  # NumPy 1.x: np.errstate on each use
+    _EXTOBJ = None  # type: ignore[assignment]
+_REDIRECTED: dict[Any, Any] = {}
+
+
+class FPWarningsAtUserLine:
+    """While active, NumPy floating-point warnings (divide by zero, overflow, invalid
+    value...) raised by xform's implementations and derivative rules are issued at the
+    user's line that created the operation. Only the kinds NumPy is set to ``"warn"``
+    are redirected (``np.errstate`` set to ignore or raise is left alone); nested uses
+    change nothing. Not re-entrant per instance: make one per use."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self) -> None:
+        self._state: Any = None
+
+    def __enter__(self) -> None:
+        if _EXTOBJ is None:
+            self._enter_numpy1()
+            return
+        now = _EXTOBJ.get()
+        target = _REDIRECTED.get(now)
+        if target is None:
+            if len(_REDIRECTED) > 64:  # states made by errstate blocks: bounded
+                _REDIRECTED.clear()
+            # keyed by the state object itself (kept alive as the key): never reused
+            target = _REDIRECTED[now] = contextvars.copy_context().run(_redirected_state)
+        if target is not now:
+            self._state = _EXTOBJ.set(target)
+
+    def _enter_numpy1(self) -> None:
+        if np.geterrcall() is _reissue:
+            return
+        modes: dict[str, Any] = dict(np.geterr())
+        redirect: dict[str, Any] = {k: "call" for k in _FP_KINDS if modes[k] == "warn"}
+        if redirect:
+            state = np.errstate(call=_reissue, **redirect)
+            state.__enter__()
+            self._state = state
+
+    def __exit__(self, *exc: Any) -> None:
+        state = self._state
+        if state is None:
+            return
+        if _EXTOBJ is not None:
+            _EXTOBJ.reset(state)
+        else:
+            state.__exit__(*exc)

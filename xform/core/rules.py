@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from typing import Any, Callable, MutableMapping, Sequence
 
 import numpy as np
@@ -464,6 +465,61 @@ def float_elementwise_shape(prim: Primitive) -> None:
     prim.abstract_eval = rule
 
 
+# sample arguments for a generated docstring's example: the first at which NumPy's
+# function is finite without a floating-point error
+_SAMPLES = {1: ((0.5,), (1.5,), (3,)), 2: ((0.5, 1.5), (1.5, 0.5), (3, 5))}
+
+
+def _sample(impl: Callable[..., Any], nargs: int) -> tuple[Any, ...] | None:
+    for args in _SAMPLES[nargs]:
+        try:
+            with np.errstate(all="raise"):
+                out = np.asarray(impl(*args))
+        except (TypeError, ValueError, FloatingPointError, ArithmeticError):
+            continue
+        if out.dtype.kind in "biuf" and np.all(np.isfinite(out)):
+            return args
+    return None
+
+
+def numpy_op_doc(fn: Callable[..., Any], name: str, impl: Callable[..., Any], nargs: int,
+                 differentiable: bool, note: str = "", *, ref: str = "numpy",
+                 alias: str = "np", alias_of: str = "xform.numpy", wrt: int = 0,
+                 intro: str | None = None, module: str | None = None) -> None:
+    """Give an elementwise op made by a factory its docstring (Args, Returns and an
+    example the doctests run: the value against ``ref``'s function of the same name and,
+    when it has a derivative, ``grad`` in argument ``wrt`` against a central difference),
+    and the module of its caller (so that it is documented and doctested where it is
+    defined). ``intro`` replaces the first paragraph."""
+    fn.__module__ = module or sys._getframe(2).f_globals.get("__name__", fn.__module__)
+    names = ("x", "y")[:nargs]
+    what = "traceable and differentiable (forward and reverse mode, any order, under vmap " \
+           "and jit)" if differentiable else "traceable, with no derivative (a zero one where " \
+           "it is piecewise constant)"
+    args_doc = "".join(f"    {n}: an array or scalar, or a traced value under a transform"
+                       f"{' (broadcast against x)' if i else ''}.\n" for i, n in enumerate(names))
+    head = intro if intro is not None else f"Elementwise `{ref}.{name}`, {what}."
+    doc = (f"{head}{(' ' + note) if note else ''}\n\n"
+           f"Args:\n{args_doc}\n"
+           f"Returns:\n    `{ref}.{name}({', '.join(names)})`"
+           f"{' broadcast' if nargs > 1 else ''}, traced when an argument is.\n")
+    args = _sample(impl, nargs)
+    if args is not None:
+        shown = ", ".join(repr(a) for a in args)
+        imports = "numpy, xform" + (f", {ref}" if ref != "numpy" else "")
+        doc += (f"\nExample:\n    >>> import {imports}, {alias_of} as {alias}\n"
+                f"    >>> bool(numpy.all({alias}.{name}({shown}) == {ref}.{name}({shown})))\n"
+                "    True\n")
+        if differentiable and isinstance(args[wrt], float):
+            lo = ", ".join(f"{a!r} - 1e-6" if i == wrt else repr(a) for i, a in enumerate(args))
+            hi = ", ".join(f"{a!r} + 1e-6" if i == wrt else repr(a) for i, a in enumerate(args))
+            argnums = f", argnums={wrt}" if wrt else ""
+            doc += (f"    >>> slope = ({ref}.{name}({hi}) - {ref}.{name}({lo})) / 2e-6\n"
+                    f"    >>> bool(abs(xform.grad({alias}.{name}{argnums})({shown}) - slope) "
+                    "< 1e-6)\n    True\n")
+    fn.__doc__ = doc
+
+
 def unary_op(name: str, impl: Callable[[Any], Any],
              deriv: Callable[..., Any] | None,
              numeric: Callable[[Any, Any], Any] | None = None
@@ -485,7 +541,7 @@ def unary_op(name: str, impl: Callable[[Any], Any],
         return bind(prim, x)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `numpy.{name}`, traceable and differentiable."
+    numpy_op_doc(fn, name, impl, 1, deriv is not None)
     fn._accepts_sequences = True  # type: ignore[attr-defined]
     return prim, fn
 
@@ -506,7 +562,7 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"Elementwise `numpy.{name}` with broadcasting, traceable and differentiable."
+    numpy_op_doc(fn, name, impl, 2, not prim.nondiff)
     fn._accepts_sequences = True  # type: ignore[attr-defined]
     return prim, fn
 
@@ -519,5 +575,9 @@ def nondiff_op(name: str, impl: Callable[..., Any]) -> tuple[Primitive, Callable
         return bind(prim, *args, **params)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"`numpy.{name}`: accepts traced values, contributes no derivative."
+    fn.__module__ = sys._getframe(1).f_globals.get("__name__", fn.__module__)
+    fn.__doc__ = (f"`numpy.{name}`, traceable; it contributes no derivative.\n\n"
+                  f"Args:\n    *args: as `numpy.{name}`'s (arrays, scalars or traced values).\n"
+                  f"    **params: `numpy.{name}`'s keyword arguments.\n\n"
+                  f"Returns:\n    What `numpy.{name}` returns, traced when an argument is.\n")
     return prim, fn

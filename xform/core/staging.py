@@ -110,12 +110,33 @@ def trace_to_jaxpr(fun: Callable[..., Sequence[Any]],
 # ----------------------------------------------------------------------------- frozen draws
 class TracedRandomWarning(UserWarning):
     """A stateful random draw (``numpy.random``) ran while a function was being traced:
-    it happens once, at trace time, and its values are frozen into the program."""
+    it happens once, at trace time, and its values are frozen into the program.
+
+
+
+    >>> import warnings, xform, xform.numpy as np
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = xform.jit(lambda x: x + np.random.normal())(0.0)
+    >>> caught[0].category.__name__
+    'TracedRandomWarning'
+    """
 
 
 def staging_active() -> bool:
     """True while a function is being traced abstractly (``jit``, ``make_jaxpr``, the
-    body of a ``lax`` loop or branch), at any depth of nesting."""
+    body of a ``lax`` loop or branch), at any depth of nesting.
+
+    Returns:
+        Whether an abstract trace is running now.
+
+    >>> import xform
+    >>> from xform.random import staging_active
+    >>> seen = []
+    >>> _ = xform.make_jaxpr(lambda x: seen.append(staging_active()) or x)(1.0)
+    >>> staging_active(), seen
+    (False, [True])
+    """
     trace: Trace | None = _ctx.trace
     while trace is not None:
         if isinstance(trace, JaxprTrace):
@@ -127,7 +148,19 @@ def staging_active() -> bool:
 def warn_if_staged(name: str, stacklevel: int = 3) -> bool:
     """Warn (:class:`TracedRandomWarning`) if ``name``, a stateful random function such
     as ``numpy.random.normal``, is called while a trace is staging; returns whether it
-    warned. Wrappers of ``numpy.random`` call it before drawing."""
+    warned. Wrappers of ``numpy.random`` call it before drawing.
+
+    Args:
+        name: the random function, for the message.
+        stacklevel: which caller the warning names.
+
+    Returns:
+        Whether it warned.
+
+    >>> from xform.random import warn_if_staged
+    >>> warn_if_staged("numpy.random.normal")
+    False
+    """
     if not staging_active():
         return False
     warnings.warn(

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import nan_check
-from .frames import user_frame
+from .frames import FPWarningsAtUserLine, user_frame
 from .ir import ShapedArray
 from .primitive import Primitive, registry
 
@@ -230,10 +230,13 @@ def run_traced(trace: Trace, fun: Any, args: Sequence[Any]) -> Any:
     """``fun(*args)`` with ``trace`` current. When it returns (or raises) the trace is
     over: its tracers still held anywhere count as leaked from then on. Interrupt-safe
     in the way of :func:`call_under`."""
+    fp_warnings = FPWarningsAtUserLine()
     try:
+        fp_warnings.__enter__()
         return call_under(trace, fun, *args)
     finally:
         trace.alive = False
+        fp_warnings.__exit__(None, None, None)
 
 
 # ----------------------------------------------------------------------------
@@ -241,15 +244,34 @@ def run_traced(trace: Trace, fun: Any, args: Sequence[Any]) -> Any:
 
 
 class TracerError(Exception):
-    """Base class of the errors raised when traced values are misused."""
+    """Base class of the errors raised when traced values are misused.
+
+    >>> import xform
+    >>> issubclass(xform.ConcretizationError, xform.TracerError)
+    True
+    """
 
 
 class LeakedTracerError(TracerError):
-    """A tracer was used after the transform that made it had returned."""
+    """A tracer was used after the transform that made it had returned.
+
+    >>> import xform, xform.numpy as np
+    >>> kept = []
+    >>> _ = xform.grad(lambda x: kept.append(x) or x)(1.0)
+    >>> np.sin(kept[0])   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    xform.core.trace.LeakedTracerError: Leaked tracer: ...
+    """
 
 
 class ConcretizationError(TracerError, TypeError):
-    """A concrete Python value was needed from an abstract (shape-only) tracer."""
+    """A concrete Python value was needed from an abstract (shape-only) tracer.
+
+    >>> import xform
+    >>> xform.jit(lambda x: 1.0 if x > 0 else 0.0)(1.0)   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    xform.core.trace.ConcretizationError: ...
+    """
 
 
 def raise_leaked(tracer: "Tracer", where: str) -> None:

@@ -8,12 +8,13 @@ Both loops are iterative, so chains of millions of operations are fine.
 """
 from __future__ import annotations
 
+from types import FrameType
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..core import nan_check
-from ..core.frames import user_frame
+from ..core.frames import SWEEPS, FPWarningsAtUserLine, user_frame
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import cast_like, dtype_of, shape_of, unbroadcast
@@ -346,6 +347,20 @@ def _no_vjp(prim: Primitive) -> NotImplementedError:
         "(it has no VJP rule). Use forward mode (xform.jvp / jacfwd) instead.")
 
 
+def _sweep_site(frame: FrameType) -> tuple[str, str | None]:
+    """For a warning raised in ``backward_pass``: the primitive whose rule was running,
+    and the user's line that created it (recorded under debug_nans only: recording
+    every operation's line would cost each one a stack walk)."""
+    local = frame.f_locals
+    trace, i = local.get("trace"), local.get("i")
+    site = trace.sites.get(i) if isinstance(trace, TapeTrace) and isinstance(i, int) else None
+    return getattr(local.get("prim"), "name", "?"), site
+
+
+SWEEPS[backward_pass.__code__] = _sweep_site
+SWEEPS[numeric_sweep.__code__] = _sweep_site
+
+
 def forward_pass(trace: TapeTrace, tangents: dict[TapeTracer, Any]) -> dict[TapeTracer, Any]:
     """Push tangents forward along the tape with the recorded values (linearize).
 
@@ -399,15 +414,17 @@ class Recording:
         the recording cannot be swept again."""
         own = self.trace.owns
         seeds = [(o, c) for o, c in zip(self.outs, cts) if c is not None and own(o)]
-        got = call_without_gc(backward_pass, self.trace, seeds, consume)
+        with FPWarningsAtUserLine():
+            got = call_without_gc(backward_pass, self.trace, seeds, consume)
         return [None if b is None or b not in got else cast_like(got[b], x)
                 for b, x in zip(self.inputs, self.primals)]
 
     def push(self, tangents: Sequence[Any]) -> list[Any]:
         """Tangents of the outputs (``None`` for zero) from those of the inputs, along
         the recorded values (no re-run of the function)."""
-        env = forward_pass(self.trace, {b: t for b, t in zip(self.inputs, tangents)
-                                        if b is not None and t is not None})
+        with FPWarningsAtUserLine():
+            env = forward_pass(self.trace, {b: t for b, t in zip(self.inputs, tangents)
+                                            if b is not None and t is not None})
         own = self.trace.owns
         return [cast_like(env[o], o.val) if own(o) and o in env else None
                 for o in self.outs]

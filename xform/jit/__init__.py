@@ -16,9 +16,12 @@ from __future__ import annotations
 import collections
 import functools
 import inspect
+import logging
 import os
+import time
 import types
-from typing import Any, Callable, Hashable, NamedTuple, Sequence
+from typing import (Any, Callable, Generic, Hashable, NamedTuple, ParamSpec, Sequence, TypeVar,
+                    overload)
 
 import numpy as np
 
@@ -35,6 +38,8 @@ from .xla import XlaCompiled, compile_xla, require_jax
 
 Fun = Callable[..., Any]
 BACKENDS = ("numpy", "xla")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _default_cache_size() -> int:
@@ -71,6 +76,26 @@ def set_default_cache_size(size: int) -> None:
 
 def default_cache_size() -> int:
     return DEFAULT_CACHE_SIZE
+
+
+#: A trace and compile that takes longer than this many seconds logs one INFO line on
+#: the ``"xform"`` logger naming the function and the argument shapes. Change it with
+#: ``xform.config.update("jit_log_compile_seconds", s)``.
+LOG_COMPILE_SECONDS = 3.0
+_log = logging.getLogger("xform")
+
+
+def set_log_compile_seconds(seconds: float) -> None:
+    """Set :data:`LOG_COMPILE_SECONDS`."""
+    global LOG_COMPILE_SECONDS
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError("jit_log_compile_seconds must be a number of seconds >= 0, got "
+                         f"{seconds!r}")
+    LOG_COMPILE_SECONDS = float(seconds)
+
+
+def log_compile_seconds() -> float:
+    return LOG_COMPILE_SECONDS
 
 
 class CacheInfo(NamedTuple):
@@ -120,14 +145,16 @@ def _aval(x: Any) -> ShapedArray:
     return ShapedArray(np.shape(x), np.result_type(x))
 
 
-class Jitted:
-    """The callable returned by :func:`jit`."""
+class Jitted(Generic[P, R]):
+    """The callable returned by :func:`jit`: called like the function it compiles,
+    returning what that function returns (as NumPy arrays)."""
 
-    def __init__(self, fun: Fun, static_argnums: Sequence[int], static_argnames: Sequence[str],
-                 cache_size: int | None = None, backend: str = "numpy") -> None:
+    def __init__(self, fun: Callable[P, R], static_argnums: Sequence[int],
+                 static_argnames: Sequence[str], cache_size: int | None = None,
+                 backend: str = "numpy") -> None:
         functools.update_wrapper(self, fun)
         self.backend = backend
-        self.fun = fun
+        self.fun: Fun = fun
         self._name: str = getattr(fun, "__name__", "function")
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = tuple(static_argnames)
@@ -240,7 +267,7 @@ class Jitted:
         return Lowered(closed, optimize(closed), out_tree[0], self._name, self.backend)
 
     # -- calling
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _invoke(self, *args: Any, **kwargs: Any) -> Any:
         if nan_check.flags.nans:
             return self._call_finding_nans(args, kwargs)
         if self._fast_ok and not kwargs:
@@ -258,6 +285,11 @@ class Jitted:
                         return _writable(outs[0])
         return self._call(args, kwargs)
 
+    # typed for users as the wrapped function's signature (jit(f) is called like f);
+    # the body above is checked as untyped *args: it is the same function object, with
+    # no extra call per invocation
+    __call__: Callable[P, R] = _invoke  # type: ignore[assignment]
+
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         values, static, names, call = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
@@ -270,12 +302,19 @@ class Jitted:
         key = self._key(treedef, leaves, static)
         entry = self._cache.get(key)
         if entry is None:
+            start = time.perf_counter()
             # with the collector paused: a large program is millions of new objects, and
             # the collector walked them again and again (a third of the compile time)
             entry = call_without_gc(self._compile, values, static, names, call, leaves,
                                     treedef)
             self._traces += 1
             self._cache[key] = entry
+            took = time.perf_counter() - start
+            if took > LOG_COMPILE_SECONDS:
+                _log.info("jit: tracing and compiling `%s` for %s took %.1f s (%d equations "
+                          "after optimisation); later calls with these shapes reuse it",
+                          self._name, _signature_text(leaves), took,
+                          len(entry[0].optimized.jaxpr.eqns))
             while len(self._cache) > self.cache_size:
                 old, _ = self._cache.popitem(last=False)
                 self._fast.pop(self._fast_key_of.pop(old, None), None)
@@ -337,6 +376,12 @@ class Jitted:
         return CacheInfo(len(self._cache), self.cache_size, self._traces)
 
 
+def _signature_text(leaves: Sequence[Any]) -> str:
+    """``f64[3], f32[]``: the argument signature a compilation is for."""
+    shown = ", ".join(_aval(x).str_short() for x in leaves[:8])
+    return f"({shown}{', ...' if len(leaves) > 8 else ''})"
+
+
 def _any_nan(leaves: Sequence[Any]) -> bool:
     return any(np.result_type(x).kind in "fc" and bool(np.isnan(x).any()) for x in leaves
                if isinstance(x, (np.ndarray, np.generic, float, complex)))
@@ -349,7 +394,15 @@ def _writable(x: Any) -> Any:
     return x
 
 
-def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
+@overload
+def jit(fun: Callable[P, R], static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (), cache_size: int | None = None,
+        backend: str = "numpy") -> Jitted[P, R]: ...
+@overload
+def jit(fun: None = None, static_argnums: int | Sequence[int] = (),
+        static_argnames: str | Sequence[str] = (), cache_size: int | None = None,
+        backend: str = "numpy") -> Callable[[Callable[P, R]], Jitted[P, R]]: ...
+def jit(fun: Callable[P, R] | None = None, static_argnums: int | Sequence[int] = (),
         static_argnames: str | Sequence[str] = (), cache_size: int | None = None,
         backend: str = "numpy") -> Any:
     """Compile ``fun``: trace once per argument signature, optimise, run generated NumPy code.
@@ -362,6 +415,18 @@ def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
     With ``backend="xla"`` the optimised IR is lowered to JAX and run under
     ``jax.jit`` (XLA's fused code; needs the optional extra ``xform[xla]``): NumPy
     arrays in and out, float64 kept, with 64-bit JAX types enabled only during the call.
+
+    Args:
+        fun: the function to compile (or ``None``: ``jit(static_argnums=...)`` is then
+            a decorator).
+        static_argnums: positional arguments taken as Python constants (hashable); each
+            new value compiles again.
+        static_argnames: the same, by keyword.
+        cache_size: how many argument signatures stay compiled.
+        backend: ``"numpy"`` (generated NumPy code) or ``"xla"`` (lowered to JAX).
+
+    Returns:
+        A ``Jitted`` callable with ``fun``'s signature and return type.
 
     >>> import xform, xform.numpy as np
     >>> f = xform.jit(lambda x: np.sum(np.sin(x) ** 2))

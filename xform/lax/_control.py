@@ -307,6 +307,18 @@ def switch(index: Any, branches: Sequence[Fun], *operands: Any) -> Any:
 
     When ``index`` is abstract or batched every branch is traced, and they must return
     the same pytree structure, shapes and dtypes (a TypeError names the mismatch).
+
+    Args:
+        index: an integer scalar (traced or not); clamped to ``[0, len(branches) - 1]``.
+        branches: the functions to choose from.
+        *operands: their arguments.
+
+    Returns:
+        The chosen branch's output.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.lax.switch(1, [np.sin, np.cos, np.tanh], 0.0).item()
+    1.0
     """
     return _switch(index, branches, operands, "switch", None)
 
@@ -353,6 +365,20 @@ def cond(pred: Any, true_fun: Fun, false_fun: Fun, *operands: Any) -> Any:
 
     With a concrete ``pred`` this is a Python ``if``; with an abstract or batched one
     both branches are traced and a ``cond`` primitive is recorded.
+
+    Args:
+        pred: a boolean scalar (a traced one under jit or vmap).
+        true_fun: called with ``*operands`` when ``pred`` holds.
+        false_fun: called with ``*operands`` otherwise; same output types as ``true_fun``.
+        *operands: the branches' arguments (pytrees).
+
+    Returns:
+        The chosen branch's output.
+
+    >>> import xform, xform.numpy as np
+    >>> f = xform.jit(lambda x: xform.lax.cond(x > 0, np.sin, np.cos, x))
+    >>> float(f(0.0)), float(xform.grad(f)(0.0))
+    (1.0, -0.0)
     """
     if _is_concrete(pred):
         return true_fun(*operands) if bool(np.asarray(_underlying(pred))) else \
@@ -362,7 +388,20 @@ def cond(pred: Any, true_fun: Fun, false_fun: Fun, *operands: Any) -> Any:
 
 
 def select(pred: Any, on_true: Any, on_false: Any) -> Any:
-    """Elementwise choice, ``numpy.where(pred, on_true, on_false)``."""
+    """Elementwise choice, ``numpy.where(pred, on_true, on_false)``.
+
+    Args:
+        pred: a boolean array.
+        on_true: values where ``pred`` holds.
+        on_false: values elsewhere (same shape and dtype as ``on_true``).
+
+    Returns:
+        The elementwise choice.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.lax.select(np.array([True, False]), np.ones(2), np.zeros(2)).tolist()
+    [1.0, 0.0]
+    """
     return E.where(pred, on_true, on_false)
 
 
@@ -492,6 +531,18 @@ def while_loop(cond_fun: Fun, body_fun: Fun, init_val: Any) -> Any:
     runs on concrete values and raises a clear error when it is staged (jit).
     ``body_fun`` must return a value of the type of ``init_val`` (pytree structure,
     shapes, dtypes; a Python scalar may be promoted), else a TypeError names the leaf.
+
+    Args:
+        cond_fun: ``val -> bool`` scalar.
+        body_fun: ``val -> val`` of the same type.
+        init_val: the first ``val`` (a pytree).
+
+    Returns:
+        The final ``val``.
+
+    >>> import xform
+    >>> xform.lax.while_loop(lambda v: v < 10, lambda v: v * 2, 1)
+    16
     """
     return _while(cond_fun, body_fun, init_val, "while_loop")
 
@@ -518,6 +569,19 @@ def fori_loop(lower: Any, upper: Any, body_fun: Fun, init_val: Any) -> Any:
 
     With concrete bounds it runs as a Python loop (or a ``scan`` when staged), so
     it differentiates in both modes; traced bounds make it a ``while_loop``.
+
+    Args:
+        lower: the first ``i``.
+        upper: one past the last ``i``.
+        body_fun: ``(i, val) -> val`` of the same type.
+        init_val: the first ``val`` (a pytree).
+
+    Returns:
+        The final ``val``.
+
+    >>> import xform
+    >>> float(xform.grad(lambda x: xform.lax.fori_loop(0, 3, lambda i, v: v * x, 1.0))(2.0))
+    12.0
     """
     if _is_concrete(lower) and _is_concrete(upper):
         lo, hi = int(_underlying(lower)), int(_underlying(upper))
@@ -832,6 +896,16 @@ def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
     dtypes; a Python scalar may be promoted) and ys of one type at every step, else a
     TypeError names the leaf.
 
+    Args:
+        f: ``(carry, x) -> (carry, y)``, the carry keeping its type.
+        init: the first carry (a pytree).
+        xs: scanned over their leading axis (a pytree, or ``None`` with ``length``).
+        length: the number of steps when ``xs`` is ``None``.
+        reverse: scan from the last element to the first.
+
+    Returns:
+        ``(final carry, ys stacked along a new leading axis)``.
+
     >>> import xform, xform.numpy as np
     >>> xform.lax.scan(lambda c, x: (c + x, c), 0.0, np.arange(3.0))[1].tolist()
     [0.0, 0.0, 1.0]
@@ -921,7 +995,19 @@ def _scan_python(f: Fun, init: Any, x_leaves: list[Any], x_tree: Any, n: int,
 
 
 def map(f: Fun, xs: Any) -> Any:  # noqa: A001 - JAX's name
-    """``stack([f(x) for x in xs])`` as a scan."""
+    """``stack([f(x) for x in xs])`` as a scan.
+
+    Args:
+        f: the function of one slice.
+        xs: mapped over their leading axis (a pytree).
+
+    Returns:
+        The outputs stacked along a new leading axis.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.lax.map(lambda x: x * 2.0, np.arange(3.0)).tolist()
+    [0.0, 2.0, 4.0]
+    """
     return scan(lambda c, x: (c, f(x)), None, xs)[1]
 
 

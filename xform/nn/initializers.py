@@ -22,8 +22,8 @@ __all__ = ["zeros", "ones", "constant", "normal", "uniform", "truncated_normal",
            "xavier_normal", "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal",
            "lecun_uniform", "lecun_normal", "orthogonal"]
 
-Initializer = Callable[..., Any]
-Axes = int | Sequence[int]
+_Initializer = Callable[..., Any]
+_Axes = int | Sequence[int]
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -32,6 +32,14 @@ def _dtype(dtype: Any) -> np.dtype:
 
 def zeros(key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
     """All zeros (the key is ignored).
+
+    Args:
+        key: ignored (for the initialiser signature).
+        shape: the shape.
+        dtype: the dtype (default float64).
+
+    Returns:
+        An array of zeros.
 
     >>> zeros(None, (2,))
     array([0., 0.])
@@ -42,14 +50,29 @@ def zeros(key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
 def ones(key: Any, shape: Sequence[int], dtype: Any = None) -> Any:
     """All ones (the key is ignored).
 
+    Args:
+        key: ignored (for the initialiser signature).
+        shape: the shape.
+        dtype: the dtype (default float64).
+
+    Returns:
+        An array of ones.
+
     >>> ones(None, (2,))
     array([1., 1.])
     """
     return np.ones(tuple(shape), _dtype(dtype))
 
 
-def constant(value: Any, dtype: Any = None) -> Initializer:
+def constant(value: Any, dtype: Any = None) -> _Initializer:
     """An initialiser filling with ``value``.
+
+    Args:
+        value: the fill value.
+        dtype: the default dtype.
+
+    Returns:
+        An initialiser: ``init(key, shape, dtype=...) -> array``.
 
     >>> constant(0.5)(None, (2,))
     array([0.5, 0.5])
@@ -59,16 +82,42 @@ def constant(value: Any, dtype: Any = None) -> Initializer:
     return init
 
 
-def normal(stddev: float = 1e-2, dtype: Any = None) -> Initializer:
-    """Normal with standard deviation ``stddev``."""
+def normal(stddev: float = 1e-2, dtype: Any = None) -> _Initializer:
+    """Normal with standard deviation ``stddev``.
+
+    Args:
+        stddev: the standard deviation.
+        dtype: the default dtype.
+
+    Returns:
+        An initialiser: ``init(key, shape, dtype=...) -> array``.
+
+    >>> import xform
+    >>> w = xform.nn.initializers.normal()(xform.random.PRNGKey(0), (3, 4))
+    >>> w.shape, str(w.dtype)
+    ((3, 4), 'float64')
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dt = _dtype(dtype)
         return random.normal(key, shape, dt) * dt.type(stddev)
     return init
 
 
-def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
-    """Uniform on ``[0, scale)``."""
+def uniform(scale: float = 1e-2, dtype: Any = None) -> _Initializer:
+    """Uniform on ``[0, scale)``.
+
+    Args:
+        scale: the upper bound.
+        dtype: the default dtype.
+
+    Returns:
+        An initialiser: ``init(key, shape, dtype=...) -> array``.
+
+    >>> import xform
+    >>> w = xform.nn.initializers.uniform()(xform.random.PRNGKey(0), (3, 4))
+    >>> w.shape, str(w.dtype)
+    ((3, 4), 'float64')
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dt = _dtype(dtype)
         return random.uniform(key, shape, dt) * dt.type(scale)
@@ -76,20 +125,35 @@ def uniform(scale: float = 1e-2, dtype: Any = None) -> Initializer:
 
 
 def truncated_normal(stddev: float = 1e-2, dtype: Any = None, lower: float = -2.0,
-                     upper: float = 2.0) -> Initializer:
-    """A normal truncated to ``[lower, upper]`` standard deviations, times ``stddev``."""
+                     upper: float = 2.0) -> _Initializer:
+    """A normal truncated to ``[lower, upper]`` standard deviations, times ``stddev``.
+
+    Args:
+        stddev: the scale.
+        dtype: the default dtype.
+        lower: the lower bound, in standard deviations.
+        upper: the upper bound, in standard deviations.
+
+    Returns:
+        An initialiser: ``init(key, shape, dtype=...) -> array``.
+
+    >>> import xform
+    >>> w = xform.nn.initializers.truncated_normal()(xform.random.PRNGKey(0), (3, 4))
+    >>> w.shape, str(w.dtype)
+    ((3, 4), 'float64')
+    """
     def init(key: Any, shape: Sequence[int], dtype: Any = dtype) -> Any:
         dt = _dtype(dtype)
         return random.truncated_normal(key, lower, upper, shape, dt) * dt.type(stddev)
     return init
 
 
-def _size(shape: Sequence[int], axes: Axes) -> int:
+def _size(shape: Sequence[int], axes: _Axes) -> int:
     return shape[axes] if isinstance(axes, int) else math.prod(shape[i] for i in axes)
 
 
-def _fans(shape: Sequence[int], in_axis: Axes, out_axis: Axes,
-          batch_axis: Axes) -> tuple[float, float]:
+def _fans(shape: Sequence[int], in_axis: _Axes, out_axis: _Axes,
+          batch_axis: _Axes) -> tuple[float, float]:
     if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
         raise ValueError(f"xform.nn.initializers: cannot compute the fan-in of a "
                          f"{len(shape)}-dimensional weight shape {tuple(shape)} with the "
@@ -100,12 +164,24 @@ def _fans(shape: Sequence[int], in_axis: Axes, out_axis: Axes,
     return fan_in * receptive, fan_out * receptive
 
 
-def variance_scaling(scale: float, mode: str, distribution: str, in_axis: Axes = -2,
-                     out_axis: Axes = -1, batch_axis: Axes = (),
-                     dtype: Any = None) -> Initializer:
+def variance_scaling(scale: float, mode: str, distribution: str, in_axis: _Axes = -2,
+                     out_axis: _Axes = -1, batch_axis: _Axes = (),
+                     dtype: Any = None) -> _Initializer:
     """Samples with variance ``scale / n``, ``n`` the fan-in, fan-out, their average or
     geometric mean (``mode``), from a ``"truncated_normal"``, ``"normal"`` or
     ``"uniform"`` distribution, as ``jax.nn.initializers.variance_scaling``.
+
+    Args:
+        scale: the variance numerator.
+        mode: ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"``.
+        distribution: ``"truncated_normal"``, ``"normal"`` or ``"uniform"``.
+        in_axis: the fan-in axis (or axes).
+        out_axis: the fan-out axis (or axes).
+        batch_axis: axes counted in neither fan.
+        dtype: the default dtype.
+
+    Returns:
+        An initialiser: ``init(key, shape, dtype=...) -> array``.
 
     >>> w = variance_scaling(2.0, "fan_in", "normal")(random.PRNGKey(0), (400, 300))
     >>> bool(abs(float(w.std()) - (2 / 400) ** 0.5) < 2e-3)
@@ -136,13 +212,20 @@ def variance_scaling(scale: float, mode: str, distribution: str, in_axis: Axes =
     return init
 
 
-def _family(scale: float, mode: str, distribution: str, name: str, doc: str) -> Initializer:
-    def factory(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (),
-                dtype: Any = None) -> Initializer:
+def _family(scale: float, mode: str, distribution: str, name: str, doc: str) -> _Initializer:
+    def factory(in_axis: _Axes = -2, out_axis: _Axes = -1, batch_axis: _Axes = (),
+                dtype: Any = None) -> _Initializer:
         return variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis,
                                 dtype)
     factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = doc
+    factory.__doc__ = (f"{doc}\n\nArgs:\n    in_axis: the fan-in axis (or axes) of the shape.\n"
+                       "    out_axis: the fan-out axis (or axes).\n"
+                       "    batch_axis: axes counted in neither fan.\n"
+                       "    dtype: the default dtype of the arrays.\n\n"
+                       "Returns:\n    An initialiser: ``init(key, shape, dtype=...) -> array``.\n\n"
+                       "Example:\n    >>> import xform\n"
+                       f"    >>> w = xform.nn.initializers.{name}()(xform.random.PRNGKey(0), (3, 4))\n"
+                       "    >>> w.shape\n    (3, 4)\n")
     return factory
 
 
@@ -162,9 +245,17 @@ xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 
-def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> Initializer:
+def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: Any = None) -> _Initializer:
     """A (semi-)orthogonal matrix from the QR factors of a normal draw, signs fixed by
     ``R``'s diagonal, reshaped so that ``column_axis`` holds the columns.
+
+    Args:
+        scale: a factor on the matrix.
+        column_axis: the axis of the columns.
+        dtype: the default dtype.
+
+    Returns:
+        An initialiser: ``init(key, shape, dtype=...) -> array``.
 
     >>> q = orthogonal()(random.PRNGKey(0), (3, 3))
     >>> bool(np.allclose(q.T @ q, np.eye(3)))

@@ -52,7 +52,7 @@ from ._stats import (argpartition, argwhere, average, corrcoef, count_nonzero, c
                      median, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
                      nanquantile, nanstd, nansum, nanvar, partition, percentile, quantile,
                      searchsorted, sort, unique)
-from .._unsupported import unsupported_getattr
+from .._unsupported import unsupported_getattr as _unsupported_getattr
 from ..core.rules import accept_sequences_in as _accept_sequences_in
 
 # aliases NumPy 2 provides
@@ -69,7 +69,45 @@ float_, int_ = float64, int64
 integer, floating, inexact, number = _np.integer, _np.floating, _np.inexact, _np.number
 
 
-__getattr__ = unsupported_getattr(
+__all__ = [
+    "fft", "linalg", "random", "dot", "einsum", "inner", "matmul", "outer", "tensordot",
+    "vdot", "arange", "array", "asarray", "bool_", "complex64", "complex128", "copy", "empty",
+    "empty_like", "eye", "float16", "float32", "float64", "full", "full_like", "identity",
+    "int8", "int16", "int32", "int64", "linspace", "logspace", "meshgrid", "ndim", "ones",
+    "ones_like", "result_type", "shape", "size", "tri", "uint8", "uint16", "uint32", "uint64",
+    "zeros", "zeros_like", "abs", "absolute", "add", "arccos", "arccosh", "arcsin", "arcsinh",
+    "arctan", "arctan2", "arctanh", "around", "astype", "bitwise_and", "bitwise_invert",
+    "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "cbrt", "ceil", "clip", "conj", "conjugate", "copysign", "cos", "cosh", "deg2rad",
+    "divide", "equal", "exp", "exp2", "expm1", "fabs", "floor", "floor_divide", "fmax", "fmin",
+    "fmod", "greater", "greater_equal", "heaviside", "hypot", "imag", "invert", "isfinite",
+    "isinf", "isnan", "left_shift", "less", "less_equal", "log", "log10", "log1p", "log2",
+    "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "maximum", "minimum", "mod", "multiply", "negative", "nextafter", "nonzero", "not_equal",
+    "positive", "pow", "power", "rad2deg", "real", "reciprocal", "remainder", "right_shift",
+    "rint", "round", "sign", "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh",
+    "true_divide", "trunc", "where", "argsort", "at", "take", "all", "amax", "amin", "any",
+    "argmax", "argmin", "cumprod", "cumsum", "max", "mean", "min", "prod", "ptp", "std", "sum",
+    "var", "atleast_1d", "atleast_2d", "broadcast_arrays", "broadcast_to", "column_stack",
+    "concatenate", "expand_dims", "flip", "hstack", "moveaxis", "permute_dims", "ravel",
+    "repeat", "reshape", "roll", "squeeze", "stack", "swapaxes", "tile", "transpose", "vstack",
+    "allclose", "angle", "float_power", "iscomplex", "iscomplexobj", "isclose", "isneginf",
+    "isposinf", "isreal", "isrealobj", "nan_to_num", "real_if_close", "signbit", "sinc",
+    "append", "array_split", "atleast_3d", "c_", "cross", "r_", "row_stack", "diag",
+    "diagflat", "diagonal", "dsplit", "dstack", "fliplr", "flipud", "hsplit", "kron", "pad",
+    "rollaxis", "rot90", "select", "split", "take_along_axis", "trace", "tril", "triu",
+    "vsplit", "convolve", "correlate", "diff", "gradient", "interp", "polyval", "trapezoid",
+    "argpartition", "argwhere", "average", "corrcoef", "count_nonzero", "cov", "flatnonzero",
+    "median", "nanmax", "nanmean", "nanmedian", "nanmin", "nanpercentile", "nanprod",
+    "nanquantile", "nanstd", "nansum", "nanvar", "partition", "percentile", "quantile",
+    "searchsorted", "sort", "unique", "asin", "acos", "atan", "atan2", "asinh", "acosh",
+    "atanh", "degrees", "radians", "concat", "pi", "e", "inf", "nan", "newaxis", "euler_gamma",
+    "ndarray", "dtype", "finfo", "iinfo", "issubdtype", "errstate", "float_", "int_",
+    "integer", "floating", "inexact", "number",
+]
+
+
+__getattr__ = _unsupported_getattr(
     "xform.numpy", _np,
     "Express it with supported xform.numpy functions, or apply it to constants only (plain NumPy arrays).")
 

@@ -66,7 +66,21 @@ matmul_p.emit = emit.infix("@")
 
 
 def matmul(a: Any, b: Any) -> Any:
-    """`numpy.matmul` (``a @ b``), with NumPy's promotion of 1-D operands."""
+    """`numpy.matmul` (``a @ b``), with NumPy's promotion of 1-D operands.
+
+    Args:
+        a: an array (at least 1-D).
+        b: an array (at least 1-D); leading axes broadcast.
+
+    Returns:
+        The (batched) matrix product.
+
+    >>> import xform, xform.numpy as np
+    >>> np.matmul(np.ones((2, 3)), np.ones((3, 4))).shape
+    (2, 4)
+    >>> xform.grad(lambda w: np.sum(np.matmul(w, np.ones(3))))(np.ones((2, 3))).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
     if not shape_of(a) or not shape_of(b):
         raise ValueError("matmul: input operand does not have enough dimensions (0-d); "
                          "use multiply or `*` for scalars")
@@ -191,6 +205,14 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
     """`numpy.einsum` (explicit or implicit output, ellipses, repeated indices), in the
     subscripts form or NumPy's sublist form.
 
+    Args:
+        subscripts: the Einstein summation string, e.g. ``"ij,jk->ik"``.
+        *operands: the arrays.
+        optimize: accepted for NumPy compatibility.
+
+    Returns:
+        The contraction.
+
     >>> import xform.numpy as np
     >>> a, b = np.ones((2, 3)), np.ones((3, 4))
     >>> np.einsum(a, [0, 1], b, [1, 2], [0, 2]).shape
@@ -226,7 +248,20 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
 
 # ------------------------------------------------------------------------ NumPy functions
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    """`numpy.tensordot`."""
+    """`numpy.tensordot`.
+
+    Args:
+        a: an array.
+        b: an array.
+        axes: the number of trailing/leading axes contracted, or two lists of axes.
+
+    Returns:
+        The contraction.
+
+    >>> import xform, xform.numpy as np
+    >>> np.tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=1).shape
+    (2, 4)
+    """
     na, nb = len(shape_of(a)), len(shape_of(b))
     if isinstance(axes, (int, np.integer)):
         ax_a = list(range(na - int(axes), na))
@@ -244,7 +279,19 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
 
 
 def dot(a: Any, b: Any) -> Any:
-    """`numpy.dot`."""
+    """`numpy.dot`.
+
+    Args:
+        a: an array.
+        b: an array.
+
+    Returns:
+        ``numpy.dot(a, b)``: the inner product of vectors, the matrix product of matrices.
+
+    >>> import xform, xform.numpy as np
+    >>> np.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0])).item()
+    11.0
+    """
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return a * b
@@ -254,12 +301,36 @@ def dot(a: Any, b: Any) -> Any:
 
 
 def outer(a: Any, b: Any) -> Any:
-    """`numpy.outer`."""
+    """`numpy.outer`.
+
+    Args:
+        a: an array (flattened).
+        b: an array (flattened).
+
+    Returns:
+        The outer product, shape ``(a.size, b.size)``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.outer(np.array([1.0, 2.0]), np.array([1.0, 0.0, -1.0])).tolist()
+    [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0]]
+    """
     return reshape(ravel(a), (-1, 1)) * reshape(ravel(b), (1, -1))
 
 
 def inner(a: Any, b: Any) -> Any:
-    """`numpy.inner`: contraction over the last axes."""
+    """`numpy.inner`: contraction over the last axes.
+
+    Args:
+        a: an array.
+        b: an array, last axis the size of ``a``'s.
+
+    Returns:
+        The inner product over the last axes.
+
+    >>> import xform, xform.numpy as np
+    >>> np.inner(np.array([1.0, 2.0]), np.array([3.0, 4.0])).item()
+    11.0
+    """
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return a * b
@@ -267,7 +338,19 @@ def inner(a: Any, b: Any) -> Any:
 
 
 def vdot(a: Any, b: Any) -> Any:
-    """`numpy.vdot`: the dot product of the flattened inputs, conjugating ``a``."""
+    """`numpy.vdot`: the dot product of the flattened inputs, conjugating ``a``.
+
+    Args:
+        a: an array (flattened; conjugated when complex).
+        b: an array of the same size.
+
+    Returns:
+        ``sum(conj(a) * b)``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.vdot(np.array([1j, 2.0]), np.array([1j, 1.0])).item()
+    (3+0j)
+    """
     return matmul(ravel(conj(a)), ravel(b))
 
 

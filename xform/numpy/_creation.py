@@ -17,7 +17,32 @@ from ._shape import broadcast_to, contains_tracer, reshape, stack_nested
 
 
 def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:
-    """`numpy.array`; a (nested) sequence containing traced values is stacked."""
+    """`numpy.array`; a (nested) sequence containing traced values is stacked.
+
+    Args:
+        object: an array, nested sequence or scalar (traced values allowed inside).
+        dtype: the result dtype.
+        copy: copy a NumPy input.
+        ndmin: prepend axes up to this many dimensions.
+
+    Returns:
+        The array, traced when any element is.
+
+    Args:
+        object: an array, nested sequence or scalar (traced values allowed inside).
+        dtype: the result dtype.
+        copy: copy a NumPy input.
+        ndmin: prepend axes up to this many dimensions.
+
+    Returns:
+        The array, traced when any element is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.array([[1, 2], [3, 4]]).shape
+    (2, 2)
+    >>> xform.grad(lambda x: np.sum(np.array([x, 2.0 * x])))(1.0).item()
+    3.0
+    """
     if contains_tracer(object):
         out = stack_nested(object)
         if dtype is not None:
@@ -29,7 +54,26 @@ def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> 
 
 
 def asarray(a: Any, dtype: Any = None) -> Any:
-    """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given)."""
+    """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given).
+
+    Args:
+        a: an array, nested sequence or scalar.
+        dtype: the result dtype.
+
+    Returns:
+        ``a`` as an array (itself when it already is one).
+
+    Args:
+        a: an array, nested sequence or scalar.
+        dtype: the result dtype.
+
+    Returns:
+        ``a`` as an array (itself when it already is one).
+
+    >>> import xform, xform.numpy as np
+    >>> np.asarray([1.0, 2.0]).tolist()
+    [1.0, 2.0]
+    """
     if not contains_tracer(a):
         return np.asarray(a, dtype=dtype)
     out = stack_nested(a)
@@ -37,12 +81,38 @@ def asarray(a: Any, dtype: Any = None) -> Any:
 
 
 def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.zeros_like` (a constant: no derivative flows through it)."""
+    """`numpy.zeros_like` (a constant: no derivative flows through it).
+
+    Args:
+        a: an array (traced or not): its shape and dtype are used.
+        dtype: override the dtype.
+        shape: override the shape.
+
+    Returns:
+        A NumPy array of zeros (a constant).
+
+    >>> import xform, xform.numpy as np
+    >>> np.zeros_like(np.ones(2)).tolist()
+    [0.0, 0.0]
+    """
     return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
 
 
 def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.ones_like` (a constant)."""
+    """`numpy.ones_like` (a constant).
+
+    Args:
+        a: an array (traced or not): its shape and dtype are used.
+        dtype: override the dtype.
+        shape: override the shape.
+
+    Returns:
+        A NumPy array of ones (a constant).
+
+    >>> import xform, xform.numpy as np
+    >>> np.ones_like(np.zeros(2)).tolist()
+    [1.0, 1.0]
+    """
     return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
 
 
@@ -52,7 +122,22 @@ def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
-    """`numpy.full`; a traced ``fill_value`` is broadcast, keeping its derivative."""
+    """`numpy.full`; a traced ``fill_value`` is broadcast, keeping its derivative.
+
+    Args:
+        shape: the shape.
+        fill_value: the value (traced values allowed: the result is then traced).
+        dtype: the dtype.
+
+    Returns:
+        The filled array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.full((2,), 7.0).tolist()
+    [7.0, 7.0]
+    >>> xform.grad(lambda v: np.sum(np.full((3,), v)))(1.0).item()
+    3.0
+    """
     if isinstance(fill_value, Tracer):
         return broadcast_to(asarray(fill_value, dtype), shape)
     return np.full(shape, fill_value, dtype)
@@ -65,7 +150,36 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> 
 
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
              retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
-    """`numpy.linspace`; differentiable in traced scalar ``start``/``stop``."""
+    """`numpy.linspace`; differentiable in traced scalar ``start``/``stop``.
+
+    Args:
+        start: the first value.
+        stop: the last value (or the bound, without ``endpoint``).
+        num: how many values.
+        endpoint: include ``stop``.
+        retstep: also return the step.
+        dtype: the result dtype.
+        axis: where the new axis goes for array bounds.
+
+    Returns:
+        The values (and the step with ``retstep``); differentiable in ``start`` and ``stop``.
+
+    Args:
+        start: the first value.
+        stop: the last value (or the bound, without ``endpoint``).
+        num: how many values.
+        endpoint: include ``stop``.
+        retstep: also return the step.
+        dtype: the result dtype.
+        axis: where the new axis goes for array bounds.
+
+    Returns:
+        The values (and the step with ``retstep``); differentiable in ``start`` and ``stop``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.linspace(0.0, 1.0, 5).tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
     if not (isinstance(start, Tracer) or isinstance(stop, Tracer)):
         return np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep,
                            dtype=dtype, axis=axis)  # type: ignore[call-overload]
@@ -118,14 +232,21 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
     return tuple(out)
 
 
-def _passthrough(name: str) -> Any:
+def _passthrough(name: str, example_args: str = "3") -> Any:
     fn = getattr(np, name)
 
     def constant(*args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
     constant.__name__ = constant.__qualname__ = name
-    constant.__doc__ = f"`numpy.{name}`: builds a constant array (no derivative)."
+    constant.__doc__ = (
+        f"`numpy.{name}`: builds a constant array (no derivative).\n\n"
+        f"Args:\n    *args: as `numpy.{name}`'s.\n    **kwargs: as `numpy.{name}`'s.\n\n"
+        f"Returns:\n    What `numpy.{name}` returns: a NumPy array.\n\n"
+        "Example:\n    >>> import numpy, xform.numpy as np\n"
+        f"    >>> a, b = np.{name}({example_args}), numpy.{name}({example_args})\n"
+        "    >>> a.shape == b.shape and a.dtype == b.dtype and type(a) is numpy.ndarray\n"
+        "    True\n")
     return constant
 
 
@@ -204,7 +325,10 @@ class _ScalarType(type):
 def _scalar_type(numpy_type: type) -> Any:
     name = np.dtype(numpy_type).name if numpy_type is not np.bool_ else "bool_"
     doc = (f"`numpy.{name}`: usable as a dtype; calling it casts, traced values "
-           "included (a float or complex cast keeps the derivative).")
+           "included (a float or complex cast keeps the derivative).\n\n"
+           "Example:\n    >>> import numpy, xform.numpy as np\n"
+           f"    >>> np.{name} == numpy.{name}, np.{name}(1).dtype == numpy.dtype(numpy.{name})\n"
+           "    (True, True)\n")
     return _ScalarType(name, (), {"numpy_type": numpy_type, "dtype": np.dtype(numpy_type),
                                   "__doc__": doc, "__module__": "xform.numpy"})
 

@@ -203,28 +203,84 @@ for _p, _numeric in ((add_p, _sum_numeric), (subtract_p, _difference_numeric),
 
 
 def add(x: Any, y: Any) -> Any:
-    """Elementwise `numpy.add`."""
+    """Elementwise `numpy.add`.
+
+    Args:
+        x: an array or scalar (traced or not).
+        y: an array or scalar, broadcast against ``x``.
+
+    Returns:
+        ``x + y`` elementwise, traced when an argument is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.add(np.array([1.0, 2.0]), 2.0).tolist()
+    [3.0, 4.0]
+    >>> [float(g) for g in xform.grad(np.add, argnums=(0, 1))(4.0, 2.0)]
+    [1.0, 1.0]
+    """
     if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
         x, y = as_array_like(x), as_array_like(y)
     return bind(add_p, x, y)
 
 
 def subtract(x: Any, y: Any) -> Any:
-    """Elementwise `numpy.subtract`."""
+    """Elementwise `numpy.subtract`.
+
+    Args:
+        x: an array or scalar (traced or not).
+        y: an array or scalar, broadcast against ``x``.
+
+    Returns:
+        ``x - y`` elementwise, traced when an argument is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.subtract(np.array([1.0, 2.0]), 2.0).tolist()
+    [-1.0, 0.0]
+    >>> [float(g) for g in xform.grad(np.subtract, argnums=(0, 1))(4.0, 2.0)]
+    [1.0, -1.0]
+    """
     if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
         x, y = as_array_like(x), as_array_like(y)
     return bind(subtract_p, x, y)
 
 
 def multiply(x: Any, y: Any) -> Any:
-    """Elementwise `numpy.multiply`."""
+    """Elementwise `numpy.multiply`.
+
+    Args:
+        x: an array or scalar (traced or not).
+        y: an array or scalar, broadcast against ``x``.
+
+    Returns:
+        ``x * y`` elementwise, traced when an argument is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.multiply(np.array([1.0, 2.0]), 2.0).tolist()
+    [2.0, 4.0]
+    >>> [float(g) for g in xform.grad(np.multiply, argnums=(0, 1))(4.0, 2.0)]
+    [2.0, 4.0]
+    """
     if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
         x, y = as_array_like(x), as_array_like(y)
     return bind(multiply_p, x, y)
 
 
 def divide(x: Any, y: Any) -> Any:
-    """Elementwise `numpy.divide` (true division)."""
+    """Elementwise `numpy.divide` (true division).
+
+    Args:
+        x: an array or scalar (traced or not).
+        y: an array or scalar, broadcast against ``x``.
+
+    Returns:
+        ``x / y`` elementwise, traced when an argument is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.divide(np.array([1.0, 2.0]), 2.0).tolist()
+    [0.5, 1.0]
+    >>> [float(g) for g in xform.grad(np.divide, argnums=(0, 1))(4.0, 2.0)]
+    [0.5, -1.0]
+    """
     if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
         x, y = as_array_like(x), as_array_like(y)
     return bind(divide_p, x, y)
@@ -277,7 +333,21 @@ pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x 
 
 
 def power(x: Any, y: Any) -> Any:
-    """Elementwise `numpy.power`, differentiable in both base and exponent."""
+    """Elementwise `numpy.power`, differentiable in both base and exponent.
+
+    Args:
+        x: an array or scalar (traced or not).
+        y: an array or scalar, broadcast against ``x``.
+
+    Returns:
+        ``x ** y`` elementwise, traced when an argument is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.power(np.array([1.0, 2.0]), 2.0).tolist()
+    [1.0, 4.0]
+    >>> [float(g) for g in xform.grad(np.power, argnums=(0, 1))(4.0, 2.0)]
+    [8.0, 22.18070977791825]
+    """
     if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
         x, y = as_array_like(x), as_array_like(y)
     if isinstance(y, (int, float)) and not isinstance(y, bool):
@@ -399,6 +469,20 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     A NaN or inf in the branch *not* chosen still poisons reverse mode through
     ``0 * inf``; guard the input of the unsafe branch with a second ``where``
     (the double-where pattern).
+
+    Args:
+        condition: a boolean array.
+        x: values where ``condition`` holds.
+        y: values elsewhere (broadcast together).
+
+    Returns:
+        The elementwise choice; with only ``condition``, the indices where it holds (as ``numpy.nonzero``).
+
+    >>> import xform, xform.numpy as np
+    >>> np.where(np.array([True, False]), 1.0, -1.0).tolist()
+    [1.0, -1.0]
+    >>> xform.grad(lambda v: np.where(v > 0, v, 0.0))(2.0).item()
+    1.0
     """
     if x is None and y is None:
         return nonzero(condition)
@@ -415,7 +499,24 @@ def nonzero(a: Any) -> tuple[Any, ...]:
 def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
          min: Any = None, max: Any = None) -> Any:  # noqa: A002 - NumPy 2's keywords
     """`numpy.clip`; the derivative is 1 inside the interval and 0 outside.
-    ``min``/``max`` are NumPy 2's spellings of ``a_min``/``a_max``."""
+    ``min``/``max`` are NumPy 2's spellings of ``a_min``/``a_max``.
+
+    Args:
+        a: an array.
+        a_min: the lower bound (None: none).
+        a_max: the upper bound (None: none).
+        min: the lower bound, by NumPy 2's name.
+        max: the upper bound, by NumPy 2's name.
+
+    Returns:
+        ``a`` clipped; the derivative is 1 inside the bounds, 0 outside and 1/2 at a bound.
+
+    >>> import xform, xform.numpy as np
+    >>> np.clip(np.array([-1.0, 0.5, 2.0]), 0.0, 1.0).tolist()
+    [0.0, 0.5, 1.0]
+    >>> xform.grad(lambda v: np.sum(np.clip(v, 0.0, 1.0)))(np.array([-1.0, 0.5])).tolist()
+    [0.0, 1.0]
+    """
     if (min is not None and a_min is not None) or (max is not None and a_max is not None):
         raise ValueError("clip: pass either a_min/a_max or min/max, not both")
     a_min = min if min is not None else a_min
@@ -488,19 +589,52 @@ for _p in (real_p, imag_p, conj_p):
 
 
 def real(val: Any) -> Any:
-    """`numpy.real`: the real part (the array itself when it is real)."""
+    """`numpy.real`: the real part (the array itself when it is real).
+
+    Args:
+        val: an array (real or complex).
+
+    Returns:
+        The real part.
+
+    >>> import xform, xform.numpy as np
+    >>> np.real(np.array([1.0 + 2.0j])).tolist()
+    [1.0]
+    """
     return bind(real_p, val) if is_complex(val) else val
 
 
 def imag(val: Any) -> Any:
-    """`numpy.imag`: the imaginary part (constant zeros for a real array)."""
+    """`numpy.imag`: the imaginary part (constant zeros for a real array).
+
+    Args:
+        val: an array (real or complex).
+
+    Returns:
+        The imaginary part (zeros for a real array).
+
+    >>> import xform, xform.numpy as np
+    >>> np.imag(np.array([1.0 + 2.0j])).tolist()
+    [2.0]
+    """
     if is_complex(val):
         return bind(imag_p, val)
     return np.zeros(shape_of(val), dtype_of(val))
 
 
 def conj(x: Any) -> Any:
-    """`numpy.conj`: complex conjugate (the array itself when it is real)."""
+    """`numpy.conj`: complex conjugate (the array itself when it is real).
+
+    Args:
+        x: an array (real or complex).
+
+    Returns:
+        The complex conjugate.
+
+    >>> import xform, xform.numpy as np
+    >>> np.conj(np.array([1.0 + 2.0j])).tolist()
+    [(1-2j)]
+    """
     return bind(conj_p, x) if is_complex(x) else x
 
 
@@ -547,7 +681,20 @@ defvjp(abs_p, _abs_vjp)
 
 def abs(x: Any) -> Any:  # noqa: A001 - NumPy's name
     """Elementwise `numpy.abs`; derivative ``sign(x)`` (0 at 0), and for complex ``x``
-    the gradient ``conj(x) / |x|`` (JAX's convention)."""
+    the gradient ``conj(x) / |x|`` (JAX's convention).
+
+    Args:
+        x: an array (real or complex).
+
+    Returns:
+        ``|x|`` elementwise; its derivative at 0 is 0.
+
+    >>> import xform, xform.numpy as np
+    >>> np.abs(np.array([-2.0, 3.0])).tolist()
+    [2.0, 3.0]
+    >>> xform.grad(np.abs)(-2.0).item()
+    -1.0
+    """
     return absolute(x)
 
 
@@ -560,7 +707,18 @@ stop_gradient_p.identities = algebra.pass_through()
 
 
 def stop_gradient(x: Any) -> Any:
-    """``x`` with no derivative flowing through it (pytrees allowed)."""
+    """``x`` with no derivative flowing through it (pytrees allowed).
+
+    Args:
+        x: an array, scalar or pytree of them.
+
+    Returns:
+        ``x``'s values, treated as constants by every transform.
+
+    >>> import xform, xform.numpy as np
+    >>> float(xform.grad(lambda x: x * xform.stop_gradient(x))(3.0))
+    3.0
+    """
     return tree_map(lambda v: bind(stop_gradient_p, v), x)
 
 

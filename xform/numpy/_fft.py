@@ -214,38 +214,146 @@ def _one_axis(n: int | None, axis: int) -> tuple[Any, Any]:
 
 
 def fft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """`numpy.fft.fft`: 1-D discrete Fourier transform."""
+    """`numpy.fft.fft`: 1-D discrete Fourier transform.
+
+    Args:
+        a: the input array (traced or not).
+        n: the transform length along ``axis`` (cropped or zero-padded).
+        axis: the axis transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The discrete Fourier transform, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.array([1.0, 2.0, 0.0, -1.0])
+    >>> bool(numpy.allclose(np.fft.fft(x), numpy.fft.fft(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.fft(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     s, axes = _one_axis(n, axis)
     return _c2c(a, s, axes, norm, False, "fft")
 
 
 def ifft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """`numpy.fft.ifft`: 1-D inverse discrete Fourier transform."""
+    """`numpy.fft.ifft`: 1-D inverse discrete Fourier transform.
+
+    Args:
+        a: the input array (traced or not).
+        n: the transform length along ``axis`` (cropped or zero-padded).
+        axis: the axis transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The inverse transform, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.array([1.0, 2.0, 0.0, -1.0])
+    >>> bool(numpy.allclose(np.fft.ifft(x), numpy.fft.ifft(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.ifft(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     s, axes = _one_axis(n, axis)
     return _c2c(a, s, axes, norm, True, "ifft")
 
 
 def fft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
          norm: str | None = None) -> Any:
-    """`numpy.fft.fft2`: 2-D discrete Fourier transform."""
+    """`numpy.fft.fft2`: 2-D discrete Fourier transform.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The 2-D transform, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.fft2(x), numpy.fft.fft2(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.fft2(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _c2c(a, s, axes, norm, False, "fft2")
 
 
 def ifft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
           norm: str | None = None) -> Any:
-    """`numpy.fft.ifft2`: 2-D inverse discrete Fourier transform."""
+    """`numpy.fft.ifft2`: 2-D inverse discrete Fourier transform.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The 2-D inverse transform, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.ifft2(x), numpy.fft.ifft2(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.ifft2(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _c2c(a, s, axes, norm, True, "ifft2")
 
 
 def fftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
          norm: str | None = None) -> Any:
-    """`numpy.fft.fftn`: N-D discrete Fourier transform."""
+    """`numpy.fft.fftn`: N-D discrete Fourier transform.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The N-D transform, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.fftn(x), numpy.fft.fftn(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.fftn(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _c2c(a, s, axes, norm, False, "fftn")
 
 
 def ifftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
           norm: str | None = None) -> Any:
-    """`numpy.fft.ifftn`: N-D inverse discrete Fourier transform."""
+    """`numpy.fft.ifftn`: N-D inverse discrete Fourier transform.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The N-D inverse transform, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.ifftn(x), numpy.fft.ifftn(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.ifftn(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _c2c(a, s, axes, norm, True, "ifftn")
 
 
@@ -266,20 +374,74 @@ def _r2c(a: Any, s: Any, axes: Any, norm: str | None, who: str) -> Any:
 
 
 def rfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """`numpy.fft.rfft`: 1-D transform of real input (the non-negative frequencies)."""
+    """`numpy.fft.rfft`: 1-D transform of real input (the non-negative frequencies).
+
+    Args:
+        a: the input array (traced or not).
+        n: the transform length along ``axis`` (cropped or zero-padded).
+        axis: the axis transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The transform of the real input (non-negative frequencies), traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.array([1.0, 2.0, 0.0, -1.0])
+    >>> bool(numpy.allclose(np.fft.rfft(x), numpy.fft.rfft(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.rfft(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     s, axes = _one_axis(n, axis)
     return _r2c(a, s, axes, norm, "rfft")
 
 
 def rfft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
           norm: str | None = None) -> Any:
-    """`numpy.fft.rfft2`: 2-D transform of real input."""
+    """`numpy.fft.rfft2`: 2-D transform of real input.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The 2-D transform of the real input, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.rfft2(x), numpy.fft.rfft2(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.rfft2(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _r2c(a, s, axes, norm, "rfft2")
 
 
 def rfftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
           norm: str | None = None) -> Any:
-    """`numpy.fft.rfftn`: N-D transform of real input."""
+    """`numpy.fft.rfftn`: N-D transform of real input.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The N-D transform of the real input, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.rfftn(x), numpy.fft.rfftn(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.rfftn(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _r2c(a, s, axes, norm, "rfftn")
 
 
@@ -302,20 +464,74 @@ def _c2r(a: Any, s: Any, axes: Any, norm: str | None, who: str) -> Any:
 
 
 def irfft(a: Any, n: int | None = None, axis: int = -1, norm: str | None = None) -> Any:
-    """`numpy.fft.irfft`: inverse of `rfft`; ``n`` defaults to ``2 * (m - 1)``."""
+    """`numpy.fft.irfft`: inverse of `rfft`; ``n`` defaults to ``2 * (m - 1)``.
+
+    Args:
+        a: the input array (traced or not).
+        n: the transform length along ``axis`` (cropped or zero-padded).
+        axis: the axis transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The real inverse of ``rfft``, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.array([1.0, 2.0, 0.5])
+    >>> bool(numpy.allclose(np.fft.irfft(x), numpy.fft.irfft(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.irfft(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     s, axes = _one_axis(n, axis)
     return _c2r(a, s, axes, norm, "irfft")
 
 
 def irfft2(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] = (-2, -1),
            norm: str | None = None) -> Any:
-    """`numpy.fft.irfft2`: inverse of `rfft2`."""
+    """`numpy.fft.irfft2`: inverse of `rfft2`.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The real 2-D inverse, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.irfft2(x), numpy.fft.irfft2(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.irfft2(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _c2r(a, s, axes, norm, "irfft2")
 
 
 def irfftn(a: Any, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
            norm: str | None = None) -> Any:
-    """`numpy.fft.irfftn`: inverse of `rfftn`."""
+    """`numpy.fft.irfftn`: inverse of `rfftn`.
+
+    Args:
+        a: the input array (traced or not).
+        s: the transform lengths along ``axes``.
+        axes: the axes transformed.
+        norm: ``None``/``"backward"``, ``"ortho"`` or ``"forward"``, as NumPy's.
+
+    Returns:
+        The real N-D inverse, traced when ``a`` is.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.arange(6.0).reshape(2, 3)
+    >>> bool(numpy.allclose(np.fft.irfftn(x), numpy.fft.irfftn(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.irfftn(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _c2r(a, s, axes, norm, "irfftn")
 
 
@@ -336,22 +552,78 @@ def _shift(x: Any, axes: Any, inverse: bool) -> Any:
 
 
 def fftshift(x: Any, axes: Any = None) -> Any:
-    """`numpy.fft.fftshift`: move the zero frequency to the centre."""
+    """`numpy.fft.fftshift`: move the zero frequency to the centre.
+
+    Args:
+        x: an array (traced or not).
+        axes: the axes shifted (all by default).
+
+    Returns:
+        The rolled array.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.array([1.0, 2.0, 0.0, -1.0])
+    >>> bool(numpy.allclose(np.fft.fftshift(x), numpy.fft.fftshift(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.fftshift(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _shift(x, axes, False)
 
 
 def ifftshift(x: Any, axes: Any = None) -> Any:
-    """`numpy.fft.ifftshift`: inverse of `fftshift`."""
+    """`numpy.fft.ifftshift`: inverse of `fftshift`.
+
+    Args:
+        x: an array (traced or not).
+        axes: the axes shifted (all by default).
+
+    Returns:
+        The rolled array.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> x = numpy.array([1.0, 2.0, 0.0, -1.0])
+    >>> bool(numpy.allclose(np.fft.ifftshift(x), numpy.fft.ifftshift(x)))
+    True
+    >>> g = xform.grad(lambda v: np.sum(np.real(np.fft.ifftshift(v))))(x)
+    >>> g.shape == x.shape
+    True
+    """
     return _shift(x, axes, True)
 
 
 def fftfreq(n: int, d: float = 1.0) -> np.ndarray:
-    """`numpy.fft.fftfreq` (a constant array)."""
+    """`numpy.fft.fftfreq` (a constant array).
+
+    Args:
+        n: the transform length.
+        d: the sample spacing.
+
+    Returns:
+        The sample frequencies (a NumPy array).
+
+    >>> import xform.numpy as np
+    >>> np.fft.fftfreq(4).tolist()
+    [0.0, 0.25, -0.5, -0.25]
+    """
     return np.fft.fftfreq(n, d)
 
 
 def rfftfreq(n: int, d: float = 1.0) -> np.ndarray:
-    """`numpy.fft.rfftfreq` (a constant array)."""
+    """`numpy.fft.rfftfreq` (a constant array).
+
+    Args:
+        n: the transform length.
+        d: the sample spacing.
+
+    Returns:
+        The sample frequencies (a NumPy array).
+
+    >>> import xform.numpy as np
+    >>> np.fft.rfftfreq(4).tolist()
+    [0.0, 0.25, 0.5]
+    """
     return np.fft.rfftfreq(n, d)
 
 

@@ -282,7 +282,22 @@ def at(x: Any) -> IndexUpdateHelper:
 
 # ------------------------------------------------------------------------ take and friends
 def take(a: Any, indices: Any, axis: int | None = None) -> Any:
-    """`numpy.take` (indices out of range raise, as in NumPy's default mode)."""
+    """`numpy.take` (indices out of range raise, as in NumPy's default mode).
+
+    Args:
+        a: an array.
+        indices: integer indices.
+        axis: the axis (None: the flattened array).
+
+    Returns:
+        The selected entries; the derivative scatters back (repeated indices add).
+
+    >>> import xform, xform.numpy as np
+    >>> np.take(np.array([1.0, 2.0, 3.0]), [2, 0]).tolist()
+    [3.0, 1.0]
+    >>> xform.grad(lambda v: np.sum(np.take(v, [0, 0, 2])))(np.zeros(3)).tolist()
+    [2.0, 0.0, 1.0]
+    """
     if axis is None:
         return getitem(ravel(a), (indices,))
     nd = len(shape_of(a))
@@ -292,7 +307,22 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Any:
 
 def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
             stable: bool | None = None) -> Any:
-    """`numpy.argsort` (no derivative); ``axis=None`` sorts the flattened array."""
+    """`numpy.argsort` (no derivative); ``axis=None`` sorts the flattened array.
+
+    Args:
+        a: an array.
+        axis: the axis sorted along (None: flattened).
+        kind: the sorting algorithm, as NumPy's.
+        order: unused for plain arrays (NumPy's structured-array fields).
+        stable: ask for a stable sort.
+
+    Returns:
+        The indices that sort ``a`` (no derivative).
+
+    >>> import xform, xform.numpy as np
+    >>> np.argsort(np.array([3.0, 1.0, 2.0])).tolist()
+    [1, 2, 0]
+    """
     if order is not None:
         raise NotImplementedError("xform.numpy.argsort does not support order=")
     if axis is None:

@@ -79,7 +79,23 @@ class SVDResult(NamedTuple):
 
 # ---------------------------------------------------------------------------- helpers
 def as_float(a: Any) -> Any:
-    """``a`` as an array of an inexact dtype (linalg turns integers into float64)."""
+    """``a`` as an array of an inexact dtype (linalg turns integers into float64).
+
+
+
+
+
+
+
+
+
+
+
+    >>> import numpy, xform.numpy as np
+    >>> result = np.linalg.eig(numpy.eye(2))
+    >>> type(result).__name__, numpy.asarray(result.eigenvalues).shape[:1] in ((), (2,))
+    ('EigResult', True)
+    """
     a = asarray(a)
     return a if np.issubdtype(dtype_of(a), np.inexact) else astype(a, np.float64)
 
@@ -260,7 +276,21 @@ _shape_rule(inv_p, lambda a: _aval(shape_of(a), a))
 
 
 def inv(a: Any) -> Any:
-    """`numpy.linalg.inv`; ``d inv(A) = -inv(A) dA inv(A)``."""
+    """`numpy.linalg.inv`; ``d inv(A) = -inv(A) dA inv(A)``.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+
+    Returns:
+        The inverse.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.inv(a), numpy.linalg.inv(a)))
+    True
+    >>> xform.grad(lambda m: np.sum(np.linalg.inv(m)))(a).shape
+    (2, 2)
+    """
     return bind(inv_p, as_float(a))
 
 
@@ -291,7 +321,22 @@ _shape_rule(solve_p, lambda a, b: _aval(_lead((a, 2), (b, 2)) + tuple(shape_of(b
 
 def solve(a: Any, b: Any) -> Any:
     """`numpy.linalg.solve` (NumPy 2 semantics: a 1-D ``b`` is a vector, otherwise a
-    stack of matrices); reverse mode costs one solve with ``A^T``."""
+    stack of matrices); reverse mode costs one solve with ``A^T``.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        b: the right-hand side(s).
+
+    Returns:
+        The solution ``x`` of ``a @ x = b``.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.solve(a, numpy.array([1.0, 2.0])), numpy.linalg.solve(a, numpy.array([1.0, 2.0]))))
+    True
+    >>> xform.grad(lambda m: np.sum(np.linalg.solve(m, numpy.array([1.0, 2.0]))))(a).shape
+    (2, 2)
+    """
     b, vector = vector_as_column(as_float(b))
     return column_as_vector(bind(solve_p, as_float(a), b), vector)
 
@@ -447,6 +492,12 @@ def det(a: Any) -> Any:
     (``det(A) A^-1`` for an invertible ``A``), so the first and second derivatives
     exist at singular matrices too; the third there needs ``A`` invertible.
 
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+
+    Returns:
+        The determinant.
+
     >>> import xform, numpy
     >>> xform.grad(det)(numpy.array([[1.0, 2.0], [2.0, 4.0]])).round(12)
     array([[ 4., -2.],
@@ -488,7 +539,21 @@ _shape_rule(slogdet_p, lambda a: [_aval(shape_of(a)[:-2], a)] * 2)
 
 
 def slogdet(a: Any) -> SlogdetResult:
-    """`numpy.linalg.slogdet`; ``d logabsdet = tr(A^-1 dA)``, ``sign`` is constant."""
+    """`numpy.linalg.slogdet`; ``d logabsdet = tr(A^-1 dA)``, ``sign`` is constant.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+
+    Returns:
+        ``SlogdetResult(sign, logabsdet)``.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.slogdet(a).logabsdet, numpy.linalg.slogdet(a)[1]))
+    True
+    >>> xform.grad(lambda m: np.linalg.slogdet(m).logabsdet)(a).round(6).tolist()
+    [[0.6, -0.2], [-0.2, 0.4]]
+    """
     return SlogdetResult(*bind(slogdet_p, as_float(a)))
 
 
@@ -591,7 +656,20 @@ _shape_rule(cholesky_p, lambda a, lower: _aval(shape_of(a), a))
 def cholesky(a: Any, upper: bool = False) -> Any:
     """`numpy.linalg.cholesky`: the factor ``L`` (or ``U = L^T`` with ``upper=True``)
     of the symmetric matrix read from the lower (upper) triangle of ``a``. Its
-    derivative is that of the triangle read; the other triangle gets none."""
+    derivative is that of the triangle read; the other triangle gets none.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        upper: return the upper factor instead of the lower.
+
+    Returns:
+        The lower (or upper) Cholesky factor.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.cholesky(a), numpy.linalg.cholesky(a)))
+    True
+    """
     return bind(cholesky_p, as_float(a), lower=not upper)
 
 
@@ -670,12 +748,40 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
 
     The derivative is that of the triangle NumPy reads (the other triangle has
     none). Eigenvector derivatives contain ``1 / (w_j - w_i)``: repeated eigenvalues
-    give inf/NaN eigenvector derivatives, as in JAX (eigenvalues stay finite)."""
+    give inf/NaN eigenvector derivatives, as in JAX (eigenvalues stay finite).
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        UPLO: ``"L"`` or ``"U"``: the triangle read.
+
+    Returns:
+        ``EighResult(eigenvalues, eigenvectors)``, eigenvalues ascending.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.eigh(a).eigenvalues, numpy.linalg.eigvalsh(a)))
+    True
+    """
     return EighResult(*bind(eigh_p, as_float(a), lower=_uplo(UPLO)))
 
 
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
-    """`numpy.linalg.eigvalsh`; ``dw_i = v_i^T dA v_i``."""
+    """`numpy.linalg.eigvalsh`; ``dw_i = v_i^T dA v_i``.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        UPLO: ``"L"`` or ``"U"``: the triangle read.
+
+    Returns:
+        The eigenvalues, ascending.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.eigvalsh(a), numpy.linalg.eigvalsh(a)))
+    True
+    >>> xform.grad(lambda m: np.linalg.eigvalsh(m)[-1])(a).shape
+    (2, 2)
+    """
     return bind(eigvalsh_p, as_float(a), lower=_uplo(UPLO))
 
 
@@ -749,12 +855,36 @@ def eig(a: Any) -> EigResult:
     """`numpy.linalg.eig` of a real matrix, differentiable in both modes where the
     eigenvalues are distinct (real or complex). Eigenvector derivatives follow NumPy's
     normalisation (unit 2-norm, largest entry real); complex cotangents use JAX's
-    pairing ``Re(sum(ct * t))``. Abstractly (make_jaxpr) the results are complex."""
+    pairing ``Re(sum(ct * t))``. Abstractly (make_jaxpr) the results are complex.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+
+    Returns:
+        ``EigResult(eigenvalues, eigenvectors)`` (complex in general).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(numpy.sort(np.linalg.eig(a).eigenvalues.real), numpy.sort(numpy.linalg.eigvals(a).real)))
+    True
+    """
     return EigResult(*bind(eig_p, as_float(a)))
 
 
 def eigvals(a: Any) -> Any:
-    """`numpy.linalg.eigvals` (differentiable as ``eig``)."""
+    """`numpy.linalg.eigvals` (differentiable as ``eig``).
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+
+    Returns:
+        The eigenvalues.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(numpy.sort(np.linalg.eigvals(a).real), numpy.sort(numpy.linalg.eigvals(a).real)))
+    True
+    """
     return eig(a)[0]
 
 
@@ -867,7 +997,22 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
     Derivatives of ``U`` and ``Vh`` need distinct singular values (the factors
     ``1 / (s_j^2 - s_i^2)`` are infinite otherwise), nonzero ones for a non-square
     matrix, and ``full_matrices=False`` unless the matrix is square; derivatives of
-    ``S`` alone (``compute_uv=False``, ``svdvals``) need only distinct values."""
+    ``S`` alone (``compute_uv=False``, ``svdvals``) need only distinct values.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        full_matrices: return square ``u`` and ``vh``.
+        compute_uv: return ``u`` and ``vh`` too.
+        hermitian: ``A`` is Hermitian (faster).
+
+    Returns:
+        ``SVDResult(U, S, Vh)`` (or the singular values alone without ``compute_uv``).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.svd(a).S, numpy.linalg.svd(a).S))
+    True
+    """
     a = as_float(a)
     if hermitian:
         if isinstance(a, Tracer):
@@ -882,7 +1027,19 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True,
 
 
 def svdvals(x: Any) -> Any:
-    """`numpy.linalg.svdvals`: the singular values, in descending order."""
+    """`numpy.linalg.svdvals`: the singular values, in descending order.
+
+    Args:
+        x: an array (traced or not).
+
+    Returns:
+        The singular values, descending.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.svdvals(a), numpy.linalg.svd(a).S))
+    True
+    """
     return bind(svdvals_p, as_float(x))
 
 
@@ -967,7 +1124,20 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     """`numpy.linalg.qr` with modes 'reduced' (``(Q, R)``), 'r' and 'complete' (the
     same as 'reduced' when ``m <= n``). Derivatives need the leading ``min(m, n)``
     columns of ``a`` to be linearly independent; 'raw' and 'complete' with ``m > n``
-    (whose extra columns of Q are not unique) work on constants only."""
+    (whose extra columns of Q are not unique) work on constants only.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        mode: ``"reduced"``, ``"complete"`` or ``"r"``.
+
+    Returns:
+        ``QRResult(Q, R)`` (or ``R`` alone with ``mode="r"``).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.qr(a).Q @ np.linalg.qr(a).R, a))
+    True
+    """
     a = as_float(a)
     m, n = shape_of(a)[-2:]
     if mode == "raw" or (mode == "complete" and m > n):
@@ -1022,7 +1192,22 @@ _NO_VALUE: Any = object()
 def pinv(a: Any, rcond: Any = None, hermitian: bool = False, *, rtol: Any = _NO_VALUE) -> Any:
     """`numpy.linalg.pinv`. Its derivative is that of a matrix of locally constant rank
     (singular values below the cutoff stay discarded), which also holds for
-    rank-deficient matrices; ``hermitian=True`` reads the lower triangle, as NumPy."""
+    rank-deficient matrices; ``hermitian=True`` reads the lower triangle, as NumPy.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        rcond: the cut-off for small singular values, as NumPy's.
+        hermitian: ``A`` is Hermitian (faster).
+        rtol: the relative threshold, as NumPy's.
+
+    Returns:
+        The Moore-Penrose pseudo-inverse.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.pinv(a), numpy.linalg.pinv(a)))
+    True
+    """
     a = as_float(a)
     if rcond is None:
         if rtol is _NO_VALUE:
@@ -1096,7 +1281,22 @@ _batch_core(matrix_rank_p, (2,))
 
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
-    """`numpy.linalg.matrix_rank` (an integer: no derivative)."""
+    """`numpy.linalg.matrix_rank` (an integer: no derivative).
+
+    Args:
+        A: a matrix.
+        tol: the threshold for singular values.
+        hermitian: ``A`` is Hermitian (faster).
+        rtol: the relative threshold, as NumPy's.
+
+    Returns:
+        The rank (an integer; no derivative).
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.matrix_rank(a), numpy.linalg.matrix_rank(a)))
+    True
+    """
     if np.ndim(tol) or np.ndim(rtol):
         raise NotImplementedError("xform.numpy.linalg.matrix_rank supports scalar tol/rtol")
     return bind(matrix_rank_p, as_float(A), tol=tol, hermitian=bool(hermitian), rtol=rtol)
@@ -1108,7 +1308,21 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
     ``x``, ``residuals`` and ``s`` are differentiable; the derivative of ``x`` is that
     of ``pinv(a) @ b`` at locally constant rank (so rank-deficient ``a`` is fine).
     Where the rank is not concrete (``vmap``, ``jit``) ``residuals`` is computed as
-    for a full-rank ``a``."""
+    for a full-rank ``a``.
+
+    Args:
+        a: a square matrix (or a stack of them; traced or not).
+        b: the right-hand side(s).
+        rcond: the cut-off for small singular values, as NumPy's.
+
+    Returns:
+        ``(x, residuals, rank, singular values)``, as NumPy's.
+
+    >>> import numpy, xform, xform.numpy as np
+    >>> a = numpy.array([[2.0, 1.0], [1.0, 3.0]])
+    >>> bool(numpy.allclose(np.linalg.lstsq(a, numpy.array([1.0, 2.0]))[0], numpy.linalg.lstsq(a, numpy.array([1.0, 2.0]))[0]))
+    True
+    """
     a, b = as_float(a), as_float(b)
     m, n = shape_of(a)[-2:]
     if rcond is None:

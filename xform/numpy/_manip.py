@@ -342,7 +342,25 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
 
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
           out: None = None) -> Any:
-    """`numpy.trace`: the sum along a diagonal."""
+    """`numpy.trace`: the sum along a diagonal.
+
+    Args:
+        a: an array, at least 2-D.
+        offset: the diagonal's offset.
+        axis1: the first axis of the diagonal.
+        axis2: the second axis.
+        dtype: the accumulation dtype.
+        out: not supported (must be None).
+
+    Returns:
+        The sum along the diagonal.
+
+    >>> import xform, xform.numpy as np
+    >>> np.trace(np.arange(4.0).reshape(2, 2)).item()
+    3.0
+    >>> xform.grad(np.trace)(np.zeros((2, 2))).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     if out is not None:
         raise NotImplementedError("xform.numpy.trace does not support out=")
     return xsum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
@@ -350,7 +368,21 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
 
 def diag(v: Any, k: int = 0) -> Any:
     """`numpy.diag`: the k-th diagonal of a 2-D array, or a 2-D array with 1-D ``v``
-    on its k-th diagonal."""
+    on its k-th diagonal.
+
+    Args:
+        v: a 1-D array (make a diagonal matrix) or 2-D array (take a diagonal).
+        k: the diagonal's offset.
+
+    Returns:
+        The matrix or the diagonal.
+
+    >>> import xform, xform.numpy as np
+    >>> np.diag(np.array([1.0, 2.0])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    >>> np.diag(np.arange(4.0).reshape(2, 2)).tolist()
+    [0.0, 3.0]
+    """
     v = asarray(v)
     s = shape_of(v)
     if len(s) == 1:
@@ -374,20 +406,56 @@ def _tri_mask(m: Any, k: int) -> np.ndarray:
 
 
 def tril(m: Any, k: int = 0) -> Any:
-    """`numpy.tril`: zero above the k-th diagonal (of the last two axes)."""
+    """`numpy.tril`: zero above the k-th diagonal (of the last two axes).
+
+    Args:
+        m: an array, at least 2-D.
+        k: the diagonal above which entries are zeroed.
+
+    Returns:
+        The lower triangle.
+
+    >>> import xform, xform.numpy as np
+    >>> np.tril(np.ones((2, 2))).tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
     m = asarray(m)
     return where(_tri_mask(m, k), m, np.zeros(1, dtype_of(m)))
 
 
 def triu(m: Any, k: int = 0) -> Any:
-    """`numpy.triu`: zero below the k-th diagonal (of the last two axes)."""
+    """`numpy.triu`: zero below the k-th diagonal (of the last two axes).
+
+    Args:
+        m: an array, at least 2-D.
+        k: the diagonal below which entries are zeroed.
+
+    Returns:
+        The upper triangle.
+
+    >>> import xform, xform.numpy as np
+    >>> np.triu(np.ones((2, 2))).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
     m = asarray(m)
     return where(_tri_mask(m, k - 1), np.zeros(1, dtype_of(m)), m)
 
 
 # ------------------------------------------------------------------------ products
 def kron(a: Any, b: Any) -> Any:
-    """`numpy.kron`: the Kronecker product (block ``a[i, j] * b``)."""
+    """`numpy.kron`: the Kronecker product (block ``a[i, j] * b``).
+
+    Args:
+        a: an array.
+        b: an array.
+
+    Returns:
+        The Kronecker product.
+
+    >>> import xform, xform.numpy as np
+    >>> np.kron(np.eye(2), np.ones((1, 2))).tolist()
+    [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
+    """
     a, b = asarray(a), asarray(b)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:

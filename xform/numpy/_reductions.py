@@ -72,7 +72,24 @@ reduce_sum_p.structured = _sum_of_basis
 
 
 def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """`numpy.sum`."""
+    """`numpy.sum`.
+
+    Args:
+        a: an array (traced or not).
+        axis: the axis or axes reduced (all by default).
+        dtype: the accumulation and result dtype.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The sum (a scalar when every axis is reduced); traced when ``a`` is.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.arange(6.0).reshape(2, 3)
+    >>> np.sum(x, axis=0).tolist()
+    [3.0, 5.0, 7.0]
+    >>> xform.grad(lambda v: np.sum(v ** 2))(np.ones(2)).tolist()
+    [2.0, 2.0]
+    """
     axes = normalize_axis(axis, len(shape_of(a)))
     out = bind(reduce_sum_p, a, axis=axes, keepdims=bool(keepdims))
     if dtype is not None:
@@ -96,7 +113,23 @@ def _count(a: Any, axes: tuple[int, ...]) -> int:
 
 
 def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:
-    """`numpy.mean`."""
+    """`numpy.mean`.
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        dtype: the accumulation and result dtype.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The mean (a scalar when every axis is reduced); traced when ``a`` is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.mean(np.arange(4.0)).item()
+    1.5
+    >>> xform.grad(np.mean)(np.ones(4)).tolist()
+    [0.25, 0.25, 0.25, 0.25]
+    """
     axes = normalize_axis(axis, len(shape_of(a)))
     if dtype_of(a).kind not in 'fc':
         a = astype(a, np.float64)
@@ -110,6 +143,16 @@ def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
     """`numpy.var`: the mean of the squared moduli of the deviations (real for complex
     ``a``, as NumPy's).
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        dtype: the accumulation and result dtype.
+        ddof: the delta degrees of freedom (divide by ``n - ddof``).
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The variance (a scalar when every axis is reduced); traced when ``a`` is.
 
     >>> import xform.numpy as np
     >>> float(np.var(np.array([1j, -1j])))
@@ -125,7 +168,22 @@ def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
 def std(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
         keepdims: bool = False) -> Any:
     """`numpy.std` (real for complex ``a``). Its derivative is infinite where the spread
-    is zero."""
+    is zero.
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        dtype: the accumulation and result dtype.
+        ddof: the delta degrees of freedom (divide by ``n - ddof``).
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The standard deviation (a scalar when every axis is reduced); traced when ``a`` is.
+
+    >>> import xform, xform.numpy as np
+    >>> round(np.std(np.array([1.0, 2.0, 3.0])).item(), 6)
+    0.816497
+    """
     return sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims))
 
 
@@ -161,13 +219,43 @@ reduce_min_p.emit = emit.method("min", "axis", "keepdims", keywords=True)
 
 
 def max(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """`numpy.max`; ties share the derivative equally."""
+    """`numpy.max`; ties share the derivative equally.
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The maximum (a scalar when every axis is reduced); traced when ``a`` is. The gradient goes to the maximal entries (shared equally between ties).
+
+    >>> import xform, xform.numpy as np
+    >>> np.max(np.array([1.0, 3.0, 2.0])).item()
+    3.0
+    >>> xform.grad(np.max)(np.array([1.0, 3.0, 3.0])).tolist()
+    [0.0, 0.5, 0.5]
+    """
     return bind(reduce_max_p, a, axis=normalize_axis(axis, len(shape_of(a))),
                 keepdims=bool(keepdims))
 
 
 def min(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """`numpy.min`; ties share the derivative equally."""
+    """`numpy.min`; ties share the derivative equally.
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The minimum (a scalar when every axis is reduced); traced when ``a`` is. The gradient goes to the minimal entries (shared equally between ties).
+
+    >>> import xform, xform.numpy as np
+    >>> np.min(np.array([1.0, 3.0, 2.0])).item()
+    1.0
+    >>> xform.grad(np.min)(np.array([1.0, 3.0, 2.0])).tolist()
+    [1.0, 0.0, 0.0]
+    """
     return bind(reduce_min_p, a, axis=normalize_axis(axis, len(shape_of(a))),
                 keepdims=bool(keepdims))
 
@@ -221,7 +309,23 @@ defvjp(reduce_prod_p, lambda ct, ans, x, axis, keepdims: expand_to(
 
 
 def prod(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:
-    """`numpy.prod`; its derivative is exact even where elements are zero."""
+    """`numpy.prod`; its derivative is exact even where elements are zero.
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        dtype: the accumulation and result dtype.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The product (a scalar when every axis is reduced); traced when ``a`` is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.prod(np.array([2.0, 3.0])).item()
+    6.0
+    >>> xform.grad(np.prod)(np.array([2.0, 3.0])).tolist()
+    [3.0, 2.0]
+    """
     a = _with_dtype(a, dtype)
     return bind(reduce_prod_p, a, axis=normalize_axis(axis, len(shape_of(a))),
                 keepdims=bool(keepdims))
@@ -295,7 +399,20 @@ def _scan_args(a: Any, axis: int | None) -> tuple[Any, int]:
 
 
 def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
-    """`numpy.cumsum`."""
+    """`numpy.cumsum`.
+
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        dtype: the accumulation and result dtype.
+
+    Returns:
+        The running sums, traced when ``a`` is.
+
+    >>> import xform, xform.numpy as np
+    >>> np.cumsum(np.array([1.0, 2.0, 3.0])).tolist()
+    [1.0, 3.0, 6.0]
+    """
     a, ax = _scan_args(_with_dtype(a, dtype), axis)
     return bind(cumsum_p, a, axis=ax)
 
@@ -303,6 +420,14 @@ def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Any:
     """`numpy.cumprod`; its derivative is computed without division, so it is exact
     where the input has zeros.
+
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        dtype: the accumulation dtype.
+
+    Returns:
+        The running products.
 
     >>> import xform, xform.numpy as np
     >>> xform.grad(lambda x: np.cumprod(x)[-1])(np.array([2.0, 0.0, 3.0]))
@@ -322,12 +447,38 @@ any_p, _ = nondiff_op("any", lambda a, axis, keepdims: np.any(a, axis=axis, keep
 
 
 def argmax(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    """`numpy.argmax` (integer result, no derivative)."""
+    """`numpy.argmax` (integer result, no derivative).
+
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        keepdims: keep the reduced axis, with size 1.
+
+    Returns:
+        Integer indices of the maxima (no derivative).
+
+    >>> import xform, xform.numpy as np
+    >>> np.argmax(np.array([1.0, 3.0, 2.0])).item()
+    1
+    """
     return bind(argmax_p, a, axis=axis, keepdims=keepdims)
 
 
 def argmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
-    """`numpy.argmin` (integer result, no derivative)."""
+    """`numpy.argmin` (integer result, no derivative).
+
+    Args:
+        a: an array.
+        axis: the axis (the flattened array by default).
+        keepdims: keep the reduced axis, with size 1.
+
+    Returns:
+        Integer indices of the minima (no derivative).
+
+    >>> import xform, xform.numpy as np
+    >>> np.argmin(np.array([1.0, 3.0, 2.0])).item()
+    0
+    """
     return bind(argmin_p, a, axis=axis, keepdims=keepdims)
 
 

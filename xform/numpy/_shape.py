@@ -41,7 +41,20 @@ reshape_p.structured = lambda vals, dims, params: (Diagonal(
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
-    """`numpy.reshape` (C order)."""
+    """`numpy.reshape` (C order).
+
+    Args:
+        a: an array.
+        shape: the new shape (one entry may be -1).
+        order: ``"C"`` (row-major) or ``"F"``.
+
+    Returns:
+        The array with the new shape.
+
+    >>> import xform, xform.numpy as np
+    >>> np.reshape(np.arange(6.0), (2, -1)).shape
+    (2, 3)
+    """
     if order != "C":
         raise NotImplementedError("xform.numpy.reshape supports only order='C'")
     old = shape_of(a)
@@ -52,7 +65,19 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
 
 
 def ravel(a: Any, order: str = "C") -> Any:
-    """`numpy.ravel`."""
+    """`numpy.ravel`.
+
+    Args:
+        a: an array.
+        order: ``"C"`` (row-major) or ``"F"``.
+
+    Returns:
+        The flattened array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.ravel(np.arange(4.0).reshape(2, 2)).tolist()
+    [0.0, 1.0, 2.0, 3.0]
+    """
     return reshape(a, (-1,), order)
 
 
@@ -64,7 +89,19 @@ transpose_p.fuse = algebra.compose_permutations("axes")
 
 
 def transpose(a: Any, axes: Sequence[int] | None = None) -> Any:
-    """`numpy.transpose`."""
+    """`numpy.transpose`.
+
+    Args:
+        a: an array.
+        axes: the permutation (reversed axes by default).
+
+    Returns:
+        The permuted array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.transpose(np.ones((2, 3))).shape
+    (3, 2)
+    """
     nd = len(shape_of(a))
     perm = tuple(range(nd))[::-1] if axes is None else tuple(int(i) % builtins.max(nd, 1)
                                                              for i in axes)
@@ -77,14 +114,40 @@ permute_dims = transpose
 
 
 def swapaxes(a: Any, axis1: int, axis2: int) -> Any:
-    """`numpy.swapaxes`."""
+    """`numpy.swapaxes`.
+
+    Args:
+        a: an array.
+        axis1: one axis.
+        axis2: the other.
+
+    Returns:
+        The array with the two axes exchanged.
+
+    >>> import xform, xform.numpy as np
+    >>> np.swapaxes(np.ones((2, 3)), 0, 1).shape
+    (3, 2)
+    """
     perm = list(range(len(shape_of(a))))
     perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
     return transpose(a, perm)
 
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Any:
-    """`numpy.moveaxis`."""
+    """`numpy.moveaxis`.
+
+    Args:
+        a: an array.
+        source: the axis or axes moved.
+        destination: where they go.
+
+    Returns:
+        The array with the axes moved.
+
+    >>> import xform, xform.numpy as np
+    >>> np.moveaxis(np.ones((2, 3, 4)), 0, -1).shape
+    (3, 4, 2)
+    """
     nd = len(shape_of(a))
     src = [s % nd for s in np.atleast_1d(source)]
     dst = [d % nd for d in np.atleast_1d(destination)]
@@ -110,7 +173,19 @@ broadcast_to_p.is_broadcast = True
 
 
 def broadcast_to(array: Any, shape: Any) -> Any:
-    """`numpy.broadcast_to` (the result is read-only when it is a NumPy view)."""
+    """`numpy.broadcast_to` (the result is read-only when it is a NumPy view).
+
+    Args:
+        array: an array.
+        shape: the shape to broadcast to.
+
+    Returns:
+        The broadcast array; the derivative sums over the broadcast axes.
+
+    >>> import xform, xform.numpy as np
+    >>> np.broadcast_to(np.array([1.0, 2.0]), (2, 2)).tolist()
+    [[1.0, 2.0], [1.0, 2.0]]
+    """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if shape_of(array) == shape:
         return array
@@ -124,7 +199,19 @@ def broadcast_arrays(*args: Any) -> tuple[Any, ...]:
 
 
 def expand_dims(a: Any, axis: Any) -> Any:
-    """`numpy.expand_dims`."""
+    """`numpy.expand_dims`.
+
+    Args:
+        a: an array.
+        axis: where the new size-1 axis (or axes) go.
+
+    Returns:
+        ``a`` with the new axes.
+
+    >>> import xform, xform.numpy as np
+    >>> np.expand_dims(np.ones(3), 0).shape
+    (1, 3)
+    """
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     shape = list(shape_of(a))
     nd = len(shape) + len(axes)
@@ -134,7 +221,19 @@ def expand_dims(a: Any, axis: Any) -> Any:
 
 
 def squeeze(a: Any, axis: Any = None) -> Any:
-    """`numpy.squeeze`."""
+    """`numpy.squeeze`.
+
+    Args:
+        a: an array.
+        axis: the size-1 axes removed (all by default).
+
+    Returns:
+        ``a`` without those axes.
+
+    >>> import xform, xform.numpy as np
+    >>> np.squeeze(np.ones((1, 3, 1))).shape
+    (3,)
+    """
     shape = shape_of(a)
     if axis is None:
         axes = {i for i, n in enumerate(shape) if n == 1}
@@ -219,7 +318,19 @@ concatenate_p.vjp = _concat_vjp
 
 
 def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
-    """`numpy.concatenate`."""
+    """`numpy.concatenate`.
+
+    Args:
+        arrays: a sequence of arrays, equal but along ``axis``.
+        axis: the joining axis (None: flatten first).
+
+    Returns:
+        The joined array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.concatenate([np.zeros(2), np.ones(1)]).tolist()
+    [0.0, 0.0, 1.0]
+    """
     arrays = [as_array(a) for a in arrays]
     if axis is None:
         arrays = [ravel(a) for a in arrays]
@@ -233,7 +344,19 @@ def concatenate(arrays: Sequence[Any], axis: int | None = 0) -> Any:
 
 
 def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
-    """`numpy.stack`."""
+    """`numpy.stack`.
+
+    Args:
+        arrays: a sequence of arrays of one shape.
+        axis: where the new axis goes.
+
+    Returns:
+        The stacked array, one dimension more.
+
+    >>> import xform, xform.numpy as np
+    >>> np.stack([np.zeros(2), np.ones(2)], axis=1).tolist()
+    [[0.0, 1.0], [0.0, 1.0]]
+    """
     arrays = [as_array(a) for a in arrays]
     nd = len(shape_of(arrays[0])) + 1
     axis = int(axis) % nd
@@ -241,13 +364,35 @@ def stack(arrays: Sequence[Any], axis: int = 0) -> Any:
 
 
 def hstack(tup: Sequence[Any]) -> Any:
-    """`numpy.hstack`."""
+    """`numpy.hstack`.
+
+    Args:
+        tup: a sequence of arrays.
+
+    Returns:
+        The arrays joined along the second axis (the first for 1-D).
+
+    >>> import xform, xform.numpy as np
+    >>> np.hstack([np.zeros(1), np.ones(2)]).tolist()
+    [0.0, 1.0, 1.0]
+    """
     arrs = [atleast_1d(a) for a in tup]
     return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1)
 
 
 def vstack(tup: Sequence[Any]) -> Any:
-    """`numpy.vstack`."""
+    """`numpy.vstack`.
+
+    Args:
+        tup: a sequence of arrays.
+
+    Returns:
+        The arrays joined along the first axis (1-D ones as rows).
+
+    >>> import xform, xform.numpy as np
+    >>> np.vstack([np.zeros(2), np.ones(2)]).tolist()
+    [[0.0, 0.0], [1.0, 1.0]]
+    """
     return concatenate([atleast_2d(a) for a in tup], axis=0)
 
 
@@ -314,7 +459,20 @@ deflinear(roll_p, lambda ct, ans, x, shift, axis: bind(
 
 
 def roll(a: Any, shift: Any, axis: Any = None) -> Any:
-    """`numpy.roll`."""
+    """`numpy.roll`.
+
+    Args:
+        a: an array.
+        shift: how far, along each of ``axis``.
+        axis: the axis or axes (None: the flattened array).
+
+    Returns:
+        The rolled array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.roll(np.array([1.0, 2.0, 3.0]), 1).tolist()
+    [3.0, 1.0, 2.0]
+    """
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), shape_of(a))
     if isinstance(shift, (list, tuple, np.ndarray)) or isinstance(axis, (list, tuple)):
@@ -325,7 +483,19 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 
 
 def tile(A: Any, reps: Any) -> Any:
-    """`numpy.tile`, as a broadcast of an interleaved reshape (no copy rule needed)."""
+    """`numpy.tile`, as a broadcast of an interleaved reshape (no copy rule needed).
+
+    Args:
+        A: an array.
+        reps: the repetitions along each axis.
+
+    Returns:
+        The tiled array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.tile(np.array([1.0, 2.0]), 2).tolist()
+    [1.0, 2.0, 1.0, 2.0]
+    """
     A = as_array(A)
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
     shape = shape_of(A)
@@ -339,7 +509,20 @@ def tile(A: Any, reps: Any) -> Any:
 
 
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
-    """`numpy.repeat`."""
+    """`numpy.repeat`.
+
+    Args:
+        a: an array.
+        repeats: how often each entry is repeated (an int or one per entry).
+        axis: the axis (None: the flattened array).
+
+    Returns:
+        The repeated array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.repeat(np.array([1.0, 2.0]), 2).tolist()
+    [1.0, 1.0, 2.0, 2.0]
+    """
     a = as_array(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -358,7 +541,19 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
 
 
 def flip(m: Any, axis: Any = None) -> Any:
-    """`numpy.flip`."""
+    """`numpy.flip`.
+
+    Args:
+        m: an array.
+        axis: the axis or axes reversed (all by default).
+
+    Returns:
+        The reversed array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.flip(np.array([1.0, 2.0, 3.0])).tolist()
+    [3.0, 2.0, 1.0]
+    """
     nd = len(shape_of(m))
     axes = range(nd) if axis is None else [int(x) % nd for x in np.atleast_1d(axis)]
     index = [slice(None)] * nd

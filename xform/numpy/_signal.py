@@ -155,7 +155,22 @@ def _along(nd: int, axis: int, s: slice | int) -> tuple[Any, ...]:
 
 
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
-    """`numpy.diff`: the n-th discrete difference along ``axis``."""
+    """`numpy.diff`: the n-th discrete difference along ``axis``.
+
+    Args:
+        a: an array.
+        n: how many times to difference.
+        axis: the axis.
+        prepend: values put before ``a`` along ``axis`` first.
+        append: values put after.
+
+    Returns:
+        The differences.
+
+    >>> import xform, xform.numpy as np
+    >>> np.diff(np.array([1.0, 4.0, 9.0])).tolist()
+    [3.0, 5.0]
+    """
     if n == 0:
         return a
     if n < 0:

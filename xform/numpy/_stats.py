@@ -51,7 +51,24 @@ batch_axis_param(sort_p)
 
 def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
          stable: bool | None = None) -> Any:
-    """`numpy.sort`; the derivative permutes like the values (ties: any order)."""
+    """`numpy.sort`; the derivative permutes like the values (ties: any order).
+
+    Args:
+        a: an array.
+        axis: the axis sorted along (None: flattened).
+        kind: the sorting algorithm, as NumPy's.
+        order: unused for plain arrays.
+        stable: ask for a stable sort.
+
+    Returns:
+        The sorted values; the derivative follows each value to its place.
+
+    >>> import xform, xform.numpy as np
+    >>> np.sort(np.array([3.0, 1.0, 2.0])).tolist()
+    [1.0, 2.0, 3.0]
+    >>> xform.grad(lambda v: np.sort(v)[0])(np.array([3.0, 1.0, 2.0])).tolist()
+    [0.0, 1.0, 0.0]
+    """
     if order is not None:
         raise NotImplementedError("xform.numpy.sort does not support order= (structured arrays)")
     a = asarray(a)
@@ -448,7 +465,24 @@ def nanpercentile(a: Any, q: Any, axis: Axis = None, out: None = None,
 
 def median(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool = False,
            keepdims: bool = False) -> Any:
-    """`numpy.median`: the middle value, or the mean of the middle two."""
+    """`numpy.median`: the middle value, or the mean of the middle two.
+
+    Args:
+        a: an array.
+        axis: the axis or axes reduced (all by default).
+        out: not supported (must be None).
+        overwrite_input: accepted and ignored.
+        keepdims: keep the reduced axes, with size 1.
+
+    Returns:
+        The median; the derivative goes to the middle value(s).
+
+    >>> import xform, xform.numpy as np
+    >>> np.median(np.array([3.0, 1.0, 2.0])).item()
+    2.0
+    >>> xform.grad(np.median)(np.array([3.0, 1.0, 2.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
     if out is not None:
         raise NotImplementedError("xform.numpy.median does not support out=")
     a = asarray(a)

@@ -18,12 +18,14 @@ May import: the core (the family's order: ``xform/numpy/__init__.py``).
 """
 from __future__ import annotations
 
+import warnings
+
 from typing import Any, Callable
 
 import numpy as np
 
-from ..core.staging import warn_if_staged
-from ..core.trace import Tracer
+from ..core.staging import warn_if_staged as _warn_if_staged
+from ..core.trace import Tracer as _Tracer
 
 __all__ = [
     "beta", "binomial", "bytes", "chisquare", "choice", "dirichlet", "exponential", "f",
@@ -44,7 +46,7 @@ Philox, SFC64 = np.random.Philox, np.random.SFC64
 
 
 def _holds_tracer(x: Any) -> bool:
-    if isinstance(x, Tracer):
+    if isinstance(x, _Tracer):
         return True
     if isinstance(x, (list, tuple)):
         return any(_holds_tracer(e) for e in x)
@@ -53,7 +55,7 @@ def _holds_tracer(x: Any) -> bool:
     return False
 
 
-def draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
+def _draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
          kwargs: dict[str, Any]) -> Any:
     """``sampler(*args, **kwargs)``, one of NumPy's or SciPy's samplers (``where`` is the
     name the user called, for messages).
@@ -68,7 +70,7 @@ def draw(where: str, sampler: Callable[..., Any], args: tuple[Any, ...],
             "of `npr.normal(loc, scale, size)`, or `x[npr.permutation(len(x))]` instead of "
             "`npr.permutation(x)`.")
     # under jit the draw happens once, at trace time, and is frozen into the program
-    warn_if_staged(where, stacklevel=4)
+    _warn_if_staged(where, stacklevel=4)
     return sampler(*args, **kwargs)
 
 
@@ -76,12 +78,45 @@ def _global(name: str) -> Callable[..., Any]:
     """``numpy.random.<name>`` on NumPy's global generator, looked up at each call so that
     it follows ``numpy.random.seed``/``set_state`` exactly as NumPy's own function does."""
     def sampler(*args: Any, **kwargs: Any) -> Any:
-        return draw(f"xform.numpy.random.{name}", getattr(np.random, name), args, kwargs)
+        return _draw(f"xform.numpy.random.{name}", getattr(np.random, name), args, kwargs)
 
     sampler.__name__ = sampler.__qualname__ = name
     sampler.__doc__ = (f"`numpy.random.{name}` (NumPy's global generator); the result is a "
-                    "constant, not differentiated.")
+                       "constant, not differentiated.\n\n"
+                       f"Args:\n    *args: as `numpy.random.{name}`'s (constants, not traced "
+                       "values).\n    **kwargs: the same, by keyword.\n\n"
+                       f"Returns:\n    What `numpy.random.{name}` returns.\n"
+                       + _example(name))
     return sampler
+
+
+# arguments tried, on a private generator, for the example of a sampler's docstring
+_EXAMPLE_ARGS: tuple[tuple[Any, ...], ...] = (
+    (), (3,), (0.5, 3), (2.0, 3.0, 3), (5, 0.5, 3), ([0.2, 0.8], 3), (3, [0.5, 0.5]))
+_PROBE = np.random.RandomState(0)
+
+
+def _example(name: str) -> str:
+    """A doctest showing that the sampler follows NumPy's global stream exactly."""
+    if name in ("seed", "get_state", "set_state", "shuffle"):
+        probe = {"seed": "0", "get_state": "", "set_state": "numpy.random.get_state()",
+                 "shuffle": "numpy.arange(3)"}[name]
+        return ("\nExample:\n    >>> import numpy, xform.numpy as np\n"
+                f"    >>> _ = np.random.{name}({probe})\n")
+    for values in _EXAMPLE_ARGS:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                getattr(np.random, name)  # ranf, sample: aliases on the module only
+                getattr(_PROBE, name if hasattr(_PROBE, name) else "random_sample")(*values)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        args = ", ".join(repr(v) for v in values)
+        return ("\nExample:\n    >>> import numpy, xform.numpy as np\n"
+                f"    >>> np.random.seed(0); a = np.random.{name}({args})\n"
+                f"    >>> numpy.random.seed(0); b = numpy.random.{name}({args})\n"
+                "    >>> bool(numpy.all(a == b))\n    True\n")
+    return ""
 
 
 # the legacy global-state functions, as autograd programs call them
@@ -124,7 +159,7 @@ def _route_methods(cls: type, base: type) -> None:
 
         def routed(self: Any, *args: Any, _name: str = name, _method: Any = method,
                    **kwargs: Any) -> Any:
-            return draw(f"xform.numpy.random.{cls.__name__}.{_name}", _method.__get__(self),
+            return _draw(f"xform.numpy.random.{cls.__name__}.{_name}", _method.__get__(self),
                         args, kwargs)
 
         routed.__name__ = routed.__qualname__ = name

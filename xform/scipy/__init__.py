@@ -2,3 +2,7 @@
 
 Submodules: ``special``, ``stats``, ``linalg``, ``signal``, ``integrate``.
 """
+
+from . import integrate, linalg, signal, special, stats
+
+__all__ = ["special", "stats", "linalg", "signal", "integrate"]

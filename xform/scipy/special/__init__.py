@@ -19,7 +19,7 @@ from ._functions import (beta, betaln, digamma, entr, erf, erfc, erfcinv, erfinv
 from ._incomplete import (betainc, betaincc, betainccinv, betaincinv, gammainc, gammaincc,
                           gammainccinv, gammaincinv, stdtr, stdtrit)
 from ._logsumexp import log_softmax, logsumexp, softmax
-from ..._unsupported import unsupported_getattr
+from ..._unsupported import unsupported_getattr as _unsupported_getattr
 from ...core.rules import accept_sequences_in as _accept_sequences_in
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-__getattr__ = unsupported_getattr(
+__getattr__ = _unsupported_getattr(
     "xform.scipy.special", _sc,
     "Apply it to constants only (plain NumPy arrays), or express it with supported functions.")
 

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.special as sc
 
 from ...core.lowering import on_host, special_call
-from ...core.rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of, real_only,
+from ...core.rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of, numpy_op_doc, real_only,
                            unary_op)
 from ...core.trace import Tracer
 from ...numpy import _elementwise as E
@@ -66,14 +66,23 @@ def _binary(name: str, impl: Callable[..., Any], dx: Callable[..., Any] | None,
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
+    _special_doc(fn, name, impl, 2, doc)
     return prim, fn
+
+
+def _special_doc(fn: Callable[..., Any], name: str, impl: Callable[..., Any], nargs: int,
+                 doc: str) -> None:
+    """Args, Returns and an example against SciPy's function (the derivative in the last
+    argument: the first of a binary special function is often an order)."""
+    numpy_op_doc(fn, name, impl, nargs, True, ref="scipy.special", alias="sp",
+                 alias_of="xform.scipy.special", wrt=nargs - 1, intro=doc.strip(),
+                 module=__name__)
 
 
 def _unary(name: str, impl: Callable[[Any], Any], deriv: Callable[..., Any],
            doc: str) -> tuple[Primitive, Callable[[Any], Any]]:
     prim, fn = unary_op(name, _keep_dtype(impl, 0), deriv)
-    fn.__doc__ = doc
+    _special_doc(fn, name, impl, 1, doc)
     return prim, fn
 
 

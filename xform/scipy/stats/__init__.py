@@ -19,13 +19,13 @@ from ._base import rv_continuous, rv_discrete
 from ._continuous import beta, cauchy, chi2, expon, gamma, laplace, logistic, norm, t, uniform
 from ._discrete import poisson
 from ._multivariate import dirichlet, multivariate_normal
-from ..._unsupported import unsupported_getattr
+from ..._unsupported import unsupported_getattr as _unsupported_getattr
 
 __all__ = ["norm", "t", "multivariate_normal", "dirichlet", "beta", "gamma", "chi2",
            "poisson", "laplace", "cauchy", "logistic", "expon", "uniform",
            "rv_continuous", "rv_discrete"]
 
 
-__getattr__ = unsupported_getattr(
+__getattr__ = _unsupported_getattr(
     "xform.scipy.stats", _st,
     "Apply it to constants only (plain NumPy arrays), or express it with xform.numpy and xform.scipy.special.")

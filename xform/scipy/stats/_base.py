@@ -19,7 +19,7 @@ from ...core.rules import dtype_of
 from ...numpy import _elementwise as E
 from ...numpy._creation import asarray
 from ...numpy._elementwise import astype, stop_gradient, where
-from ...numpy.random import draw
+from ...numpy.random import _draw as draw
 
 NAN = math.nan
 INF = math.inf
@@ -158,7 +158,14 @@ def log_of(v: Any) -> Any:
 class rv_continuous(_Distribution):
     """A continuous distribution in location-scale form. Subclasses define the
     standardized ``_logpdf(z, *shapes)``, ``_cdf`` and ``_sf`` (and optionally
-    ``_logcdf``, ``_logsf``, ``_ppf``, ``_isf``, ``_entropy``)."""
+    ``_logcdf``, ``_logsf``, ``_ppf``, ``_isf``, ``_entropy``).
+
+
+
+    >>> import xform.scipy.stats as st
+    >>> isinstance(st.norm, st.rv_continuous)
+    True
+    """
 
     extra = (("loc", 0.0), ("scale", 1.0))
     #: the standardized support [a, b]: the quantiles at q = 0 and q = 1
@@ -263,7 +270,14 @@ class rv_continuous(_Distribution):
 
 class rv_discrete(_Distribution):
     """A discrete distribution on the integers, shifted by ``loc``. The support and
-    ``loc`` are discrete: derivatives flow to the shape parameters only."""
+    ``loc`` are discrete: derivatives flow to the shape parameters only.
+
+
+
+    >>> import xform.scipy.stats as st
+    >>> isinstance(st.poisson, st.rv_discrete)
+    True
+    """
 
     extra = (("loc", 0.0),)
 

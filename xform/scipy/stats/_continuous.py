@@ -38,7 +38,16 @@ def _log1mexp(x: Any) -> Any:
 
 
 class norm_gen(rv_continuous):
-    """The normal distribution, `scipy.stats.norm`."""
+    """The normal distribution, `scipy.stats.norm`.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.norm.logpdf(0.5), scipy.stats.norm.logpdf(0.5)))
+    True
+    >>> round(float(xform.grad(lambda v: st.norm.logpdf(v))(0.5)), 6)
+    -0.5
+    """
 
     name = "norm"
 
@@ -68,7 +77,16 @@ class norm_gen(rv_continuous):
 
 
 class t_gen(rv_continuous):
-    """Student's t distribution, `scipy.stats.t` (shape ``df``)."""
+    """Student's t distribution, `scipy.stats.t` (shape ``df``).
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.t.logpdf(0.5, 3.0), scipy.stats.t.logpdf(0.5, 3.0)))
+    True
+    >>> round(float(xform.grad(lambda v: st.t.logpdf(v, 3.0))(0.5)), 6)
+    -0.615385
+    """
 
     name = "t"
     shapes = ("df",)
@@ -99,7 +117,16 @@ class t_gen(rv_continuous):
 
 
 class laplace_gen(rv_continuous):
-    """The Laplace (double exponential) distribution, `scipy.stats.laplace`."""
+    """The Laplace (double exponential) distribution, `scipy.stats.laplace`.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.laplace.logpdf(0.5), scipy.stats.laplace.logpdf(0.5)))
+    True
+    >>> round(float(xform.grad(lambda v: st.laplace.logpdf(v))(0.5)), 6)
+    -1.0
+    """
 
     name = "laplace"
 
@@ -134,7 +161,16 @@ class laplace_gen(rv_continuous):
 
 
 class cauchy_gen(rv_continuous):
-    """The Cauchy distribution, `scipy.stats.cauchy`."""
+    """The Cauchy distribution, `scipy.stats.cauchy`.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.cauchy.logpdf(0.5), scipy.stats.cauchy.logpdf(0.5)))
+    True
+    >>> round(float(xform.grad(lambda v: st.cauchy.logpdf(v))(0.5)), 6)
+    -0.8
+    """
 
     name = "cauchy"
 
@@ -160,7 +196,16 @@ class cauchy_gen(rv_continuous):
 
 
 class logistic_gen(rv_continuous):
-    """The logistic distribution, `scipy.stats.logistic`."""
+    """The logistic distribution, `scipy.stats.logistic`.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.logistic.logpdf(0.5), scipy.stats.logistic.logpdf(0.5)))
+    True
+    >>> round(float(xform.grad(lambda v: st.logistic.logpdf(v))(0.5)), 6)
+    -0.244919
+    """
 
     name = "logistic"
 
@@ -190,7 +235,16 @@ class logistic_gen(rv_continuous):
 
 
 class expon_gen(rv_continuous):
-    """The exponential distribution, `scipy.stats.expon`."""
+    """The exponential distribution, `scipy.stats.expon`.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.expon.logpdf(0.5), scipy.stats.expon.logpdf(0.5)))
+    True
+    >>> round(float(xform.grad(lambda v: st.expon.logpdf(v))(0.5)), 6)
+    -1.0
+    """
 
     name = "expon"
     support_a, support_b = 0.0, INF
@@ -222,7 +276,16 @@ class expon_gen(rv_continuous):
 
 
 class uniform_gen(rv_continuous):
-    """The uniform distribution on ``[loc, loc + scale]``, `scipy.stats.uniform`."""
+    """The uniform distribution on ``[loc, loc + scale]``, `scipy.stats.uniform`.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.uniform.cdf(0.5), scipy.stats.uniform.cdf(0.5)))
+    True
+    >>> round(float(xform.grad(lambda v: st.uniform.cdf(v))(0.5)), 6)
+    1.0
+    """
 
     name = "uniform"
     support_a, support_b = 0.0, 1.0
@@ -257,7 +320,16 @@ class uniform_gen(rv_continuous):
 
 class gamma_gen(rv_continuous):
     """The gamma distribution, `scipy.stats.gamma` (shape ``a``); differentiable in
-    ``a`` everywhere, CDFs included (through ``gammainc``'s shape derivative)."""
+    ``a`` everywhere, CDFs included (through ``gammainc``'s shape derivative).
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.gamma.logpdf(1.5, 2.0), scipy.stats.gamma.logpdf(1.5, 2.0)))
+    True
+    >>> round(float(xform.grad(lambda v: st.gamma.logpdf(v, 2.0))(1.5)), 6)
+    -0.333333
+    """
 
     name = "gamma"
     support_a, support_b = 0.0, INF
@@ -301,7 +373,16 @@ class gamma_gen(rv_continuous):
 
 class chi2_gen(rv_continuous):
     """The chi-squared distribution, `scipy.stats.chi2` (shape ``df``): a gamma
-    distribution with shape ``df / 2`` and scale 2."""
+    distribution with shape ``df / 2`` and scale 2.
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.chi2.logpdf(1.5, 3.0), scipy.stats.chi2.logpdf(1.5, 3.0)))
+    True
+    >>> round(float(xform.grad(lambda v: st.chi2.logpdf(v, 3.0))(1.5)), 6)
+    -0.166667
+    """
 
     name = "chi2"
     support_a, support_b = 0.0, INF
@@ -339,7 +420,16 @@ class chi2_gen(rv_continuous):
 class beta_gen(rv_continuous):
     """The beta distribution, `scipy.stats.beta` (shapes ``a``, ``b``); differentiable
     in ``a`` and ``b`` everywhere, CDFs included (through ``betainc``'s shape
-    derivatives)."""
+    derivatives).
+
+
+
+    >>> import numpy, scipy.stats, xform, xform.scipy.stats as st
+    >>> bool(numpy.isclose(st.beta.logpdf(0.3, 2.0, 3.0), scipy.stats.beta.logpdf(0.3, 2.0, 3.0)))
+    True
+    >>> round(float(xform.grad(lambda v: st.beta.logpdf(v, 2.0, 3.0))(0.3)), 6)
+    0.47619
+    """
 
     name = "beta"
     support_a, support_b = 0.0, 1.0

@@ -11,7 +11,7 @@ import scipy.stats as _st
 from ... import numpy as xnp
 from ...core.trace import Tracer
 from ...core.rules import shape_of
-from ...numpy.random import draw
+from ...numpy.random import _draw as draw
 from .. import special as sp
 from ._base import as_float
 
@@ -78,7 +78,15 @@ class _MVNParams:
 
 class multivariate_normal_gen:
     """The multivariate normal distribution, `scipy.stats.multivariate_normal`:
-    ``logpdf``/``pdf``/``entropy``, differentiable in ``x``, ``mean`` and ``cov``."""
+    ``logpdf``/``pdf``/``entropy``, differentiable in ``x``, ``mean`` and ``cov``.
+
+
+
+    >>> import numpy, scipy.stats, xform.scipy.stats as st
+    >>> x, mean, cov = numpy.array([0.5, -0.2]), numpy.zeros(2), numpy.eye(2)
+    >>> bool(numpy.isclose(st.multivariate_normal.logpdf(x, mean, cov), scipy.stats.multivariate_normal.logpdf(x, mean, cov)))
+    True
+    """
 
     name = "multivariate_normal"
 
@@ -173,7 +181,15 @@ def _check_concrete(x: Any, alpha_len: int) -> None:
 class dirichlet_gen:
     """The Dirichlet distribution, `scipy.stats.dirichlet`: components along the
     first axis of ``x`` (``(K,)`` or ``(K, n)``; ``K - 1`` entries are completed
-    to sum to 1). Differentiable in ``x`` and ``alpha``."""
+    to sum to 1). Differentiable in ``x`` and ``alpha``.
+
+
+
+    >>> import numpy, scipy.stats, xform.scipy.stats as st
+    >>> x, alpha = numpy.array([0.2, 0.3, 0.5]), numpy.array([1.0, 2.0, 3.0])
+    >>> bool(numpy.isclose(st.dirichlet.logpdf(x, alpha), scipy.stats.dirichlet.logpdf(x, alpha)))
+    True
+    """
 
     name = "dirichlet"
 

@@ -1,0 +1,85 @@
+"""NumPy's floating-point RuntimeWarnings raised inside xform's implementations and
+derivative rules are issued at the user's line, not in xform's files."""
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as onp
+import pytest
+
+import xform
+import xform.numpy as np
+
+HERE = __file__
+
+
+def _line_of(fn, text):
+    import inspect
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+def log_twice(x):
+    y = np.log(x)
+    return y * 2.0
+
+
+def _recorded(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn()
+    return [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("transform", [
+    lambda: xform.grad(log_twice)(0.0),
+    lambda: xform.jvp(log_twice, (0.0,), (1.0,)),
+    lambda: xform.vmap(log_twice)(onp.zeros(2)),
+    lambda: xform.jacfwd(log_twice)(0.0),
+], ids=["grad", "jvp", "vmap", "jacfwd"])
+def test_a_forward_warning_names_the_line_that_made_the_operation(transform):
+    caught = _recorded(transform)
+    forward = [w for w in caught if str(w.message) == "divide by zero encountered in log"]
+    assert forward, [str(w.message) for w in caught]
+    assert all(w.filename == HERE for w in caught), [(w.filename, w.lineno) for w in caught]
+    assert forward[0].lineno == _line_of(log_twice, "np.log(x)")
+
+
+def test_a_backward_warning_is_issued_in_the_users_file():
+    line = sys._getframe().f_lineno + 1
+    caught = _recorded(lambda: xform.grad(log_twice)(0.0))
+    backward = [w for w in caught if "derivative of `log`" in str(w.message)]
+    assert backward and all(w.filename == HERE for w in caught)
+    # without recorded sites: the line that called the transform, and how to get more
+    assert backward[0].lineno == line and "debug_nans" in str(backward[0].message)
+
+
+def test_under_debug_nans_a_backward_warning_names_the_line_that_made_the_operation():
+    def run():
+        with xform.debug_nans():
+            xform.grad(log_twice)(0.0)     # inf, not NaN: warns, does not raise
+    backward = [w for w in _recorded(run) if "derivative of `log`" in str(w.message)]
+    assert backward and backward[0].filename == HERE
+    assert backward[0].lineno == _line_of(log_twice, "np.log(x)")
+
+
+def test_errstate_set_by_the_user_is_respected():
+    with onp.errstate(divide="ignore"):
+        assert _recorded(lambda: xform.grad(log_twice)(0.0)) == []
+    with onp.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError):
+            xform.grad(log_twice)(0.0)
+    assert onp.geterr()["divide"] == "warn" and onp.geterrcall() is None
+
+
+def test_the_default_filter_warns_once_per_user_line():
+    def run():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            for _ in range(3):
+                xform.jvp(log_twice, (0.0,), (1.0,))
+        return caught
+    # the registry is the user's module's: warned again for each fresh catch block only
+    forward = [w for w in run() if str(w.message) == "divide by zero encountered in log"]
+    assert len(forward) == 1
