@@ -25,7 +25,7 @@ from xform.export import to_jax
 from xform.extend import primitive
 from xform.jit.passes import optimize
 from xform.jit.xla import lower_closed
-from xform.random import threefry_2x32
+from xform.random import _threefry_2x32 as threefry_2x32
 from xform.test_util import check_grads, import_all_modules
 
 from domains import DOMAINS
