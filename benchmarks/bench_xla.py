@@ -1,5 +1,7 @@
 """XLA backend benchmark: ``jit(backend="xla")`` beside xform's NumPy jit, JAX's own
-``jax.jit`` and hand-written NumPy, on the chain, fluid and MLP gradients. Compile
+``jax.jit`` and hand-written NumPy, on the chain gradient (1,000 steps of
+``y = sin(y) * a + c`` on a length-8 vector, as a Python loop and as ``lax.fori_loop``),
+the fluid gradient (its time steps in ``lax.fori_loop``) and the MLP gradient. Compile
 time (the first call: tracing, lowering, XLA compilation) is reported apart from the
 steady-state time per call. Everything runs in float64.
 
@@ -19,9 +21,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as onp  # noqa: E402
 
 import xform  # noqa: E402
+import xform.numpy as np  # noqa: E402
+from xform import lax  # noqa: E402
 from bench_core import (BATCH, SIZES, chain, chain_grad_numpy, init_mlp,  # noqa: E402
                         median_time, mlp_grad_numpy, mlp_loss)
-from bench_jit import fluid_loss  # noqa: E402
+from bench_jit import fluid_advect, fluid_project  # noqa: E402
 from run_all import FluidNS, fluid_loss_ns, mlp_loss_ns  # noqa: E402
 
 
@@ -56,26 +60,66 @@ def measure(build: Callable[[], Callable[[], Any]], repeat: int) -> tuple[float,
     return compile_s, median_time(fn, repeat)
 
 
+STEPS = 1000
+A, C = 0.9, 0.1
+
+
+def chain8(y: Any) -> Any:
+    for _ in range(STEPS):
+        y = np.sin(y) * A + C
+    return np.sum(y)
+
+
+def chain8_loop(y: Any) -> Any:
+    return np.sum(lax.fori_loop(0, STEPS, lambda i, v: np.sin(v) * A + C, y))
+
+
+def chain8_grad_numpy(y: onp.ndarray) -> onp.ndarray:
+    """By hand: the forward values, then the chain rule backwards."""
+    ys = []
+    for _ in range(STEPS):
+        ys.append(y)
+        y = onp.sin(y) * A + C
+    g = onp.ones_like(y)
+    for v in reversed(ys):
+        g = g * onp.cos(v) * A
+    return g
+
+
 def bench_chain(jax: Any, repeat: int) -> None:
     jnp = jax.numpy
-    x = 0.3
-    want = chain_grad_numpy(x)
-    g_np = xform.jit(xform.grad(chain))
-    g_xla = xform.jit(xform.grad(chain), backend="xla")
-    assert abs(float(g_xla(x)) - want) < 1e-9 * abs(want) + 1e-12
+    y = onp.linspace(-1.0, 1.0, 8)
+    want = chain8_grad_numpy(y)
+    for f in (chain8, chain8_loop):
+        got = xform.jit(xform.grad(f), backend="xla")(y)
+        assert onp.allclose(got, want, rtol=1e-9, atol=1e-14)
 
-    def chain_j(v: Any) -> Any:
-        for _ in range(333):
-            v = jnp.sin(v) * 1.001 + 0.1
-        return jnp.sin(v)
+    def loop_j(v: Any) -> Any:
+        return jnp.sum(jax.lax.fori_loop(0, STEPS, lambda i, u: jnp.sin(u) * A + C, v))
 
-    g_jax = jax.jit(jax.grad(chain_j))
-    xj = jnp.asarray(x)
-    report("chain: grad of 1,000 scalar ops", median_time(lambda: chain_grad_numpy(x), repeat), {
-        "xform jit (numpy)": measure(fresh(lambda: xform.jit(xform.grad(chain)), x), repeat),
-        "xform xla": measure(fresh(lambda: xform.jit(xform.grad(chain), backend="xla"), x),
-                             repeat),
-        "jax.jit": measure(lambda: lambda: g_jax(xj).block_until_ready(), repeat)})
+    g_jax = jax.jit(jax.grad(loop_j))
+    yj = jnp.asarray(y)
+    t_np = median_time(lambda: chain8_grad_numpy(y), repeat)
+    for name, f in (("Python loop", chain8), ("lax.fori_loop", chain8_loop)):
+        systems = {"xform xla": measure(fresh(lambda: xform.jit(xform.grad(f), backend="xla"),
+                                              y), repeat),
+                   "jax.jit": measure(lambda: lambda: g_jax(yj).block_until_ready(), repeat)}
+        if f is chain8_loop:
+            systems["xform jit (numpy)"] = measure(fresh(lambda: xform.jit(xform.grad(f)), y),
+                                                   repeat)
+        report(f"chain ({name}): grad of {STEPS} steps of sin(y) * a + c, y of length 8",
+               t_np, systems)
+
+
+def fluid_loop(vx: Any, vy: Any, smoke: Any, target: Any, steps: int) -> Any:
+    def step(i: Any, state: Any) -> Any:
+        vx, vy, smoke = state
+        vx, vy = fluid_advect(vx, vx, vy), fluid_advect(vy, vx, vy)
+        vx, vy = fluid_project(vx, vy)
+        return vx, vy, fluid_advect(smoke, vx, vy)
+
+    smoke = lax.fori_loop(0, steps, step, (vx, vy, smoke))[2]
+    return np.sum((smoke - target) ** 2)
 
 
 def bench_fluid(jax: Any, repeat: int, n: int, steps: int) -> None:
@@ -84,7 +128,7 @@ def bench_fluid(jax: Any, repeat: int, n: int, steps: int) -> None:
     smoke, target = rng.random((n, n)), rng.random((n, n))
 
     def loss(vx: Any, vy: Any, smoke: Any, target: Any) -> Any:
-        return fluid_loss(vx, vy, smoke, target, steps)
+        return fluid_loop(vx, vy, smoke, target, steps)
 
     g_np = xform.jit(xform.grad(loss, (0, 1)))
     g_xla = xform.jit(xform.grad(loss, (0, 1)), backend="xla")

@@ -55,28 +55,41 @@ class _Context(LoweringContext):
         return x
 
     def host(self, fn: Callable[..., Any], *args: Any) -> Any:
-        # 64-bit results travel as uint32 words: JAX converts a callback's results to
-        # the types of the thread that runs it, and XLA may run it on a worker thread
-        # that does not see the 64-bit mode jit(backend="xla") enables for its call
+        # 64-bit values cross into and out of the callback as uint32 words: JAX converts
+        # a callback's operands and results to the types of the thread that runs it, and
+        # XLA may run it on a worker thread that does not see the 64-bit mode that
+        # jit(backend="xla") enables for its call (float64 would arrive as float32)
         dtypes = [np.dtype(self.dtype(a)) for a in self.out_avals]
         shapes = [tuple(a.shape) for a in self.out_avals]
         words = [_words(d) for d in dtypes]
         wire = [self.jax.ShapeDtypeStruct(s + ((w,) if w else ()), np.uint32 if w else d)
                 for s, d, w in zip(shapes, dtypes, words)]
+        args = tuple(x if hasattr(x, "dtype") else self.jnp.asarray(x) for x in args)
+        arg_types = [(tuple(np.shape(x)), np.dtype(x.dtype)) for x in args]
         multiple = self.multiple
 
         def call(*xs: Any) -> list[Any]:
-            out = fn(*[np.asarray(x) for x in xs])
+            values = [_from_words(np.asarray(x), s, d) for x, (s, d) in zip(xs, arg_types)]
+            out = fn(*values)
             outs = list(out) if multiple else [out]
-            sent = []
-            for o, s, d, w in zip(outs, shapes, dtypes, words):
-                o = np.ascontiguousarray(np.asarray(o, dtype=d).reshape(s))
-                sent.append(o.view(np.uint32).reshape(s + (w,)) if w else o)
-            return sent
+            return [_to_words(np.asarray(o, dtype=d).reshape(s), w)
+                    for o, s, d, w in zip(outs, shapes, dtypes, words)]
 
-        res = self.jax.pure_callback(call, wire, *args, vmap_method="sequential")
+        sent = [self._wire(x, d) for x, (_, d) in zip(args, arg_types)]
+        res = self.jax.pure_callback(call, wire, *sent, vmap_method="sequential")
         res = [self._unwire(r, d, w) for r, d, w in zip(res, dtypes, words)]
         return res if multiple else res[0]
+
+    def _wire(self, x: Any, dtype: np.dtype) -> Any:
+        """``x`` as uint32 words (a last axis of 2 or 4) if its type has 64-bit parts."""
+        if not _words(dtype):
+            return x
+        u32 = np.dtype(np.uint32)
+        if dtype.kind == "c":
+            parts = self.jnp.stack([self.jnp.real(x), self.jnp.imag(x)], axis=-1)
+            w = self.lax.bitcast_convert_type(parts, u32)
+            return w.reshape(w.shape[:-2] + (4,))
+        return self.lax.bitcast_convert_type(x, u32)
 
     def _unwire(self, r: Any, dtype: np.dtype, words: int) -> Any:
         if not words:
@@ -86,6 +99,19 @@ class _Context(LoweringContext):
                 r.reshape(r.shape[:-1] + (2, 2)), np.dtype(np.float64))
             return self.lax.complex(parts[..., 0], parts[..., 1])
         return self.lax.bitcast_convert_type(r, dtype)
+
+
+def _to_words(x: np.ndarray, words: int) -> np.ndarray:
+    if not words:
+        return x
+    # flat first: a 0-d array cannot change its item size
+    return np.asarray(x, order="C").reshape(-1).view(np.uint32).reshape(x.shape + (words,))
+
+
+def _from_words(x: np.ndarray, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    if not _words(dtype):
+        return x
+    return np.asarray(x, order="C").reshape(-1).view(dtype).reshape(shape)
 
 
 def _words(dtype: np.dtype) -> int:
