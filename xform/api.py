@@ -10,7 +10,8 @@ import numpy as np
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
 from .core.rules import cast_like, check_tangent_type, dtype_of, shape_of, zeros_like
-from .core.trace import Tracer, is_array_like, non_array_error, to_numpy_value
+from .core import arrays
+from .core.trace import Tracer, is_array_like, like_value, non_array_error, to_numpy_value
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
 from .numpy._elementwise import stop_gradient
@@ -193,7 +194,7 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
 
         outs, pullback = vjp_flat(flat_fun, leaves, keep)
         value = outs[0]
-        seed = np.ones((), dtype_of(value))[()]
+        seed = arrays.ones((), dtype_of(value), like_value(value))[()]
         grads = _outputs(pullback([seed] + [None] * (len(outs) - 1), consume=True), leaves)
         g = tree_unflatten(treedef, grads)
         g = g[0] if isinstance(argnums, int) else tuple(g)

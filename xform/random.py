@@ -31,6 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import numpy as xnp
+from .core.arrays import numpy_only
 from .core.rules import Primitive, align_batched, bind, dtype_of, shape_of
 from .core.staging import TracedRandomWarning, staging_active, warn_if_staged
 from .custom import custom_jvp
@@ -73,7 +74,7 @@ def _threefry_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> t
     return bind(threefry2x32_p, *align_batched(vals, dims)), [0, 0]
 
 
-threefry2x32_p = Primitive("threefry2x32", _threefry_impl, multiple_results=True, nondiff=True)
+threefry2x32_p = Primitive("threefry2x32", numpy_only("xform.random (threefry2x32)", _threefry_impl), multiple_results=True, nondiff=True)
 threefry2x32_p.batch = _threefry_batch
 
 
@@ -625,7 +626,7 @@ def _gamma_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tupl
     return bind(random_gamma_p, key, a, **params), 0
 
 
-random_gamma_p = Primitive("random_gamma", _gamma_impl, nondiff=True)
+random_gamma_p = Primitive("random_gamma", numpy_only("xform.random.gamma", _gamma_impl), nondiff=True)
 random_gamma_p.batch = _gamma_batch
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, Hashable, NamedTuple, Sequence
 import numpy as np
 
 from ..core import nan_check
+from ..core.arrays import foreign_of, is_foreign
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import (ConcretizationError, Tracer, is_array_like, non_array_error,
@@ -83,17 +84,22 @@ class Lowered:
         self.optimized = optimized
         self.out_tree = out_tree
         self.name = name
-        self._generated: Generated | None = None
+        self._generated: dict[type | None, Generated] = {}
 
     def as_text(self, optimized: bool = True) -> str:
         """The IR, after the optimisation passes (or before, with ``optimized=False``)."""
         return str(self.optimized if optimized else self.jaxpr)
 
-    def compile(self) -> Generated:
-        """Generate (once) the Python function that runs this signature."""
-        if self._generated is None:
-            self._generated = generate(self.optimized, _identifier(self.name))
-        return self._generated
+    def compile(self, like: Any = None) -> Generated:
+        """Generate (once) the Python function that runs this signature. With ``like``,
+        an array of another library (Dask, CuPy), the program's constants are made
+        arrays of that kind, once, so that they mix with its inputs."""
+        kind = None if like is None else type(like)
+        generated = self._generated.get(kind)
+        if generated is None:
+            generated = self._generated[kind] = generate(self.optimized,
+                                                         _identifier(self.name), like)
+        return generated
 
     def python_source(self) -> str:
         """The source of the generated Python function."""
@@ -165,7 +171,9 @@ class Jitted:
                 f"jit of `{self._name}`: static arguments must be hashable, got "
                 f"{[type(static[i]).__name__ for i in static]}; pass arrays as ordinary "
                 "(traced) arguments instead.") from None
-        return (treedef, tuple((np.shape(x), np.result_type(x)) for x in leaves), static_key)
+        # the array type too: Dask-in and NumPy-in calls compile separately
+        return (treedef, tuple((np.shape(x), np.result_type(x), is_foreign(x) and type(x))
+                               for x in leaves), static_key)
 
     def _check_leaves(self, values: list[Any], static: dict[int, Any], names: list[str],
                       dyn: list[Any], leaves: list[Any]) -> None:
@@ -244,7 +252,7 @@ class Jitted:
         if entry is None:
             lowered = self._lower(values, static, names, leaves, treedef)
             self._traces += 1
-            entry = self._cache[key] = (lowered, lowered.compile())
+            entry = self._cache[key] = (lowered, lowered.compile(foreign_of(leaves)))
             while len(self._cache) > self.cache_size:
                 old, _ = self._cache.popitem(last=False)
                 self._fast.pop(self._fast_key_of.pop(old, None), None)

@@ -10,8 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import emit
-from ..core.rules import (Primitive, align_batched, batch_size, bind, defbilinear, move_to_front,
-                          shape_of, unbroadcast)
+from ..core.rules import (Primitive, align_batched, batch_size, bind, const_like, defbilinear, move_to_front,
+                          dtype_of, shape_of, unbroadcast)
 from ._creation import asarray
 from ._elementwise import conj
 from ._shape import broadcast_to, ravel, reshape, swapaxes
@@ -213,7 +213,8 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
             if c in seen:
                 c2 = next(free)
                 n = shape_of(operands_l[k])[pos]
-                extra_ops.append(np.eye(n, dtype=np.result_type(operands_l[k])))
+                extra_ops.append(const_like(np.eye(n, dtype=dtype_of(operands_l[k])),
+                                            operands_l[k]))
                 extra_specs.append(c + c2)
                 c = c2
             seen[c] = True

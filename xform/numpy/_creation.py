@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core import arrays
 from ..core.rules import dtype_of, shape_of
-from ..core.trace import Tracer
+from ..core.trace import Tracer, like_value
 from ._elementwise import astype
 from ._shape import broadcast_to, contains_tracer, reshape, stack_nested
 
@@ -25,25 +26,36 @@ def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> 
         if ndmin > len(shape_of(out)):
             out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + tuple(shape_of(out)))
         return out
+    if arrays.is_foreign(object) and ndmin <= len(shape_of(object)):
+        return object.astype(dtype) if dtype is not None else object.copy()
     return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
 
 
 def asarray(a: Any, dtype: Any = None) -> Any:
     """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given)."""
+    if arrays.is_foreign(a):  # a Dask or CuPy array stays one
+        return a if dtype is None or dtype_of(a) == np.dtype(dtype) else a.astype(dtype)
     if not contains_tracer(a):
         return np.asarray(a, dtype=dtype)
     out = stack_nested(a)
     return out if dtype is None else astype(out, dtype)
 
 
-def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.zeros_like` (a constant: no derivative flows through it)."""
-    return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """`numpy.zeros_like` (a constant: no derivative flows through it), of the array
+    kind of ``a`` (a Dask or CuPy array gives one)."""
+    if type(a) is np.ndarray:
+        return np.zeros(a.shape if shape is None else shape, dtype or a.dtype)
+    return arrays.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a),
+                        like_value(a))
 
 
-def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.ones_like` (a constant)."""
-    return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """`numpy.ones_like` (a constant), of the array kind of ``a``."""
+    if type(a) is np.ndarray:
+        return np.ones(a.shape if shape is None else shape, dtype or a.dtype)
+    return arrays.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a),
+                       like_value(a))
 
 
 def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
@@ -124,7 +136,9 @@ tri = _passthrough("tri")
 
 def copy(a: Any) -> Any:
     """`numpy.copy` (traced values are immutable, so they are returned as is)."""
-    return a if isinstance(a, Tracer) else np.array(a, copy=True)
+    if isinstance(a, Tracer):
+        return a
+    return a.copy() if arrays.is_foreign(a) else np.array(a, copy=True)
 
 
 def shape(a: Any) -> tuple[int, ...]:

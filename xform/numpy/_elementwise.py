@@ -19,7 +19,8 @@ from ..core import algebra, emit
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
                           defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, real_only,
                           shape_of, unary_op)
-from ..core.trace import Tracer
+from ..core.arrays import as_operand, zeros
+from ..core.trace import Tracer, like_value
 from ..tree_util import tree_map
 
 # defined below; named here because derivatives refer to each other
@@ -322,11 +323,11 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
     return a
 
 
-convert_p = Primitive("convert_element_type", lambda x, dtype: np.asarray(x).astype(dtype))
+convert_p = Primitive("convert_element_type", lambda x, dtype: as_operand(x).astype(dtype))
 deflinear(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
 convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
-                                  lambda x, dtype: np.asarray(x).astype(dtype))
+                                  lambda x, dtype: as_operand(x).astype(dtype))
 
 
 def astype(x: Any, dtype: Any) -> Any:
@@ -378,7 +379,7 @@ def imag(val: Any) -> Any:
     """`numpy.imag`: the imaginary part (constant zeros for a real array)."""
     if is_complex(val):
         return bind(imag_p, val)
-    return np.zeros(shape_of(val), dtype_of(val))
+    return zeros(shape_of(val), dtype_of(val), like_value(val))
 
 
 def conj(x: Any) -> Any:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defrules, dtype_of,
                           unary_op)
+from ..core.arrays import as_operand
 from ..core.trace import Tracer
 from ._elementwise import (absolute, arctan2, astype, equal, greater, imag, is_complex, isinf,
                            isnan, less, logical_and, not_equal, power, real, where)
@@ -83,11 +84,11 @@ def _sinc_impl(x: Any, k: int) -> Any:
     if k == 0:
         return np.sinc(x)
     out_dtype = np.sinc(np.zeros((), np.result_type(x))).dtype
-    x = np.asarray(x, np.result_type(out_dtype, np.float64))
+    x = as_operand(x).astype(np.result_type(out_dtype, np.float64))
     small = np.abs(x) < 1.0
     xs = np.where(small, x, 0.0)
     # Maclaurin series near 0: sinc(x) = sum_n (-1)^n (pi x)^2n / (2n+1)!
-    series = np.zeros_like(x)
+    series = np.zeros_like(x)  # dispatches: a Dask or CuPy x gives one
     for n in range((k + 1) // 2, (k + 1) // 2 + 40):
         coef = (-1) ** n * math.pi ** (2 * n) / ((2 * n + 1) * math.factorial(2 * n - k))
         series = series + coef * xs ** (2 * n - k)

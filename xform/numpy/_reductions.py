@@ -12,7 +12,8 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
-from ..core.trace import Tracer
+from ..core.arrays import is_foreign, ones
+from ..core.trace import Tracer, like_value
 from ._elementwise import abs_squared, astype, equal, sqrt
 from ._shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -189,7 +190,7 @@ def _prod_of_others(x: Any, axis: tuple[int, ...]) -> Any:
     moved_shape = shape_of(xt)
     lead = moved_shape[:len(kept)]
     xf = reshape(xt, lead + (-1,))
-    one = np.ones(lead + (1,), dtype_of(x))
+    one = ones(lead + (1,), dtype_of(x), like_value(x))
     left = concatenate([one, _prefix_prod(xf[..., :-1])], axis=-1)
     right = concatenate([one, _prefix_prod(xf[..., ::-1][..., :-1])], axis=-1)[..., ::-1]
     others = reshape(left * right, moved_shape)
@@ -237,7 +238,7 @@ def _linear_recurrence(a: Any, c: Any) -> Any:
 
 def _exclusive_prefix_prod(x: Any) -> Any:
     """``prod(x[..., :i])`` for each ``i`` along the last axis (1 for ``i = 0``)."""
-    one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    one = ones(shape_of(x)[:-1] + (1,), dtype_of(x), like_value(x))
     return concatenate([one, _prefix_prod(x[..., :-1])], axis=-1)
 
 
@@ -246,7 +247,7 @@ def _exclusive_prefix_prod(x: Any) -> Any:
 def _no_zeros(x: Any) -> bool:
     """A concrete ``x`` without zeros: the rules may then take the quicker quotient
     form ``ans_i / x_j`` (nothing records them, and no 0/0 can arise)."""
-    return not isinstance(x, Tracer) and bool(np.all(x != 0))
+    return not isinstance(x, Tracer) and not is_foreign(x) and bool(np.all(x != 0))
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
@@ -261,7 +262,7 @@ def _cumprod_vjp(ct: Any, ans: Any, x: Any, axis: int) -> Any:
         return _flip(bind(cumsum_p, _flip(ct * ans, axis), axis=axis), axis) / x
     # the transposed recurrence runs backwards: g_j = ct_j + x_(j+1) g_(j+1)
     x, ct = moveaxis(x, axis, -1), moveaxis(ct, axis, -1)
-    one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    one = ones(shape_of(x)[:-1] + (1,), dtype_of(x), like_value(x))
     shifted = concatenate([one, x[..., :0:-1]], axis=-1)
     g = _linear_recurrence(shifted, ct[..., ::-1])[..., ::-1]
     return moveaxis(g * _exclusive_prefix_prod(x), -1, axis)

@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.integrate as _si
 
+from ..core.arrays import numpy_only
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, instantiate, move_to_front,
                           real_only, shape_of)
@@ -110,7 +111,7 @@ def _odeint_shape(y0: Any, t: Any, *params: Any, nbatch: int, **kw: Any) -> Shap
                        dtype_of(y0))
 
 
-odeint_p = Primitive("odeint", _odeint_impl)
+odeint_p = Primitive("odeint", numpy_only("xform.scipy.integrate.odeint", _odeint_impl))
 odeint_p.abstract_eval = _odeint_shape
 
 

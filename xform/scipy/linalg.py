@@ -21,6 +21,7 @@ import numpy as np
 import scipy.linalg as _sl
 
 from .._unsupported import unsupported_getattr
+from ..core.arrays import numpy_only
 from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..core.trace import add_any
@@ -93,7 +94,7 @@ def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
 
 
 # ---------------------------------------------------------------------------- expm
-expm_p = Primitive("expm", _sl.expm)
+expm_p = Primitive("expm", numpy_only("xform.scipy.linalg.expm", _sl.expm))
 
 
 def _frechet(a: Any, e: Any) -> Any:
@@ -129,7 +130,7 @@ def expm(A: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- sylvester
-sylvester_p = Primitive("solve_sylvester", _sl.solve_sylvester)
+sylvester_p = Primitive("solve_sylvester", numpy_only("xform.scipy.linalg.solve_sylvester", _sl.solve_sylvester))
 
 
 def _sylvester_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
@@ -170,7 +171,7 @@ def _sqrtm_impl(a: Any) -> Any:
     return _sl.sqrtm(a)
 
 
-sqrtm_p = Primitive("sqrtm", _sqrtm_impl)
+sqrtm_p = Primitive("sqrtm", numpy_only("xform.scipy.linalg.sqrtm", _sqrtm_impl))
 
 
 def _real_root(x: Any, a: Any) -> None:
@@ -212,7 +213,7 @@ def _solve_banded_impl(ab: Any, b: Any, l: int, u: int) -> Any:
     return _sl.solve_banded((l, u), ab, b, check_finite=False)
 
 
-solve_banded_p = Primitive("solve_banded", _solve_banded_impl)
+solve_banded_p = Primitive("solve_banded", numpy_only("xform.scipy.linalg.solve_banded", _solve_banded_impl))
 
 
 def _shift(z: Any, d: int, axis: int) -> Any:
@@ -310,7 +311,7 @@ def _lu_factor_impl(a: Any) -> list[Any]:
     return [lu, piv, _pivots_to_permutation(piv, np.shape(a)[-2])]
 
 
-lu_factor_p = Primitive("lu_factor", _lu_factor_impl, multiple_results=True)
+lu_factor_p = Primitive("lu_factor", numpy_only("xform.scipy.linalg.lu_factor", _lu_factor_impl), multiple_results=True)
 
 
 def _permutation_matrix(perm: Any, dtype: Any) -> Any:
@@ -383,7 +384,7 @@ def _lu_solve_impl(lu: Any, piv: Any, b: Any, trans: int) -> Any:
     return _sl.lu_solve((lu, piv), b, trans=trans, check_finite=False)
 
 
-lu_solve_p = Primitive("lu_solve", _lu_solve_impl)
+lu_solve_p = Primitive("lu_solve", numpy_only("xform.scipy.linalg.lu_solve", _lu_solve_impl))
 
 
 def _lu_solve_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.signal as _ss
 
+from ..core.arrays import numpy_only
 from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, defbilinear, dtype_of, move_to_front, shape_of
 from ..numpy._creation import asarray
@@ -77,7 +78,7 @@ def _convolve_shape(a1: Any, a2: Any, mode: str, method: str, nbatch: int) -> Sh
                        np.result_type(dtype_of(a1), dtype_of(a2)))
 
 
-convolve_p = Primitive("convolve", _convolve_impl)
+convolve_p = Primitive("convolve", numpy_only("xform.scipy.signal.convolve", _convolve_impl))
 convolve_p.abstract_eval = _convolve_shape
 
 
