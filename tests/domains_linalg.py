@@ -112,8 +112,12 @@ SQUARE = [(3, 3), (2, 3, 3)]
 
 DOMAINS["inv"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE]
 DOMAINS["det"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE]
-# (singular matrices, where only det's first derivative exists: test_complex_and_zeros.py)
+# (singular matrices, where det's first two derivatives exist: test_complex_and_zeros.py)
 DOMAINS["adjugate"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE]
+DOMAINS["adjugate_tangent"] = [fixed(mats((general, s), (general, s)), {}, diff=(0, 1),
+                                     label=f"A{s} H{s}") for s in SQUARE] + [
+    fixed(lambda rng: (general(rng, (3, 3)), general(rng, (2, 3, 3))), {}, diff=(0, 1),
+          label="A shared, H stacked")]
 DOMAINS["slogdet"] = [fixed(mats((general, s)), {}, label=f"A{s}") for s in SQUARE] + [
     fixed(lambda rng: (general(rng, (3, 3)) * np.array([[-1.0], [1.0], [1.0]]),), {},
           label="negative determinant")]

@@ -171,6 +171,8 @@ COMPLEX: dict[str, list[Domain]] = {
     # ---------------------------------------------------------------- linalg
     "inv": [fixed(cmats((cgeneral, s)), {}, label=f"A{s}") for s in SQUARE],
     "det": [fixed(cmats((cgeneral, s)), {}, label=f"A{s}") for s in SQUARE],
+    "adjugate_tangent": [fixed(cmats((cgeneral, s), (cnormal, s)), {}, diff=(0, 1),
+                               label=f"A{s} H{s}") for s in SQUARE],
     "slogdet": [fixed(cmats((cgeneral, s)), {}, label=f"A{s}") for s in SQUARE],
     "solve": [fixed(cmats((cgeneral, sa), (cnormal, sb)), {}, diff=(0, 1), label=f"A{sa} b{sb}")
               for sa, sb in [((3, 3), (3, 2)), ((2, 3, 3), (3, 2))]],
@@ -489,6 +491,28 @@ def test_det_derivative_at_singular_matrices(n: int, rank: int, complex_: bool) 
     onp.testing.assert_allclose(dt, onp.trace(adj @ t), atol=1e-10)
     check_grads(xnp.linalg.det, (a,), order=1)
     onp.testing.assert_allclose(adjugate(a), adj, atol=1e-10)
+
+
+@pytest.mark.parametrize("n, rank, complex_", [(3, 2, False), (4, 2, False), (4, 3, False),
+                                               (3, 0, False), (3, 2, True), (4, 2, True)])
+def test_det_second_derivative_at_singular_matrices(n: int, rank: int, complex_: bool) -> None:
+    """The adjugate's derivative is computed without an inverse, so det's Hessian exists
+    at singular matrices: it equals central differences of the (exact) gradient."""
+    rng = onp.random.default_rng(20 + n + rank)
+    a = _rank_deficient(rng, n, rank, complex_)
+    check_grads(xnp.linalg.det, (a,), order=2)
+    if complex_:
+        return
+    hess = xform.hessian(xnp.linalg.det)(a)
+    grad = xform.grad(xnp.linalg.det)
+    eps, numerical = 1e-6, onp.zeros((n, n, n, n))
+    for i in range(n):
+        for j in range(n):
+            e = onp.zeros((n, n))
+            e[i, j] = eps
+            numerical[:, :, i, j] = (grad(a + e) - grad(a - e)) / (2 * eps)
+    onp.testing.assert_allclose(hess, numerical, atol=1e-8)
+    onp.testing.assert_allclose(xform.jit(xform.hessian(xnp.linalg.det))(a), hess, atol=1e-12)
 
 
 def test_det_second_order_where_invertible() -> None:

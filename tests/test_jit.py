@@ -256,7 +256,7 @@ def test_simplify_drops_each_declared_identity_and_fuses_chains():
     from xform.numpy._shape import broadcast_to_p, reshape_p, transpose_p
 
     def identities(x):
-        y = 1.0 * (0.0 + x) ** 1 - 0.0
+        y = 1.0 * (-0.0 + x) ** 1 - 0.0  # (0.0 + x is not x at x = -0.0)
         y = np.positive(xform.stop_gradient(y / 1.0))
         y = bind(convert_p, y, dtype=onp.dtype(onp.float64))
         y = bind(transpose_p, bind(reshape_p, y, shape=(2, 3, 4)), axes=(0, 1, 2))

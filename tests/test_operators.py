@@ -243,6 +243,38 @@ def test_attributes_len_and_iteration():
     onp.testing.assert_allclose(g, expected)
 
 
+def test_tolist_keeps_the_derivative():
+    """``x.tolist()`` of a float array gives Python lists of traced scalars (Python floats
+    would make ``sum(x.tolist())`` differentiate to a silent zero)."""
+    x = _r(3, 2)
+    weights = onp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+
+    def f(x):
+        rows = x.tolist()
+        assert isinstance(rows, list) and len(rows) == 3 and len(rows[0]) == 2
+        return sum(w * v for wr, r in zip(weights.tolist(), rows) for w, v in zip(wr, r))
+
+    onp.testing.assert_allclose(xform.grad(f)(x), weights)
+    onp.testing.assert_allclose(xform.jit(f)(x), onp.sum(weights * x))
+    assert xform.grad(lambda s: s.tolist() * 3.0)(2.0) == 3.0
+    # integers carry no derivative: plain Python numbers, as NumPy gives
+    assert xform.grad(lambda x: x * len(np.argsort(x).tolist()))(1.0) == 1.0
+
+
+def test_round_and_divmod_builtins():
+    x = onp.array([3.26, -1.5, 7.0])
+    onp.testing.assert_allclose(xform.grad(lambda x: np.sum(round(x) * x))(x), onp.round(x))
+    onp.testing.assert_allclose(xform.grad(lambda x: np.sum(round(x, 1) * x))(x),
+                                onp.round(x, 1))
+    q, r = divmod(x, 2.0)
+    got_q, got_r = xform.jit(lambda x: divmod(x, 2.0))(x)
+    onp.testing.assert_allclose(got_q, q)
+    onp.testing.assert_allclose(got_r, r)
+    # d/dy (7 mod y) = -floor(7 / y); d/dx (x mod 2) = 1
+    onp.testing.assert_allclose(xform.grad(lambda y: divmod(7.0, y)[1])(3.0), -2.0)
+    onp.testing.assert_allclose(xform.grad(lambda x: np.sum(divmod(x, 2.0)[1]))(x), 1.0)
+
+
 def test_scalar_tracer_has_no_len_or_iteration():
     def f(x):
         with pytest.raises(TypeError, match="0-d"):

@@ -205,6 +205,18 @@ def test_jit_tells_signed_zeros_apart() -> None:
     assert text.count("multiply") == 2, text
 
 
+def test_jit_keeps_the_sign_of_zero_sums() -> None:
+    """``x + 0.0`` is +0.0 at ``x = -0.0``: only ``x + -0.0`` and ``x - 0.0`` pass ``x``
+    through, so the simplifier drops only those."""
+    def f(x: Any) -> Any:
+        return (x + 0.0, 0.0 + x, x - -0.0, x + 0, x + onp.zeros(2), x + -0.0, x - 0.0)
+    z = onp.array([-0.0, -0.0])
+    for got, want in zip(xform.jit(f)(z), f(z)):
+        onp.testing.assert_array_equal(onp.signbit(got), onp.signbit(want))
+    text = xform.jit(lambda x: (x + -0.0) - 0.0).lower(z).as_text()
+    assert "add" not in text and "subtract" not in text, text
+
+
 def test_jit_tells_literal_dtypes_apart() -> None:
     f = xform.jit(lambda x: (x + 1, x + 1.0, x + True, x + onp.float32(1.0)))
     outs = f(onp.int32(3))

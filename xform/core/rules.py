@@ -13,7 +13,9 @@ routes them to the traceable op of the same name.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import functools
+import inspect
+from typing import Any, Callable, MutableMapping, Sequence
 
 import numpy as np
 
@@ -22,7 +24,8 @@ from . import arrays
 from .trace import Tracer, add_any, bind, like_value
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
-           "real_only", "zeros_like", "const_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "real_only", "SEQUENCE_TYPES", "holds_tracer", "as_array_like", "accept_sequences", "accept_sequences_in",
+           "zeros_like", "const_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
 
@@ -34,8 +37,96 @@ def shape_of(x: Any) -> tuple[int, ...]:
 
 
 def dtype_of(x: Any) -> np.dtype:
+    """Dtype of an array, scalar, tracer or (nested) list of numbers (as NumPy reads it:
+    ``np.result_type`` would take a list for a structured dtype's fields)."""
     dtype = getattr(x, "dtype", None)
-    return dtype if dtype is not None else np.result_type(x)
+    if dtype is not None:
+        return dtype
+    if x.__class__ in SEQUENCE_TYPES:
+        return np.asarray(x).dtype
+    return np.result_type(x)
+
+
+# ---------------------------------------------------------------------------- array_like
+SEQUENCE_TYPES = (list, tuple)  # exactly these: a namedtuple is a pytree, not an array_like
+
+
+def holds_tracer(x: Any) -> bool:
+    """Whether ``x`` is a traced value or a (nested) list/tuple holding one."""
+    if isinstance(x, Tracer):
+        return True
+    if x.__class__ in SEQUENCE_TYPES:
+        for e in x:
+            if holds_tracer(e):
+                return True
+    return False
+
+
+def as_array_like(x: Any) -> Any:
+    """``x`` as NumPy reads an array_like: a (nested) list/tuple holding traced values
+    is stacked into one traced array (``np.stack`` reaches ``xform.numpy.stack`` through
+    NumPy's dispatch, which sees the tracers); anything else is returned as it is."""
+    if x.__class__ in SEQUENCE_TYPES and holds_tracer(x):
+        return np.stack([as_array_like(e) for e in x])
+    return x
+
+
+def _sequence_parameters(fn: Callable[..., Any]) -> tuple[set[int], set[str]]:
+    """The positions and names of ``fn``'s parameters annotated as sequences
+    (``Sequence[...]``, ``tuple[...]``, ``list[...]``: concatenate's ``arrays``,
+    cho_solve's ``(c, lower)``): they hold several arrays, which must not be stacked."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return set(), set()
+    positions, names = set(), set()
+    for i, p in enumerate(params):
+        note = p.annotation if isinstance(p.annotation, str) else getattr(
+            p.annotation, "__name__", "")
+        if note.split("[")[0].strip() in ("Sequence", "tuple", "list", "Iterable"):
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                positions.add(i)
+            names.add(p.name)
+    return positions, names
+
+
+def accept_sequences(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` accepting lists and tuples of traced values wherever NumPy takes an
+    array_like (``np.mean([x, x + 2])``, ``np.dot([x, y], w)``): such arguments are
+    stacked (`as_array_like`) before ``fn`` runs. Parameters annotated as sequences
+    (`_sequence_parameters`) are passed as they are. Only calls with a list or tuple
+    argument pay more than one class check per argument."""
+    if getattr(fn, "_accepts_sequences", False):
+        return fn
+    positions, names = _sequence_parameters(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for a in args:
+            if a.__class__ in SEQUENCE_TYPES:
+                break
+        else:
+            for v in kwargs.values():
+                if v.__class__ in SEQUENCE_TYPES:
+                    break
+            else:
+                return fn(*args, **kwargs)
+        args = tuple(a if i in positions else as_array_like(a) for i, a in enumerate(args))
+        kwargs = {k: v if k in names else as_array_like(v) for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
+
+    wrapper._accepts_sequences = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def accept_sequences_in(namespace: MutableMapping[str, Any], package: str = "xform") -> None:
+    """Apply `accept_sequences` to every public function of a module's ``namespace``
+    defined in ``package``: the one place where the NumPy/SciPy namespaces learn to read
+    lists of traced values as arrays."""
+    for name, obj in list(namespace.items()):
+        if (not name.startswith("_") and inspect.isfunction(obj)
+                and (obj.__module__ or "").startswith(package)):
+            namespace[name] = accept_sequences(obj)
 
 
 def zeros_like(x: Any) -> Any:
@@ -321,10 +412,13 @@ def unary_op(name: str, impl: Callable[[Any], Any],
     batch_unary(prim)
 
     def fn(x: Any) -> Any:
+        if x.__class__ in SEQUENCE_TYPES:
+            x = as_array_like(x)
         return bind(prim, x)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise `numpy.{name}`, traceable and differentiable."
+    fn._accepts_sequences = True  # type: ignore[attr-defined]
     return prim, fn
 
 
@@ -338,10 +432,13 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
     batch_broadcasting(prim)
 
     def fn(x: Any, y: Any) -> Any:
+        if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+            x, y = as_array_like(x), as_array_like(y)
         return bind(prim, x, y)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise `numpy.{name}` with broadcasting, traceable and differentiable."
+    fn._accepts_sequences = True  # type: ignore[attr-defined]
     return prim, fn
 
 

@@ -146,9 +146,22 @@ def _is_literal(a: Atom, value: float, consts: dict[Var, Any]) -> bool:
     """``a`` is the constant ``value``: a scalar literal, or a constant array filled with
     it (a gradient's seed often arrives as an array of ones, the cotangent of a sum)."""
     if isinstance(a, Literal):
-        return np.ndim(a.val) == 0 and a.val == value
+        return np.ndim(a.val) == 0 and _equals_exactly(np.asarray(a.val), value)
     c = consts.get(a)
-    return isinstance(c, np.ndarray) and c.size <= 1 << 16 and bool(np.all(c == value))
+    return isinstance(c, np.ndarray) and c.size <= 1 << 16 and _equals_exactly(c, value)
+
+
+def _equals_exactly(c: np.ndarray, value: float) -> bool:
+    """Every element of ``c`` is ``value``, the sign of a floating zero included: ``x +
+    (-0.0)`` is ``x`` for every ``x``, but ``x + 0.0`` turns ``-0.0`` into ``0.0``."""
+    if not bool(np.all(c == value)):
+        return False
+    if value != 0:
+        return True
+    # (an integer 0 counts as +0.0: added to a float -0.0 it gives +0.0)
+    sign = bool(np.signbit(value))
+    parts = (c.real, c.imag) if np.iscomplexobj(c) else (c,)
+    return all(bool(np.all(np.signbit(p) == sign)) for p in parts)
 
 
 def _same_type(a: Atom, out: Var) -> bool:

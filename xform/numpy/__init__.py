@@ -53,6 +53,7 @@ from ._stats import (argpartition, argwhere, average, corrcoef, count_nonzero, c
                      nanquantile, nanstd, nansum, nanvar, partition, percentile, quantile,
                      searchsorted, sort, unique)
 from .._unsupported import unsupported_getattr
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 
 # aliases NumPy 2 provides
 asin, acos, atan, atan2 = arcsin, arccos, arctan, arctan2
@@ -72,4 +73,6 @@ __getattr__ = unsupported_getattr(
     "xform.numpy", _np,
     "Express it with supported xform.numpy functions, or apply it to constants only (plain NumPy arrays).")
 
+# lists and tuples of traced values are read as arrays wherever NumPy takes an array_like
+_accept_sequences_in(globals())
 _tracer_methods.install(_sys.modules[__name__])

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..core import arrays
-from ..core.rules import dtype_of, shape_of
+from ..core.rules import dtype_of, holds_tracer, shape_of
 from ..core.trace import Tracer, like_value
-from ._elementwise import astype
+from ._elementwise import astype, power
 from ._shape import broadcast_to, contains_tracer, reshape, stack_nested
 
 
@@ -90,6 +90,22 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     return (out, step) if retstep else out
 
 
+def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: Any = 10.0,
+             dtype: Any = None, axis: int = 0) -> Any:
+    """`numpy.logspace`: ``base ** linspace(start, stop)``; differentiable in traced
+    scalar ``start``/``stop`` and ``base``.
+
+    >>> import xform.numpy as np
+    >>> np.logspace(0.0, 2.0, 3).tolist()
+    [1.0, 10.0, 100.0]
+    """
+    if not holds_tracer((start, stop, base)):
+        return np.logspace(start, stop, num, endpoint=endpoint, base=base, dtype=dtype,
+                           axis=axis)
+    out = power(base, linspace(start, stop, num, endpoint=endpoint, axis=axis))
+    return out if dtype is None else astype(out, dtype)
+
+
 def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
              copy: bool = True) -> list[Any]:
     """`numpy.meshgrid` (works with traced coordinate vectors)."""
@@ -130,7 +146,6 @@ empty = _passthrough("empty")
 eye = _passthrough("eye")
 identity = _passthrough("identity")
 arange = _passthrough("arange")
-logspace = _passthrough("logspace")
 tri = _passthrough("tri")
 
 

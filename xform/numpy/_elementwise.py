@@ -16,9 +16,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
-from ..core.rules import (Primitive, batch_broadcasting, batch_unary, binary_op, bind, defbilinear,
-                          defjvp, deflinear, defrules, defvjp, dtype_of, nondiff_op, real_only,
-                          shape_of, unary_op)
+from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
+                          batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
+                          defvjp, dtype_of, nondiff_op, real_only, shape_of, unary_op)
 from ..core.arrays import as_operand, zeros
 from ..core.trace import Tracer, like_value
 from ..tree_util import tree_map
@@ -96,13 +96,13 @@ add_p = Primitive("add", np.add)
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
 add_p.emit = emit.infix("+")
-add_p.identities = algebra.identity_element(0.0)  # x + 0 == 0 + x == x
+add_p.identities = algebra.identity_element(-0.0)  # x + -0.0 == x (x + 0.0 is +0.0 at x = -0.0)
 
 subtract_p = Primitive("subtract", np.subtract)
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
-subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0 == x
+subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0.0 == x, -0.0 too
 
 multiply_p = Primitive("multiply", np.multiply)
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
@@ -121,25 +121,36 @@ divide_p.identities = algebra.right_identity_element(1.0)  # x / 1 == x
 
 def add(x: Any, y: Any) -> Any:
     """Elementwise `numpy.add`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(add_p, x, y)
 
 
 def subtract(x: Any, y: Any) -> Any:
     """Elementwise `numpy.subtract`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(subtract_p, x, y)
 
 
 def multiply(x: Any, y: Any) -> Any:
     """Elementwise `numpy.multiply`."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(multiply_p, x, y)
 
 
 def divide(x: Any, y: Any) -> Any:
     """Elementwise `numpy.divide` (true division)."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     return bind(divide_p, x, y)
 
 
 true_divide = divide
+# the operators' functions read lists of traced values themselves (no wrapper: they are hot)
+for _f in (add, subtract, multiply, divide):
+    _f._accepts_sequences = True  # type: ignore[attr-defined]
 
 
 def _safe_log(x: Any) -> Any:
@@ -183,11 +194,14 @@ pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x 
 
 def power(x: Any, y: Any) -> Any:
     """Elementwise `numpy.power`, differentiable in both base and exponent."""
+    if x.__class__ in SEQUENCE_TYPES or y.__class__ in SEQUENCE_TYPES:
+        x, y = as_array_like(x), as_array_like(y)
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         return bind(pow_scalar_p, x, y=y)
     return bind(power_p, x, y)
 
 
+power._accepts_sequences = True  # type: ignore[attr-defined]
 pow = power  # noqa: A001 - NumPy 2 alias
 
 
@@ -324,7 +338,17 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
 
 
 convert_p = Primitive("convert_element_type", lambda x, dtype: as_operand(x).astype(dtype))
-deflinear(convert_p, lambda ct, ans, x, dtype: bind(convert_p, ct, dtype=dtype_of(x)))
+
+
+def _convert_transpose(ct: Any, ans: Any, x: Any, dtype: Any) -> Any:
+    # the adjoint of embedding reals in the complex plane is the real part (said
+    # explicitly: a complex-to-real cast would warn and reads as a silent loss)
+    if np.iscomplexobj(ct) and not np.iscomplexobj(x):
+        ct = bind(real_p, ct)
+    return bind(convert_p, ct, dtype=dtype_of(x))
+
+
+deflinear(convert_p, _convert_transpose)
 convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: as_operand(x).astype(dtype))

@@ -331,17 +331,13 @@ adjugate_p = Primitive("adjugate", numpy_only(
 
 
 def _adjugate_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-    # adj(A) = det(A) A^-1: d adj = tr(A^-1 dA) adj - A^-1 dA adj (needs A invertible)
-    a, da = args[0], tangents[0]
-    a_inv_da = bind(solve_p, a, da)
-    return _col(_col(trace(a_inv_da))) * ans - matmul(a_inv_da, ans)
+    return bind(adjugate_tangent_p, args[0], tangents[0])
 
 
 def _adjugate_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                   needs: Sequence[bool]) -> list[Any]:
-    a = args[0]
-    g = bind(solve_p, mT(a), ct)  # A^-T ct
-    return [_col(_col(xsum(ct * ans, axis=(-2, -1)))) * mT(bind(inv_p, a)) - matmul(g, mT(ans))]
+    # the transpose of H -> adj'(A)[H] is C -> adj'(A^T)[C] (transpose, not adjoint)
+    return [bind(adjugate_tangent_p, mT(args[0]), ct)]
 
 
 adjugate_p.jvp, adjugate_p.vjp = _adjugate_jvp, _adjugate_vjp
@@ -349,11 +345,85 @@ _batch_core(adjugate_p, (2,))
 _shape_rule(adjugate_p, lambda a: _aval(shape_of(a), a))
 
 
+# ---------------------------------------------------------------- the adjugate's derivative
+# adj'(A)[H], the derivative of the adjugate along H, exists everywhere (the entries of adj
+# are polynomials); det(A) A^-1 differentiated would need A invertible. With A = U S Vh,
+# A + tH = U (S + tK) Vh for K = U^H H Vh^H, so adj'(A)[H] = det(U) det(Vh) Vh^H D U^H, with
+# D = adj'(S)[K] at the diagonal S: D_ij = -K_ij P_ij (i != j) and D_ii = sum_k!=i K_kk P_ik,
+# P_ij the product of the singular values other than the i-th and j-th (no division).
+def _products_of_other_pairs(s: Any) -> Any:
+    """``P[..., i, j] = prod(s[..., k] for k not in (i, j))``, with ``P[..., i, i]`` zero."""
+    n = s.shape[-1]
+    out = np.zeros(s.shape + (n,), s.dtype)
+    for i in range(n):
+        others = s.copy()
+        others[..., i] = 1
+        out[..., i, :] = _products_of_others(others)
+        out[..., i, i] = 0
+    return out
+
+
+def _adjugate_tangent_impl(a: Any, h: Any) -> Any:
+    u, s, vh = np.linalg.svd(a)
+    uh, v = np.conj(np.swapaxes(u, -1, -2)), np.conj(np.swapaxes(vh, -1, -2))
+    k = uh @ h @ v
+    pairs = _products_of_other_pairs(s)
+    d = -k * pairs
+    idx = np.arange(s.shape[-1])
+    d[..., idx, idx] = np.einsum("...ik,...k->...i", pairs, k[..., idx, idx])
+    scale = (np.linalg.det(u) * np.linalg.det(vh))[..., None, None]
+    return scale * (v @ d @ uh)
+
+
+adjugate_tangent_p = Primitive("adjugate_tangent", numpy_only(
+    "xform.numpy.linalg.det's second derivative (the adjugate's tangent)", _adjugate_tangent_impl))
+
+
+def _adjugate_tangent_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
+                          params: dict) -> Any:
+    a, h = args
+    da, dh = tangents
+    out = None if dh is None else bind(adjugate_tangent_p, a, dh)
+    if da is not None:
+        # adj'(A)[H] = tr(M) adj(A) - M adj(A) with M = A^-1 H where A is invertible; its
+        # derivative in A (a third derivative of det) needs A invertible
+        m, g = bind(solve_p, a, h), bind(solve_p, a, da)
+        adj, adj_da = bind(adjugate_p, a), bind(adjugate_tangent_p, a, da)
+        gm = matmul(g, m)
+        term = (_col(_col(trace(m))) * adj_da - _col(_col(trace(gm))) * adj
+                + matmul(gm, adj) - matmul(m, adj_da))
+        out = term if out is None else add_any(out, term)
+    return out
+
+
+def _adjugate_tangent_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                          needs: Sequence[bool]) -> list[Any]:
+    a, h = args
+    grads: list[Any] = [None, None]
+    if needs[1]:
+        grads[1] = unbroadcast(bind(adjugate_tangent_p, mT(a), ct), shape_of(h))
+    if needs[0]:
+        # the transpose in G of the A-derivative above, term by term
+        m = bind(solve_p, a, h)
+        mt, adj = mT(m), bind(adjugate_p, a)
+        a_inv_t = mT(bind(inv_p, a))
+        grads[0] = (bind(adjugate_tangent_p, mT(a), _col(_col(trace(m))) * ct - matmul(mt, ct))
+                    - _col(_col(xsum(ct * adj, axis=(-2, -1)))) * matmul(a_inv_t, mt)
+                    + matmul(matmul(a_inv_t, matmul(ct, mT(adj))), mt))
+        grads[0] = unbroadcast(grads[0], shape_of(a))
+    return grads
+
+
+adjugate_tangent_p.jvp, adjugate_tangent_p.vjp = _adjugate_tangent_jvp, _adjugate_tangent_vjp
+_batch_core(adjugate_tangent_p, (2, 2))
+_shape_rule(adjugate_tangent_p, lambda a, h: _aval(_lead((a, 2), (h, 2)) + shape_of(a)[-2:], a, h))
+
+
 def adjugate(a: Any) -> Any:
     """The adjugate (classical adjoint) of each square matrix of ``a``: the transposed
     cofactor matrix, ``det(A) A^-1`` where ``A`` is invertible, and defined for a
-    singular ``A`` too (zero when the rank is below ``n - 1``). Its own derivative
-    needs ``A`` invertible.
+    singular ``A`` too (zero when the rank is below ``n - 1``). Its derivative exists
+    everywhere too; the derivative of that needs ``A`` invertible.
 
     >>> import numpy
     >>> adjugate(numpy.array([[1.0, 2.0], [2.0, 4.0]])).round(12)
@@ -383,8 +453,8 @@ _shape_rule(det_p, lambda a: _aval(shape_of(a)[:-2], a))
 
 def det(a: Any) -> Any:
     """`numpy.linalg.det`; ``d det(A) = tr(adj(A) dA)`` with the adjugate ``adj(A)``
-    (``det(A) A^-1`` for an invertible ``A``), so the first derivative exists at
-    singular matrices too; higher derivatives there need ``A`` invertible.
+    (``det(A) A^-1`` for an invertible ``A``), so the first and second derivatives
+    exist at singular matrices too; the third there needs ``A`` invertible.
 
     >>> import xform, numpy
     >>> xform.grad(det)(numpy.array([[1.0, 2.0], [2.0, 4.0]])).round(12)
@@ -1050,6 +1120,7 @@ matrix_rank_p, _ = nondiff_op(
     "matrix_rank", lambda a, tol, hermitian, rtol: np.linalg.matrix_rank(a, tol, hermitian,
                                                                           rtol=rtol))
 _batch_core(matrix_rank_p, (2,))
+
 
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:

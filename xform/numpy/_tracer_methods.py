@@ -81,7 +81,23 @@ def _item(self: Any, *args: Any) -> Any:
 
 
 def _tolist(self: Any) -> Any:
+    """Nested Python lists, as NumPy's. A floating-point value's elements stay traced
+    scalars (Python floats would drop the derivative; ``sum(x.tolist())`` must keep it);
+    integers and booleans, which carry none, become Python numbers."""
+    if np.issubdtype(self.dtype, np.inexact):
+        return self if not self.shape else [_tolist(row) for row in self]
     return np.asarray(self._concrete("tolist()")).tolist()
+
+
+def _builtins(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
+    """``round(x[, n])`` (``numpy.round``: derivative zero) and ``divmod(a, b)``."""
+    def round_(self: Any, ndigits: Any = None) -> Any:
+        return xnp.round(self, 0 if ndigits is None else ndigits)
+
+    def divmod_(a: Any, b: Any) -> Any:
+        return xnp.floor_divide(a, b), xnp.mod(a, b)
+
+    return {"__round__": round_, "__divmod__": divmod_, "__rdivmod__": _swap(divmod_)}
 
 
 def _array_ufunc(xnp: ModuleType) -> Callable[..., Any]:
@@ -138,7 +154,8 @@ def _array_function(xnp: ModuleType) -> Callable[..., Any]:
 def install(xnp: ModuleType) -> None:
     """Attach operators, methods and NumPy's dispatch protocols to ``Tracer``, from
     the ``xform.numpy`` namespace ``xnp`` (handed in by it, as it imports this module)."""
-    table = {**_operators(xnp), **_methods(xnp), **_methods_with_shape_args(xnp)}
+    table = {**_operators(xnp), **_builtins(xnp), **_methods(xnp),
+             **_methods_with_shape_args(xnp)}
     for name, fn in table.items():
         setattr(Tracer, name, fn)
     Tracer.item = _item  # type: ignore[attr-defined]

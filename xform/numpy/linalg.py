@@ -14,6 +14,7 @@ from typing import Any, Sequence
 import numpy as _np
 
 from .._unsupported import unsupported_getattr
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..core.rules import dtype_of, shape_of
 from ._contract import dot, matmul, tensordot
 from ._contract import outer as _outer
@@ -315,3 +316,6 @@ def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
 __getattr__ = unsupported_getattr(
     "xform.numpy.linalg", _np.linalg,
     "Apply it to constants only (plain NumPy arrays), or express it with the supported functions.")
+
+# lists and tuples of traced values are read as arrays where SciPy/NumPy take array_like
+_accept_sequences_in(globals())

@@ -63,6 +63,12 @@ def _inexact(x: Any) -> bool:
 # member axis of size B, or 1 for an operand shared by all members.
 def _solve_one(y0: np.ndarray, ts: np.ndarray, params: Sequence[Any], fun: ClosedJaxpr,
                rtol: float, atol: float, mxstep: float, hmax: float) -> np.ndarray:
+    for what, v in (("y0", y0), ("t", ts), *((f"args[{i}]", p) for i, p in enumerate(params))):
+        # LSODA integrates real systems: casting would drop the imaginary part silently
+        if np.iscomplexobj(v):
+            raise TypeError(f"odeint: {what} is complex ({dtype_of(v)}); LSODA integrates "
+                            "real systems: integrate the real and imaginary parts as a real "
+                            "state of twice the size")
     y0 = np.asarray(y0)
     ts = np.asarray(ts, np.float64)
     if y0.size == 0 or ts.size <= 1:

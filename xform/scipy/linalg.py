@@ -24,6 +24,7 @@ from .._unsupported import unsupported_getattr
 from ..core.arrays import numpy_only
 from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..core.trace import add_any
 from ..numpy._contract import matmul
 from ..numpy._elementwise import astype, conj, equal, is_complex
@@ -452,3 +453,6 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: Any = 0, overwrite_b: b
 __getattr__ = unsupported_getattr(
     "xform.scipy.linalg", _sl,
     "Apply it to constants only, or use the xform.numpy.linalg equivalent.")
+
+# lists and tuples of traced values are read as arrays where SciPy/NumPy take array_like
+_accept_sequences_in(globals())

@@ -15,6 +15,7 @@ import scipy.signal as _ss
 from ..core.arrays import numpy_only
 from ..core.ir import ShapedArray
 from ..core.rules import Primitive, bind, defbilinear, dtype_of, move_to_front, shape_of
+from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..numpy._creation import asarray
 from ..numpy._elementwise import conj
 from ..numpy._shape import concatenate, moveaxis, reshape
@@ -198,3 +199,6 @@ def choose_conv_method(in1: Any, in2: Any, mode: str = "full", measure: bool = F
 
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_conv_method"]
+
+# lists and tuples of traced values are read as arrays where SciPy takes array_like
+_accept_sequences_in(globals())

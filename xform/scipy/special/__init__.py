@@ -20,6 +20,7 @@ from ._incomplete import (betainc, betaincc, betainccinv, betaincinv, gammainc, 
                           gammainccinv, gammaincinv, stdtr, stdtrit)
 from ._logsumexp import log_softmax, logsumexp, softmax
 from ..._unsupported import unsupported_getattr
+from ...core.rules import accept_sequences_in as _accept_sequences_in
 
 __all__ = [
     "logsumexp", "softmax", "log_softmax", "expit", "logit", "log_expit",
@@ -35,3 +36,6 @@ __all__ = [
 __getattr__ = unsupported_getattr(
     "xform.scipy.special", _sc,
     "Apply it to constants only (plain NumPy arrays), or express it with supported functions.")
+
+# lists and tuples of traced values are read as arrays where SciPy/NumPy take array_like
+_accept_sequences_in(globals())
