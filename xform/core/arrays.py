@@ -10,18 +10,22 @@ this module adds is the few places where xform itself *creates* or *converts* da
 * :func:`to_numpy_value` style normalisation leaves such arrays alone (NumPy's own
   ndarray path is tested first and stays as fast as before);
 * a function with no version for an array type raises :func:`unsupported`'s error,
-  which names the function and the type, instead of converting the data to NumPy.
+  which names the function and the type, instead of converting the data to NumPy
+  (:func:`numpy_only` for implementations built on SciPy, :func:`refuse_silent_fallback`
+  for NumPy functions a library lacks, which Dask would otherwise compute).
 
 Part of the core: it imports nothing above it.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-__all__ = ["is_foreign", "foreign_of", "type_name", "zeros", "ones", "eye", "full", "as_operand", "numpy_only",
-           "asarray_like", "unsupported", "require_numpy"]
+__all__ = ["is_foreign", "foreign_of", "type_name", "zeros", "ones", "eye", "full",
+           "asarray_like", "as_operand", "unsupported", "require_numpy", "numpy_only",
+           "refuse_silent_fallback"]
 
 _NUMPY = (np.ndarray, np.generic, bool, int, float, complex)
 
@@ -129,3 +133,34 @@ def numpy_only(who: str, impl: Any, fallback: str = "") -> Any:
     checked.__name__ = getattr(impl, "__name__", who)
     checked.__doc__ = getattr(impl, "__doc__", None)
     return checked
+
+
+def refuse_silent_fallback(who: str, prim: Any) -> None:
+    """Make ``prim``'s implementation, a NumPy function that some array libraries do not
+    implement (or implement with another signature), refuse on their arrays with
+    :func:`unsupported`'s error. Dask answers a function it lacks by computing its
+    operands into NumPy (with a FutureWarning only): that becomes the error, as does a
+    TypeError from a library whose version takes other arguments (Dask's ``cholesky``
+    has no ``upper``). NumPy operands take the implementation as is."""
+    impl = prim.impl
+
+    def checked(*args: Any, **params: Any) -> Any:
+        like = foreign_of(args)
+        if like is None:
+            return impl(*args, **params)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=_FALLBACK, category=FutureWarning)
+            try:
+                return impl(*args, **params)
+            except FutureWarning as e:
+                raise unsupported(who, like) from e
+            except TypeError as e:
+                raise unsupported(who, like, f"(Its own version said: {e}.) Convert the "
+                                  "operand yourself if it fits in memory") from e
+
+    checked.__name__ = getattr(impl, "__name__", prim.name)
+    prim.impl = checked
+
+
+# what Dask says when it computes an operand for a NumPy function it lacks
+_FALLBACK = r".*is not implemented by Dask array"

@@ -5,6 +5,7 @@ May import: the core and the family files up to ``_extra_elementwise`` (order: `
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -74,7 +75,7 @@ def matmul(a: Any, b: Any) -> Any:
 
 # ------------------------------------------------------------------------ einsum
 def _einsum_impl(*operands: Any, subscripts: str) -> Any:
-    big = len(operands) > 2 or sum(np.size(o) for o in operands) > 4096
+    big = len(operands) > 2 or sum(math.prod(shape_of(o)) for o in operands) > 4096
     return np.einsum(subscripts, *operands, optimize=big)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.rules import (Primitive, batch_axis_param, batch_by_loop, batch_size, bind, defjvp,
                           deflinear, defvjp, dtype_of, move_to_front, nondiff_op, shape_of,
                           unbroadcast)
-from ..core.arrays import asarray_like, is_foreign, unsupported, zeros
+from ..core.arrays import asarray_like, is_foreign, refuse_silent_fallback, unsupported, zeros
 from ..core.trace import Tracer, like_value
 from ._elementwise import divide, maximum, minimum, multiply, where
 from ._reductions import prod
@@ -288,6 +288,7 @@ def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any =
 
 argsort_p, _ = nondiff_op("argsort", lambda a, axis, kind=None: np.argsort(a, axis=axis,
                                                                           kind=kind))
+refuse_silent_fallback("xform.numpy.argsort", argsort_p)  # Dask has no argsort
 
 
 # ------------------------------------------------------------------------ batching

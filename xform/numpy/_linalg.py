@@ -26,7 +26,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 import scipy.linalg
 
-from ..core.arrays import asarray_like, is_foreign, numpy_only, zeros
+from ..core.arrays import asarray_like, is_foreign, numpy_only, refuse_silent_fallback, zeros
 from ..core.ir import ShapedArray
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
                           shape_of, unbroadcast, const_like, zeros_like)
@@ -1121,6 +1121,12 @@ matrix_rank_p, _ = nondiff_op(
                                                                           rtol=rtol))
 _batch_core(matrix_rank_p, (2,))
 
+# Dask's linalg has no determinant, eigendecomposition, pinv or rank: it would compute
+# the operand into NumPy (warning only); refuse instead
+# (and its cholesky, lstsq and svd take other arguments)
+for _prim in (det_p, slogdet_p, eigh_p, eigvalsh_p, eig_p, pinv_p, matrix_rank_p, cholesky_p,
+              lstsq_p, svdvals_p):
+    refuse_silent_fallback(f"xform.numpy.linalg.{_prim.name}", _prim)
 
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:
