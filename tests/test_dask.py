@@ -87,6 +87,14 @@ def test_logistic_regression_loss_and_gradient_in_one_compute(client: Client) ->
     _close(grad, X.T @ (p - Y) / ROWS)
 
 
+def test_gradient_graph_follows_the_data_chunks() -> None:
+    # the cotangent of the mean is spread over the data's chunks, not broadcast into one
+    # chunk the size of the data (which Dask then rechunks and ships whole)
+    _, grad = lazily(xform.value_and_grad(logistic_loss), W, XD, YD)
+    names = {k[0] if isinstance(k, tuple) else k for k in dict(grad.__dask_graph__())}
+    assert not [n for n in names if str(n).startswith("rechunk")]
+
+
 def test_logistic_regression_hessian(client: Client) -> None:
     hess = lazily(xform.hessian(logistic_loss), W, XD, YD)
     _close(hess.compute(), xform.hessian(logistic_loss)(W, X, Y))

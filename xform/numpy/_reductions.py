@@ -43,6 +43,11 @@ def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     shape = shape_of(x)
     if not keepdims and shape_of(ct) != ():  # a scalar broadcasts as it is
         ct = reshape(ct, keepdims_shape(shape, axis))
+    value = like_value(x)
+    if is_foreign(value) and tuple(shape_of(value)) == tuple(shape):  # (not a batch of x)
+        # a Dask x: spread ct over x's chunks (a broadcast would be one chunk the size
+        # of the data, rechunked, and shipped whole between workers)
+        return ct + np.zeros_like(value, dtype=dtype_of(ct))
     return broadcast_to(ct, shape)
 
 
