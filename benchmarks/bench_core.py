@@ -1,5 +1,6 @@
-"""Core benchmark: eager grad overhead per op, tape memory, and an MLP gradient,
-each against a hand-written NumPy gradient in the same run.
+"""Core benchmark: eager grad overhead per op (a 3,000-op scalar chain), tape memory,
+the Taylor series of sin with a data-dependent break, and an MLP gradient, each against
+a hand-written NumPy gradient in the same run.
 
 Run: ``python benchmarks/bench_core.py`` (pin one thread for stable figures:
 ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_core.py``).
@@ -22,26 +23,33 @@ import xform  # noqa: E402
 import xform.numpy as np  # noqa: E402
 
 
+#: the clock of ``median_time``: wall time, or with ``--cpu`` this process's CPU time
+#: (one thread), which a loaded machine disturbs far less
+CLOCK: Callable[[], float] = time.perf_counter
+
+
 def median_time(fn: Callable[[], Any], repeat: int, number: int = 1) -> float:
-    """Median wall time of ``fn`` in seconds over ``repeat`` runs of ``number`` calls."""
+    """Median time (``CLOCK``) of ``fn`` in seconds over ``repeat`` runs of ``number``
+    calls."""
     fn()  # warm up
     times = []
+    clock = CLOCK
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(number):
             fn()
-        times.append((time.perf_counter() - t0) / number)
+        times.append((clock() - t0) / number)
     times.sort()
     return times[len(times) // 2]
 
 
 # ----------------------------------------------------------------------------- scalar chain
-CHAIN = 1000
+CHAIN = 3000
 
 
-def chain(x: Any) -> Any:
-    """1,000 scalar ops: sin, multiply, add in turn."""
-    for _ in range(CHAIN // 3):
+def chain(x: Any, n: int = CHAIN) -> Any:
+    """``n`` (3,000) scalar ops: sin, multiply, add in turn, then a last sin."""
+    for _ in range(n // 3):
         x = np.sin(x)
         x = x * 1.001
         x = x + 0.1
@@ -89,6 +97,54 @@ def bench_tape_memory(n: int = 10_000) -> float:
     tracemalloc.stop()
     assert len(trace.tape) == n
     return (after - before) / n
+
+
+# ----------------------------------------------------------------------------- Taylor
+TAYLOR_X = 2.5
+TAYLOR_TOL = 1e-12
+TAYLOR_MAX_TERMS = 200
+
+
+def taylor_sin(x: Any) -> Any:
+    """sin(x) by its Taylor series, adding terms until |term| < 1e-12 (a data-dependent
+    ``break``); works unchanged on xform, autograd, JAX (eager) and torch values."""
+    term = x
+    total = x
+    for k in range(1, TAYLOR_MAX_TERMS):
+        term = -term * x * x / ((2 * k) * (2 * k + 1))
+        total = total + term
+        if abs(term) < TAYLOR_TOL:
+            break
+    return total
+
+
+def taylor_numpy(x: float, order: int) -> tuple[float, int]:
+    """Hand-written derivative (``order`` 1 or 2) of the truncated series, carrying the
+    term and its derivatives forward by the product rule; also the number of terms."""
+    term, d1, d2 = x, 1.0, 0.0
+    t1, t2 = d1, d2
+    n = 1
+    for k in range(1, TAYLOR_MAX_TERMS):
+        c = -1.0 / ((2 * k) * (2 * k + 1))
+        if order == 2:
+            d2 = c * (d2 * x * x + 4.0 * x * d1 + 2.0 * term)
+            t2 += d2
+        d1 = c * (d1 * x * x + 2.0 * x * term)
+        t1 += d1
+        term = c * term * x * x
+        n += 1
+        if abs(term) < TAYLOR_TOL:
+            break
+    return (t1 if order == 1 else t2), n
+
+
+def bench_taylor(repeat: int) -> dict[str, float]:
+    g = xform.grad(taylor_sin)
+    want = taylor_numpy(TAYLOR_X, 1)[0]
+    assert onp.isclose(g(TAYLOR_X), want)
+    t_xf = median_time(lambda: g(TAYLOR_X), repeat, number=20)
+    t_np = median_time(lambda: taylor_numpy(TAYLOR_X, 1), repeat, number=200)
+    return {"xform_us": 1e6 * t_xf, "numpy_us": 1e6 * t_np, "ratio": t_xf / t_np}
 
 
 # ----------------------------------------------------------------------------- MLP
@@ -144,13 +200,25 @@ def bench_mlp(repeat: int) -> dict[str, float]:
             "grad_over_forward": t_xf / t_fwd}
 
 
+def use_cpu_clock(cpu: bool) -> None:
+    global CLOCK
+    CLOCK = time.process_time if cpu else time.perf_counter
+    print(f"times: median of {'CPU time (time.process_time)' if cpu else 'wall time'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--cpu", action="store_true",
+                        help="time with this process's CPU time instead of wall time")
     args = parser.parse_args()
+    use_cpu_clock(args.cpu)
     c = bench_chain(args.repeat)
     print(f"scalar chain ({CHAIN} ops), eager grad: {c['xform_us_per_op']:.2f} us/op "
           f"(hand-written NumPy {c['numpy_us_per_op']:.2f} us/op, ratio {c['ratio']:.2f}x)")
+    t = bench_taylor(args.repeat)
+    print(f"Taylor sin with a break, eager grad at x={TAYLOR_X}: {t['xform_us']:.1f} us "
+          f"(hand-written NumPy {t['numpy_us']:.2f} us, ratio {t['ratio']:.1f}x)")
     print(f"tape memory: {bench_tape_memory() / 1024:.3f} KB per recorded op")
     m = bench_mlp(args.repeat)
     print(f"MLP 784-512-512-10, batch {BATCH}, grad: {m['xform_ms']:.2f} ms "

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
+import time
 from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -16,6 +19,8 @@ import numpy as onp  # noqa: E402
 
 import xform  # noqa: E402
 import xform.numpy as np  # noqa: E402
+from xform import lax  # noqa: E402
+import bench_core  # noqa: E402
 from bench_core import (BATCH, SIZES, chain, chain_grad_numpy, init_mlp,  # noqa: E402
                         median_time, mlp_grad_numpy, mlp_loss)
 
@@ -83,6 +88,47 @@ def bench_chain(repeat: int) -> None:
         median_time(lambda: chain_grad_numpy(0.3), repeat))
 
 
+def first_call_time(n: int) -> float:
+    """Seconds of the first call of ``jit(grad)`` of an ``n``-op chain (trace, passes,
+    code generation and one run), on a fresh function so nothing is cached."""
+    jitted = xform.jit(xform.grad(lambda x: chain(x, n)))
+    clock = bench_core.CLOCK
+    t0 = clock()
+    jitted(0.3)
+    return clock() - t0
+
+
+def bench_first_call(n: int = 3000, runs: int = 3) -> None:
+    times = sorted(first_call_time(n) for _ in range(runs))
+    t_np = median_time(lambda: chain_grad_numpy(0.3, n), 5)
+    print(f"jit(grad) first call, {n:,}-op chain: {times[len(times) // 2]:.3f} s "
+          f"(runs {', '.join(f'{t:.3f}' for t in times)}; one hand-written NumPy gradient "
+          f"{1e3 * t_np:.2f} ms)")
+
+
+def compile_peak_bytes(n: int) -> int:
+    """Growth of the peak resident memory (``resource.getrusage``) while ``jit(grad)``
+    of an ``n``-op chain traces and compiles, measured in a fresh interpreter so that
+    nothing before it raised the peak (tracemalloc would slow the compile ~10x)."""
+    code = ("import resource, sys; sys.path.insert(0, %r); import bench_jit as b; "
+            "import xform; j = xform.jit(xform.grad(lambda x: b.chain(x, %d))); "
+            "r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; j(0.3); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0)"
+            % (os.path.dirname(os.path.abspath(__file__)), n))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ))
+    return 1024 * int(out.stdout.split()[-1])  # ru_maxrss is in KiB on Linux
+
+
+def bench_compile_memory(n: int = 100_000) -> None:
+    t0 = time.perf_counter()
+    peak = compile_peak_bytes(n)
+    print(f"jit(grad) of a {n:,}-op chain, peak memory growth while compiling: "
+          f"{peak / 2**30:.3f} GiB ({peak / n / 1024:.2f} KiB per op; the hand-written "
+          f"NumPy gradient keeps {8 * n / 2**20:.1f} MiB of values; "
+          f"{time.perf_counter() - t0:.1f} s with start-up)")
+
+
 # ----------------------------------------------------------------------------- fluid simulation
 def fluid_project(vx: Any, vy: Any, iters: int = 10) -> tuple[Any, Any]:
     """Make the velocity field divergence-free (Jacobi iterations on a periodic grid)."""
@@ -123,6 +169,18 @@ def fluid_loss(vx: Any, vy: Any, smoke: Any, target: Any, steps: int = 20) -> An
     return np.sum((smoke - target) ** 2)
 
 
+def fluid_loss_fori(vx: Any, vy: Any, smoke: Any, target: Any, steps: int = 20) -> Any:
+    """``fluid_loss`` with the time steps as one ``xform.lax.fori_loop`` (a compiled
+    loop under jit, whose reverse mode saves residuals) instead of a Python loop."""
+    def step(_: Any, state: Any) -> Any:
+        vx, vy, smoke = state
+        vx, vy = fluid_advect(vx, vx, vy), fluid_advect(vy, vx, vy)
+        vx, vy = fluid_project(vx, vy)
+        return vx, vy, fluid_advect(smoke, vx, vy)
+    _, _, smoke = lax.fori_loop(0, steps, step, (vx, vy, smoke))
+    return np.sum((smoke - target) ** 2)
+
+
 def bench_fluid(repeat: int) -> None:
     rng = onp.random.default_rng(2)
     n = 32
@@ -137,18 +195,44 @@ def bench_fluid(repeat: int) -> None:
     row("fluid 32x32, 20 steps: grad (np=fwd)",
         median_time(lambda: jitted(vx, vy, smoke, target), repeat),
         median_time(lambda: eager(vx, vy, smoke, target), max(3, repeat // 3)), t_fwd)
+    # the same with the steps as lax.fori_loop: eager runs it as a Python loop
+    eager = xform.grad(fluid_loss_fori, (0, 1))
+    jitted = xform.jit(xform.grad(fluid_loss_fori, (0, 1)))
+    for a, b in zip(jitted(vx, vy, smoke, target), eager(vx, vy, smoke, target)):
+        assert onp.allclose(a, b)
+    row("fluid, steps as fori_loop: grad (np=fwd)",
+        median_time(lambda: jitted(vx, vy, smoke, target), repeat),
+        median_time(lambda: eager(vx, vy, smoke, target), max(3, repeat // 3)), t_fwd)
+    forward = xform.jit(fluid_loss_fori)
+    assert onp.allclose(forward(vx, vy, smoke, target), fluid_loss(vx, vy, smoke, target))
+    row("fluid, steps as fori_loop: forward",
+        median_time(lambda: forward(vx, vy, smoke, target), repeat),
+        median_time(lambda: fluid_loss_fori(vx, vy, smoke, target), max(3, repeat // 3)),
+        t_fwd)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--only", help="comma-separated, from mlp, logreg, chain, fluid")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time with this process's CPU time instead of wall time")
+    parser.add_argument("--compile-only", action="store_true",
+                        help="only the first-call time and the compile memory")
     args = parser.parse_args()
+    bench_core.use_cpu_clock(args.cpu)
+    benches = {"mlp": bench_mlp, "logreg": bench_logreg, "chain": bench_chain,
+               "fluid": bench_fluid}
+    picked = args.only.split(",") if args.only else list(benches)
+    if not args.only:
+        bench_first_call()
+        bench_compile_memory()
+    if args.compile_only:
+        return
     print(f"{'workload':<38} {'numpy ms':>9} {'eager ms':>9} {'jit ms':>9} "
           f"{'jit/np':>9} {'speedup':>9}")
-    bench_mlp(args.repeat)
-    bench_logreg(args.repeat)
-    bench_chain(args.repeat)
-    bench_fluid(args.repeat)
+    for name in picked:
+        benches[name](args.repeat)
 
 
 if __name__ == "__main__":

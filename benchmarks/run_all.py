@@ -50,7 +50,8 @@ import numpy as onp  # noqa: E402
 import xform  # noqa: E402
 import xform.numpy as xnp  # noqa: E402
 from xform import lax as xlax  # noqa: E402
-from bench_core import chain_grad_numpy, mlp_grad_numpy, mlp_loss  # noqa: E402
+from bench_core import (TAYLOR_X, chain_grad_numpy, mlp_grad_numpy, mlp_loss,  # noqa: E402
+                        taylor_numpy, taylor_sin)
 from bench_jacobians import (lse_hessian, lse_objective, tanh_layer,  # noqa: E402
                              tanh_layer_jacobian)
 from bench_jit import (fluid_loss, logreg_data, logreg_grad_numpy,  # noqa: E402
@@ -311,24 +312,6 @@ def case_mlp(c: Ctx) -> list[Case]:
 
 
 # ---------------------------------------------------------------------------- (2) Taylor
-TAYLOR_X = 2.5
-TAYLOR_TOL = 1e-12
-TAYLOR_MAX_TERMS = 200
-
-
-def taylor_sin(x: Any) -> Any:
-    """sin(x) by its Taylor series, adding terms until |term| < 1e-12 (a data-dependent
-    ``break``); works unchanged on xform, autograd, JAX (eager) and torch values."""
-    term = x
-    total = x
-    for k in range(1, TAYLOR_MAX_TERMS):
-        term = -term * x * x / ((2 * k) * (2 * k + 1))
-        total = total + term
-        if abs(term) < TAYLOR_TOL:
-            break
-    return total
-
-
 def taylor_sin_fixed(n_terms: int) -> Callable[[Any], Any]:
     """The same sum with a fixed trip count (what a tracing jit can compile)."""
     def f(x: Any) -> Any:
@@ -339,26 +322,6 @@ def taylor_sin_fixed(n_terms: int) -> Callable[[Any], Any]:
             total = total + term
         return total
     return f
-
-
-def taylor_numpy(x: float, order: int) -> tuple[float, int]:
-    """Hand-written derivative (``order`` 1 or 2) of the truncated series, carrying the
-    term and its derivatives forward by the product rule; also the number of terms."""
-    term, d1, d2 = x, 1.0, 0.0
-    t1, t2 = d1, d2
-    n = 1
-    for k in range(1, TAYLOR_MAX_TERMS):
-        c = -1.0 / ((2 * k) * (2 * k + 1))
-        if order == 2:
-            d2 = c * (d2 * x * x + 4.0 * x * d1 + 2.0 * term)
-            t2 += d2
-        d1 = c * (d1 * x * x + 2.0 * x * term)
-        t1 += d1
-        term = c * term * x * x
-        n += 1
-        if abs(term) < TAYLOR_TOL:
-            break
-    return (t1 if order == 1 else t2), n
 
 
 def case_taylor(c: Ctx) -> list[Case]:

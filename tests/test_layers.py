@@ -113,7 +113,7 @@ LAYERS: dict[str, int] = {
     "xform.numpy": 3,
     "xform.scipy": 4, "xform.lax": 4, "xform.debug": 4,
     "xform.jit": 5,
-    "xform.api": 6,
+    "xform.api": 6, "xform.export": 6,
     "xform.batching_api": 7,
     "xform.config": 8, "xform.extend": 8, "xform.optimizers": 8, "xform.test_util": 8,
     "xform.random": 8, "xform.nn": 8, "xform.optim": 8,

@@ -20,3 +20,14 @@ def test_quickstart_runs_and_matches_its_comments():
     printed = out.getvalue()
     for expected in re.findall(r"# (-?\d+\.\d+)$", source, re.M):
         assert expected in printed, f"quickstart should print {expected}"
+
+
+def test_install_line_is_what_ci_runs_and_installs_every_extra_the_tests_use():
+    """CI installs exactly README's line, and that line installs the optional extras the
+    suite imports (jax, through ``xla``), so no test can miss a package on CI."""
+    line = re.search(r"## Install\s+```bash\n(pip install [^\n]+)\n```", README.read_text())
+    assert line, "README has no install block"
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert f"python -m {line.group(1)}" in ci, "README's install line differs from .ci/run"
+    extras = set(re.search(r"\[([a-z,]+)\]", line.group(1)).group(1).split(","))
+    assert {"dev", "docs", "examples", "xla"} <= extras, extras

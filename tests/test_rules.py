@@ -30,9 +30,11 @@ import xform
 import xform.numpy as xnp
 from xform.core.primitive import Primitive, registry
 from xform.core.trace import Tracer, bind
+from xform.interpreters.vjp import numeric_cotangents
 from xform.test_util import import_all_modules
 
 from domains import DOMAINS, Domain
+from test_complex_and_zeros import complex_domains
 from helpers import (bound_primitive, ATOL, EPS, EXACT_RTOL, RTOL, as_list, check_jvp, check_vjp,
                      jvp_tangent_fn, random_like, vjp_cotangent_fn)
 
@@ -396,3 +398,51 @@ def test_fuse_fact(name: str) -> None:
                 bind(prim, *args, **prim.fuse(inner, outer)), twice,
                 err_msg=f"{name}: [{d2.label}] after [{d1.label}]")
     assert chained, f"primitive {name!r}: no two of its domains chain; add one that does"
+
+
+# ----------------------------------------------------------------------------- numeric cotangents
+def _cotangents_agree(prim: Primitive, args: tuple, params: dict, diff: tuple[int, ...],
+                      rng: onp.random.Generator, what: str) -> None:
+    """``numeric_cotangents`` (the eager sweep's formula) against the traceable ``vjp``,
+    on NumPy values, for every operand set the sweep can meet: all of ``diff``, and
+    each differentiated operand alone."""
+    ans = prim.impl(*args, **params)
+    ct: Any = [random_like(rng, o) for o in as_list(ans)]
+    ct = ct if prim.multiple_results else ct[0]
+    for wanted in [diff] + ([(i,) for i in diff] if len(diff) > 1 else []):
+        needs = [i in wanted for i in range(len(args))]
+        try:
+            traced = list(prim.vjp(ct, ans, list(args), params, needs))
+        except (TypeError, ValueError, NotImplementedError) as e:
+            with pytest.raises(type(e)):
+                numeric_cotangents(prim, ct, ans, list(args), params, needs)
+            continue
+        fast = numeric_cotangents(prim, ct, ans, list(args), params, needs)
+        for i in wanted:
+            t = traced[i] if i < len(traced) else None
+            f = fast[i] if i < len(fast) else None
+            t = onp.zeros_like(args[i]) if t is None else onp.asarray(t)
+            f = onp.zeros_like(args[i]) if f is None else onp.asarray(f)
+            assert f.shape == t.shape and f.dtype == t.dtype, \
+                f"{what}: numeric_vjp gives {f.dtype}{f.shape} for operand {i}, vjp {t.dtype}{t.shape}"
+            onp.testing.assert_allclose(f, t, rtol=1e-12, atol=1e-300, equal_nan=True,
+                                        err_msg=f"{what}: numeric_vjp vs vjp, operand {i}")
+
+
+@pytest.mark.parametrize("name", [n for n in PRIMITIVES if not registry[n].nondiff])
+def test_numeric_vjp_agrees_with_rule(name: str) -> None:
+    """Every primitive's eager-sweep cotangents equal its traceable rule's, on its real
+    domains and (unless it is real-only) their complex versions; a ``numeric_vjp``
+    derived from a rule still stands for the primitive's current ``vjp``."""
+    prim = registry[name]
+    derived = getattr(prim.numeric_vjp, "derived_from", None)
+    assert derived is None or derived is prim.vjp, (
+        f"{name}: numeric_vjp was derived from a VJP rule that prim.vjp no longer is "
+        "(assign numeric_vjp again after replacing vjp)")
+    domains = [d for d in DOMAINS.get(name, []) if d.reverse]
+    if not prim.real_only:
+        domains += [d for d in complex_domains(name) if d.reverse]
+    for k, domain in enumerate(domains):
+        rng = _rng(name, 3000 + k)
+        args, params = domain.make(rng)
+        _cotangents_agree(prim, args, params, domain.diff, rng, f"{name} [{domain.label}]")

@@ -11,7 +11,8 @@ from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
 from .core.rules import cast_like, check_tangent_type, dtype_of, shape_of, zeros_like
 from .core import arrays
-from .core.trace import Tracer, is_array_like, like_value, non_array_error, to_numpy_value
+from .core.trace import (Tracer, call_without_gc, is_array_like, like_value, non_array_error,
+                         to_numpy_value)
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
 from .numpy._elementwise import stop_gradient
@@ -192,10 +193,16 @@ def value_and_grad(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = F
             _check_output_dtype(dtype_of(out), holomorphic)
             return [out] + aux_leaves
 
-        outs, pullback = vjp_flat(flat_fun, leaves, keep)
+        def record_and_sweep() -> tuple[list[Any], list[Any]]:
+            outs, pullback = vjp_flat(flat_fun, leaves, keep)
+            seed = arrays.ones((), dtype_of(outs[0]), like_value(outs[0]))[()]
+            return outs, pullback([seed] + [None] * (len(outs) - 1), consume=True)
+
+        # the collector stays paused until the sweep has freed the tape: resumed in
+        # between, it would walk the whole tape (its objects had all just been made)
+        outs, cts = call_without_gc(record_and_sweep)
         value = outs[0]
-        seed = arrays.ones((), dtype_of(value), like_value(value))[()]
-        grads = _outputs(pullback([seed] + [None] * (len(outs) - 1), consume=True), leaves)
+        grads = _outputs(cts, leaves)
         g = tree_unflatten(treedef, grads)
         g = g[0] if isinstance(argnums, int) else tuple(g)
         value = _as_output(value)

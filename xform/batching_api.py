@@ -2,7 +2,8 @@
 
 Every Jacobian is one batched pass: ``vmap`` over the rows of an identity basis
 pushed through ``jvp`` (forward) or pulled through one recorded ``vjp`` (reverse);
-``chunk_size`` splits the basis to bound memory.
+``chunk_size`` splits the basis to bound memory. The basis is structured
+(``core/structured.py``): it stays a diagonal through the rules that keep it so.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from .api import (_argnums_tuple, _as_output, _check_array_leaves, _diff_leaves, _fun_name, _outputs,
                   _primals_and_tangents, _split_aux, grad, vjp)
 from .core import arrays
+from .core.structured import Diagonal
 from .core.trace import like_value, to_numpy_value
 from .interpreters.batching import vmap_flat
 from .interpreters.jvp import jvp_flat
@@ -104,15 +106,16 @@ def vmap(fun: Fun, in_axes: Any = 0, out_axes: Any = 0, axis_size: int | None = 
 
 
 # ---------------------------------------------------------------------------- Jacobians
-def _chunked_vmap(f: Fun, basis: np.ndarray, chunk_size: int | None) -> list[Any]:
+def _chunked_vmap(f: Fun, basis: Diagonal, chunk_size: int | None) -> list[Any]:
     """``f`` (one basis row in, a flat list out) batched over the rows of ``basis``, in
     chunks of rows when ``chunk_size`` is given; results stacked along axis 0."""
-    def run(rows: np.ndarray) -> list[Any]:
+    def run(rows: Diagonal) -> list[Any]:
         return vmap_flat(lambda r: f(r), [rows], [0], rows.shape[0], 0)
 
     if chunk_size is None or chunk_size >= basis.shape[0]:
         return run(basis)
-    parts = [run(basis[i:i + chunk_size]) for i in range(0, basis.shape[0], chunk_size)]
+    n = basis.shape[0]
+    parts = [run(basis.rows(i, min(i + chunk_size, n))) for i in range(0, n, chunk_size)]
     return [S.concatenate([p[k] for p in parts], axis=0) for k in range(len(parts[0]))]
 
 
@@ -160,17 +163,21 @@ def _assemble(blocks: list[list[Any]], out_tree: Any, in_treedef: Any, argnums: 
     return tree_unflatten(out_tree, per_out)
 
 
-def _basis(leaves: Sequence[Any], args: Any) -> Any:
-    """The identity basis over ``leaves``, of the array kind of ``leaves`` or else of
-    the function's other arguments: with NumPy weights and Dask data the tangents are
-    then Dask arrays from the start, so that broadcasting one against the data builds
-    graph rather than a NumPy array the size of the data."""
+def _basis(leaves: Sequence[Any], args: Any) -> Diagonal:
+    """The identity over the flattened ``leaves``, structured: rules that keep it
+    symbolic (scaling, matmul with a dense matrix, reductions) never build it. Its
+    diagonal has the array kind of ``leaves``, or else of the function's other
+    arguments: with NumPy weights and Dask data the tangents are then Dask arrays from
+    the start, so broadcasting one against the data builds graph, not a data-sized
+    NumPy array."""
     n = sum(math.prod(shape_of(x)) for x in leaves)
     dtype = np.result_type(*[dtype_of(x) for x in leaves]) if leaves else np.float64
     like = arrays.foreign_of([like_value(x) for x in leaves])
     if like is None:
         like = arrays.foreign_of([like_value(x) for x in tree_leaves(args)])
-    return arrays.eye(n, dtype, like)
+    if like is None:
+        return Diagonal.identity(n, dtype)
+    return Diagonal(arrays.ones(n, dtype, like), unit=True)
 
 
 def _flat_outputs(fun: Fun, full_args: Fun, kwargs: dict[str, Any], has_aux: bool,

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .core.ir import ClosedJaxpr, aval_of
+from .core.ir import ClosedJaxpr, Jaxpr, aval_of
 from .core.primitive import Primitive
 from .core.rules import (batch_by_loop, batch_size, check_tangent_type, instantiate,
                          shape_of, zeros_like)
@@ -254,6 +254,15 @@ custom_call_p.abstract_eval = lambda *args, call, body: [v.aval for v in body.ja
 custom_call_p.jvp = _call_jvp
 custom_call_p.vjp = _call_vjp
 custom_call_p.batch = _call_batch
+
+
+def _call_lower(ctx: Any, *args: Any, call: CustomCall, body: ClosedJaxpr) -> list[Any]:
+    # xform's tracing has already applied the rule: what remains to compile is the primal
+    j = body.jaxpr
+    return ctx.lower(Jaxpr([], j.constvars + j.invars, j.eqns, j.outvars))(*body.consts, *args)
+
+
+custom_call_p.lower = _call_lower
 
 
 # ---------------------------------------------------------------------------- user API

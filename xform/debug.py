@@ -64,6 +64,17 @@ debug_callback_p.batch = _batch
 debug_callback_p.emit = lambda a, p, bind: f"{bind(p['callback'])}({', '.join(a)})"
 
 
+def _lower(ctx: Any, *args: Any, callback: Callable[..., None]) -> list[Any]:
+    """``jax.debug.callback`` with ordered effects: at run time, in program order, on
+    NumPy values (as the NumPy backend passes them)."""
+    ctx.jax.debug.callback(lambda *xs: callback(*[np.asarray(x) for x in xs]), *args,
+                           ordered=True)
+    return []
+
+
+debug_callback_p.lower = _lower
+
+
 def _is_operand(leaf: Any) -> bool:
     return isinstance(leaf, (Tracer, np.ndarray, np.generic, int, float, complex))
 

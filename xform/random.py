@@ -57,6 +57,13 @@ def _threefry_impl(k1: Any, k2: Any, x1: Any, x2: Any) -> list[np.ndarray]:
     k1, k2, x1, x2 = np.broadcast_arrays(*[np.asarray(v, np.uint32) for v in (k1, k2, x1, x2)])
     shape = k1.shape
     k1, k2, x1, x2 = [np.array(v).reshape(-1) for v in (k1, k2, x1, x2)]
+    x1, x2 = _threefry_rounds(k1, k2, x1, x2)
+    return [x1.reshape(shape), x2.reshape(shape)]
+
+
+def _threefry_rounds(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
+    """The 20 rounds on ``uint32`` arrays of one shape, NumPy's or JAX's (both wrap
+    modulo 2**32 and shift as unsigned)."""
     ks = (k1, k2, k1 ^ k2 ^ _KS_PARITY)
     x1 = x1 + ks[0]
     x2 = x2 + ks[1]
@@ -67,15 +74,23 @@ def _threefry_impl(k1: Any, k2: Any, x1: Any, x2: Any) -> list[np.ndarray]:
             x2 = x1 ^ x2
         x1 = x1 + ks[(i + 1) % 3]
         x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
-    return [x1.reshape(shape), x2.reshape(shape)]
+    return x1, x2
 
 
 def _threefry_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
     return bind(threefry2x32_p, *align_batched(vals, dims)), [0, 0]
 
 
+def _threefry_lower(ctx: Any, *words: Any) -> list[Any]:
+    u32 = np.dtype(np.uint32)
+    k1, k2, x1, x2 = ctx.jnp.broadcast_arrays(
+        *[ctx.lax.convert_element_type(w, u32) for w in words])
+    return list(_threefry_rounds(k1, k2, x1, x2))
+
+
 threefry2x32_p = Primitive("threefry2x32", numpy_only("xform.random (threefry2x32)", _threefry_impl), multiple_results=True, nondiff=True)
 threefry2x32_p.batch = _threefry_batch
+threefry2x32_p.lower = _threefry_lower
 
 
 def threefry_2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
@@ -626,8 +641,25 @@ def _gamma_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tupl
     return bind(random_gamma_p, key, a, **params), 0
 
 
+def _gamma_lower(ctx: Any, key: Any, a: Any, log_space: bool) -> Any:
+    """``jax.random.gamma``/``loggamma`` per batch key: the same key splitting and
+    Marsaglia-Tsang sequence as the implementation."""
+    jax = ctx.jax
+    batch = tuple(key.shape[:-1])
+    sample = jax.random.loggamma if log_space else jax.random.gamma
+
+    def one(k: Any, alpha: Any) -> Any:
+        typed = jax.random.wrap_key_data(k, impl="threefry2x32")
+        return sample(typed, alpha, alpha.shape, alpha.dtype)
+
+    flat_keys = key.reshape((-1, 2))
+    flat_a = a.reshape((flat_keys.shape[0],) + tuple(a.shape[len(batch):]))
+    return jax.vmap(one)(flat_keys, flat_a).reshape(a.shape)
+
+
 random_gamma_p = Primitive("random_gamma", numpy_only("xform.random.gamma", _gamma_impl), nondiff=True)
 random_gamma_p.batch = _gamma_batch
+random_gamma_p.lower = _gamma_lower
 
 
 def _gamma_dsample_dalpha(x: Any, alpha: Any) -> Any:
@@ -651,6 +683,22 @@ def _gamma_sample_jvp(primals: Any, tangents: Any) -> Any:
     return x, tangent
 
 
+@custom_jvp
+def _loggamma_sample(key: Any, alpha: Any) -> Any:
+    return bind(random_gamma_p, key, alpha, log_space=True)
+
+
+@_loggamma_sample.defjvp
+def _loggamma_sample_jvp(primals: Any, tangents: Any) -> Any:
+    # d log(x) / da = (dx/da) / x, with x * density(x) formed in log space
+    key, alpha = primals
+    log_x = _loggamma_sample(key, alpha)
+    x = xnp.exp(log_x)
+    dp_da = bind(gammainc_p, alpha, x, k=1)
+    log_x_density = alpha * log_x - x - gammaln(alpha)
+    return log_x, tangents[1] * (-dp_da / xnp.exp(log_x_density))
+
+
 def _gamma_common(name: str, key: Any, a: Any, shape: Shape | None, dtype: Any,
                   log_space: bool) -> Any:
     key = _check_key(name, key)
@@ -658,7 +706,7 @@ def _gamma_common(name: str, key: Any, a: Any, shape: Shape | None, dtype: Any,
     shape = tuple(shape_of(a)) if shape is None else _shape(name, shape)
     a = xnp.broadcast_to(xnp.astype(a, dt), shape)
     if log_space:
-        return bind(random_gamma_p, key, a, log_space=True)
+        return _loggamma_sample(key, a)
     return _gamma_sample(key, a)
 
 
@@ -674,7 +722,14 @@ def gamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> An
 
 
 def loggamma(key: Any, a: Any, shape: Shape | None = None, dtype: Any = None) -> Any:
-    """The log of Gamma(``a``, 1) samples, accurate for small ``a`` (not differentiable)."""
+    """The log of Gamma(``a``, 1) samples, accurate for small ``a``; differentiable in
+    ``a`` by implicit reparameterisation (so are :func:`beta` and :func:`dirichlet`).
+
+    >>> import xform
+    >>> g = xform.grad(lambda a: loggamma(PRNGKey(0), a, (4,)).sum())(2.0)
+    >>> bool(g > 0)
+    True
+    """
     return _gamma_common("loggamma", key, a, shape, dtype, log_space=True)
 
 

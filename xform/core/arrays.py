@@ -60,6 +60,10 @@ def zeros(shape: Any, dtype: Any, like: Any = None) -> Any:
     ``like`` is None, a NumPy value or a tracer)."""
     if like is None or not is_foreign(like):
         return np.zeros(shape, dtype)
+    dims = tuple(int(n) for n in np.atleast_1d(shape))
+    if 0 in dims:  # Dask's auto-chunking divides by the size: cut an empty one out
+        ones_dims = tuple(max(n, 1) for n in dims)
+        return np.zeros(ones_dims, dtype=dtype, like=like)[tuple(slice(0, n) for n in dims)]
     return np.zeros(shape, dtype=dtype, like=like)
 
 

@@ -21,16 +21,32 @@ passes is also a :class:`Writer`, through which an emitter writes lines ahead of
 expression it returns (``for``/``while``/``if`` blocks) and writes a sub-jaxpr's
 equations as code inside them (:meth:`Writer.block`). Emitters that only need
 ``bind`` never look at the rest.
+
+The emitters made here are :class:`Expression` objects: besides writing the source
+they can evaluate the same expression with another array namespace standing in for
+NumPy (``run(ns, operands, params)``), which is how the XLA backend derives a
+primitive's lowering from its emitter (``jax.numpy`` in place of NumPy).
 """
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, ContextManager, Protocol, Sequence
 
 Bind = Callable[[Any], str]
 Emitter = Callable[[list[str], dict[str, Any], Bind], str]
 
-__all__ = ["Bind", "Emitter", "Writer", "Block", "infix", "prefix", "numpy_call", "method",
-           "operand"]
+#: ``run(namespace, operands, params)``: the expression evaluated on values
+Run = Callable[[Any, list[Any], dict[str, Any]], Any]
+
+__all__ = ["Bind", "Emitter", "Writer", "Block", "Expression", "infix", "prefix",
+           "numpy_call", "method", "operand"]
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "@": operator.matmul, "**": operator.pow, "&": operator.and_, "|": operator.or_,
+    "^": operator.xor, "<<": operator.lshift, ">>": operator.rshift}
+_UNARY: dict[str, Callable[[Any], Any]] = {"-": operator.neg, "+": operator.pos,
+                                           "~": operator.invert}
 
 
 class Block(Protocol):
@@ -74,34 +90,61 @@ class Writer(Protocol):
         the runs of a loop, which lets :meth:`Block.hoist` move work out of it."""
 
 
-def infix(symbol: str) -> Emitter:
+class Expression:
+    """An emitter (``write``) together with the same expression as a computation on
+    values of any NumPy-like namespace (``run``)."""
+
+    __slots__ = ("write", "run")
+
+    def __init__(self, write: Emitter, run: Run) -> None:
+        self.write = write
+        self.run = run
+
+    def __call__(self, a: list[str], p: dict[str, Any], bind: Bind) -> str:
+        return self.write(a, p, bind)
+
+
+def infix(symbol: str) -> Expression:
     """``(a <symbol> b)``: a binary Python operator (``+``, ``@``...)."""
-    return lambda a, p, bind: f"({a[0]} {symbol} {a[1]})"
+    op = _BINARY[symbol]
+    return Expression(lambda a, p, bind: f"({a[0]} {symbol} {a[1]})",
+                      lambda ns, a, p: op(a[0], a[1]))
 
 
-def prefix(symbol: str) -> Emitter:
+def prefix(symbol: str) -> Expression:
     """``(<symbol>a)``: a unary Python operator (``-``)."""
-    return lambda a, p, bind: f"({symbol}{a[0]})"
+    op = _UNARY[symbol]
+    return Expression(lambda a, p, bind: f"({symbol}{a[0]})", lambda ns, a, p: op(a[0]))
 
 
-def numpy_call(name: str, *param_names: str) -> Emitter:
+def numpy_call(name: str, *param_names: str) -> Expression:
     """``_np.<name>(*operands, *params)``: a NumPy function called directly, skipping
     the bound implementation; the named parameters follow the operands positionally."""
     def emit(a: list[str], p: dict[str, Any], bind: Bind) -> str:
         return f"_np.{name}({', '.join(a + [bind(p[k]) for k in param_names])})"
-    return emit
+
+    def run(ns: Any, a: list[Any], p: dict[str, Any]) -> Any:
+        return getattr(ns, name)(*a, *[p[k] for k in param_names])
+    return Expression(emit, run)
 
 
-def method(name: str, *param_names: str, keywords: bool = False) -> Emitter:
+def method(name: str, *param_names: str, keywords: bool = False) -> Expression:
     """``a.<name>(params)``: an ndarray method of the first operand, which skips
     NumPy's Python-level function dispatch. Parameters are passed in the order named,
-    as keywords with ``keywords``, else positionally."""
+    as keywords with ``keywords``, else positionally. On another namespace it is the
+    function of the same name (``jax.numpy.sum(a, axis=...)``)."""
     def emit(a: list[str], p: dict[str, Any], bind: Bind) -> str:
         given = [f"{k}={bind(p[k])}" if keywords else bind(p[k]) for k in param_names]
         return f"{a[0]}.{name}({', '.join(given)})"
-    return emit
+
+    def run(ns: Any, a: list[Any], p: dict[str, Any]) -> Any:
+        fn = getattr(ns, name)
+        if keywords:
+            return fn(a[0], **{k: p[k] for k in param_names})
+        return fn(a[0], *[p[k] for k in param_names])
+    return Expression(emit, run)
 
 
-def operand(index: int = 0) -> Emitter:
+def operand(index: int = 0) -> Expression:
     """The operand itself: for operations that do nothing at run time (stop_gradient)."""
-    return lambda a, p, bind: a[index]
+    return Expression(lambda a, p, bind: a[index], lambda ns, a, p: a[index])

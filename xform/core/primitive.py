@@ -14,11 +14,24 @@ Rule signatures (``ans`` is the primal output, already computed):
   ``None`` for a symbolic zero, and so may be the result.
 * ``vjp(ct, ans, args, params, needs) -> list of cotangents`` (``None`` = zero),
   computing only the entries where ``needs[i]`` is true.
+* ``structured(vals, dims, params) -> (out, out_dim)`` or ``None``: the batch rule
+  for operands that include a structured Jacobian basis (``core/structured.py``);
+  ``None`` (or no rule) densifies the basis and calls ``batch``.
 * ``abstract_eval(*avals, **params) -> aval`` (a list for multiple results);
   constant operands arrive as their values.
 
 For primitives with several results, ``ans``, ``tangent_out`` and ``ct`` are
 lists. Rules are written with traceable ops, so they differentiate again.
+
+* ``numeric_vjp(ct, ans, args, params, needs) -> sequence of cotangents``: the same
+  cotangents as ``vjp``, as a plain NumPy formula (no ``bind``, nothing recorded), for
+  the eager backward sweep when nothing records the backward pass (first-order
+  ``grad``/``vjp`` directly over NumPy values). A cotangent may come back broadcast
+  (another shape than its operand) or complex for a real operand: the sweep sums it
+  back and keeps the real part, as ``defvjp`` does. ``None`` (the default) makes the
+  sweep call ``vjp`` itself. ``defvjp`` derives one from its per-argument rules;
+  families declare faster ones for hot ops, and the generic test checks every one
+  against ``vjp`` on each domain.
 
 Facts (plain data, read by ``jit`` and checked by the generic tests):
 
@@ -42,7 +55,9 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
   complex extension, or its rules are real formulas); the rules then refuse a complex
   operand with a TypeError (set by :func:`~xform.core.rules.real_only`). The generic
   tests check every other differentiable primitive on complex inputs;
-* ``lower``: reserved for the lowering to XLA (a later change fills it); ``None``.
+* ``lower``: how the XLA backend writes the primitive with JAX (a
+  :data:`~xform.core.lowering.Lowering`), or ``None`` where it is derived from
+  ``emit`` or a ufunc ``impl`` (:func:`~xform.core.lowering.lowering_of`).
 """
 from __future__ import annotations
 
@@ -63,7 +78,8 @@ registry: dict[str, "Primitive"] = {}
 class Primitive:
     """A named operation. ``nondiff`` primitives have zero derivative everywhere."""
 
-    __slots__ = ("name", "impl", "abstract_eval", "jvp", "vjp", "batch",
+    __slots__ = ("name", "impl", "abstract_eval", "jvp", "vjp", "numeric_vjp", "batch",
+                 "structured",
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
@@ -77,7 +93,11 @@ class Primitive:
         self.abstract_eval: Rule = self._eval_shape
         self.jvp: Rule | None = None
         self.vjp: Rule | None = None
+        self.numeric_vjp: Rule | None = None
         self.batch: Rule | None = None
+        # how a structured (identity/diagonal) Jacobian basis passes through, keeping
+        # its structure: see core/structured.py; None densifies the basis first
+        self.structured: Rule | None = None
         self.multiple_results = multiple_results
         self.nondiff = nondiff
         self.emit: Emitter | None = None
@@ -89,7 +109,7 @@ class Primitive:
         # a side effect (debug.print): jit keeps, never merges and never folds it
         self.effectful = False
         self.real_only = False
-        self.lower: Any = None  # the XLA lowering, once there is one
+        self.lower: Any = None  # the XLA lowering (core/lowering.py)
         if register:  # internal primitives (custom-rule calls) stay out of the registry
             registry[name] = self
 

@@ -19,12 +19,14 @@ from typing import Any, Callable, MutableMapping, Sequence
 
 import numpy as np
 
+from .ir import ShapedArray
 from .primitive import Primitive, Rule
 from . import arrays
 from .trace import Tracer, add_any, bind, like_value
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
-           "real_only", "SEQUENCE_TYPES", "holds_tracer", "as_array_like", "accept_sequences", "accept_sequences_in",
+           "real_only", "float_elementwise_shape", "numeric_from_rules", "elementwise_numeric",
+           "SEQUENCE_TYPES", "holds_tracer", "as_array_like", "accept_sequences", "accept_sequences_in",
            "zeros_like", "const_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
@@ -232,6 +234,28 @@ def defvjp(prim: Primitive, *rules: Rule | None, broadcasting: bool = False) -> 
         return out
 
     prim.vjp = vjp
+    prim.numeric_vjp = numeric_from_rules(rules, vjp)
+
+
+def numeric_from_rules(rules: Sequence[Rule | None], vjp: Rule) -> Rule:
+    """A primitive's ``numeric_vjp`` from its per-argument `defvjp` rules: the rules
+    themselves on NumPy values (where they call an op, it runs NumPy: nothing is
+    traced), without the shape and dtype fix-ups, which the eager sweep applies only
+    where a cotangent needs them. ``derived_from`` names the rule it stands for, so
+    the generic test sees when a later assignment to ``prim.vjp`` left it stale."""
+    def one(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+            needs: Sequence[bool]) -> tuple[Any]:
+        rule = rules[0]
+        return (rule(ct, ans, *args, **params) if needs[0] and rule is not None else None,)
+
+    def several(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> list[Any]:
+        return [rule(ct, ans, *args, **params) if need and rule is not None else None
+                for rule, need in zip(rules, needs)]
+
+    numeric: Any = one if len(rules) == 1 else several
+    numeric.derived_from = vjp
+    return numeric
 
 
 def defrules(prim: Primitive, *derivs: Callable[..., Any] | None,
@@ -307,11 +331,32 @@ def real_only(prim: Primitive, why: str = "its derivative rules are real formula
         assert vjp_rule is not None
         return vjp_rule(ct, ans, args, params, needs)
 
+    numeric_rule = prim.numeric_vjp
+
+    def numeric(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> Any:
+        refuse(args)
+        assert numeric_rule is not None
+        return numeric_rule(ct, ans, args, params, needs)
+
     if jvp_rule is not None:
         prim.jvp = jvp
     if vjp_rule is not None:
         prim.vjp = vjp
+    if numeric_rule is not None:
+        numeric.derived_from = vjp  # type: ignore[attr-defined]
+        prim.numeric_vjp = numeric
     prim.real_only = True
+
+
+def elementwise_numeric(deriv: Callable[[Any, Any], Any], vjp: Rule | None) -> Rule:
+    """The ``numeric_vjp`` of an elementwise op of one argument from its derivative
+    ``deriv(ans, x)`` written with NumPy functions: ``ct * deriv(ans, x)``."""
+    def numeric(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+                needs: Sequence[bool]) -> tuple[Any]:
+        return (ct * deriv(ans, args[0]),)
+    numeric.derived_from = vjp  # type: ignore[attr-defined]
+    return numeric
 
 
 def unbroadcast(ct: Any, shape: tuple[int, ...]) -> Any:
@@ -403,12 +448,51 @@ def batch_axis_param(prim: Primitive, key: str = "axis") -> None:
     prim.batch = rule
 
 
+_WEAK_SCALARS = (float, int)
+
+
+def float_elementwise_shape(prim: Primitive) -> None:
+    """Shape rule of an elementwise op that maps real floating operands to their
+    promoted dtype (every differentiable real function: sin, add, power...), broadcast
+    to one shape: computed from the shapes and dtypes, where the default rule runs the
+    op on dummy inputs. Other operands (integers, complex, booleans) keep the default."""
+    fallback = prim.abstract_eval
+
+    def rule(*avals: Any, **params: Any) -> Any:
+        shapes = []
+        dtypes = []
+        for a in avals:
+            t = type(a)
+            if t is ShapedArray or t is np.ndarray or isinstance(a, np.generic):
+                if a.dtype.kind != "f":
+                    return fallback(*avals, **params)
+                shapes.append(a.shape)
+                dtypes.append(a.dtype)
+            elif t not in _WEAK_SCALARS:  # Python floats and ints are weakly typed
+                return fallback(*avals, **params)
+        if not dtypes:
+            return fallback(*avals, **params)
+        first = shapes[0]
+        shape = first if all(s == first for s in shapes) else np.broadcast_shapes(*shapes)
+        dtype = dtypes[0] if len(dtypes) == 1 else np.result_type(*dtypes)
+        return ShapedArray(shape, dtype)
+
+    prim.abstract_eval = rule
+
+
 def unary_op(name: str, impl: Callable[[Any], Any],
-             deriv: Callable[..., Any] | None) -> tuple[Primitive, Callable[[Any], Any]]:
-    """An elementwise primitive of one argument with ``deriv(ans, x)``."""
+             deriv: Callable[..., Any] | None,
+             numeric: Callable[[Any, Any], Any] | None = None
+             ) -> tuple[Primitive, Callable[[Any], Any]]:
+    """An elementwise primitive of one argument with ``deriv(ans, x)``. ``numeric``,
+    the same derivative written with NumPy functions (``np.cos`` for ``sin``), makes
+    the eager backward sweep skip the traced op ``deriv`` would call."""
     prim = Primitive(name, impl, nondiff=deriv is None)
     if deriv is not None:
         defrules(prim, deriv, broadcasting=False)
+        float_elementwise_shape(prim)
+    if numeric is not None:
+        prim.numeric_vjp = elementwise_numeric(numeric, prim.vjp)
     batch_unary(prim)
 
     def fn(x: Any) -> Any:
@@ -429,6 +513,7 @@ def binary_op(name: str, impl: Callable[[Any, Any], Any],
     prim = Primitive(name, impl, nondiff=dx is None and dy is None)
     if not prim.nondiff:
         defrules(prim, dx, dy)
+        float_elementwise_shape(prim)
     batch_broadcasting(prim)
 
     def fn(x: Any, y: Any) -> Any:

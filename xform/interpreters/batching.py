@@ -16,6 +16,7 @@ import numpy as np
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import shape_of
+from ..core.structured import Diagonal, densify
 from ..core.trace import (ConcretizationError, CustomCall, Trace, Tracer, _ctx, bind,
                           bind_custom, call_under, concretization_message, format_value,
                           raise_leaked, run_traced)
@@ -50,6 +51,8 @@ class BatchTracer(Tracer):
         if self.bdim is None or not self._trace.alive:
             return super().__repr__()
         v = self.val
+        if type(v) is Diagonal:
+            v = v.dense()
         values = v.known_value() if isinstance(v, Tracer) else v
         head = self.short_repr()
         if values is None:
@@ -79,12 +82,13 @@ class BatchTrace(Trace):
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         vals: list[Any] = []
         dims: list[int | None] = []
-        own = False
+        own = structured = False
         for a in args:
             if isinstance(a, BatchTracer) and a._trace is self:
                 vals.append(a.val)
                 dims.append(a.bdim)
                 own = True
+                structured = structured or type(a.val) is Diagonal
             else:
                 vals.append(a)
                 dims.append(None)
@@ -105,6 +109,13 @@ class BatchTrace(Trace):
                 if prim.multiple_results:
                     return [BatchTracer(o, None, self) for o in out]
                 return BatchTracer(out, None, self)
+            if structured:  # a Jacobian basis: keep its structure where the rule can
+                rule = prim.structured
+                kept = rule(vals, dims, params) if rule is not None else None
+                if kept is not None:
+                    out, out_dim = kept
+                    return BatchTracer(out, out_dim, self)
+                vals = densify(vals)
             out, out_dim = prim.batch(vals, dims, params)
         finally:
             _ctx.trace = prev
@@ -120,6 +131,8 @@ class BatchTrace(Trace):
         dims = [a.bdim if o else None for a, o in zip(args, own)]
         parent = self.parent
         assert parent is not None
+        if any(type(v) is Diagonal for v in vals):
+            vals = call_under(parent, densify, vals)
         if all(d is None for d in dims):  # nothing batched: the rule applies as it is
             return [BatchTracer(o, None, self)
                     for o in call_under(parent, bind_custom, call, vals)]
@@ -155,7 +168,10 @@ def vmap_flat(fun: Any, args: Sequence[Any], in_dims: Sequence[int | None], axis
     results = []
     for o, ax in zip(outs, dims):
         if isinstance(o, BatchTracer) and o._trace is trace:
-            results.append(_move_batch_axis(o.val, o.bdim, ax, axis_size))
+            v = o.val
+            if type(v) is Diagonal:  # the enclosing trace is current again here
+                v = v.dense()
+            results.append(_move_batch_axis(v, o.bdim, ax, axis_size))
         else:
             results.append(_move_batch_axis(o, None, ax, axis_size))
     return results

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from ..core import nan_check
 from ..core.frames import user_frame
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
-from ..core.rules import cast_like
-from ..core.trace import (CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any,
+from ..core.rules import cast_like, dtype_of, shape_of, unbroadcast
+from ..core.trace import (EVAL_TRACE, CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any,
                           call_under, call_without_gc, raise_leaked, run_traced)
+
+
+_FLAGS = nan_check.flags  # read on every operation
 
 
 class TapeTag:
@@ -95,6 +100,37 @@ class TapeTrace(Trace):
         return isinstance(x, TapeTracer) and x._trace is self.tag  # type: ignore[comparison-overlap]
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
+        if self.over_numpy:
+            # the common case, kept short: a tape directly over NumPy values
+            tag = self.tag
+            vals = []
+            own = False
+            for a in args:
+                if type(a) is TapeTracer and a._trace is tag:  # type: ignore[comparison-overlap]
+                    vals.append(a.val)
+                    own = True
+                elif isinstance(a, Tracer):
+                    break  # a leaked or foreign tracer: the general path says so
+                else:
+                    vals.append(a)
+            else:
+                if own and not tag.alive:
+                    raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
+                out = prim.impl(*vals, **params)
+                if _FLAGS.nans:
+                    nan_check.check(prim, vals, out)
+                    if own and not prim.nondiff:
+                        return self._record(prim, args, params, out)
+                if not own or prim.nondiff:  # a nested trace's op on constants
+                    return out
+                if prim.multiple_results:
+                    return self._record(prim, args, params, out)
+                res = TapeTracer(out, self)
+                self.tape.append((prim, args, params, res))
+                return res
+        return self._process(prim, args, params)
+
+    def _process(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         vals = []
         own = False
         foreign = False
@@ -117,6 +153,9 @@ class TapeTrace(Trace):
                 nan_check.check(prim, vals, out)
         if not own or prim.nondiff:
             return out
+        return self._record(prim, args, params, out)
+
+    def _record(self, prim: Primitive, args: Sequence[Any], params: dict, out: Any) -> Any:
         if prim.multiple_results:
             res: Any = tuple(TapeTracer(o, self) for o in out)
         else:
@@ -165,6 +204,9 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
     cts: dict[TapeTracer, Any] = {}
     for t, seed in seeds:
         cts[t] = add_any(cts.get(t), seed)
+    if trace.over_numpy and _ctx.trace is EVAL_TRACE and not _FLAGS.nans:
+        numeric_sweep(trace, cts, consume)  # nothing records the backward pass
+        return cts
     tape = trace.tape
     tag = trace.tag
     pop = cts.pop
@@ -187,9 +229,7 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
         needs = [isinstance(a, TapeTracer) and a._trace is tag for a in args]  # type: ignore[comparison-overlap]
         vals = [a.val if n else a for a, n in zip(args, needs)]
         if prim.vjp is None:
-            raise NotImplementedError(
-                f"Reverse-mode differentiation of `{prim.name}` is not implemented "
-                "(it has no VJP rule). Use forward mode (xform.jvp / jacfwd) instead.")
+            raise _no_vjp(prim)
         if nan_check.flags.nans:
             with nan_check.phase("the backward pass (reverse mode)", prim.name,
                                  trace.sites.get(i)):
@@ -204,6 +244,109 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
     if consume:
         tape.clear()
     return cts
+
+
+def fit_cotangent(c: Any, val: Any) -> Any:
+    """A cotangent from a ``numeric_vjp`` made to fit its operand's value: summed over
+    the axes it was broadcast along, and the real part for a real operand."""
+    shape = shape_of(val)
+    if shape_of(c) != shape:
+        c = unbroadcast(c, shape)
+    if dtype_of(c).kind == "c" and dtype_of(val).kind != "c":
+        c = np.real(c)
+    return c
+
+
+def numeric_cotangents(prim: Primitive, ct: Any, ans: Any, vals: Sequence[Any],
+                       params: dict, needs: Sequence[bool]) -> list[Any]:
+    """The cotangents the eager sweep computes for one equation (``None`` for zero):
+    ``prim.numeric_vjp`` (``prim.vjp`` where it has none), each fitted to its operand.
+    The generic test checks it against ``prim.vjp``."""
+    fn = prim.numeric_vjp or prim.vjp
+    if fn is None:
+        raise _no_vjp(prim)
+    return [fit_cotangent(c, v) if n and c is not None else None
+            for c, v, n in zip(fn(ct, ans, vals, params, needs), vals, needs)]
+
+
+_F64 = np.float64
+_UNARY_NEEDS = (True,)
+
+
+def numeric_sweep(trace: TapeTrace, cts: dict[TapeTracer, Any], consume: bool) -> None:
+    """The backward sweep when nothing records it (a tape over NumPy values, swept with
+    no transform current): each equation's ``numeric_vjp`` on plain values, fitted
+    (``fit_cotangent``) only where a cotangent is not a float64 scalar of a float64
+    scalar operand. Accumulates into ``cts`` as :func:`backward_pass` does."""
+    tape = trace.tape
+    tag = trace.tag
+    pop = cts.pop
+    get = cts.get
+    for i in range(len(tape) - 1, -1, -1):
+        prim, args, params, out = tape[i]
+        if consume:
+            tape[i] = None  # type: ignore[call-overload]
+        ct: Any
+        ans: Any
+        if prim.multiple_results:
+            ct = [pop(o, None) for o in out]
+            if all(c is None for c in ct):
+                continue
+            ans = [o.val for o in out]
+        else:
+            ct = pop(out, None)
+            if ct is None:
+                continue
+            ans = out.val
+        fn = prim.numeric_vjp or prim.vjp
+        if fn is None:
+            raise _no_vjp(prim)
+        if len(args) == 1:  # recorded, so its operand is this tape's tracer
+            a = args[0]
+            v = a.val
+            c = fn(ct, ans, (v,), params, _UNARY_NEEDS)[0]
+            if c is not None:
+                if type(c) is not _F64 or type(v) is not _F64:
+                    c = fit_cotangent(c, v)
+                prev = get(a)
+                cts[a] = c if prev is None else prev + c
+            continue
+        if len(args) == 2:
+            a, b = args
+            na = type(a) is TapeTracer and a._trace is tag  # type: ignore[comparison-overlap]
+            nb = type(b) is TapeTracer and b._trace is tag  # type: ignore[comparison-overlap]
+            va = a.val if na else a
+            vb = b.val if nb else b
+            in_cts = fn(ct, ans, (va, vb), params, (na, nb))
+            ca = in_cts[0]
+            cb = in_cts[1] if len(in_cts) > 1 else None  # linear in the first only
+            if na and ca is not None:
+                if type(ca) is not _F64 or type(va) is not _F64:
+                    ca = fit_cotangent(ca, va)
+                prev = get(a)
+                cts[a] = ca if prev is None else prev + ca
+            if nb and cb is not None:
+                if type(cb) is not _F64 or type(vb) is not _F64:
+                    cb = fit_cotangent(cb, vb)
+                prev = get(b)
+                cts[b] = cb if prev is None else prev + cb
+            continue
+        needs = [type(a) is TapeTracer and a._trace is tag for a in args]  # type: ignore[comparison-overlap]
+        vals = [a.val if n else a for a, n in zip(args, needs)]
+        for a, n, v, c in zip(args, needs, vals, fn(ct, ans, vals, params, needs)):
+            if n and c is not None:
+                if type(c) is not _F64 or type(v) is not _F64:
+                    c = fit_cotangent(c, v)
+                prev = get(a)
+                cts[a] = c if prev is None else prev + c
+    if consume:
+        tape.clear()
+
+
+def _no_vjp(prim: Primitive) -> NotImplementedError:
+    return NotImplementedError(
+        f"Reverse-mode differentiation of `{prim.name}` is not implemented "
+        "(it has no VJP rule). Use forward mode (xform.jvp / jacfwd) instead.")
 
 
 def forward_pass(trace: TapeTrace, tangents: dict[TapeTracer, Any]) -> dict[TapeTracer, Any]:

@@ -7,6 +7,9 @@ calls NumPy directly, and caches it. Later calls with the same signature run
 only the generated code. Called with values that another transform is tracing
 (inside ``grad``, ``vmap``, another ``jit``...), it simply runs the function,
 so every composition works.
+
+``backend="xla"`` runs the same optimised jaxpr lowered to JAX under ``jax.jit``
+(``xform/jit/xla.py``): NumPy arrays in, NumPy arrays out, float64 kept.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import collections
 import functools
 import inspect
 import os
+import types
 from typing import Any, Callable, Hashable, NamedTuple, Sequence
 
 import numpy as np
@@ -22,14 +26,16 @@ from ..core import nan_check
 from ..core.arrays import foreign_of, is_foreign
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
-from ..core.trace import (ConcretizationError, Tracer, is_array_like, non_array_error,
-                          to_numpy_value)
+from ..core.trace import (ConcretizationError, Tracer, call_without_gc, is_array_like,
+                          non_array_error, to_numpy_value)
 from ..interpreters.vjp import vjp_flat
 from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
 from .passes import optimize
+from .xla import XlaCompiled, compile_xla, require_jax
 
 Fun = Callable[..., Any]
+BACKENDS = ("numpy", "xla")
 
 
 def _default_cache_size() -> int:
@@ -79,30 +85,35 @@ class Lowered:
     """A traced and optimised function for one argument signature."""
 
     def __init__(self, closed: ClosedJaxpr, optimized: ClosedJaxpr, out_tree: Any,
-                 name: str) -> None:
+                 name: str, backend: str = "numpy") -> None:
         self.jaxpr = closed
         self.optimized = optimized
         self.out_tree = out_tree
         self.name = name
-        self._generated: dict[type | None, Generated] = {}
+        self.backend = backend
+        self._generated: dict[type | None, Generated | XlaCompiled] = {}
 
     def as_text(self, optimized: bool = True) -> str:
         """The IR, after the optimisation passes (or before, with ``optimized=False``)."""
         return str(self.optimized if optimized else self.jaxpr)
 
-    def compile(self, like: Any = None) -> Generated:
-        """Generate (once) the Python function that runs this signature. With ``like``,
-        an array of another library (Dask, CuPy), the program's constants are made
+    def compile(self, like: Any = None) -> Generated | XlaCompiled:
+        """Generate (once) the function that runs this signature: Python calling NumPy,
+        or with ``backend="xla"`` the lowered function under ``jax.jit``. With ``like``,
+        an array of another library (Dask, CuPy), the NumPy program's constants are made
         arrays of that kind, once, so that they mix with its inputs."""
-        kind = None if like is None else type(like)
+        kind = None if like is None or self.backend == "xla" else type(like)
         generated = self._generated.get(kind)
         if generated is None:
-            generated = self._generated[kind] = generate(self.optimized,
-                                                         _identifier(self.name), like)
+            if self.backend == "xla":
+                generated = compile_xla(self.optimized)
+            else:
+                generated = generate(self.optimized, _identifier(self.name), like)
+            self._generated[kind] = generated
         return generated
 
     def python_source(self) -> str:
-        """The source of the generated Python function."""
+        """The source of the generated Python function (the IR, for ``backend="xla"``)."""
         return self.compile().source
 
 
@@ -119,8 +130,9 @@ class Jitted:
     """The callable returned by :func:`jit`."""
 
     def __init__(self, fun: Fun, static_argnums: Sequence[int], static_argnames: Sequence[str],
-                 cache_size: int | None = None) -> None:
+                 cache_size: int | None = None, backend: str = "numpy") -> None:
         functools.update_wrapper(self, fun)
+        self.backend = backend
         self.fun = fun
         self._name: str = getattr(fun, "__name__", "function")
         self.static_argnums = tuple(static_argnums)
@@ -134,7 +146,7 @@ class Jitted:
             DEFAULT_CACHE_SIZE if cache_size is None else cache_size, f"jit of `{self._name}`")
         self._traces = 0
         # least recently used first: a hit moves its signature to the end
-        self._cache: collections.OrderedDict[Hashable, tuple[Lowered, Generated]] = \
+        self._cache: collections.OrderedDict[Hashable, tuple[Lowered, Generated | XlaCompiled]] = \
             collections.OrderedDict()
         # calls with only NumPy-array positional arguments skip pytree handling; each
         # entry names its signature in _cache, so both forget it together
@@ -142,25 +154,40 @@ class Jitted:
         self._fast_key_of: dict[Hashable, Hashable] = {}
         self._fast_ok = not self.static_argnums and not self.static_argnames
 
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        """``@jit`` on a method: ``obj.f(x)`` calls the jitted function with ``obj``
+        first (mark it static, ``jit(f, static_argnums=0)``, unless it is a pytree)."""
+        return self if instance is None else types.MethodType(self, instance)
+
     # -- argument handling
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
-               ) -> tuple[list[Any], dict[int, Any], list[str]]:
-        """Positional arguments, the static ones by position, and all names."""
+               ) -> tuple[list[Any], dict[int, Any], list[str], Callable[[list[Any]], Any]]:
+        """The arguments as one list of values (keywords bound to their parameters), the
+        static ones by position, their names, and how to call ``fun`` with such a list."""
         names: list[str] = []
         if kwargs or self.static_argnames:
             if self._signature is None:
                 raise TypeError(f"jit: cannot bind keyword arguments of {self.fun!r}")
-            bound = self._signature.bind(*args, **kwargs)
+            signature = self._signature
+            bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             names = list(bound.arguments)
             values = list(bound.arguments.values())
+
+            def call(full: list[Any]) -> Any:
+                # keyword-only parameters and **kwargs go back by name
+                again = inspect.BoundArguments(signature, collections.OrderedDict(zip(names, full)))
+                return self.fun(*again.args, **again.kwargs)
         else:
             values = list(args)
             if self._signature is not None:
                 names = list(self._signature.parameters)[:len(values)]
+
+            def call(full: list[Any]) -> Any:
+                return self.fun(*full)
         static_pos = {i % max(len(values), 1) for i in self.static_argnums}
         static_pos |= {names.index(n) for n in self.static_argnames if n in names}
-        return values, {i: values[i] for i in sorted(static_pos)}, names
+        return values, {i: values[i] for i in sorted(static_pos)}, names, call
 
     def _key(self, treedef: Any, leaves: Sequence[Any], static: dict[int, Any]) -> Hashable:
         try:
@@ -190,20 +217,21 @@ class Jitted:
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """Trace and optimise for these arguments' signature (without running)."""
-        values, static, names = self._split(args, kwargs)
+        values, static, names, call = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
         self._check_leaves(values, static, names, dyn, leaves)
-        return self._lower(values, static, names, [to_numpy_value(x) for x in leaves], treedef)
+        return self._lower(values, static, names, call, [to_numpy_value(x) for x in leaves],
+                           treedef)
 
     def _lower(self, values: list[Any], static: dict[int, Any], names: list[str],
-               leaves: list[Any], treedef: Any) -> Lowered:
+               call: Callable[[list[Any]], Any], leaves: list[Any], treedef: Any) -> Lowered:
         out_tree: list[Any] = []
 
         def flat_fun(*flat: Any) -> list[Any]:
             it = iter(tree_unflatten(treedef, list(flat)))
             full = [static[i] if i in static else next(it) for i in range(len(values))]
-            out_leaves, tree = tree_flatten(self.fun(*full))
+            out_leaves, tree = tree_flatten(call(full))
             out_tree.append(tree)
             return out_leaves
 
@@ -217,7 +245,7 @@ class Jitted:
                 "one of them, mark it static (jit(f, static_argnums=...) or "
                 "static_argnames=...), or express the branch with xform.lax.cond / "
                 "xform.numpy.where / xform.lax.while_loop.") from None
-        return Lowered(closed, optimize(closed), out_tree[0], self._name)
+        return Lowered(closed, optimize(closed), out_tree[0], self._name, self.backend)
 
     # -- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -239,20 +267,23 @@ class Jitted:
         return self._call(args, kwargs)
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        values, static, names = self._split(args, kwargs)
+        values, static, names, call = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
         if any(isinstance(x, Tracer) for x in leaves):
             # inside another transform: run the body, which that transform traces
-            return self.fun(*values)
+            return call(values)
         self._check_leaves(values, static, names, dyn, leaves)
         leaves = [to_numpy_value(x) for x in leaves]
         key = self._key(treedef, leaves, static)
         entry = self._cache.get(key)
         if entry is None:
-            lowered = self._lower(values, static, names, leaves, treedef)
+            # with the collector paused: a large program is millions of new objects, and
+            # the collector walked them again and again (a third of the compile time)
+            entry = call_without_gc(self._compile, values, static, names, call, leaves,
+                                    treedef)
             self._traces += 1
-            entry = self._cache[key] = (lowered, lowered.compile(foreign_of(leaves)))
+            self._cache[key] = entry
             while len(self._cache) > self.cache_size:
                 old, _ = self._cache.popitem(last=False)
                 self._fast.pop(self._fast_key_of.pop(old, None), None)
@@ -266,6 +297,12 @@ class Jitted:
             self._fast_key_of[key] = fast_key
         outs = generated.fn(*leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
+
+    def _compile(self, values: list[Any], static: dict[int, Any], names: list[str],
+                 call: Any, leaves: list[Any], treedef: Any
+                 ) -> tuple[Lowered, Generated | XlaCompiled]:
+        lowered = self._lower(values, static, names, call, leaves, treedef)
+        return lowered, lowered.compile(foreign_of(leaves))
 
     def _call_finding_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """With debug_nans on: a NaN in the outputs from NaN-free inputs re-runs the
@@ -321,7 +358,8 @@ def _writable(x: Any) -> Any:
 
 
 def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
-        static_argnames: str | Sequence[str] = (), cache_size: int | None = None) -> Any:
+        static_argnames: str | Sequence[str] = (), cache_size: int | None = None,
+        backend: str = "numpy") -> Any:
     """Compile ``fun``: trace once per argument signature, optimise, run generated NumPy code.
 
     At most ``cache_size`` signatures (default :data:`DEFAULT_CACHE_SIZE`, 64) stay
@@ -329,16 +367,24 @@ def jit(fun: Fun | None = None, static_argnums: int | Sequence[int] = (),
     it comes back), so a function called with ever new shapes does not grow without
     bound. ``f.cache_info()`` reports the cache.
 
+    With ``backend="xla"`` the optimised IR is lowered to JAX and run under
+    ``jax.jit`` (XLA's fused code; needs the optional extra ``xform[xla]``): NumPy
+    arrays in and out, float64 kept, with 64-bit JAX types enabled only during the call.
+
     >>> import xform, xform.numpy as np
     >>> f = xform.jit(lambda x: np.sum(np.sin(x) ** 2))
     >>> round(float(f(np.ones(3))), 6)
     2.12422
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"jit: backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "xla":
+        require_jax("jit(backend='xla')")
     nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     if fun is None:
-        return lambda f: Jitted(f, nums, names, cache_size)
-    return Jitted(fun, nums, names, cache_size)
+        return lambda f: Jitted(f, nums, names, cache_size, backend)
+    return Jitted(fun, nums, names, cache_size, backend)
 
 
 __all__ = ["jit", "Jitted", "Lowered", "CacheInfo", "DEFAULT_CACHE_SIZE"]

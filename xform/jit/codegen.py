@@ -73,22 +73,35 @@ class _Writer:
     def read(self, atom: Atom, names: dict[Var, str]) -> str:
         return self(atom.val) if isinstance(atom, Literal) else names[atom]
 
-    def equations(self, eqns: Sequence[Eqn], names: dict[Var, str], keep: set[Var]) -> None:
+    def equations(self, eqns: Sequence[Eqn], names: dict[Var, str], keep: set[Var],
+                  owned: set[Var] | None = None) -> None:
         """Write ``eqns``, naming their results in ``names``. An intermediate defined
         here is freed after its last use here (as eager evaluation frees it: holding
         them all to the end raises peak memory and makes large allocations page-fault),
-        unless it is in ``keep``."""
+        unless it is in ``keep``: its name is given to a result of the same equation
+        or of the next one, whose assignment releases the old value, so no ``del``
+        lines are needed (they made up a third of the source, and compiling the
+        source is most of a large program's compile time and memory). ``owned``
+        values, defined before, are freed here too."""
         last_use: dict[Var, int] = {}
         for i, eqn in enumerate(eqns):
             for a in eqn.invars:
                 if isinstance(a, Var):
                     last_use[a] = i
-        local: set[Var] = set()
+        local: set[Var] = set(owned or ())
+        free: list[str] = []  # names of dead intermediates, to be bound again
         for i, eqn in enumerate(eqns):
             args = [self.read(a, names) for a in eqn.invars]
+            for a in eqn.invars:
+                if (isinstance(a, Var) and a in local and last_use.get(a) == i
+                        and a not in keep):
+                    local.discard(a)  # once, however often the equation reads it
+                    free.append(names[a])
             outs = []
             for v in eqn.outvars:
-                names[v] = self.fresh()
+                # an emitter reads its operands before the result is bound, so a result
+                # may take the name of an operand read here for the last time
+                names[v] = free.pop() if free else self.fresh()
                 outs.append(names[v])
                 local.add(v)
             rhs = _emit(eqn, args, self)
@@ -97,11 +110,12 @@ class _Writer:
                 self.line(f"{', '.join(outs)}{',' if single else ''} = {rhs}")
             else:
                 self.line(rhs)
-            dead = sorted({names[a] for a in eqn.invars if isinstance(a, Var) and a in local
-                           and a not in keep and last_use.get(a) == i})
-            dead += [names[v] for v in eqn.outvars if v not in last_use and v not in keep]
-            if dead:
-                self.line(f"del {', '.join(dead)}")
+            for v in eqn.outvars:
+                if v not in last_use and v not in keep:
+                    local.discard(v)
+                    free.append(names[v])
+        if free:  # what the last equations freed: release it now, not at return
+            self.line(f"del {', '.join(sorted(set(free)))}")
 
 
 class _Block:
@@ -147,6 +161,12 @@ def _array_source(lit: Literal, bind: Bind) -> str:
     return bind(value)
 
 
+#: Above this many equations the program is generated as several functions of at most
+#: this many equations each, compiled one at a time: CPython's compiler needs ~3 KB per
+#: line while it compiles, so one function of 200,000 lines peaked above 0.6 GB
+CHUNK_EQUATIONS = 10_000
+
+
 def generate(closed: ClosedJaxpr, name: str = "jitted", like: Any = None) -> Generated:
     """Compile ``closed`` to a Python function of its inputs returning a tuple of outputs.
     With ``like`` (an input of another array library) the constant arrays are converted
@@ -160,6 +180,8 @@ def generate(closed: ClosedJaxpr, name: str = "jitted", like: Any = None) -> Gen
     for i, v in enumerate(jaxpr.invars):
         names[v] = f"a{i}"
         args.append(names[v])
+    if len(jaxpr.eqns) > CHUNK_EQUATIONS:
+        return _generate_chunked(jaxpr, writer, names, args, name)
     writer.equations(jaxpr.eqns, names, {v for v in jaxpr.outvars if isinstance(v, Var)})
     results = ", ".join(writer.read(a, names) for a in jaxpr.outvars)
     writer.line(f"return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
@@ -167,6 +189,59 @@ def generate(closed: ClosedJaxpr, name: str = "jitted", like: Any = None) -> Gen
     namespace = writer.namespace
     exec(compile(source, f"<xform.jit {name}>", "exec"), namespace)  # noqa: S102
     return Generated(namespace[name], source)
+
+
+def _generate_chunked(jaxpr: Jaxpr, writer: _Writer, names: dict[Var, str],
+                      args: list[str], name: str) -> Generated:
+    """A long program as a driver calling one function per chunk of equations, each
+    compiled on its own. Values that cross from one chunk to another travel in a list
+    ``r`` (one slot each, emptied at the value's last use); inside a chunk they are
+    locals, as in the one-function form."""
+    eqns = jaxpr.eqns
+    chunks = [eqns[i:i + CHUNK_EQUATIONS] for i in range(0, len(eqns), CHUNK_EQUATIONS)]
+    final = len(chunks)  # the driver's return reads the outputs "in chunk" `final`
+    born: dict[Var, int] = {v: -1 for v in jaxpr.invars}
+    last: dict[Var, int] = {}
+    for k, chunk in enumerate(chunks):
+        for eqn in chunk:
+            for a in eqn.invars:
+                if isinstance(a, Var) and a in born:
+                    last[a] = k
+            for v in eqn.outvars:
+                born[v] = k
+    for a in jaxpr.outvars:
+        if isinstance(a, Var) and a in born:
+            last[a] = final
+    slot: dict[Var, int] = {}
+    for v, k in born.items():
+        if last.get(v, k) > k:
+            slot[v] = len(slot)
+    sources = []
+    driver = [f"def {name}({', '.join(args)}):", f"    r = [None] * {len(slot)}"]
+    driver += [f"    r[{slot[v]}] = {names[v]}" for v in jaxpr.invars if v in slot]
+    for k, chunk in enumerate(chunks):
+        writer.lines = []
+        used = {a for e in chunk for a in e.invars if isinstance(a, Var) and a in slot
+                and born[a] < k}
+        for a in sorted(used, key=slot.__getitem__):
+            writer.line(f"{names[a]} = r[{slot[a]}]")
+            if last[a] == k:  # the local is the last reference: freed at its last use
+                writer.line(f"r[{slot[a]}] = None")
+        keep = {v for e in chunk for v in e.outvars if v in slot}
+        writer.equations(chunk, names, keep, {a for a in used if last[a] == k})
+        for v in sorted(keep, key=slot.__getitem__):
+            writer.line(f"r[{slot[v]}] = {names[v]}")
+        chunk_name = f"{name}_part{k}"
+        source = f"def {chunk_name}(r):\n" + "\n".join(writer.lines) + "\n"
+        exec(compile(source, f"<xform.jit {chunk_name}>", "exec"), writer.namespace)  # noqa: S102
+        sources.append(source)
+        driver.append(f"    {chunk_name}(r)")
+    results = ", ".join(f"r[{slot[a]}]" if isinstance(a, Var) and a in slot
+                        else writer.read(a, names) for a in jaxpr.outvars)
+    driver.append(f"    return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
+    source = "\n".join(driver) + "\n"
+    exec(compile(source, f"<xform.jit {name}>", "exec"), writer.namespace)  # noqa: S102
+    return Generated(writer.namespace[name], source + "\n" + "\n".join(sources))
 
 
 def _emit(eqn: Eqn, args: list[str], bind: Bind) -> str:

@@ -24,7 +24,7 @@ from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, sha
                           zeros_like)
 from ..core.staging import JaxprTrace, trace_to_jaxpr
 from ..core.arrays import zeros
-from ..core.trace import Tracer, bind, current_trace, to_numpy_value
+from ..core.trace import CustomCall, Tracer, bind, bind_custom, current_trace, to_numpy_value
 from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
 from ..interpreters.jvp import JVPTracer, jvp_flat
@@ -581,6 +581,12 @@ def _scan_split(args: Sequence[Any], params: dict) -> tuple[list[Any], list[Any]
 
 
 def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
+    return _scan_jvp_both(tangents, args, params)[1]
+
+
+def _scan_jvp_both(tangents: Sequence[Any], args: Sequence[Any], params: dict
+                   ) -> tuple[list[Any], list[Any]]:
+    """The scan's outputs and their tangents, from one loop."""
     consts, init, xs = _scan_split(args, params)
     tconsts, tinit, txs = _scan_split(instantiate(tangents, args), params)
     nc = params["n_carry"]
@@ -590,9 +596,9 @@ def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: di
                                  tconsts + list(carry[1]) + list(x[1]))
         return (outs[:nc], t_outs[:nc]), (outs[nc:], t_outs[nc:])
 
-    (_, t_carry), (_, t_ys) = scan(body, (init, tinit), (xs, txs), length=params["length"],
-                                   reverse=params["reverse"])
-    return list(t_carry) + list(t_ys)
+    (carry, t_carry), (ys, t_ys) = scan(body, (init, tinit), (xs, txs),
+                                        length=params["length"], reverse=params["reverse"])
+    return list(carry) + list(ys), list(t_carry) + list(t_ys)
 
 
 class _ScanLinearized:
@@ -672,23 +678,33 @@ def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any]) -> Jaxpr:
     return Jaxpr([], invars, kept, outvars)
 
 
-def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
-              needs: Sequence[bool]) -> list[Any]:
+def _scan_forward(args: Sequence[Any], params: dict) -> tuple[list[Any], tuple[Any, ...]]:
+    """The scan's outputs from the forward loop of its reverse mode, which also stacks
+    the residuals the backward loop reads: ``(outs, saved)`` for :func:`_scan_backward`."""
     consts, init, xs = _scan_split(args, params)
     nk, nc = len(consts), params["n_carry"]
-    n, reverse = params["length"], params["reverse"]
     lin = _ScanLinearized(params["body"], nk, nc)
-    cts = instantiate(ct, ans)
-    ct_carry, ct_ys = cts[:nc], cts[nc:]
     const_res = _run(lin.invariant, *lin.consts, *consts)
-    n_y = len(params["body"].outvars) - nc
 
     def forward(carry: Any, x: Any) -> Any:
         outs = _run(lin.forward, *lin.consts, *consts, *carry, *x)
-        return outs[:nc], outs[nc + n_y:]
+        return outs[:nc], outs[nc:]
 
-    _, step_res = scan(forward, list(init), list(xs), length=n, reverse=reverse)
-    x_res = [xs[i] for i in lin.x_index]
+    carry, stacked = scan(forward, list(init), list(xs), length=params["length"],
+                          reverse=params["reverse"])
+    n_y = len(params["body"].outvars) - nc
+    outs = list(carry) + list(stacked[:n_y])
+    return outs, (lin, const_res, list(stacked[n_y:]), [xs[i] for i in lin.x_index], outs)
+
+
+def _scan_backward(saved: tuple[Any, ...], ct: Any, args: Sequence[Any], params: dict,
+                   needs: Sequence[bool]) -> list[Any]:
+    """The reverse loop: operand cotangents from the residuals of :func:`_scan_forward`."""
+    lin, const_res, step_res, x_res, ans = saved
+    consts, _, _ = _scan_split(args, params)
+    nk, nc = len(consts), params["n_carry"]
+    cts = instantiate(ct, ans)
+    ct_carry, ct_ys = cts[:nc], cts[nc:]
 
     def backward(acc: Any, inp: Any) -> Any:
         ct_c, ct_k = acc
@@ -698,10 +714,58 @@ def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
 
     zeros_k = [zeros_like(c) for c in consts]
     (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k),
-                                       (list(step_res) + x_res, ct_ys), length=n,
-                                       reverse=not reverse)
+                                       (list(step_res) + x_res, ct_ys),
+                                       length=params["length"], reverse=not params["reverse"])
     out = list(ct_consts) + list(ct_init) + list(ct_xs)
     return [c if need else None for c, need in zip(out, needs)]
+
+
+def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
+              needs: Sequence[bool]) -> list[Any]:
+    # a scan equation recorded as it is (a staged program run under grad): its forward
+    # loop runs again here. ``scan`` itself records a _ScanCall instead, which runs the
+    # forward loop once, saving the residuals as it goes.
+    _, saved = _scan_forward(args, params)
+    return _scan_backward(saved, ct, args, params, needs)
+
+
+class _ScanCall(CustomCall):
+    """A staged scan applied to values that reverse mode records: on the tape its
+    forward loop is the one that saves residuals, so the primal loop never runs twice
+    (once for the outputs, again for the residuals). Every other transform gets the
+    scan primitive and its rules."""
+
+    __slots__ = ("params",)
+    name = "scan"
+
+    def __init__(self, params: dict) -> None:
+        self.params = params
+
+    def fun(self, *args: Any) -> list[Any]:
+        return bind(scan_p, *args, **self.params)
+
+    def stage(self, args: Sequence[Any]) -> list[Any]:
+        return bind(scan_p, *args, **self.params)
+
+    def jvp(self, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        return _scan_jvp_both(tangents, primals, self.params)
+
+    def reverse(self, primals: Sequence[Any], needs: Sequence[bool]) -> tuple[list[Any], Any, Any]:
+        params = self.params
+        outs, saved = _scan_forward(primals, params)
+        return (outs,
+                lambda cts, needs: _scan_backward(saved, cts, primals, params, needs),
+                lambda tangents: _scan_jvp_both(tangents, primals, params)[1])
+
+    def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
+        outs, out_dims = _scan_batch(vals, dims, self.params)
+        return [o if d == 0 else S.moveaxis(o, d, 0) for o, d in zip(outs, out_dims)]
+
+
+def _bind_scan(args: Sequence[Any], params: dict) -> list[Any]:
+    if any(isinstance(a, TapeTracer) for a in args):
+        return bind_custom(_ScanCall(params), args)
+    return bind(scan_p, *args, **params)
 
 
 def _scan_batch(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple[Any, Any]:
@@ -815,9 +879,9 @@ def _scan(f: Fun, init: Any, xs: Any, length: int | None, reverse: bool, who: st
         carry = _Carry(who, "the body", tree_unflatten(init_tree, init_leaves))
         promoted, out_tree[:] = [], []
         closed = trace_to_jaxpr(flat_body, [aval_of(x) for x in init_leaves] + slice_avals)
-    outs = bind(scan_p, *closed.consts, *init_leaves, *x_leaves,
-                body=_with_consts_as_inputs(closed), n_consts=len(closed.consts),
-                n_carry=n_carry, length=n, reverse=bool(reverse))
+    outs = _bind_scan([*closed.consts, *init_leaves, *x_leaves],
+                      dict(body=_with_consts_as_inputs(closed), n_consts=len(closed.consts),
+                           n_carry=n_carry, length=n, reverse=bool(reverse)))
     final = tree_unflatten(init_tree, list(outs[:n_carry]))
     return final, tree_unflatten(out_tree[0], list(outs[n_carry:]))
 
@@ -864,3 +928,40 @@ def _scan_python(f: Fun, init: Any, x_leaves: list[Any], x_tree: Any, n: int,
 def map(f: Fun, xs: Any) -> Any:  # noqa: A001 - JAX's name
     """``stack([f(x) for x in xs])`` as a scan."""
     return scan(lambda c, x: (c, f(x)), None, xs)[1]
+
+
+# ---------------------------------------------------------------------------- XLA lowerings
+# Structured control flow stays structured: lax.switch / while_loop / scan of the
+# lowered sub-jaxprs (never unrolled). Loop carries take the types the IR gives them.
+def _lower_cond(ctx: Any, index: Any, *args: Any, branches: tuple[Jaxpr, ...]) -> list[Any]:
+    fns = [ctx.lower(b) for b in branches]
+    return list(ctx.lax.switch(index, fns, *args))
+
+
+def _lower_while(ctx: Any, *args: Any, cond: Jaxpr, body: Jaxpr, n_cond: int,
+                 n_body: int) -> list[Any]:
+    cc, bc = args[:n_cond], args[n_cond:n_cond + n_body]
+    cond_fn, body_fn = ctx.lower(cond), ctx.lower(body)
+    init = [ctx.coerce(x, a) for x, a in zip(args[n_cond + n_body:], _out_avals(body))]
+    return list(ctx.lax.while_loop(lambda c: cond_fn(*cc, *c)[0],
+                                   lambda c: body_fn(*bc, *c), init))
+
+
+def _lower_scan(ctx: Any, *args: Any, body: Jaxpr, n_consts: int, n_carry: int, length: int,
+                reverse: bool) -> list[Any]:
+    consts, xs = args[:n_consts], list(args[n_consts + n_carry:])
+    body_fn = ctx.lower(body)
+    init = [ctx.coerce(x, a) for x, a in zip(args[n_consts:n_consts + n_carry],
+                                             _out_avals(body)[:n_carry])]
+
+    def step(carry: list[Any], x: list[Any]) -> tuple[list[Any], list[Any]]:
+        outs = body_fn(*consts, *carry, *x)
+        return outs[:n_carry], outs[n_carry:]
+
+    carry, ys = ctx.lax.scan(step, init, xs, length=length, reverse=reverse)
+    return list(carry) + list(ys)
+
+
+cond_p.lower = _lower_cond
+while_p.lower = _lower_while
+scan_p.lower = _lower_scan

@@ -13,6 +13,7 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, align_batched, batch_size, bind, const_like, defbilinear, move_to_front,
                           dtype_of, shape_of, unbroadcast)
+from ..core.structured import Diagonal
 from ._creation import asarray
 from ._elementwise import conj
 from ._shape import broadcast_to, ravel, reshape, swapaxes
@@ -339,4 +340,44 @@ def _batch_einsum(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tup
 
 
 matmul_p.batch = _batch_matmul
+
+
+def _matmul_of_basis(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> Any:
+    """A Jacobian basis of vectors times an unbatched vector or matrix (either side):
+    member ``b`` picks one row (or column) of the matrix, scaled, so the batch is the
+    matrix scaled by the diagonal, with no product at all (``core/structured.py``)."""
+    a, b = vals
+    if type(a) is Diagonal and type(b) is not Diagonal and dims[1] is None:
+        basis, other, basis_left = a, b, True
+    elif type(b) is Diagonal and type(a) is not Diagonal and dims[0] is None:
+        basis, other, basis_left = b, a, False
+    else:
+        return None
+    nd = len(shape_of(other))
+    if len(basis.inner) != 1 or nd not in (1, 2):
+        return None
+    if nd == 1:  # e_k . v = v[k]
+        rows = basis.scaled(other)
+    elif basis_left:  # e_k @ M = M[k, :]
+        rows = basis.scaled(other, column=True)
+    else:  # M @ e_k = M[:, k]
+        rows = _mT(basis.scaled(other))
+    return basis.rows_from(rows), 0
+
+
+matmul_p.structured = _matmul_of_basis
 einsum_p.batch = _batch_einsum
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# full precision, as NumPy (on GPUs JAX's default float32 matmul rounds to TF32)
+def _lower_matmul(ctx: Any, a: Any, b: Any) -> Any:
+    return ctx.jnp.matmul(a, b, precision=ctx.lax.Precision.HIGHEST)
+
+
+def _lower_einsum(ctx: Any, *operands: Any, subscripts: str) -> Any:
+    return ctx.jnp.einsum(subscripts, *operands, precision=ctx.lax.Precision.HIGHEST)
+
+
+matmul_p.lower = _lower_matmul
+einsum_p.lower = _lower_einsum

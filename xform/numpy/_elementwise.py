@@ -16,9 +16,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import algebra, emit
+from ..core.lowering import jnp_call
 from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadcasting,
                           batch_unary, binary_op, bind, defbilinear, defjvp, deflinear, defrules,
-                          defvjp, dtype_of, nondiff_op, real_only, shape_of, unary_op)
+                          defvjp, dtype_of, float_elementwise_shape, nondiff_op, real_only,
+                          shape_of, unary_op)
+from ..core.structured import keep_scaling, keep_sums, keep_zero_preserving
 from ..core.arrays import as_operand, zeros
 from ..core.trace import Tracer, like_value
 from ..tree_util import tree_map
@@ -26,14 +29,40 @@ from ..tree_util import tree_map
 # defined below; named here because derivatives refer to each other
 cos: Callable[[Any], Any]
 cosh: Callable[[Any], Any]
-sign: Callable[[Any], Any]
 copysign: Callable[[Any, Any], Any]
 
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
 
+_F64 = np.float64
+_SCALAR_PARTNERS = (np.float64, float, int)
+
+
+def _scalar_fast(op: Callable[[Any, Any], Any], ufunc: np.ufunc) -> Callable[[Any, Any], Any]:
+    """An arithmetic impl: Python's operator where one operand is a float64 scalar and
+    the other a float64 scalar or a Python number (NumPy's scalar fast path, ~20x
+    cheaper than the ufunc call there, same result and same warnings), the ufunc for
+    everything else (arrays, other dtypes, Dask or CuPy operands)."""
+    def impl(x: Any, y: Any) -> Any:
+        tx, ty = type(x), type(y)
+        if (tx is _F64 and ty in _SCALAR_PARTNERS) or (ty is _F64 and tx in _SCALAR_PARTNERS):
+            return op(x, y)
+        return ufunc(x, y)
+    impl.__name__ = impl.__qualname__ = ufunc.__name__
+    return impl
+
+
+def _unary_scalar_fast(op: Callable[[Any], Any], ufunc: np.ufunc) -> Callable[[Any], Any]:
+    """``_scalar_fast`` for an op of one operand (``-x``, ``abs(x)``)."""
+    def impl(x: Any) -> Any:
+        return op(x) if type(x) is _F64 else ufunc(x)
+    impl.__name__ = impl.__qualname__ = ufunc.__name__
+    return impl
+
+
 # ---------------------------------------------------------------- unary, differentiable
-negative_p, negative = unary_op("negative", np.negative, lambda ans, x: -1.0)
+negative_p, negative = unary_op("negative", _unary_scalar_fast(operator.neg, np.negative),
+                                lambda ans, x: -1.0)
 positive_p, positive = unary_op("positive", np.positive, lambda ans, x: 1.0)
 exp_p, exp = unary_op("exp", np.exp, lambda ans, x: ans)
 exp2_p, exp2 = unary_op("exp2", np.exp2, lambda ans, x: ans * _LN2)
@@ -46,22 +75,31 @@ sqrt_p, sqrt = unary_op("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
 cbrt_p, cbrt = unary_op("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
 square_p, square = unary_op("square", np.square, lambda ans, x: 2.0 * x)
 reciprocal_p, reciprocal = unary_op("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans))
-sin_p, sin = unary_op("sin", np.sin, lambda ans, x: cos(x))
-cos_p, cos = unary_op("cos", np.cos, lambda ans, x: -sin(x))
+sin_p, sin = unary_op("sin", np.sin, lambda ans, x: cos(x), lambda ans, x: np.cos(x))
+cos_p, cos = unary_op("cos", np.cos, lambda ans, x: -sin(x), lambda ans, x: -np.sin(x))
 tan_p, tan = unary_op("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
-arcsin_p, arcsin = unary_op("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
-arccos_p, arccos = unary_op("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
+arcsin_p, arcsin = unary_op("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x),
+                            lambda ans, x: 1.0 / np.sqrt(1.0 - x * x))
+arccos_p, arccos = unary_op("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x),
+                            lambda ans, x: -1.0 / np.sqrt(1.0 - x * x))
 arctan_p, arctan = unary_op("arctan", np.arctan, lambda ans, x: 1.0 / (1.0 + x * x))
-sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x))
-cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x))
+sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x), lambda ans, x: np.cosh(x))
+cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x), lambda ans, x: np.sinh(x))
 tanh_p, tanh = unary_op("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
-arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
-arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0))
+arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0),
+                              lambda ans, x: 1.0 / np.sqrt(x * x + 1.0))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x^2 - 1): the two differ in sign off the real axis,
+# and only the first matches arccosh's principal branch
+arccosh_p, arccosh = unary_op("arccosh", np.arccosh,
+                              lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)),
+                              lambda ans, x: 1.0 / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)))
 arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
-abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
+abs_p, absolute = unary_op("absolute", _unary_scalar_fast(operator.abs, np.absolute),
+                            lambda ans, x: sign(x))
 deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
 rad2deg_p, rad2deg = unary_op("rad2deg", np.rad2deg, lambda ans, x: 180.0 / np.pi)
 negative_p.emit = emit.prefix("-")
+keep_zero_preserving(negative_p)
 positive_p.identities = algebra.pass_through()
 negative_p.linear = positive_p.linear = deg2rad_p.linear = rad2deg_p.linear = True
 # jit calls these ufuncs directly (`_np.exp(x)`) rather than through the bound impl
@@ -70,7 +108,24 @@ for _p in (exp_p, log_p, log1p_p, expm1_p, sqrt_p, sin_p, cos_p, tan_p, tanh_p, 
     _p.emit = emit.numpy_call(_p.name)
 
 # ---------------------------------------------------------------- unary, zero derivative
-sign_p, sign = unary_op("sign", np.sign, None)
+sign_p, _real_sign = unary_op("sign", np.sign, None)
+
+
+def sign(x: Any) -> Any:
+    """`numpy.sign`: piecewise constant on reals (derivative zero); for complex ``z`` it is
+    ``z / |z|`` (0 at 0), which is not constant, so it is computed as that quotient and
+    differentiates as one (JAX gives it a zero derivative; central differences do not).
+
+    >>> import xform, xform.numpy as np
+    >>> complex(xform.jvp(np.sign, (1j,), (1.0 + 0j,))[1])
+    (1+0j)
+    """
+    if x.__class__ in SEQUENCE_TYPES:
+        x = as_array_like(x)
+    if not is_complex(x):
+        return _real_sign(x)
+    zero = equal(x, 0)
+    return where(zero, 0, x / where(zero, 1, absolute(x)))
 floor_p, floor = unary_op("floor", np.floor, None)
 ceil_p, ceil = unary_op("ceil", np.ceil, None)
 rint_p, rint = unary_op("rint", np.rint, None)
@@ -92,31 +147,60 @@ def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
 around = round
 
 # ---------------------------------------------------------------- binary, differentiable
-add_p = Primitive("add", np.add)
+def _sum_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    return ct, ct
+
+
+def _difference_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    return ct, (-ct if needs[1] else None)
+
+
+def _product_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    x, y = args
+    return (ct * y if needs[0] else None), (x * ct if needs[1] else None)
+
+
+def _quotient_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    y = args[1]
+    return (ct / y if needs[0] else None), (-ct * ans / y if needs[1] else None)
+
+
+add_p = Primitive("add", _scalar_fast(operator.add, np.add))
 defjvp(add_p, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 defvjp(add_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: ct, broadcasting=True)
 add_p.emit = emit.infix("+")
 add_p.identities = algebra.identity_element(-0.0)  # x + -0.0 == x (x + 0.0 is +0.0 at x = -0.0)
 
-subtract_p = Primitive("subtract", np.subtract)
+subtract_p = Primitive("subtract", _scalar_fast(operator.sub, np.subtract))
 defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
 subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0.0 == x, -0.0 too
 
-multiply_p = Primitive("multiply", np.multiply)
+multiply_p = Primitive("multiply", _scalar_fast(operator.mul, np.multiply))
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars
 defbilinear(multiply_p, lambda ct, ans, x, y: ct * y, lambda ct, ans, x, y: x * ct,
             broadcasting=True, apply=operator.mul)
 multiply_p.emit = emit.infix("*")
 multiply_p.identities = algebra.identity_element(1.0)  # x * 1 == 1 * x == x
 
-divide_p = Primitive("divide", np.divide)
+divide_p = Primitive("divide", _scalar_fast(operator.truediv, np.divide))
 defjvp(divide_p, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
 defvjp(divide_p, lambda ct, ans, x, y: ct / y, lambda ct, ans, x, y: -ct * ans / y,
        broadcasting=True)
 divide_p.emit = emit.infix("/")
 divide_p.identities = algebra.right_identity_element(1.0)  # x / 1 == x
+# a Jacobian basis stays a diagonal when scaled or summed (core/structured.py)
+keep_sums(add_p)
+keep_sums(subtract_p)
+keep_scaling(multiply_p)
+keep_scaling(divide_p, divides=True)
+# the eager sweep's formulas (the rules above, without their per-argument dispatch)
+for _p, _numeric in ((add_p, _sum_numeric), (subtract_p, _difference_numeric),
+                     (multiply_p, _product_numeric), (divide_p, _quotient_numeric)):
+    _numeric.derived_from = _p.vjp  # type: ignore[attr-defined]
+    _p.numeric_vjp = _numeric
+    float_elementwise_shape(_p)
 
 
 def add(x: Any, y: Any) -> Any:
@@ -189,6 +273,7 @@ def _emit_pow_scalar(a: list[str], p: dict[str, Any], bind: emit.Bind) -> str:
 
 
 pow_scalar_p.emit = _emit_pow_scalar
+float_elementwise_shape(pow_scalar_p)
 pow_scalar_p.identities = algebra.pass_through(when=lambda p: p["y"] == 1)  # x ** 1
 
 
@@ -261,12 +346,18 @@ for _p in (cbrt_p, deg2rad_p, rad2deg_p, arctan2_p, hypot_p, logaddexp_p, logadd
 
 # ---------------------------------------------------------------- binary, zero derivative
 floor_divide_p, floor_divide = binary_op("floor_divide", np.floor_divide, None, None)
-equal_p, equal = binary_op("equal", np.equal, None, None)
-not_equal_p, not_equal = binary_op("not_equal", np.not_equal, None, None)
-less_p, less = binary_op("less", np.less, None, None)
-less_equal_p, less_equal = binary_op("less_equal", np.less_equal, None, None)
-greater_p, greater = binary_op("greater", np.greater, None, None)
-greater_equal_p, greater_equal = binary_op("greater_equal", np.greater_equal, None, None)
+equal_p, equal = binary_op("equal", _scalar_fast(operator.eq, np.equal),
+                           None, None)
+not_equal_p, not_equal = binary_op("not_equal", _scalar_fast(operator.ne, np.not_equal),
+                                   None, None)
+less_p, less = binary_op("less", _scalar_fast(operator.lt, np.less),
+                         None, None)
+less_equal_p, less_equal = binary_op("less_equal", _scalar_fast(operator.le, np.less_equal),
+                                     None, None)
+greater_p, greater = binary_op("greater", _scalar_fast(operator.gt, np.greater),
+                               None, None)
+greater_equal_p, greater_equal = binary_op("greater_equal", _scalar_fast(operator.ge, np.greater_equal),
+                                           None, None)
 for _p in (equal_p, not_equal_p, less_p, less_equal_p, greater_p, greater_equal_p):
     _p.emit = emit.numpy_call(_p.name)
 logical_and_p, logical_and = binary_op("logical_and", np.logical_and, None, None)
@@ -350,6 +441,7 @@ def _convert_transpose(ct: Any, ans: Any, x: Any, dtype: Any) -> Any:
 
 deflinear(convert_p, _convert_transpose)
 convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
+keep_zero_preserving(convert_p)
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: as_operand(x).astype(dtype))
 
@@ -392,6 +484,8 @@ def _imag_vjp(ct: Any, ans: Any, x: Any) -> Any:
 deflinear(real_p, _real_vjp)
 deflinear(imag_p, _imag_vjp)
 deflinear(conj_p, lambda ct, ans, x: bind(conj_p, ct))
+for _p in (real_p, imag_p, conj_p):
+    keep_zero_preserving(_p)
 
 
 def real(val: Any) -> Any:
@@ -477,3 +571,19 @@ for _p in (add_p, subtract_p, multiply_p, divide_p, select_p):
 for _p in (pow_scalar_p, convert_p, convert_nondiff_p, round_p, real_p, imag_p, conj_p,
            stop_gradient_p):
     batch_unary(_p)
+
+
+# ---------------------------------------------------------------- XLA lowerings
+# (the ufuncs and the ops with an emitter lower to jax.numpy by default)
+def _lower_astype(ctx: Any, x: Any, dtype: Any) -> Any:
+    return ctx.jnp.asarray(x).astype(dtype)
+
+
+pow_scalar_p.lower = lambda ctx, x, y: ctx.jnp.power(x, y)
+round_p.lower = jnp_call("round", "decimals")
+convert_p.lower = convert_nondiff_p.lower = _lower_astype
+real_p.lower = jnp_call("real")
+imag_p.lower = jnp_call("imag")
+conj_p.lower = jnp_call("conjugate")
+# jax.grad of an exported function must see it too
+stop_gradient_p.lower = lambda ctx, x: ctx.lax.stop_gradient(x)

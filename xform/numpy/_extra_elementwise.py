@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from ..core.lowering import jnp_call, same_code
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defrules, dtype_of,
                           unary_op)
-from ..core.arrays import as_operand
+from ..core.arrays import as_operand, is_foreign
 from ..core.trace import Tracer
 from ._elementwise import (absolute, arctan2, astype, equal, greater, imag, is_complex, isinf,
                            isnan, less, logical_and, not_equal, power, real, where)
@@ -79,25 +80,27 @@ def isrealobj(x: Any) -> bool:
 
 
 # ------------------------------------------------------------------------ sinc
-def _sinc_impl(x: Any, k: int) -> Any:
-    """The ``k``-th derivative of ``sinc`` (``k = 0``: `numpy.sinc` itself)."""
+def _sinc_impl(x: Any, k: int, xp: Any = np) -> Any:
+    """The ``k``-th derivative of ``sinc`` (``k = 0``: `numpy.sinc` itself), with the
+    array namespace ``xp`` (NumPy, or ``jax.numpy`` for the XLA lowering)."""
     if k == 0:
-        return np.sinc(x)
-    out_dtype = np.sinc(np.zeros((), np.result_type(x))).dtype
-    x = as_operand(x).astype(np.result_type(out_dtype, np.float64))
-    small = np.abs(x) < 1.0
-    xs = np.where(small, x, 0.0)
+        return xp.sinc(x)
+    out_dtype = np.sinc(np.zeros((), dtype_of(x))).dtype
+    dt = np.result_type(out_dtype, np.float64)
+    x = x.astype(dt) if is_foreign(x) else xp.asarray(x, dt)  # a Dask/CuPy x stays one
+    small = xp.abs(x) < 1.0
+    xs = xp.where(small, x, 0.0)
     # Maclaurin series near 0: sinc(x) = sum_n (-1)^n (pi x)^2n / (2n+1)!
-    series = np.zeros_like(x)  # dispatches: a Dask or CuPy x gives one
+    series = xp.zeros_like(x)
     for n in range((k + 1) // 2, (k + 1) // 2 + 40):
         coef = (-1) ** n * math.pi ** (2 * n) / ((2 * n + 1) * math.factorial(2 * n - k))
         series = series + coef * xs ** (2 * n - k)
     # elsewhere, from (x f)^(k) = x f^(k) + k f^(k-1) = pi^(k-1) sin(pi x + k pi / 2)
-    xl = np.where(small, 1.0, x)
-    f = np.sinc(xl)
+    xl = xp.where(small, 1.0, x)
+    f = xp.sinc(xl)
     for j in range(1, k + 1):
-        f = (math.pi ** (j - 1) * np.sin(math.pi * xl + j * math.pi / 2) - j * f) / xl
-    return np.where(small, series, f).astype(out_dtype)
+        f = (math.pi ** (j - 1) * xp.sin(math.pi * xl + j * math.pi / 2) - j * f) / xl
+    return xp.where(small, series, f).astype(out_dtype)
 
 
 sinc_p = Primitive("sinc", _sinc_impl)
@@ -163,3 +166,8 @@ def isposinf(x: Any) -> Any:
 def isneginf(x: Any) -> Any:
     """`numpy.isneginf` (boolean result, no derivative)."""
     return logical_and(isinf(x), signbit(x))
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+sinc_p.lower = same_code(_sinc_impl)
+isclose_p.lower = jnp_call("isclose", "rtol", "atol", "equal_nan")

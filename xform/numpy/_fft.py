@@ -356,3 +356,19 @@ def fftfreq(n: int, d: float = 1.0) -> np.ndarray:
 def rfftfreq(n: int, d: float = 1.0) -> np.ndarray:
     """`numpy.fft.rfftfreq` (a constant array)."""
     return np.fft.rfftfreq(n, d)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+def _lower_fft(ctx: Any, x: Any, axes: Axes, norm: Norm, inverse: bool) -> Any:
+    fn = ctx.jnp.fft.ifftn if inverse else ctx.jnp.fft.fftn
+    return fn(x, axes=axes, norm=norm)
+
+
+def _lower_irfft(ctx: Any, y: Any, axes: Axes, n: int, norm: Norm) -> Any:
+    s = [y.shape[a] for a in axes[:-1]] + [n]
+    return ctx.jnp.fft.irfftn(y, s=s, axes=axes, norm=norm)
+
+
+fft_p.lower = _lower_fft
+rfft_p.lower = lambda ctx, x, axes, norm: ctx.jnp.fft.rfftn(x, axes=axes, norm=norm)
+irfft_p.lower = _lower_irfft

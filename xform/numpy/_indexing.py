@@ -18,6 +18,7 @@ from ..core.rules import (Primitive, batch_axis_param, batch_by_loop, batch_size
                           deflinear, defvjp, dtype_of, move_to_front, nondiff_op, shape_of,
                           unbroadcast)
 from ..core.arrays import asarray_like, is_foreign, refuse_silent_fallback, unsupported, zeros
+from ..core.structured import Diagonal
 from ..core.trace import Tracer, like_value
 from ._elementwise import divide, maximum, minimum, multiply, where
 from ._reductions import prod
@@ -75,16 +76,47 @@ def _getitem_impl(x: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
     return np.asarray(x)[build_index(idx, arrays)]
 
 
+def _emit_getitem(args: list[str], params: dict, bind: Any) -> str:
+    """``x[i, arr, ...]`` written out: the static entries bound, the index arrays the
+    operands (no call of the implementation, which rebuilds the index each time)."""
+    arrays = iter(args[1:])
+    entries = [next(arrays) if s is ARRAY else bind(s) for s in params["idx"]]
+    return f"{args[0]}[({''.join(e + ', ' for e in entries)})]"
+
+
 getitem_p = Primitive("getitem", _getitem_impl)
+getitem_p.emit = _emit_getitem
 deflinear(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
     index_add_p, zeros(shape_of(x), dtype_of(ct), like_value(ct)), ct, *arrays, idx=idx))
 getitem_p.linear = True  # the index arrays are static data
 
 
+def _slice_of_basis(vals: Any, dims: Any, params: dict) -> Any:
+    """A contiguous slice of a vector basis is a basis (what jacfwd/jacrev cut out for
+    each input or output leaf): the positions shift, the diagonal is sliced."""
+    basis, idx = vals[0], params["idx"]
+    if len(vals) != 1 or len(basis.inner) != 1 or len(idx) != 1 or not isinstance(idx[0], slice):
+        return None
+    start, stop, step = idx[0].indices(basis.inner[0])
+    if step != 1 or stop <= start:
+        return None
+    return Diagonal(basis.diag[start:stop], basis.offset + start, basis.size, basis.unit), 0
+
+
+getitem_p.structured = _slice_of_basis
+
+
+def _whole(s: Any, n: int) -> bool:
+    """The static index ``s`` takes the whole axis of length ``n`` (``x[0:n]``)."""
+    return isinstance(s, slice) and s.indices(n) == (0, n, 1)
+
+
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` for traced ``x``: basic, integer-array and (concrete) boolean indexing."""
     static, arrays = split_index(idx)
-    if not arrays and all(s == slice(None) for s in static):
+    shape = shape_of(x)
+    if (not arrays and len(static) <= len(shape)
+            and all(_whole(s, n) for s, n in zip(static, shape))):
         return x
     return bind(getitem_p, x, *arrays, idx=static)
 
@@ -95,6 +127,7 @@ def _flat_positions(arrays: Sequence[Any], shape: tuple[int, ...]) -> Any:
     index; bounds are checked as NumPy checks them and negative indices count from
     the end."""
     flat: Any = None
+    same_shape = True
     for axis, (a, dim) in enumerate(zip(arrays, shape)):
         a = np.asarray(a)
         if a.size:
@@ -104,7 +137,10 @@ def _flat_positions(arrays: Sequence[Any], shape: tuple[int, ...]) -> Any:
                                  f"axis {axis} with size {dim}")
             if lo < 0:
                 a = np.where(a < 0, a + dim, a)
+        same_shape = same_shape and (flat is None or a.shape == flat.shape)
         flat = a if flat is None else flat * dim + a
+    if same_shape:  # the common case (a gather's own indices): nothing to broadcast
+        return flat
     return np.broadcast_to(flat, np.broadcast_shapes(*[np.shape(a) for a in arrays]))
 
 
@@ -113,7 +149,7 @@ def _scatter_add(out: np.ndarray, arrays: Sequence[Any], v: Any) -> None:
     ``bincount`` over flat positions where the dtypes allow (3-4x faster than
     ``np.add.at`` on the gathers' transposes); repeated positions accumulate."""
     flat = _flat_positions(arrays, out.shape)
-    weights = np.broadcast_to(v, np.shape(flat)).ravel()
+    weights = np.ravel(v if np.shape(v) == np.shape(flat) else np.broadcast_to(v, np.shape(flat)))
     flat = flat.ravel()
 
     def counts(w: Any) -> Any:
@@ -359,3 +395,14 @@ getitem_p.batch = _batch_getitem
 _batch_scatter(index_add_p)
 _batch_scatter(index_set_p)
 batch_axis_param(argsort_p)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# JAX indexes as NumPy does, and ``.at[]`` scatters accumulate repeated indices
+# (``x`` may be a NumPy constant indexed by traced indices: made a JAX array first)
+getitem_p.lower = lambda ctx, x, *arrays, idx: ctx.jnp.asarray(x)[build_index(idx, arrays)]
+index_add_p.lower = lambda ctx, x, v, *arrays, idx: ctx.jnp.asarray(x).at[
+    build_index(idx, arrays)].add(v)
+index_set_p.lower = lambda ctx, x, v, *arrays, idx: ctx.jnp.asarray(x).at[
+    build_index(idx, arrays)].set(v)
+argsort_p.lower = lambda ctx, a, axis, kind=None: ctx.jnp.argsort(a, axis=axis, stable=True)

@@ -28,6 +28,7 @@ import scipy.linalg
 
 from ..core.arrays import asarray_like, is_foreign, numpy_only, refuse_silent_fallback, zeros
 from ..core.ir import ShapedArray
+from ..core.lowering import same_code
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
                           shape_of, unbroadcast, const_like, zeros_like)
 from ..core.trace import Tracer, add_any, like_value
@@ -297,12 +298,12 @@ def solve(a: Any, b: Any) -> Any:
 
 
 # ============================================================================ adjugate, det
-def _products_of_others(s: Any) -> Any:
+def _products_of_others(s: Any, xp: Any = np) -> Any:
     """``prod(s[..., j] for j != i)`` for each ``i`` along the last axis, without
-    division (exclusive products from both ends)."""
-    ones = np.ones(s.shape[:-1] + (1,), s.dtype)
-    left = np.cumprod(np.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
-    right = np.cumprod(np.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    division (exclusive products from both ends); ``xp`` the array namespace."""
+    ones = xp.ones(s.shape[:-1] + (1,), s.dtype)
+    left = xp.cumprod(xp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    right = xp.cumprod(xp.concatenate([ones, s[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     return left * right
 
 
@@ -351,27 +352,20 @@ _shape_rule(adjugate_p, lambda a: _aval(shape_of(a), a))
 # A + tH = U (S + tK) Vh for K = U^H H Vh^H, so adj'(A)[H] = det(U) det(Vh) Vh^H D U^H, with
 # D = adj'(S)[K] at the diagonal S: D_ij = -K_ij P_ij (i != j) and D_ii = sum_k!=i K_kk P_ik,
 # P_ij the product of the singular values other than the i-th and j-th (no division).
-def _products_of_other_pairs(s: Any) -> Any:
-    """``P[..., i, j] = prod(s[..., k] for k not in (i, j))``, with ``P[..., i, i]`` zero."""
-    n = s.shape[-1]
-    out = np.zeros(s.shape + (n,), s.dtype)
-    for i in range(n):
-        others = s.copy()
-        others[..., i] = 1
-        out[..., i, :] = _products_of_others(others)
-        out[..., i, i] = 0
-    return out
-
-
-def _adjugate_tangent_impl(a: Any, h: Any) -> Any:
-    u, s, vh = np.linalg.svd(a)
-    uh, v = np.conj(np.swapaxes(u, -1, -2)), np.conj(np.swapaxes(vh, -1, -2))
+def _adjugate_tangent_impl(a: Any, h: Any, xp: Any = np) -> Any:
+    """adj'(A)[H] from the SVD of A; ``xp`` the array namespace (NumPy, or jax.numpy for
+    the XLA lowering)."""
+    u, s, vh = xp.linalg.svd(a)
+    uh, v = xp.conj(xp.swapaxes(u, -1, -2)), xp.conj(xp.swapaxes(vh, -1, -2))
     k = uh @ h @ v
-    pairs = _products_of_other_pairs(s)
-    d = -k * pairs
-    idx = np.arange(s.shape[-1])
-    d[..., idx, idx] = np.einsum("...ik,...k->...i", pairs, k[..., idx, idx])
-    scale = (np.linalg.det(u) * np.linalg.det(vh))[..., None, None]
+    n = s.shape[-1]
+    eye = xp.eye(n, dtype=bool)
+    # row i: the singular values with the i-th replaced by 1, whose exclusive products
+    # are the P_ij (the diagonal, prod_k!=i s_k, is not a pair: zeroed)
+    pairs = xp.where(eye, 0, _products_of_others(xp.where(eye, 1, s[..., None, :]), xp))
+    k_diag = xp.diagonal(k, axis1=-2, axis2=-1)
+    d = xp.where(eye, xp.einsum("...ik,...k->...i", pairs, k_diag)[..., None], -k * pairs)
+    scale = (xp.linalg.det(u) * xp.linalg.det(vh))[..., None, None]
     return scale * (v @ d @ uh)
 
 
@@ -1158,3 +1152,88 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> tuple[Any, Any, Any, Any]:
     else:
         residuals = np.zeros((0,), dtype_of(x))
     return column_as_vector(x, vector), residuals, rank, s
+
+
+# ============================================================================ XLA lowerings
+def _lower_lstsq(ctx: Any, a: Any, b: Any, rcond: float) -> Any:
+    if a.ndim == 2 and b.ndim == 2:
+        return ctx.jnp.linalg.lstsq(a, b, rcond)[0]
+    return ctx.jnp.matmul(ctx.jnp.linalg.pinv(a, rtol=rcond), b,
+                          precision=ctx.lax.Precision.HIGHEST)
+
+
+def _one_triangle(ctx: Any, a: Any) -> Any:
+    """The Hermitian matrix NumPy sees in ``a`` when told it is one: its lower triangle
+    (JAX would average ``a`` with its adjoint instead)."""
+    low = ctx.jnp.tril(a, -1)
+    return low + ctx.jnp.conj(ctx.jnp.swapaxes(low, -1, -2)) + ctx.jnp.real(
+        ctx.jnp.diagonal(a, axis1=-2, axis2=-1))[..., None] * ctx.jnp.eye(a.shape[-1],
+                                                                         dtype=a.dtype)
+
+
+def _lower_cholesky(ctx: Any, a: Any, lower: bool) -> Any:
+    # NumPy reads one triangle of ``a``; JAX's default would symmetrize it first
+    if lower:
+        return ctx.lax.linalg.cholesky(a, symmetrize_input=False)
+    adj = ctx.jnp.conj(ctx.jnp.swapaxes(a, -1, -2))
+    return ctx.jnp.conj(ctx.jnp.swapaxes(ctx.lax.linalg.cholesky(adj, symmetrize_input=False),
+                                         -1, -2))
+
+
+def _lower_pinv(ctx: Any, a: Any, rcond: float, hermitian: bool) -> Any:
+    if hermitian:
+        a = _one_triangle(ctx, a)
+    return ctx.jnp.linalg.pinv(a, rtol=rcond, hermitian=hermitian)
+
+
+def _lower_matrix_rank(ctx: Any, a: Any, tol: Any, hermitian: bool, rtol: Any) -> Any:
+    # NumPy's rule: singular values above tol, else above rtol * their largest
+    if hermitian:
+        a = _one_triangle(ctx, a)
+    s = ctx.jnp.linalg.svd(a, compute_uv=False, hermitian=hermitian)
+    if tol is None:
+        if rtol is None:
+            rtol = max(a.shape[-2:]) * np.finfo(a.dtype).eps
+        tol = s[..., :1] * rtol
+    else:
+        tol = ctx.jnp.asarray(tol)[..., None]
+    return ctx.jnp.sum(s > tol, axis=-1)
+
+
+def _lower_adjugate(ctx: Any, a: Any) -> Any:
+    # the implementation's two formulas, both computed and one selected per matrix (XLA
+    # has no data-dependent branch): det(A) A^-1 where A is well conditioned, else the SVD
+    jnp = ctx.jnp
+    inverse, det = jnp.linalg.inv(a), jnp.linalg.det(a)
+    norm1 = lambda m: jnp.max(jnp.sum(jnp.abs(m), axis=-2), axis=-1)  # noqa: E731
+    good = jnp.all(jnp.isfinite(inverse), axis=(-2, -1)) & (norm1(a) * norm1(inverse) < 1e6)
+    u, s, vh = jnp.linalg.svd(a)
+    scale = (jnp.linalg.det(u) * jnp.linalg.det(vh))[..., None, None]
+    by_svd = scale * jnp.matmul(
+        jnp.conj(jnp.swapaxes(vh, -1, -2)) * _products_of_others(s, jnp)[..., None, :],
+        jnp.conj(jnp.swapaxes(u, -1, -2)))
+    return jnp.where(good[..., None, None], det[..., None, None] * inverse, by_svd)
+
+
+inv_p.lower = lambda ctx, a: ctx.jnp.linalg.inv(a)
+adjugate_p.lower = _lower_adjugate
+adjugate_tangent_p.lower = same_code(_adjugate_tangent_impl)
+solve_p.lower = lambda ctx, a, b: ctx.jnp.linalg.solve(a, b)
+det_p.lower = lambda ctx, a: ctx.jnp.linalg.det(a)
+slogdet_p.lower = lambda ctx, a: list(ctx.jnp.linalg.slogdet(a))
+triangular_solve_p.lower = lambda ctx, a, b, lower, trans, unit_diagonal: \
+    ctx.jsp.linalg.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
+cholesky_p.lower = _lower_cholesky
+# NumPy reads one triangle only; JAX would average the two by default
+eigh_p.lower = lambda ctx, a, lower: list(ctx.jnp.linalg.eigh(
+    a, UPLO="L" if lower else "U", symmetrize_input=False))
+eigvalsh_p.lower = lambda ctx, a, lower: ctx.jnp.linalg.eigh(
+    a, UPLO="L" if lower else "U", symmetrize_input=False)[0]
+eig_p.lower = lambda ctx, a: list(ctx.jnp.linalg.eig(a))
+svd_p.lower = lambda ctx, a, full_matrices: list(ctx.jnp.linalg.svd(
+    a, full_matrices=full_matrices))
+svdvals_p.lower = lambda ctx, a: ctx.jnp.linalg.svd(a, compute_uv=False)
+qr_p.lower = lambda ctx, a: list(ctx.jnp.linalg.qr(a))
+pinv_p.lower = _lower_pinv
+lstsq_p.lower = _lower_lstsq
+matrix_rank_p.lower = _lower_matrix_rank

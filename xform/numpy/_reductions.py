@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core import emit
+from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
 from ..core.arrays import is_foreign, ones
@@ -59,6 +60,21 @@ def _sum_impl(x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
 reduce_sum_p = Primitive("reduce_sum", _sum_impl)
 deflinear(reduce_sum_p, lambda ct, ans, x, axis, keepdims: expand_to(ct, x, axis, keepdims))
 reduce_sum_p.emit = emit.method("sum", "axis", "keepdims", keywords=True)
+
+
+def _sum_of_basis(vals: Any, dims: Any, params: dict) -> Any:
+    """A full sum of each member of a Jacobian basis is its one nonzero entry: the
+    diagonal itself, one value per member (``core/structured.py``)."""
+    (basis,), axis = vals, params["axis"]
+    if sorted(axis) != list(range(len(basis.inner))):
+        return None
+    out = basis.rows_from(ravel(basis.diag))
+    if params["keepdims"]:
+        out = reshape(out, (basis.size,) + (1,) * len(basis.inner))
+    return out, 0
+
+
+reduce_sum_p.structured = _sum_of_basis
 
 
 def sum(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -355,3 +371,12 @@ def _batch_arg_reduction(prim: Primitive) -> None:
 
 _batch_arg_reduction(argmax_p)
 _batch_arg_reduction(argmin_p)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# (sum, max and min lower through their emitters)
+reduce_prod_p.lower = jnp_call("prod", "axis", "keepdims", keywords=True)
+cumsum_p.lower = jnp_call("cumsum", "axis", keywords=True)
+cumprod_p.lower = jnp_call("cumprod", "axis", keywords=True)
+for _p, _name in ((argmax_p, "argmax"), (argmin_p, "argmin"), (all_p, "all"), (any_p, "any")):
+    _p.lower = jnp_call(_name, "axis", "keepdims", keywords=True)

@@ -6,6 +6,7 @@ May import: the core and ``_elementwise`` (the family's order: ``__init__``).
 """
 from __future__ import annotations
 
+import functools
 import math
 import builtins
 from typing import Any, Sequence
@@ -13,9 +14,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import algebra, emit
+from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
                           unbroadcast)
 from ..core.arrays import as_operand, is_foreign, zeros
+from ..core.structured import Diagonal
 from ..core.trace import Tracer, like_value
 
 
@@ -32,6 +35,10 @@ deflinear(reshape_p, lambda ct, ans, x, shape: reshape(ct, shape_of(x)))
 reshape_p.emit = emit.method("reshape", "shape")
 reshape_p.identities = algebra.pass_through()
 reshape_p.fuse = algebra.keep_outer  # a reshape of a reshape is the last one
+# C order keeps flat positions, so a Jacobian basis reshaped is the basis of its
+# diagonal reshaped (core/structured.py)
+reshape_p.structured = lambda vals, dims, params: (Diagonal(
+    reshape(vals[0].diag, params["shape"]), vals[0].offset, vals[0].size, vals[0].unit), 0)
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
@@ -111,10 +118,10 @@ def broadcast_to(array: Any, shape: Any) -> Any:
     return bind(broadcast_to_p, array, shape=shape)
 
 
-def broadcast_arrays(*args: Any) -> list[Any]:
-    """`numpy.broadcast_arrays`."""
+def broadcast_arrays(*args: Any) -> tuple[Any, ...]:
+    """`numpy.broadcast_arrays` (a tuple, as NumPy 2 returns)."""
     shape = np.broadcast_shapes(*[shape_of(a) for a in args])
-    return [broadcast_to(a, shape) for a in args]
+    return tuple(broadcast_to(a, shape) for a in args)
 
 
 def expand_dims(a: Any, axis: Any) -> Any:
@@ -270,7 +277,38 @@ def _roll_impl(x: Any, shift: Any, axis: Any) -> Any:
     return out
 
 
+def _roller(shift: int, axis: int) -> Any:
+    """``_roll_impl`` for one integer shift along one axis, its slices made once: what
+    jit calls for each ``roll`` equation (simulations run thousands of them)."""
+    lead: tuple[Any, ...] = ((slice(None),) * axis if axis >= 0
+                             else (Ellipsis,) + (slice(None),) * (-axis - 1))
+    def at(s: slice) -> tuple[Any, ...]:
+        return lead + (s,) if axis >= 0 else lead[:1] + (s,) + lead[1:]
+    # for 0 < |shift| < n: out[shift:] = x[:-shift], out[:shift] = x[-shift:]
+    head, tail = at(slice(shift, None)), at(slice(None, shift))
+    x_head, x_tail = at(slice(None, -shift)), at(slice(-shift, None))
+    limit = abs(shift)
+    empty_like = np.empty_like
+
+    def roll_one(x: Any) -> Any:
+        if not 0 < limit < x.shape[axis]:
+            return _roll_impl(x, shift, axis)
+        out = empty_like(x)
+        out[head] = x[x_head]
+        out[tail] = x[x_tail]
+        return out
+    return roll_one
+
+
+def _emit_roll(args: list[str], params: dict, bind: Any) -> str:
+    shift, axis = params["shift"], params["axis"]
+    if isinstance(shift, tuple) or isinstance(axis, tuple):
+        return f"{bind(functools.partial(_roll_impl, shift=shift, axis=axis))}({args[0]})"
+    return f"{bind(_roller(shift, axis))}({args[0]})"
+
+
 roll_p = Primitive("roll", _roll_impl)
+roll_p.emit = _emit_roll
 deflinear(roll_p, lambda ct, ans, x, shift, axis: bind(
     roll_p, ct, shift=tuple(-s for s in shift) if isinstance(shift, tuple) else -shift,
     axis=axis))
@@ -371,3 +409,9 @@ transpose_p.batch = _batch_transpose
 broadcast_to_p.batch = _batch_broadcast_to
 concatenate_p.batch = _batch_concatenate
 roll_p.batch = _batch_roll
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+# (reshape, transpose and broadcast_to lower through their emitters)
+concatenate_p.lower = lambda ctx, *xs, axis: ctx.jnp.concatenate(xs, axis=axis)
+roll_p.lower = jnp_call("roll", "shift", "axis")

@@ -294,3 +294,20 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
         out = concatenate([expand_dims(first, ax), inner, expand_dims(last, ax)], axis=ax)
         outs.append(astype(out, otype))
     return outs[0] if len(axes) == 1 else tuple(outs)
+
+
+# ------------------------------------------------------------------------ XLA lowerings
+def _lower_convolve(ctx: Any, a: Any, v: Any) -> Any:
+    jnp = ctx.jnp
+    if a.ndim == 1 and v.ndim == 1:
+        return jnp.convolve(a, v, precision=ctx.lax.Precision.HIGHEST)
+    lead = tuple(np.broadcast_shapes(a.shape[:-1], v.shape[:-1]))
+    n, m = a.shape[-1], v.shape[-1]
+    a2 = jnp.broadcast_to(a, lead + (n,)).reshape(-1, n)
+    v2 = jnp.broadcast_to(v, lead + (m,)).reshape(-1, m)
+    out = ctx.jax.vmap(lambda x, y: jnp.convolve(x, y, precision=ctx.lax.Precision.HIGHEST))(
+        a2, v2)
+    return out.reshape(lead + (n + m - 1,))
+
+
+convolve_p.lower = _lower_convolve

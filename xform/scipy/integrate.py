@@ -25,6 +25,7 @@ import scipy.integrate as _si
 
 from ..core.arrays import numpy_only
 from ..core.ir import ClosedJaxpr, Jaxpr, ShapedArray, aval_of
+from ..core.lowering import on_host
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, instantiate, move_to_front,
                           real_only, shape_of)
 from ..core.staging import trace_to_jaxpr
@@ -432,3 +433,9 @@ def odeint(func: Callable[..., Any], y0: Any, t: Any, *extra_args: Any, args: An
 
 
 __all__ = ["odeint"]
+
+
+# SciPy's adaptive solver (LSODA) runs on the host: JAX has no equivalent, and its own
+# odeint (Dormand-Prince) would give different values; the adjoint rules above were
+# applied before lowering
+odeint_p.lower = on_host(_odeint_impl)

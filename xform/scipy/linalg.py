@@ -23,6 +23,7 @@ import scipy.linalg as _sl
 from .._unsupported import unsupported_getattr
 from ..core.arrays import numpy_only
 from ..core.ir import ShapedArray
+from ..core.lowering import on_host
 from ..core.rules import Primitive, bind, dtype_of, shape_of, unbroadcast
 from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..core.trace import add_any
@@ -453,6 +454,30 @@ def lu_solve(lu_and_piv: tuple[Any, Any], b: Any, trans: Any = 0, overwrite_b: b
 __getattr__ = unsupported_getattr(
     "xform.scipy.linalg", _sl,
     "Apply it to constants only, or use the xform.numpy.linalg equivalent.")
+
+
+# ---------------------------------------------------------------------------- XLA lowerings
+def _lower_sqrtm(ctx: Any, a: Any) -> Any:
+    one = ctx.jsp.linalg.sqrtm  # of one matrix; complex in JAX, real in SciPy where it can be
+    if a.ndim > 2:
+        out = ctx.jax.vmap(one)(a.reshape((-1,) + a.shape[-2:])).reshape(a.shape)
+    else:
+        out = one(a)
+    return out if ctx.out_avals[0].dtype.kind == "c" else ctx.jnp.real(out)
+
+
+def _lower_lu_factor(ctx: Any, a: Any) -> list[Any]:
+    return list(ctx.lax.linalg.lu(a))  # lu, LAPACK pivots, permutation
+
+
+expm_p.lower = lambda ctx, a: ctx.jsp.linalg.expm(a)
+sqrtm_p.lower = _lower_sqrtm
+sylvester_p.lower = lambda ctx, a, b, q: ctx.jsp.linalg.solve_sylvester(a, b, q)
+# JAX has no banded solver
+solve_banded_p.lower = on_host(_solve_banded_impl)
+lu_factor_p.lower = _lower_lu_factor
+lu_solve_p.lower = lambda ctx, lu, piv, b, trans: ctx.jsp.linalg.lu_solve((lu, piv), b,
+                                                                          trans=trans)
 
 # lists and tuples of traced values are read as arrays where SciPy/NumPy take array_like
 _accept_sequences_in(globals())

@@ -200,5 +200,24 @@ def choose_conv_method(in1: Any, in2: Any, mode: str = "full", measure: bool = F
 
 __all__ = ["convolve", "correlate", "fftconvolve", "choose_conv_method"]
 
+
+# ---------------------------------------------------------------------------- XLA lowering
+def _lower_convolve(ctx: Any, in1: Any, in2: Any, mode: str, method: str, nbatch: int) -> Any:
+    jsp_method = "fft" if method == "fft" else "direct"
+
+    def one(a: Any, b: Any) -> Any:
+        return ctx.jsp.signal.convolve(a, b, mode=mode, method=jsp_method,
+                                       precision=ctx.lax.Precision.HIGHEST)
+    if nbatch == 0:
+        return one(in1, in2)
+    batch = tuple(np.broadcast_shapes(in1.shape[:nbatch], in2.shape[:nbatch]))
+    a = ctx.jnp.broadcast_to(in1, batch + in1.shape[nbatch:]).reshape((-1,) + in1.shape[nbatch:])
+    b = ctx.jnp.broadcast_to(in2, batch + in2.shape[nbatch:]).reshape((-1,) + in2.shape[nbatch:])
+    out = ctx.jax.vmap(one)(a, b)
+    return out.reshape(batch + out.shape[1:])
+
+
+convolve_p.lower = _lower_convolve
+
 # lists and tuples of traced values are read as arrays where SciPy takes array_like
 _accept_sequences_in(globals())

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.special as sc
 
+from ...core.lowering import on_host, special_call
 from ...core.rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of, real_only,
                            unary_op)
 from ...core.arrays import as_operand, is_foreign
@@ -248,3 +249,21 @@ def jn(n: Any, x: Any) -> Any:
 def yn(n: Any, x: Any) -> Any:
     """`scipy.special.yn`: Bessel Y of integer order n; differentiable in x."""
     return yv(n, x)
+
+
+# --------------------------------------------------------------------------- XLA lowerings
+_SQRT_HALF = math.sqrt(0.5)
+for _p in (expit_p, logit_p, erf_p, erfc_p, erfinv_p, ndtr_p, log_ndtr_p, ndtri_p, gamma_p,
+           gammaln_p, digamma_p, beta_p, betaln_p, xlogy_p, xlog1py_p, entr_p, i0_p, i0e_p,
+           i1_p, i1e_p, gammasgn_p):
+    _p.lower = special_call(_p.name)
+log_expit_p.lower = lambda ctx, x: ctx.jax.nn.log_sigmoid(x)
+rgamma_p.lower = lambda ctx, x: 1.0 / ctx.jsp.special.gamma(x)
+# erfc(y) = 2 ndtr(-y sqrt(2)), so erfcinv(p) = -ndtri(p / 2) / sqrt(2), accurate near 0
+erfcinv_p.lower = lambda ctx, x: -_SQRT_HALF * ctx.jsp.special.ndtri(0.5 * x)
+polygamma_p.lower = lambda ctx, n, x: ctx.jsp.special.polygamma(
+    ctx.jnp.asarray(n).astype(ctx.jnp.int32), x)
+# JAX has no kernels for the Bessel functions of the first and second kind (its
+# bessel_jn recurrence loses accuracy): SciPy's run on the host
+for _p in (j0_p, j1_p, y0_p, y1_p, jv_p, yv_p, iv_p, ive_p):
+    _p.lower = on_host(_p.impl)

@@ -27,6 +27,7 @@ import scipy.special as sc
 
 from ...core.arrays import as_operand, require_numpy
 from ...core.ir import ShapedArray
+from ...core.lowering import on_host
 from ...numpy import _elementwise as E
 from ...core.rules import (Primitive, batch_broadcasting, bind, defjvp, defvjp, real_only,
                            shape_of)
@@ -410,3 +411,39 @@ for _p in (gammainc_p, gammaincc_p, betainc_p, betaincc_p, stdtr_p, gammaincinv_
 __all__ = ["gammainc", "gammaincc", "betainc", "betaincc", "stdtr", "gammaincinv",
            "gammainccinv", "betaincinv", "betainccinv", "stdtrit",
                           "gammainc_derivative", "betainc_derivative"]
+
+
+# --------------------------------------------------------------------------- XLA lowerings
+# The values lower to JAX's kernels; the parameter derivatives (k, i, j > 0: xform's
+# series) and the inverses, which JAX lacks, run on the host.
+def _lower_gammainc(upper: bool, impl: Callable[..., Any]) -> Callable[..., Any]:
+    def lower(ctx: Any, a: Any, x: Any, k: int) -> Any:
+        if k:
+            return ctx.host(lambda a, x: impl(a, x, k), a, x)
+        return (ctx.jsp.special.gammaincc if upper else ctx.jsp.special.gammainc)(a, x)
+    return lower
+
+
+def _lower_betainc(upper: bool, impl: Callable[..., Any]) -> Callable[..., Any]:
+    def lower(ctx: Any, a: Any, b: Any, x: Any, i: int, j: int) -> Any:
+        if i or j:
+            return ctx.host(lambda a, b, x: impl(a, b, x, i, j), a, b, x)
+        if upper:  # I_x(a, b) = 1 - I_(1-x)(b, a)
+            return ctx.jsp.special.betainc(b, a, 1.0 - x)
+        return ctx.jsp.special.betainc(a, b, x)
+    return lower
+
+
+def _lower_stdtr(ctx: Any, df: Any, t: Any) -> Any:
+    # the t CDF from the incomplete beta function: tail = I_(df/(df+t^2))(df/2, 1/2) / 2
+    tail = 0.5 * ctx.jsp.special.betainc(0.5 * df, 0.5, df / (df + t * t))
+    return ctx.jnp.where(t > 0, 1.0 - tail, tail)
+
+
+gammainc_p.lower = _lower_gammainc(False, gammainc_p.impl)
+gammaincc_p.lower = _lower_gammainc(True, gammaincc_p.impl)
+betainc_p.lower = _lower_betainc(False, betainc_p.impl)
+betaincc_p.lower = _lower_betainc(True, betaincc_p.impl)
+stdtr_p.lower = _lower_stdtr
+for _p in (gammaincinv_p, gammainccinv_p, betaincinv_p, betainccinv_p, stdtrit_p):
+    _p.lower = on_host(_p.impl)
