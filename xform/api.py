@@ -10,7 +10,8 @@ import numpy as np
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
 from .core.rules import cast_like, check_tangent_type, dtype_of, shape_of, zeros_like
-from .core.trace import (Tracer, call_without_gc, is_array_like, non_array_error,
+from .core import arrays
+from .core.trace import (Tracer, call_without_gc, is_array_like, like_value, non_array_error,
                          to_numpy_value)
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import linearize_flat, vjp_flat
@@ -207,7 +208,7 @@ def value_and_grad(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_
 
         def record_and_sweep() -> tuple[list[Any], list[Any]]:
             outs, pullback = vjp_flat(flat_fun, leaves, keep)
-            seed = np.ones((), dtype_of(outs[0]))[()]
+            seed = arrays.ones((), dtype_of(outs[0]), like_value(outs[0]))[()]
             return outs, pullback([seed] + [None] * (len(outs) - 1), consume=True)
 
         # the collector stays paused until the sweep has freed the tape: resumed in

@@ -15,14 +15,15 @@ import numpy as np
 
 from .api import (_argnums_tuple, _as_output, _check_array_leaves, _diff_leaves, _fun_name, _outputs,
                   _primals_and_tangents, _split_aux, grad, vjp)
+from .core import arrays
 from .core.structured import Diagonal
-from .core.trace import to_numpy_value
+from .core.trace import like_value, to_numpy_value
 from .interpreters.batching import vmap_flat
 from .interpreters.jvp import jvp_flat
 from .interpreters.vjp import vjp_flat
 from .numpy import _shape as S
 from .core.rules import dtype_of, shape_of
-from .tree_util import PyTreeDef, tree_flatten, tree_unflatten
+from .tree_util import PyTreeDef, tree_flatten, tree_leaves, tree_unflatten
 
 Fun = Callable[..., Any]
 P = ParamSpec("P")
@@ -174,12 +175,21 @@ def _assemble(blocks: list[list[Any]], out_tree: Any, in_treedef: Any, argnums: 
     return tree_unflatten(out_tree, per_out)
 
 
-def _basis(leaves: Sequence[Any]) -> Diagonal:
+def _basis(leaves: Sequence[Any], args: Any) -> Diagonal:
     """The identity over the flattened ``leaves``, structured: rules that keep it
-    symbolic (scaling, matmul with a dense matrix, reductions) never build it."""
+    symbolic (scaling, matmul with a dense matrix, reductions) never build it. Its
+    diagonal has the array kind of ``leaves``, or else of the function's other
+    arguments: with NumPy weights and Dask data the tangents are then Dask arrays from
+    the start, so broadcasting one against the data builds graph, not a data-sized
+    NumPy array."""
     n = sum(math.prod(shape_of(x)) for x in leaves)
     dtype = np.result_type(*[dtype_of(x) for x in leaves]) if leaves else np.float64
-    return Diagonal.identity(n, dtype)
+    like = arrays.foreign_of([like_value(x) for x in leaves])
+    if like is None:
+        like = arrays.foreign_of([like_value(x) for x in tree_leaves(args)])
+    if like is None:
+        return Diagonal.identity(n, dtype)
+    return Diagonal(arrays.ones(n, dtype, like), unit=True)
 
 
 def _flat_outputs(fun: Fun, full_args: Fun, kwargs: dict[str, Any], has_aux: bool,
@@ -235,7 +245,7 @@ def jacfwd(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: boo
             n_out = trees["out"].num_leaves
             return _outputs(t_outs[:n_out], outs[:n_out])
 
-        stacked = _chunked_vmap(push, _basis(leaves), chunk_size)
+        stacked = _chunked_vmap(push, _basis(leaves, (args, kwargs)), chunk_size)
         n_out = trees["out"].num_leaves
         out_leaves = first[0][:n_out]
         blocks = _blocks(stacked, out_leaves, leaves, rows_lead=False)
@@ -284,7 +294,7 @@ def jacrev(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: boo
             cts = [to_numpy_value(c) for c in _split_flat(ct_flat, out_leaves)]
             return _outputs(pullback(cts + [None] * n_aux), leaves)
 
-        stacked = _chunked_vmap(pull, _basis(out_leaves), chunk_size)
+        stacked = _chunked_vmap(pull, _basis(out_leaves, (args, kwargs)), chunk_size)
         blocks = _blocks(stacked, out_leaves, leaves, rows_lead=True)
         result = _assemble(blocks, trees["out"], treedef, argnums)
         if has_aux:

@@ -33,6 +33,7 @@ import numpy as np
 from . import numpy as xnp
 from .core.rules import (Primitive as _Primitive, align_batched as _align_batched, bind as _bind,
                          dtype_of as _dtype_of, shape_of as _shape_of)
+from .core.arrays import numpy_only as _numpy_only
 from .core.staging import TracedRandomWarning, staging_active, warn_if_staged
 from .custom import custom_jvp as _custom_jvp
 from .numpy._elementwise import stop_gradient as _stop_gradient
@@ -88,7 +89,9 @@ def _threefry_lower(ctx: Any, *words: Any) -> list[Any]:
     return list(_threefry_rounds(k1, k2, x1, x2))
 
 
-_threefry2x32_p = _Primitive("threefry2x32", _threefry_impl, multiple_results=True, nondiff=True)
+_threefry2x32_p = _Primitive(
+    "threefry2x32", _numpy_only("xform.random (threefry2x32)", _threefry_impl),
+    multiple_results=True, nondiff=True)
 _threefry2x32_p.batch = _threefry_batch
 _threefry2x32_p.lower = _threefry_lower
 
@@ -809,7 +812,9 @@ def _gamma_lower(ctx: Any, key: Any, a: Any, log_space: bool) -> Any:
     return jax.vmap(one)(flat_keys, flat_a).reshape(a.shape)
 
 
-_random_gamma_p = _Primitive("random_gamma", _gamma_impl, nondiff=True)
+_random_gamma_p = _Primitive(
+    "random_gamma", _numpy_only("xform.random.gamma", _gamma_impl),
+    nondiff=True)
 _random_gamma_p.batch = _gamma_batch
 _random_gamma_p.lower = _gamma_lower
 

@@ -67,6 +67,10 @@ class Writer(Protocol):
     """What code generation passes to emitters as ``bind``: ``bind(value)`` plus the
     means to write statements."""
 
+    #: an input of the program when it runs on another library's arrays (Dask, CuPy),
+    #: else None: arrays the code allocates (loop buffers) are made of its kind
+    like: Any
+
     def __call__(self, value: Any) -> str:
         """Put ``value`` in the namespace; returns the name the source uses."""
 

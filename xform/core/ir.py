@@ -11,6 +11,8 @@ from typing import Any, Iterator, Sequence
 import math
 import numpy as np
 
+from .arrays import is_foreign
+
 _DTYPE_SHORT = {
     "float64": "f64", "float32": "f32", "float16": "f16",
     "int64": "i64", "int32": "i32", "int16": "i16", "int8": "i8",
@@ -56,6 +58,8 @@ def aval_of(x: Any) -> ShapedArray:
     aval = getattr(x, "aval", None)
     if isinstance(aval, ShapedArray):
         return aval
+    if is_foreign(x):  # a Dask or CuPy array: its metadata, never its data
+        return ShapedArray(tuple(x.shape), np.dtype(x.dtype))
     x = np.asarray(x)
     return ShapedArray(x.shape, x.dtype)
 

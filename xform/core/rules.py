@@ -22,12 +22,13 @@ import numpy as np
 
 from .ir import ShapedArray
 from .primitive import Primitive, Rule
-from .trace import Tracer, add_any, bind
+from . import arrays
+from .trace import Tracer, add_any, bind, like_value
 
 __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "defbilinear",
            "real_only", "float_elementwise_shape", "numeric_from_rules", "elementwise_numeric",
            "SEQUENCE_TYPES", "holds_tracer", "as_array_like", "accept_sequences", "accept_sequences_in",
-           "zeros_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
+           "zeros_like", "const_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
            "align_batched", "shift_axis", "batch_axis_param"]
 
@@ -131,10 +132,19 @@ def accept_sequences_in(namespace: MutableMapping[str, Any], package: str = "xfo
             namespace[name] = accept_sequences(obj)
 
 
-def zeros_like(x: Any) -> np.ndarray:
-    """A NumPy zero array of the shape and dtype of ``x`` (a tracer included): a
-    symbolic zero made concrete."""
-    return np.zeros(shape_of(x), dtype_of(x))
+def zeros_like(x: Any) -> Any:
+    """A zero array of the shape and dtype of ``x`` (a tracer included), of the array
+    kind of the value behind it (NumPy, Dask, CuPy): a symbolic zero made concrete."""
+    if type(x) is np.ndarray:
+        return np.zeros(x.shape, x.dtype)
+    return arrays.zeros(shape_of(x), dtype_of(x), like_value(x))
+
+
+def const_like(value: Any, x: Any) -> Any:
+    """A NumPy constant of a rule (a mask, an identity, index positions) as an array of
+    the kind of the value behind ``x``, so that it mixes with a Dask or CuPy ``x``
+    (the constant itself when ``x`` is NumPy's)."""
+    return arrays.asarray_like(value, like_value(x))
 
 
 def instantiate(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
@@ -153,6 +163,8 @@ def cast_like(x: Any, like: Any) -> Any:
         x = np.real(x)
     if isinstance(x, Tracer):
         return x.astype(dt)  # type: ignore[attr-defined]
+    if arrays.is_foreign(x):
+        return x.astype(dt)
     return np.asarray(x).astype(dt)
 
 
@@ -194,6 +206,10 @@ def defjvp(prim: Primitive, *rules: Rule | None) -> None:
             if t is not None and rule is not None:
                 out = add_any(out, rule(t, ans, *args, **params))
         if out is not None and shape_of(out) != shape_of(ans):
+            if isinstance(out, np.ndarray) and arrays.is_foreign(ans):
+                # a NumPy tangent spread over Dask data: broadcast it in the graph, not
+                # into a NumPy array the size of the data
+                out = arrays.asarray_like(out, ans)
             out = np.broadcast_to(out, shape_of(ans))
         return out
 

@@ -25,8 +25,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import arrays
 from .primitive import Primitive
-from .trace import Tracer, bind
+from .trace import Tracer, bind, like_value
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -85,7 +86,7 @@ class Diagonal:
         """The batch as an array ``(size,) + inner``, traceable in ``diag``."""
         n = math.prod(self.inner)
         eye = np.eye(self.size, n, k=-self.offset, dtype=self.dtype).reshape(self.shape)
-        return eye * self.diag
+        return arrays.asarray_like(eye, like_value(self.diag)) * self.diag  # Dask/CuPy alike
 
     def rows_from(self, per_position: Any) -> Any:
         """A dense batch whose member ``b`` is ``per_position[b - offset]``
@@ -97,10 +98,11 @@ class Diagonal:
             return per_position
         rest = _shape(per_position)[1:]
         dtype = _dtype(per_position)
+        like = like_value(per_position)
         if hi <= lo:
-            return np.zeros((self.size,) + rest, dtype)
-        before = np.zeros((lo + self.offset,) + rest, dtype)
-        after = np.zeros((self.size - hi - self.offset,) + rest, dtype)
+            return arrays.zeros((self.size,) + rest, dtype, like)
+        before = arrays.zeros((lo + self.offset,) + rest, dtype, like)
+        after = arrays.zeros((self.size - hi - self.offset,) + rest, dtype, like)
         return np.concatenate([before, per_position[lo:hi], after], axis=0)
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from . import nan_check
+from .arrays import is_foreign, type_name
 from .frames import FPWarningsAtUserLine, user_frame
 from .ir import ShapedArray
 from .primitive import Primitive, registry
@@ -405,6 +406,12 @@ class Tracer:
             "its derivative. Use `xform.numpy` (import xform.numpy as np) for the "
             "operation, or `xform.stop_gradient` if the value really is a constant.")
 
+    def inner(self) -> Any:
+        """The value this tracer wraps (a primal, a stacked batch), or None when it has
+        none (abstract tracing). New arrays made for a tracer (zeros, bases) take that
+        value's array kind: see :func:`like_value`."""
+        return None
+
     def known_value(self) -> Any:
         """The value behind this tracer if the transform knows one (grad, jvp, an
         unbatched vmap value), else None (jit/make_jaxpr tracing, a batched value)."""
@@ -432,9 +439,20 @@ class Tracer:
     __str__ = __repr__
 
 
+def like_value(x: Any) -> Any:
+    """The array behind ``x`` through any tracers: what zeros, ones and bases made for
+    ``x`` are made like (NumPy, Dask, CuPy). None under abstract tracing."""
+    while isinstance(x, Tracer):
+        x = x.inner()
+    return x
+
+
 def format_value(value: Any) -> str:
     """A value for a tracer's repr, after a space or on lines of its own: NumPy's
-    printing, summarised when large."""
+    printing, summarised when large. Another library's array (Dask, CuPy) shows its type
+    and shape: printing its values would compute it or copy it to the host."""
+    if is_foreign(value):
+        return f" of type {type_name(value)} and shape {tuple(value.shape)}"
     text = np.array2string(np.asarray(value), threshold=40, edgeitems=3)
     return " " + text if "\n" not in text else "\n" + text
 
@@ -516,8 +534,10 @@ def add_any(a: Any, b: Any) -> Any:
 
 
 def to_numpy_value(x: Any) -> Any:
-    """A plain value as a NumPy array or NumPy scalar (Python scalars promoted)."""
-    if isinstance(x, (np.ndarray, np.generic, Tracer)):
+    """A plain value as a NumPy array or NumPy scalar (Python scalars promoted). An
+    array of another library (Dask, CuPy) is left as it is: its operations dispatch to
+    that library, and converting it would copy it to host memory."""
+    if isinstance(x, (np.ndarray, np.generic, Tracer)) or is_foreign(x):
         return x
     arr = np.asarray(x)
     return arr[()] if arr.ndim == 0 else arr

@@ -30,6 +30,9 @@ class BatchTracer(Tracer):
 
     __slots__ = ("val", "bdim")
 
+    def inner(self) -> Any:
+        return self.val
+
     def __init__(self, val: Any, bdim: int | None, trace: "BatchTrace") -> None:
         self._trace = trace
         self.val = val

@@ -20,6 +20,9 @@ class JVPTracer(Tracer):
 
     __slots__ = ("primal", "tangent")
 
+    def inner(self) -> Any:
+        return self.primal
+
     def __init__(self, primal: Any, tangent: Any, trace: "JVPTrace") -> None:
         self._trace = trace
         self.primal = primal

@@ -43,6 +43,9 @@ class TapeTracer(Tracer):
 
     __slots__ = ("val",)
 
+    def inner(self) -> Any:
+        return self.val
+
     def __init__(self, val: Any, trace: "TapeTrace") -> None:
         self._trace = trace.tag  # type: ignore[assignment]
         self.val = val

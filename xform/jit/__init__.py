@@ -26,6 +26,7 @@ from typing import (Any, Callable, Generic, Hashable, NamedTuple, ParamSpec, Seq
 import numpy as np
 
 from ..core import nan_check
+from ..core.arrays import foreign_of, is_foreign
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import (ConcretizationError, Tracer, call_without_gc, is_array_like,
@@ -115,21 +116,26 @@ class Lowered:
         self.out_tree = out_tree
         self.name = name
         self.backend = backend
-        self._generated: Generated | XlaCompiled | None = None
+        self._generated: dict[type | None, Generated | XlaCompiled] = {}
 
     def as_text(self, optimized: bool = True) -> str:
         """The IR, after the optimisation passes (or before, with ``optimized=False``)."""
         return str(self.optimized if optimized else self.jaxpr)
 
-    def compile(self) -> Generated | XlaCompiled:
+    def compile(self, like: Any = None) -> Generated | XlaCompiled:
         """Generate (once) the function that runs this signature: Python calling NumPy,
-        or with ``backend="xla"`` the lowered function under ``jax.jit``."""
-        if self._generated is None:
+        or with ``backend="xla"`` the lowered function under ``jax.jit``. With ``like``,
+        an array of another library (Dask, CuPy), the NumPy program's constants are made
+        arrays of that kind, once, so that they mix with its inputs."""
+        kind = None if like is None or self.backend == "xla" else type(like)
+        generated = self._generated.get(kind)
+        if generated is None:
             if self.backend == "xla":
-                self._generated = compile_xla(self.optimized)
+                generated = compile_xla(self.optimized)
             else:
-                self._generated = generate(self.optimized, _identifier(self.name))
-        return self._generated
+                generated = generate(self.optimized, _identifier(self.name), like)
+            self._generated[kind] = generated
+        return generated
 
     def python_source(self) -> str:
         """The source of the generated Python function (the IR, for ``backend="xla"``)."""
@@ -219,7 +225,9 @@ class Jitted(Generic[P, R]):
                 f"jit of `{self._name}`: static arguments must be hashable, got "
                 f"{[type(static[i]).__name__ for i in static]}; pass arrays as ordinary "
                 "(traced) arguments instead.") from None
-        return (treedef, tuple((np.shape(x), np.result_type(x)) for x in leaves), static_key)
+        # the array type too: Dask-in and NumPy-in calls compile separately
+        return (treedef, tuple((np.shape(x), np.result_type(x), is_foreign(x) and type(x))
+                               for x in leaves), static_key)
 
     def _check_leaves(self, values: list[Any], static: dict[int, Any], names: list[str],
                       dyn: list[Any], leaves: list[Any]) -> None:
@@ -333,7 +341,7 @@ class Jitted(Generic[P, R]):
                  call: Any, leaves: list[Any], treedef: Any
                  ) -> tuple[Lowered, Generated | XlaCompiled]:
         lowered = self._lower(values, static, names, call, leaves, treedef)
-        return lowered, lowered.compile()
+        return lowered, lowered.compile(foreign_of(leaves))
 
     def _call_finding_nans(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """With debug_nans on: a NaN in the outputs from NaN-free inputs re-runs the

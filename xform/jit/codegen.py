@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..core.arrays import asarray_like
 from ..core.emit import Bind
 from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var
 
@@ -36,7 +37,8 @@ class _Writer:
     """The source being written: namespace, lines, indentation and fresh names
     (the :class:`~xform.core.emit.Writer` that emitters receive as ``bind``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, like: Any = None) -> None:
+        self.like = like
         self.namespace: dict[str, Any] = {"_np": np}
         self.lines: list[str] = []
         self.depth = 1
@@ -165,13 +167,15 @@ def _array_source(lit: Literal, bind: Bind) -> str:
 CHUNK_EQUATIONS = 10_000
 
 
-def generate(closed: ClosedJaxpr, name: str = "jitted") -> Generated:
-    """Compile ``closed`` to a Python function of its inputs returning a tuple of outputs."""
+def generate(closed: ClosedJaxpr, name: str = "jitted", like: Any = None) -> Generated:
+    """Compile ``closed`` to a Python function of its inputs returning a tuple of outputs.
+    With ``like`` (an input of another array library) the constant arrays are converted
+    to its kind now, once, rather than mixed with its arrays on every call."""
     jaxpr = closed.jaxpr
-    writer = _Writer()
+    writer = _Writer(like)
     names: dict[Var, str] = {}
     for v, c in zip(jaxpr.constvars, closed.consts):
-        names[v] = writer(c)
+        names[v] = writer(asarray_like(c, like) if np.ndim(c) else c)
     args = []
     for i, v in enumerate(jaxpr.invars):
         names[v] = f"a{i}"

@@ -12,6 +12,7 @@ compose like any other.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any, Callable, Sequence, cast
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
                           zeros_like)
 from ..core.staging import JaxprTrace, trace_to_jaxpr
+from ..core.arrays import zeros
 from ..core.trace import CustomCall, Tracer, bind, bind_custom, current_trace, to_numpy_value
 from ..interpreters.batching import vmap_flat
 from ..interpreters.eval import eval_jaxpr
@@ -860,8 +862,11 @@ def _scan_emit(args: list[str], params: dict, bind: Bind) -> str:
     carry = [w.fresh() for _ in init]
     _assign(w, carry, init if n else [_as_array(w, a) for a in init])
     ys = [w.fresh() for _ in body_j.outvars[nc:]]
+    # the stacked outputs' buffers: of the array kind the program runs on
+    like = getattr(w, "like", None)
+    alloc = np.empty if like is None else functools.partial(zeros, like=like)
     for buf, v in zip(ys, body_j.outvars[nc:]):
-        w.line(f"{buf} = {w(np.empty)}({w((n,) + tuple(v.aval.shape))}, {w(v.aval.dtype)})")
+        w.line(f"{buf} = {w(alloc)}({w((n,) + tuple(v.aval.shape))}, {w(v.aval.dtype)})")
     x_names = [w.fresh() for _ in xs]
     body = w.block(body_j, consts + carry + x_names, [True] * nk + [False] * (nc + len(xs)))
     if n:

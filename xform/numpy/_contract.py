@@ -5,13 +5,14 @@ May import: the core and the family files up to ``_extra_elementwise`` (order: `
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..core import emit
-from ..core.rules import (Primitive, align_batched, batch_size, bind, defbilinear, move_to_front,
-                          shape_of, unbroadcast)
+from ..core.rules import (Primitive, align_batched, batch_size, bind, const_like, defbilinear, move_to_front,
+                          dtype_of, shape_of, unbroadcast)
 from ..core.structured import Diagonal
 from ._creation import asarray
 from ._elementwise import conj
@@ -89,7 +90,7 @@ def matmul(a: Any, b: Any) -> Any:
 
 # ------------------------------------------------------------------------ einsum
 def _einsum_impl(*operands: Any, subscripts: str) -> Any:
-    big = len(operands) > 2 or sum(np.size(o) for o in operands) > 4096
+    big = len(operands) > 2 or sum(math.prod(shape_of(o)) for o in operands) > 4096
     return np.einsum(subscripts, *operands, optimize=big)
 
 
@@ -236,7 +237,8 @@ def einsum(subscripts: Any, *operands: Any, optimize: Any = None) -> Any:
             if c in seen:
                 c2 = next(free)
                 n = shape_of(operands_l[k])[pos]
-                extra_ops.append(np.eye(n, dtype=np.result_type(operands_l[k])))
+                extra_ops.append(const_like(np.eye(n, dtype=dtype_of(operands_l[k])),
+                                            operands_l[k]))
                 extra_specs.append(c + c2)
                 c = c2
             seen[c] = True

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ..core import arrays
 from ..core.rules import dtype_of, holds_tracer, shape_of
-from ..core.trace import Tracer
+from ..core.trace import Tracer, like_value
 from ._elementwise import astype, power
 from ._shape import broadcast_to, contains_tracer, reshape, stack_nested
 
@@ -50,18 +51,14 @@ def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> 
         if ndmin > len(shape_of(out)):
             out = reshape(out, (1,) * (ndmin - len(shape_of(out))) + tuple(shape_of(out)))
         return out
+    if arrays.is_foreign(object) and ndmin <= len(shape_of(object)):
+        return object.astype(dtype) if dtype is not None else object.copy()
     return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin)
 
 
 def asarray(a: Any, dtype: Any = None) -> Any:
-    """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given).
-
-    Args:
-        a: an array, nested sequence or scalar.
-        dtype: the result dtype.
-
-    Returns:
-        ``a`` as an array (itself when it already is one).
+    """`numpy.asarray`; traced values pass through (cast if ``dtype`` is given), and a
+    Dask or CuPy array stays one.
 
     Args:
         a: an array, nested sequence or scalar.
@@ -74,14 +71,17 @@ def asarray(a: Any, dtype: Any = None) -> Any:
     >>> np.asarray([1.0, 2.0]).tolist()
     [1.0, 2.0]
     """
+    if arrays.is_foreign(a):  # a Dask or CuPy array stays one
+        return a if dtype is None or dtype_of(a) == np.dtype(dtype) else a.astype(dtype)
     if not contains_tracer(a):
         return np.asarray(a, dtype=dtype)
     out = stack_nested(a)
     return out if dtype is None else astype(out, dtype)
 
 
-def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.zeros_like` (a constant: no derivative flows through it).
+def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """`numpy.zeros_like` (a constant: no derivative flows through it), of the array
+    kind of ``a`` (a Dask or CuPy array gives one).
 
     Args:
         a: an array (traced or not): its shape and dtype are used.
@@ -89,17 +89,20 @@ def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
         shape: override the shape.
 
     Returns:
-        A NumPy array of zeros (a constant).
+        An array of zeros (a constant), of the kind of ``a``.
 
     >>> import xform, xform.numpy as np
     >>> np.zeros_like(np.ones(2)).tolist()
     [0.0, 0.0]
     """
-    return np.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+    if type(a) is np.ndarray:
+        return np.zeros(a.shape if shape is None else shape, dtype or a.dtype)
+    return arrays.zeros(shape_of(a) if shape is None else shape, dtype or dtype_of(a),
+                        like_value(a))
 
 
-def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.ones_like` (a constant).
+def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
+    """`numpy.ones_like` (a constant), of the array kind of ``a``.
 
     Args:
         a: an array (traced or not): its shape and dtype are used.
@@ -107,13 +110,16 @@ def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
         shape: override the shape.
 
     Returns:
-        A NumPy array of ones (a constant).
+        An array of ones (a constant), of the kind of ``a``.
 
     >>> import xform, xform.numpy as np
     >>> np.ones_like(np.zeros(2)).tolist()
     [1.0, 1.0]
     """
-    return np.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a))
+    if type(a) is np.ndarray:
+        return np.ones(a.shape if shape is None else shape, dtype or a.dtype)
+    return arrays.ones(shape_of(a) if shape is None else shape, dtype or dtype_of(a),
+                       like_value(a))
 
 
 def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
@@ -261,7 +267,9 @@ tri = _passthrough("tri")
 
 def copy(a: Any) -> Any:
     """`numpy.copy` (traced values are immutable, so they are returned as is)."""
-    return a if isinstance(a, Tracer) else np.array(a, copy=True)
+    if isinstance(a, Tracer):
+        return a
+    return a.copy() if arrays.is_foreign(a) else np.array(a, copy=True)
 
 
 def shape(a: Any) -> tuple[int, ...]:

@@ -22,7 +22,8 @@ from ..core.rules import (SEQUENCE_TYPES, Primitive, as_array_like, batch_broadc
                           defvjp, dtype_of, float_elementwise_shape, nondiff_op, real_only,
                           shape_of, unary_op)
 from ..core.structured import keep_scaling, keep_sums, keep_zero_preserving
-from ..core.trace import Tracer
+from ..core.arrays import as_operand, zeros
+from ..core.trace import Tracer, like_value
 from ..tree_util import tree_map
 
 # defined below; named here because derivatives refer to each other
@@ -528,7 +529,7 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None, *,
     return a
 
 
-convert_p = Primitive("convert_element_type", lambda x, dtype: np.asarray(x).astype(dtype))
+convert_p = Primitive("convert_element_type", lambda x, dtype: as_operand(x).astype(dtype))
 
 
 def _convert_transpose(ct: Any, ans: Any, x: Any, dtype: Any) -> Any:
@@ -543,7 +544,7 @@ deflinear(convert_p, _convert_transpose)
 convert_p.identities = algebra.pass_through()  # a cast to the dtype it has
 keep_zero_preserving(convert_p)
 convert_nondiff_p, _ = nondiff_op("convert_to_integer",
-                                  lambda x, dtype: np.asarray(x).astype(dtype))
+                                  lambda x, dtype: as_operand(x).astype(dtype))
 
 
 def astype(x: Any, dtype: Any) -> Any:
@@ -619,7 +620,7 @@ def imag(val: Any) -> Any:
     """
     if is_complex(val):
         return bind(imag_p, val)
-    return np.zeros(shape_of(val), dtype_of(val))
+    return zeros(shape_of(val), dtype_of(val), like_value(val))
 
 
 def conj(x: Any) -> Any:

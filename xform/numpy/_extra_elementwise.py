@@ -14,6 +14,7 @@ import numpy as np
 from ..core.lowering import jnp_call, same_code
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defrules, dtype_of,
                           unary_op)
+from ..core.arrays import as_operand, is_foreign
 from ..core.trace import Tracer
 from ._elementwise import (absolute, arctan2, astype, equal, greater, imag, is_complex, isinf,
                            isnan, less, logical_and, not_equal, power, real, where)
@@ -85,7 +86,8 @@ def _sinc_impl(x: Any, k: int, xp: Any = np) -> Any:
     if k == 0:
         return xp.sinc(x)
     out_dtype = np.sinc(np.zeros((), dtype_of(x))).dtype
-    x = xp.asarray(x, np.result_type(out_dtype, np.float64))
+    dt = np.result_type(out_dtype, np.float64)
+    x = x.astype(dt) if is_foreign(x) else xp.asarray(x, dt)  # a Dask/CuPy x stays one
     small = xp.abs(x) < 1.0
     xs = xp.where(small, x, 0.0)
     # Maclaurin series near 0: sinc(x) = sum_n (-1)^n (pi x)^2n / (2n+1)!

@@ -29,7 +29,9 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ..core.rules import Primitive, bind, deflinear, dtype_of, move_to_front, real_only, shape_of
+from ..core.arrays import zeros
+from ..core.trace import like_value
+from ..core.rules import Primitive, bind, const_like, deflinear, dtype_of, move_to_front, real_only, shape_of
 from ._creation import asarray
 from ._elementwise import astype, is_complex, real
 from ._shape import concatenate, roll
@@ -94,7 +96,7 @@ def _rfft_impl(x: Any, axes: Axes, norm: Norm) -> Any:
 
 def _rfft_transpose(ct: Any, ans: Any, x: Any, axes: Axes, norm: str) -> Any:
     n = shape_of(x)[axes[-1]]
-    y = ct * _pair_weights(n, axes[-1], len(shape_of(x)), True, dtype_of(ct))
+    y = ct * const_like(_pair_weights(n, axes[-1], len(shape_of(x)), True, dtype_of(ct)), ct)
     out = bind(irfft_p, y, axes=axes, n=n, norm=_SWAP_NORM[norm])
     return _reverse(out, axes)
 
@@ -112,7 +114,8 @@ def _irfft_impl(y: Any, axes: Axes, n: int, norm: Norm) -> Any:
 def _irfft_transpose(ct: Any, ans: Any, y: Any, axes: Axes, n: int, norm: str) -> Any:
     # the output is real, so only the real part of a cotangent pairs with it
     spec = bind(rfft_p, _reverse(real(ct), axes), axes=axes, norm=_SWAP_NORM[norm])
-    out = spec * _pair_weights(n, axes[-1], len(shape_of(y)), False, dtype_of(ct))
+    out = spec * const_like(_pair_weights(n, axes[-1], len(shape_of(y)), False, dtype_of(ct)),
+                            spec)
     return out if is_complex(y) else real(out)
 
 
@@ -167,7 +170,7 @@ def _fit(x: Any, axis: int, size: int) -> Any:
         return x[tuple(index)]
     pad = list(shape)
     pad[axis] = size - have
-    return concatenate([x, np.zeros(pad, dtype_of(x))], axis=axis)
+    return concatenate([x, zeros(pad, dtype_of(x), like_value(x))], axis=axis)
 
 
 def _axes_and_sizes(a: Any, s: Sequence[int] | None, axes: Sequence[int] | None,

@@ -17,8 +17,9 @@ import numpy as np
 from ..core.rules import (Primitive, batch_axis_param, batch_by_loop, batch_size, bind, defjvp,
                           deflinear, defvjp, dtype_of, move_to_front, nondiff_op, shape_of,
                           unbroadcast)
+from ..core.arrays import asarray_like, is_foreign, refuse_silent_fallback, unsupported, zeros
 from ..core.structured import Diagonal
-from ..core.trace import Tracer
+from ..core.trace import Tracer, like_value
 from ._elementwise import divide, maximum, minimum, multiply, where
 from ._reductions import prod
 from ._reductions import max as reduce_max
@@ -47,7 +48,7 @@ def split_index(idx: Any) -> tuple[tuple[Any, ...], list[Any]]:
         elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
             static.append(int(i))
         else:
-            arr = i if isinstance(i, Tracer) else np.asarray(i)
+            arr = i if isinstance(i, Tracer) or is_foreign(i) else np.asarray(i)
             dt = dtype_of(arr)
             if dt == np.bool_:
                 mask = arr._concrete("a boolean mask index") if isinstance(arr, Tracer) else arr
@@ -70,6 +71,8 @@ def build_index(static: tuple[Any, ...], arrays: Sequence[Any]) -> tuple[Any, ..
 
 # ------------------------------------------------------------------------ gather
 def _getitem_impl(x: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
+    if is_foreign(x):  # index arrays made by xform (NumPy) move to x's kind
+        return x[build_index(idx, [asarray_like(a, x) for a in arrays])]
     return np.asarray(x)[build_index(idx, arrays)]
 
 
@@ -84,7 +87,7 @@ def _emit_getitem(args: list[str], params: dict, bind: Any) -> str:
 getitem_p = Primitive("getitem", _getitem_impl)
 getitem_p.emit = _emit_getitem
 deflinear(getitem_p, lambda ct, ans, x, *arrays, idx: bind(
-    index_add_p, np.zeros(shape_of(x), dtype_of(ct)), ct, *arrays, idx=idx))
+    index_add_p, zeros(shape_of(x), dtype_of(ct), like_value(ct)), ct, *arrays, idx=idx))
 getitem_p.linear = True  # the index arrays are static data
 
 
@@ -158,6 +161,8 @@ def _scatter_add(out: np.ndarray, arrays: Sequence[Any], v: Any) -> None:
 
 
 def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
+    if is_foreign(x) or is_foreign(v):
+        return _index_add_other(x, v, arrays, idx)
     out = np.array(x, copy=True)
     index = build_index(idx, arrays)
     if (arrays and len(arrays) == out.ndim and all(s is ARRAY for s in idx)
@@ -171,8 +176,23 @@ def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
     return out
 
 
+def _index_add_other(x: Any, v: Any, arrays: Sequence[Any], idx: tuple[Any, ...]) -> Any:
+    """``x.at[idx].add(v)`` for Dask or CuPy operands: with basic indices a copy updated
+    in place (both libraries take ``__setitem__``); integer-array indices may repeat,
+    which needs an unbuffered scatter-add that Dask lacks, so they are refused."""
+    like = x if is_foreign(x) else v
+    if arrays:
+        raise unsupported("xform.numpy `x.at[i].add` with integer-array indices (also the "
+                          "gradient of fancy indexing)", like,
+                          "Index with slices, or compute the scattered part in NumPy")
+    out = (x if is_foreign(x) else asarray_like(np.asarray(x), like)).copy()
+    index = build_index(idx, arrays)
+    out[index] = out[index] + v
+    return out
+
+
 def _index_set_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
-    out = np.array(x, copy=True)
+    out = x.copy() if is_foreign(x) else np.array(x, copy=True)
     out[build_index(idx, arrays)] = v
     return out
 
@@ -186,7 +206,7 @@ index_add_p = Primitive("index_add", _index_add_impl)
 defjvp(index_add_p,
        lambda t, ans, x, v, *arrays, idx: t,
        lambda t, ans, x, v, *arrays, idx: bind(
-           index_add_p, np.zeros(shape_of(x), dtype_of(t)), t, *arrays, idx=idx))
+           index_add_p, zeros(shape_of(x), dtype_of(t), like_value(t)), t, *arrays, idx=idx))
 defvjp(index_add_p,
        lambda ct, ans, x, v, *arrays, idx: ct,
        lambda ct, ans, x, v, *arrays, idx: _gathered_ct(ct, v, arrays, idx))
@@ -195,7 +215,7 @@ index_set_p = Primitive("index_set", _index_set_impl)
 defjvp(index_set_p,
        lambda t, ans, x, v, *arrays, idx: bind(index_set_p, t, 0.0, *arrays, idx=idx),
        lambda t, ans, x, v, *arrays, idx: bind(
-           index_set_p, np.zeros(shape_of(x), dtype_of(t)), t, *arrays, idx=idx))
+           index_set_p, zeros(shape_of(x), dtype_of(t), like_value(t)), t, *arrays, idx=idx))
 defvjp(index_set_p,
        lambda ct, ans, x, v, *arrays, idx: bind(index_set_p, ct, 0.0, *arrays, idx=idx),
        lambda ct, ans, x, v, *arrays, idx: _gathered_ct(ct, v, arrays, idx))
@@ -334,6 +354,7 @@ def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any =
 
 argsort_p, _ = nondiff_op("argsort", lambda a, axis, kind=None: np.argsort(a, axis=axis,
                                                                           kind=kind))
+refuse_silent_fallback("xform.numpy.argsort", argsort_p)  # Dask has no argsort
 
 
 # ------------------------------------------------------------------------ batching

@@ -26,11 +26,12 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 import scipy.linalg
 
+from ..core.arrays import asarray_like, is_foreign, numpy_only, refuse_silent_fallback, zeros
 from ..core.ir import ShapedArray
 from ..core.lowering import same_code
 from ..core.rules import (Primitive, batch_size, bind, dtype_of, move_to_front, nondiff_op,
-                          shape_of, unbroadcast)
-from ..core.trace import Tracer, add_any
+                          shape_of, unbroadcast, const_like, zeros_like)
+from ..core.trace import Tracer, add_any, like_value
 from ..interpreters.vjp import vjp_flat
 from ._contract import matmul
 from ._creation import asarray
@@ -123,7 +124,7 @@ def trace(x: Any) -> Any:
 def diag_embed(v: Any) -> Any:
     """Diagonal matrices ``(..., n, n)`` with the vectors ``v`` on their diagonals."""
     n = shape_of(v)[-1]
-    return reshape(v, shape_of(v) + (1,)) * np.eye(n, dtype=bool)
+    return reshape(v, shape_of(v) + (1,)) * const_like(np.eye(n, dtype=bool), v)
 
 
 def _sym(t: Any, lower: bool) -> Any:
@@ -159,8 +160,7 @@ def _transpose_of_jvp(jvp_rule: Callable[..., Any], ct: Any, ans: Any, args: Seq
         out = jvp_rule(full, ans, args, params)
         return list(out) if isinstance(out, (list, tuple)) else [out]
 
-    _, pullback = vjp_flat(linear, [np.zeros(shape_of(args[i]), dtype_of(args[i]))
-                                    for i in which])
+    _, pullback = vjp_flat(linear, [zeros_like(args[i]) for i in which])
     pulled = pullback(list(ct) if isinstance(ct, (list, tuple)) else [ct])
     out: list[Any] = [None] * len(args)
     for i, c in zip(which, pulled):
@@ -174,7 +174,8 @@ def _gap_reciprocals(x: Any) -> Any:
     equal values off the diagonal give inf, as the derivatives they stand for do."""
     n = shape_of(x)[-1]
     gaps = reshape(x, shape_of(x)[:-1] + (1, n)) - reshape(x, shape_of(x) + (1,))
-    return ~np.eye(n, dtype=bool) / (gaps + np.eye(n, dtype=dtype_of(x)))
+    return (const_like(~np.eye(n, dtype=bool), x)
+            / (gaps + const_like(np.eye(n, dtype=dtype_of(x)), x)))
 
 
 def _col(v: Any) -> Any:
@@ -371,7 +372,8 @@ def _adjugate_impl(a: Any) -> Any:
                              np.conj(np.swapaxes(u, -1, -2)))
 
 
-adjugate_p = Primitive("adjugate", _adjugate_impl)
+adjugate_p = Primitive("adjugate", numpy_only(
+    "xform.numpy.linalg.det's derivative (the adjugate)", _adjugate_impl))
 
 
 def _adjugate_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
@@ -412,7 +414,8 @@ def _adjugate_tangent_impl(a: Any, h: Any, xp: Any = np) -> Any:
     return scale * (v @ d @ uh)
 
 
-adjugate_tangent_p = Primitive("adjugate_tangent", _adjugate_tangent_impl)
+adjugate_tangent_p = Primitive("adjugate_tangent", numpy_only(
+    "xform.numpy.linalg.det's second derivative (the adjugate's tangent)", _adjugate_tangent_impl))
 
 
 def _adjugate_tangent_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
@@ -513,7 +516,7 @@ def _slogdet_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params:
     sign = ans[0]
     dlog = trace(bind(solve_p, args[0], tangents[0]))
     if not is_complex(sign):
-        return [np.zeros(shape_of(sign), dtype_of(sign)), dlog]
+        return [zeros_like(sign), dlog]
     # the phase turns with the imaginary part of tr(A^-1 dA), the modulus with its real part
     return [1j * sign * imag(dlog), real(dlog)]
 
@@ -559,8 +562,26 @@ def slogdet(a: Any) -> SlogdetResult:
 
 # ============================================================================ triangular solve
 def _trisolve_impl(a: Any, b: Any, lower: bool, trans: int, unit_diagonal: bool) -> Any:
+    if is_foreign(a) or is_foreign(b):
+        return _trisolve_dispatched(a, b, lower, trans, unit_diagonal)
     return scipy.linalg.solve_triangular(a, b, trans=trans, lower=lower,
                                          unit_diagonal=unit_diagonal, check_finite=False)
+
+
+def _trisolve_dispatched(a: Any, b: Any, lower: bool, trans: int, unit_diagonal: bool) -> Any:
+    """The triangular solve for Dask or CuPy operands, which SciPy's would convert to
+    NumPy: the triangle made explicit, then `numpy.linalg.solve`, which both libraries
+    take over (an LU solve: O(n^3) instead of O(n^2), the same solution)."""
+    n = shape_of(a)[-1]
+    like = a if is_foreign(a) else b
+    keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
+    a = np.where(asarray_like(keep, like), a, 0.0)
+    if unit_diagonal:
+        a = np.where(asarray_like(np.eye(n, dtype=bool), like), 1.0, a)
+    if trans:
+        a = np.swapaxes(a, -1, -2)
+        a = np.conj(a) if trans == 2 else a
+    return np.linalg.solve(a, b)
 
 
 triangular_solve_p = Primitive("triangular_solve", _trisolve_impl)
@@ -622,7 +643,7 @@ cholesky_p = Primitive("cholesky", _cholesky_impl)
 def _phi(x: Any) -> Any:
     """The lower triangle with the diagonal halved."""
     n = shape_of(x)[-1]
-    return x * (np.tri(n, dtype=dtype_of(x)) - 0.5 * np.eye(n, dtype=dtype_of(x)))
+    return x * const_like(np.tri(n, dtype=dtype_of(x)) - 0.5 * np.eye(n, dtype=dtype_of(x)), x)
 
 
 def _cholesky_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
@@ -793,7 +814,7 @@ def _largest_entries(v: Any) -> Any:
     """A 0/1 mask of the largest-modulus entry of each column (ties have measure zero)."""
     n = shape_of(v)[-2]
     top = argmax(xabs(v), axis=-2)
-    return astype(equal(_col(np.arange(n)), _row(top)), np.finfo(dtype_of(v)).dtype)
+    return astype(equal(_col(const_like(np.arange(n), v)), _row(top)), np.finfo(dtype_of(v)).dtype)
 
 
 def _eig_gauge(v: Any, dv: Any) -> Any:
@@ -1100,7 +1121,7 @@ def _qr_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     r1 = getitem(r, (Ellipsis, slice(None, m)))
     if ct_r is None:
         return [concatenate([_qr_tall_vjp(q, r1, ct_q, None),
-                             np.zeros(shape_of(y), dtype_of(ct_q))], axis=-1)]
+                             zeros(shape_of(y), dtype_of(ct_q), like_value(ct_q))], axis=-1)]
     ct_r1 = getitem(ct_r, (Ellipsis, slice(None, m)))
     ct_r2 = getitem(ct_r, (Ellipsis, slice(m, None)))
     ct_q = add_any(ct_q, matmul(y, mT(ct_r2)))
@@ -1278,6 +1299,13 @@ matrix_rank_p, _ = nondiff_op(
     "matrix_rank", lambda a, tol, hermitian, rtol: np.linalg.matrix_rank(a, tol, hermitian,
                                                                           rtol=rtol))
 _batch_core(matrix_rank_p, (2,))
+
+# Dask's linalg has no determinant, eigendecomposition, pinv or rank: it would compute
+# the operand into NumPy (warning only); refuse instead
+# (and its cholesky, lstsq and svd take other arguments)
+for _prim in (det_p, slogdet_p, eigh_p, eigvalsh_p, eig_p, pinv_p, matrix_rank_p, cholesky_p,
+              lstsq_p, svdvals_p):
+    refuse_silent_fallback(f"xform.numpy.linalg.{_prim.name}", _prim)
 
 
 def matrix_rank(A: Any, tol: Any = None, hermitian: bool = False, *, rtol: Any = None) -> Any:

@@ -13,8 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.rules import dtype_of, shape_of
-from ..core.trace import Tracer
+from ..core.arrays import zeros
+from ..core.rules import const_like, dtype_of, shape_of
+from ..core.trace import Tracer, like_value
 from ._creation import asarray, full
 from ._elementwise import multiply, subtract, where
 from ._indexing import at, getitem, take
@@ -388,7 +389,7 @@ def diag(v: Any, k: int = 0) -> Any:
     if len(s) == 1:
         n = s[0] + builtins.abs(int(k))
         rows, cols = _diag_positions(n, n, int(k))
-        return at(np.zeros((n, n), dtype_of(v)))[rows, cols].set(v)
+        return at(zeros((n, n), dtype_of(v), like_value(v)))[rows, cols].set(v)
     if len(s) == 2:
         return diagonal(v, k)
     raise ValueError("Input must be 1- or 2-d.")
@@ -420,7 +421,7 @@ def tril(m: Any, k: int = 0) -> Any:
     [[1.0, 0.0], [1.0, 1.0]]
     """
     m = asarray(m)
-    return where(_tri_mask(m, k), m, np.zeros(1, dtype_of(m)))
+    return where(const_like(_tri_mask(m, k), m), m, np.zeros((), dtype_of(m))[()])
 
 
 def triu(m: Any, k: int = 0) -> Any:
@@ -438,7 +439,7 @@ def triu(m: Any, k: int = 0) -> Any:
     [[1.0, 1.0], [0.0, 1.0]]
     """
     m = asarray(m)
-    return where(_tri_mask(m, k - 1), np.zeros(1, dtype_of(m)), m)
+    return where(const_like(_tri_mask(m, k - 1), m), np.zeros((), dtype_of(m))[()], m)
 
 
 # ------------------------------------------------------------------------ products

@@ -13,7 +13,8 @@ from ..core import emit
 from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of)
-from ..core.trace import Tracer
+from ..core.arrays import is_foreign, ones
+from ..core.trace import Tracer, like_value
 from ._elementwise import abs_squared, astype, equal, sqrt
 from ._shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -43,6 +44,11 @@ def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
     shape = shape_of(x)
     if not keepdims and shape_of(ct) != ():  # a scalar broadcasts as it is
         ct = reshape(ct, keepdims_shape(shape, axis))
+    value = like_value(x)
+    if is_foreign(value) and tuple(shape_of(value)) == tuple(shape):  # (not a batch of x)
+        # a Dask x: spread ct over x's chunks (a broadcast would be one chunk the size
+        # of the data, rechunked, and shipped whole between workers)
+        return ct + np.zeros_like(value, dtype=dtype_of(ct))
     return broadcast_to(ct, shape)
 
 
@@ -293,7 +299,7 @@ def _prod_of_others(x: Any, axis: tuple[int, ...]) -> Any:
     moved_shape = shape_of(xt)
     lead = moved_shape[:len(kept)]
     xf = reshape(xt, lead + (-1,))
-    one = np.ones(lead + (1,), dtype_of(x))
+    one = ones(lead + (1,), dtype_of(x), like_value(x))
     left = concatenate([one, _prefix_prod(xf[..., :-1])], axis=-1)
     right = concatenate([one, _prefix_prod(xf[..., ::-1][..., :-1])], axis=-1)[..., ::-1]
     others = reshape(left * right, moved_shape)
@@ -357,7 +363,7 @@ def _linear_recurrence(a: Any, c: Any) -> Any:
 
 def _exclusive_prefix_prod(x: Any) -> Any:
     """``prod(x[..., :i])`` for each ``i`` along the last axis (1 for ``i = 0``)."""
-    one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    one = ones(shape_of(x)[:-1] + (1,), dtype_of(x), like_value(x))
     return concatenate([one, _prefix_prod(x[..., :-1])], axis=-1)
 
 
@@ -366,7 +372,7 @@ def _exclusive_prefix_prod(x: Any) -> Any:
 def _no_zeros(x: Any) -> bool:
     """A concrete ``x`` without zeros: the rules may then take the quicker quotient
     form ``ans_i / x_j`` (nothing records them, and no 0/0 can arise)."""
-    return not isinstance(x, Tracer) and bool(np.all(x != 0))
+    return not isinstance(x, Tracer) and not is_foreign(x) and bool(np.all(x != 0))
 
 
 def _cumprod_jvp(t: Any, ans: Any, x: Any, axis: int) -> Any:
@@ -381,7 +387,7 @@ def _cumprod_vjp(ct: Any, ans: Any, x: Any, axis: int) -> Any:
         return _flip(bind(cumsum_p, _flip(ct * ans, axis), axis=axis), axis) / x
     # the transposed recurrence runs backwards: g_j = ct_j + x_(j+1) g_(j+1)
     x, ct = moveaxis(x, axis, -1), moveaxis(ct, axis, -1)
-    one = np.ones(shape_of(x)[:-1] + (1,), dtype_of(x))
+    one = ones(shape_of(x)[:-1] + (1,), dtype_of(x), like_value(x))
     shifted = concatenate([one, x[..., :0:-1]], axis=-1)
     g = _linear_recurrence(shifted, ct[..., ::-1])[..., ::-1]
     return moveaxis(g * _exclusive_prefix_prod(x), -1, axis)

@@ -17,8 +17,9 @@ from ..core import algebra, emit
 from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
                           unbroadcast)
+from ..core.arrays import as_operand, is_foreign, zeros
 from ..core.structured import Diagonal
-from ..core.trace import Tracer
+from ..core.trace import Tracer, like_value
 
 
 def _resolve_shape(shape: Any, size: int) -> tuple[int, ...]:
@@ -160,7 +161,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
 def _broadcast_to_impl(x: Any, shape: tuple[int, ...]) -> Any:
     # filling a small array beats np.broadcast_to's Python overhead (~5 us); large
     # ones stay zero-copy views
-    if np.ndim(x) == 0 and math.prod(shape) <= 4096:
+    if np.ndim(x) == 0 and math.prod(shape) <= 4096 and not is_foreign(x):
         return np.full(shape, x, dtype=np.result_type(x))
     return np.broadcast_to(x, shape)
 
@@ -273,13 +274,13 @@ def stack_nested(x: Any) -> Any:
     """A (nested) sequence of arrays and traced values, stacked into one array."""
     if isinstance(x, (list, tuple)):
         return stack([stack_nested(e) for e in x])
-    return x if isinstance(x, Tracer) else np.asarray(x)
+    return x if isinstance(x, Tracer) else as_operand(x)
 
 
 def as_array(x: Any) -> Any:
     """`asarray` without a dtype: traced values as they are, sequences holding
     them stacked, anything else through `numpy.asarray`."""
-    return stack_nested(x) if contains_tracer(x) else np.asarray(x)
+    return stack_nested(x) if contains_tracer(x) else as_operand(x)
 
 
 # ------------------------------------------------------------------------ concatenate
@@ -291,7 +292,7 @@ concatenate_p = Primitive("concatenate", _concat_impl)
 
 
 def _concat_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-    parts = [t if t is not None else np.zeros(shape_of(a), dtype_of(ans))
+    parts = [t if t is not None else zeros(shape_of(a), dtype_of(ans), like_value(ans))
              for t, a in zip(tangents, args)]
     return bind(concatenate_p, *parts, axis=params["axis"])
 
@@ -406,7 +407,7 @@ def column_stack(tup: Sequence[Any]) -> Any:
 def _roll_impl(x: Any, shift: Any, axis: Any) -> Any:
     """``np.roll`` along one axis by two slice copies (``np.roll`` itself costs ~4x
     more on small arrays, and simulations call it thousands of times)."""
-    if isinstance(axis, tuple):
+    if isinstance(axis, tuple) or is_foreign(x):
         return np.roll(x, shift, axis)
     x = np.asarray(x)
     n = x.shape[axis]

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..core.rules import Primitive, align_batched, bind, defbilinear, dtype_of, shape_of
+from ..core.arrays import numpy_only
+from ..core.rules import Primitive, align_batched, bind, defbilinear, dtype_of, shape_of, zeros_like
 from ..core.trace import Tracer
 from ._creation import asarray
 from ._elementwise import (astype, conj, greater, is_complex, less, maximum, minimum, mod,
@@ -36,7 +37,7 @@ def _conv_impl(a: Any, v: Any) -> Any:
     return np.einsum("...ki,...i->...k", windows, v[..., ::-1])
 
 
-convolve_p = Primitive("convolve_full", _conv_impl)
+convolve_p = Primitive("convolve_full", numpy_only("xform.numpy.convolve", _conv_impl))
 
 
 def _flip_last(x: Any) -> Any:
@@ -143,7 +144,7 @@ def polyval(p: Any, x: Any) -> Any:
     """`numpy.polyval` by Horner's rule; differentiable in the coefficients and ``x``."""
     p = asarray(p)
     x = asarray(x)
-    y: Any = np.zeros(shape_of(x), dtype_of(x))
+    y: Any = zeros_like(x)
     for i in range(shape_of(p)[0]):
         y = y * x + p[i]
     return y

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.arrays import refuse_silent_fallback
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of,
                           move_to_front, shape_of)
 from ..core.trace import Tracer
@@ -82,6 +83,9 @@ def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = No
 
 argpartition_p = Primitive("argpartition", lambda a, kth, axis: np.argpartition(
     a, kth, axis=axis), nondiff=True)
+# Dask has no sort: it would compute the whole operand (so would median, quantile...)
+refuse_silent_fallback("xform.numpy.sort", sort_p)
+refuse_silent_fallback("xform.numpy.argpartition", argpartition_p)
 batch_axis_param(argpartition_p)
 
 

@@ -43,6 +43,7 @@ from ..numpy._shape import (broadcast_to as _broadcast_to, concatenate as _conca
 from ..tree_util import (tree_flatten as _tree_flatten, tree_map as _tree_map,
                          tree_unflatten as _tree_unflatten)
 from ..core.lowering import on_host as _on_host
+from ..core.arrays import numpy_only as _numpy_only
 
 _INT_MAX = 2 ** 31 - 1  # LSODA counts steps in a Fortran integer
 
@@ -122,7 +123,7 @@ def _odeint_shape(y0: Any, t: Any, *params: Any, nbatch: int, **kw: Any) -> _Sha
                        _dtype_of(y0))
 
 
-_odeint_p = _Primitive("odeint", _odeint_impl)
+_odeint_p = _Primitive("odeint", _numpy_only("xform.scipy.integrate.odeint", _odeint_impl))
 _odeint_p.abstract_eval = _odeint_shape
 
 

@@ -25,6 +25,7 @@ from ..core.ir import ShapedArray as _ShapedArray
 from ..core.rules import (Primitive as _Primitive, bind as _bind, dtype_of as _dtype_of,
                           shape_of as _shape_of, unbroadcast as _unbroadcast)
 from ..core.lowering import on_host as _on_host
+from ..core.arrays import numpy_only as _numpy_only
 from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..core.trace import add_any as _add_any
 from ..numpy._contract import matmul as _matmul
@@ -163,7 +164,7 @@ def cho_solve(c_and_lower: tuple[Any, bool], b: Any, overwrite_b: bool = False,
 
 
 # ---------------------------------------------------------------------------- expm
-_expm_p = _Primitive("expm", _sl.expm)
+_expm_p = _Primitive("expm", _numpy_only("xform.scipy.linalg.expm", _sl.expm))
 
 
 def _frechet(a: Any, e: Any) -> Any:
@@ -213,7 +214,8 @@ def expm(A: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- sylvester
-_sylvester_p = _Primitive("solve_sylvester", _sl.solve_sylvester)
+_sylvester_p = _Primitive(
+    "solve_sylvester", _numpy_only("xform.scipy.linalg.solve_sylvester", _sl.solve_sylvester))
 
 
 def _sylvester_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any],
@@ -268,7 +270,7 @@ def _sqrtm_impl(a: Any) -> Any:
     return _sl.sqrtm(a)
 
 
-_sqrtm_p = _Primitive("sqrtm", _sqrtm_impl)
+_sqrtm_p = _Primitive("sqrtm", _numpy_only("xform.scipy.linalg.sqrtm", _sqrtm_impl))
 
 
 def _real_root(x: Any, a: Any) -> None:
@@ -324,7 +326,8 @@ def _solve_banded_impl(ab: Any, b: Any, l: int, u: int) -> Any:
     return _sl.solve_banded((l, u), ab, b, check_finite=False)
 
 
-_solve_banded_p = _Primitive("solve_banded", _solve_banded_impl)
+_solve_banded_p = _Primitive(
+    "solve_banded", _numpy_only("xform.scipy.linalg.solve_banded", _solve_banded_impl))
 
 
 def _shift(z: Any, d: int, axis: int) -> Any:
@@ -439,7 +442,9 @@ def _lu_factor_impl(a: Any) -> list[Any]:
     return [lu, piv, _pivots_to_permutation(piv, np.shape(a)[-2])]
 
 
-_lu_factor_p = _Primitive("lu_factor", _lu_factor_impl, multiple_results=True)
+_lu_factor_p = _Primitive(
+    "lu_factor", _numpy_only("xform.scipy.linalg.lu_factor", _lu_factor_impl),
+    multiple_results=True)
 
 
 def _permutation_matrix(perm: Any, dtype: Any) -> Any:
@@ -526,7 +531,7 @@ def _lu_solve_impl(lu: Any, piv: Any, b: Any, trans: int) -> Any:
     return _sl.lu_solve((lu, piv), b, trans=trans, check_finite=False)
 
 
-_lu_solve_p = _Primitive("lu_solve", _lu_solve_impl)
+_lu_solve_p = _Primitive("lu_solve", _numpy_only("xform.scipy.linalg.lu_solve", _lu_solve_impl))
 
 
 def _lu_solve_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:

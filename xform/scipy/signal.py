@@ -16,6 +16,7 @@ from ..core.ir import ShapedArray as _ShapedArray
 from ..core.rules import (Primitive as _Primitive, bind as _bind, defbilinear as _defbilinear,
                           dtype_of as _dtype_of, move_to_front as _move_to_front,
                           shape_of as _shape_of)
+from ..core.arrays import numpy_only as _numpy_only
 from ..core.rules import accept_sequences_in as _accept_sequences_in
 from ..numpy._creation import asarray as _asarray
 from ..numpy._elementwise import conj as _conj
@@ -80,7 +81,7 @@ def _convolve_shape(a1: Any, a2: Any, mode: str, method: str, nbatch: int) -> _S
                        np.result_type(_dtype_of(a1), _dtype_of(a2)))
 
 
-_convolve_p = _Primitive("convolve", _convolve_impl)
+_convolve_p = _Primitive("convolve", _numpy_only("xform.scipy.signal.convolve", _convolve_impl))
 _convolve_p.abstract_eval = _convolve_shape
 
 

@@ -15,6 +15,7 @@ import scipy.special as sc
 from ...core.lowering import on_host, special_call
 from ...core.rules import (Primitive, batch_broadcasting, bind, defrules, dtype_of, numpy_op_doc, real_only,
                            unary_op)
+from ...core.arrays import as_operand, is_foreign
 from ...core.trace import Tracer
 from ...numpy import _elementwise as E
 
@@ -44,7 +45,7 @@ def _keep_dtype(f: Callable[..., Any], *floats: int) -> Callable[..., Any]:
     argument next to an integer order, and picks a float64 loop for a float32
     array next to a Python float."""
     def impl(*args: Any) -> Any:
-        return np.asarray(f(*args)).astype(float_dtype(*[args[i] for i in floats]), copy=False)
+        return as_operand(f(*args)).astype(float_dtype(*[args[i] for i in floats]), copy=False)
     return impl
 
 
@@ -138,8 +139,17 @@ def _rgamma_deriv(ans: Any, x: Any) -> Any:
 rgamma_p, rgamma = _unary("rgamma", sc.rgamma, _rgamma_deriv,
                           "`scipy.special.rgamma`: ``1 / gamma(x)``, an entire function: its "
                           "derivative is finite at the poles of gamma too.")
+def _polygamma_kernel(n: Any, x: Any) -> Any:
+    """SciPy's ``polygamma`` (a Python function that converts its operands to NumPy);
+    for other arrays its formula in SciPy's ufuncs, which they dispatch."""
+    if not (is_foreign(n) or is_foreign(x)):
+        return sc.polygamma(n, x)
+    higher = (-1.0) ** (n + 1) * sc.gamma(n + 1.0) * sc.zeta(n + 1, x)
+    return np.where(n == 0, sc.psi(x), higher)
+
+
 polygamma_p, polygamma = _binary(
-    "polygamma", _keep_dtype(sc.polygamma, 1), None,
+    "polygamma", _keep_dtype(_polygamma_kernel, 1), None,
     lambda ans, n, x: polygamma(n + 1, x),
     "`scipy.special.polygamma(n, x)`; differentiable in x (n is an integer order).")
 beta_p, beta = _binary(

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 import scipy.special as sc
 
+from ...core.arrays import as_operand, require_numpy
 from ...core.ir import ShapedArray
 from ...core.lowering import on_host
 from ...numpy import _elementwise as E
@@ -92,6 +93,7 @@ def _gamma_cfrac(a: Jet, x: np.ndarray) -> Jet:
 
 def gammainc_derivative(a: Any, x: Any, k: int, upper: bool = False) -> np.ndarray:
     """``d^k P(a, x) / da^k`` (``Q = 1 - P`` with ``upper``) for ``k >= 1``, in NumPy."""
+    require_numpy("the derivative of xform.scipy.special.gammainc in its order a", a, x)
     dtype = float_dtype(a, x)
     a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
     shape = a.shape
@@ -143,7 +145,7 @@ def _incomplete_gamma(name: str, upper: bool) -> Primitive:
 
     def impl(a: Any, x: Any, k: int) -> Any:
         if k == 0:
-            return np.asarray(kernel(a, x)).astype(float_dtype(a, x), copy=False)
+            return as_operand(kernel(a, x)).astype(float_dtype(a, x), copy=False)
         return gammainc_derivative(a, x, k, upper)
 
     prim = Primitive(name, impl)
@@ -200,6 +202,7 @@ def betainc_derivative(a: Any, b: Any, x: Any, i: int, j: int,
     """``d^(i+j) I_x(a, b) / da^i db^j`` (of ``1 - I`` with ``upper``) for
     ``i + j >= 1``, in NumPy."""
     dtype = float_dtype(a, b, x)
+    require_numpy("the derivative of xform.scipy.special.betainc in a or b", a, b, x)
     a, b, x = np.broadcast_arrays(*[np.asarray(v, np.float64) for v in (a, b, x)])
     shape = a.shape
     a, b, x = a.ravel(), b.ravel(), x.ravel()
@@ -253,7 +256,7 @@ def _incomplete_beta(name: str, upper: bool) -> Primitive:
 
     def impl(a: Any, b: Any, x: Any, i: int, j: int) -> Any:
         if i == 0 and j == 0:
-            return np.asarray(kernel(a, b, x)).astype(float_dtype(a, b, x), copy=False)
+            return as_operand(kernel(a, b, x)).astype(float_dtype(a, b, x), copy=False)
         return betainc_derivative(a, b, x, i, j, upper)
 
     prim = Primitive(name, impl)
@@ -317,7 +320,7 @@ def _stdtr_ddf(ans: Any, df: Any, t: Any) -> Any:
     return E.where(zero, at_zero, shape_part + limit_part)
 
 
-stdtr_p = Primitive("stdtr", lambda df, t: np.asarray(sc.stdtr(df, t)).astype(
+stdtr_p = Primitive("stdtr", lambda df, t: as_operand(sc.stdtr(df, t)).astype(
     float_dtype(df, t), copy=False))
 stdtr_p.abstract_eval = _broadcast_shape_rule
 _defrules(stdtr_p, (_stdtr_ddf, lambda ans, df, t: _t_density(df, t)))
@@ -338,7 +341,7 @@ def _inverse(name: str, kernel: Callable[..., Any], n_params: int,
     sign = -1.0 if upper else 1.0
 
     def impl(*args: Any) -> Any:
-        return np.asarray(kernel(*args)).astype(float_dtype(*args), copy=False)
+        return as_operand(kernel(*args)).astype(float_dtype(*args), copy=False)
 
     prim = Primitive(name, impl)
     prim.abstract_eval = _broadcast_shape_rule

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.special as sc
 
 from ...core.rules import Primitive, align_batched, bind, real_only, shape_of, unbroadcast
+from ...core.arrays import is_foreign
 from ...numpy import _elementwise as E
 from ...numpy._creation import asarray
 from ...numpy._elementwise import stop_gradient
@@ -36,6 +37,8 @@ def _lse_unweighted(a: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> Any
 
 
 def _lse_impl(a: Any, *b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    if is_foreign(a) or (b and is_foreign(b[0])):
+        return _lse_dispatched(a, b[0] if b else None, axis, keepdims)
     if (not b and type(a) is np.ndarray and a.size and a.dtype.kind == "f"
             and a.dtype.itemsize >= 4):
         return np.asarray(_lse_unweighted(a, axis, keepdims)).astype(a.dtype, copy=False)
@@ -43,6 +46,19 @@ def _lse_impl(a: Any, *b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
         out, _ = sc.logsumexp(a, axis=axis, b=b[0] if b else None, keepdims=keepdims,
                               return_sign=True)
     return np.asarray(out).astype(float_dtype(a, *b), copy=False)
+
+
+def _lse_dispatched(a: Any, b: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
+    """The shifted formula ``m + log|sum(b exp(a - m))|`` in NumPy functions, which a
+    Dask or CuPy operand takes over (SciPy's own would convert it to NumPy)."""
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    e = np.exp(a - m)
+    s = np.sum(e if b is None else b * e, axis=axis, keepdims=True)
+    out = np.log(np.abs(s)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=axis)
+    return out.astype(float_dtype(a, *([] if b is None else [b])))
 
 
 logsumexp_p = Primitive("logsumexp", _lse_impl)
