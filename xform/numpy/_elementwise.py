@@ -55,7 +55,10 @@ sinh_p, sinh = unary_op("sinh", np.sinh, lambda ans, x: cosh(x))
 cosh_p, cosh = unary_op("cosh", np.cosh, lambda ans, x: sinh(x))
 tanh_p, tanh = unary_op("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
 arcsinh_p, arcsinh = unary_op("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
-arccosh_p, arccosh = unary_op("arccosh", np.arccosh, lambda ans, x: 1.0 / sqrt(x * x - 1.0))
+# sqrt(x - 1) sqrt(x + 1), not sqrt(x^2 - 1): the two differ in sign for complex x with
+# Re(x) < 0, and NumPy's principal arccosh follows the product
+arccosh_p, arccosh = unary_op("arccosh", np.arccosh,
+                              lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
 arctanh_p, arctanh = unary_op("arctanh", np.arctanh, lambda ans, x: 1.0 / (1.0 - x * x))
 abs_p, absolute = unary_op("absolute", np.absolute, lambda ans, x: sign(x))
 deg2rad_p, deg2rad = unary_op("deg2rad", np.deg2rad, lambda ans, x: np.pi / 180.0)
