@@ -321,6 +321,12 @@ METHOD_CASES = [
     case("astype-float32", lambda m, x: x.astype(onp.float32).astype(onp.float64) * x, X45,
          **F32_FD),
     case("ravel", lambda m, x: x.ravel(), X234),
+    # Fortran order (it raised NotImplementedError; autograd and JAX code ravels in 'F')
+    case("ravel-fortran", lambda m, x: x.ravel("F"), X234),
+    case("flatten-fortran", lambda m, x: x.flatten(order="F"), X234),
+    case("reshape-fortran", lambda m, x: x.reshape((4, 6), order="F"), X234),
+    case("reshape-fortran-function", lambda m, x: m.reshape(x, (5, -1), order="F"), X45),
+    case("reshape-fortran-to-3d", lambda m, x: m.reshape(x, (2, 5, 2), order="F"), X45),
     case("flatten", lambda m, x: x.flatten(), X234),
     case("transpose", lambda m, x: x.transpose(), X234),
     case("transpose-varargs", lambda m, x: x.transpose(1, 0, 2), X234),

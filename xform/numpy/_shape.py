@@ -34,18 +34,28 @@ reshape_p.fuse = algebra.keep_outer  # a reshape of a reshape is the last one
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
-    """`numpy.reshape` (C order)."""
-    if order != "C":
-        raise NotImplementedError("xform.numpy.reshape supports only order='C'")
+    """`numpy.reshape`, in C order or Fortran order (``order="F"``: the reversed axes
+    reshaped in C order, reversed back).
+
+    >>> import numpy as onp
+    >>> reshape(onp.arange(6.0).reshape(2, 3), (3, 2), order="F").tolist()
+    [[0.0, 4.0], [3.0, 2.0], [1.0, 5.0]]
+    """
+    if order not in ("C", "F"):
+        raise NotImplementedError(
+            f"xform.numpy.reshape: order={order!r} is not supported (traced arrays have no "
+            "memory layout); pass order='C' or order='F'")
     old = shape_of(a)
     new = _resolve_shape(shape, math.prod(old))
+    if order == "F" and (len(old) > 1 or len(new) > 1):
+        return transpose(reshape(transpose(a), new[::-1]))
     if new == old:
         return a
     return bind(reshape_p, a, shape=new)
 
 
 def ravel(a: Any, order: str = "C") -> Any:
-    """`numpy.ravel`."""
+    """`numpy.ravel`, in C or Fortran order."""
     return reshape(a, (-1,), order)
 
 
