@@ -165,6 +165,15 @@ def test_complex_holomorphic_grad_jacobians_and_vjp():
     same(xform.vjp(g(np), Z)[1](ct), jax.vjp(g(jnp), Z)[1](ct))
     t = onp.array([1.0j, 0.5, 0.2 - 0.3j])
     same(xform.jvp(g(np), (Z,), (t,)), jax.jvp(g(jnp), (Z,), (t,)))
+    same(xform.hessian(f(np), holomorphic=True)(z), jax.hessian(f(jnp), holomorphic=True)(z))
+    # a complex-valued function of real inputs: forward mode has the whole Jacobian, and
+    # reverse mode refuses it (it would drop the imaginary part), as JAX does
+    r = lambda ns: (lambda x: ns.exp(1j * x) * x)
+    x = onp.array([0.3, -1.1])
+    same(xform.jacfwd(r(np))(x), jax.jacfwd(r(jnp))(x))
+    for rev in (xform.jacrev, jax.jacrev):
+        with pytest.raises(TypeError, match="real-valued outputs"):
+            rev(r(np) if rev is xform.jacrev else r(jnp))(x)
     # a C -> R function through vjp with a real cotangent
     h = lambda ns: (lambda z: ns.abs(z) ** 2)
     same(xform.vjp(h(np), Z)[1](onp.ones(3)), jax.vjp(h(jnp), Z)[1](jnp.ones(3)))
@@ -204,7 +213,7 @@ def test_custom_jvp_log1pexp_is_stable():
         # (the tutorial's 100.0 overflows exp in float32; 1000.0 does in float64)
         assert onp.isnan(xform.grad(naive(np))(1000.0))
         assert onp.isnan(jax.grad(naive(jnp))(1000.0))
-    assert xform.grad(log1pexp)(1000.0) == 1.0
+        assert xform.grad(log1pexp)(1000.0) == 1.0   # (the primal is inf, as in the tutorial)
     assert xform.jit(xform.grad(log1pexp))(3.0) == pytest.approx(1 / (1 + onp.exp(-3.0)), 1e-14)
     xs = onp.arange(3.0)
     onp.testing.assert_allclose(xform.vmap(xform.jit(xform.grad(log1pexp)))(xs),

@@ -220,6 +220,22 @@ def jacfwd(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     return jac
 
 
+def _check_jacrev_outputs(fun: Fun, out_leaves: Sequence[Any], holomorphic: bool) -> None:
+    """Reverse mode pulls back real cotangents unless the function is holomorphic: a
+    complex output of a non-holomorphic function would lose its imaginary part."""
+    for x in out_leaves:
+        kind = dtype_of(x).kind
+        if kind == "c" and not holomorphic:
+            raise TypeError(
+                f"jacrev of `{_fun_name(fun)}` requires real-valued outputs, got "
+                f"{dtype_of(x)}: its imaginary part would be lost. For a holomorphic "
+                "function pass holomorphic=True; otherwise use jacfwd (real inputs, complex "
+                "outputs) or differentiate np.real(...) and np.imag(...) separately.")
+        if holomorphic and kind != "c":
+            raise TypeError(f"jacrev of `{_fun_name(fun)}` with holomorphic=True requires "
+                            f"complex-valued outputs, got {dtype_of(x)}.")
+
+
 def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
     """Jacobian by reverse mode: one recorded forward pass, then one batched VJP over
@@ -242,6 +258,7 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
         n_out = trees["out"].num_leaves
         out_leaves = outs[:n_out]
         n_aux = len(outs) - n_out
+        _check_jacrev_outputs(fun, out_leaves, holomorphic)
 
         def pull(ct_flat: Any) -> list[Any]:
             cts = [to_numpy_value(c) for c in _split_flat(ct_flat, out_leaves)]
@@ -260,7 +277,7 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
              has_aux: bool = False, chunk_size: int | None = None) -> Fun:
     """The Jacobian, by ``mode`` "fwd", "rev" or "auto" (forward when the inputs are
-    fewer than the outputs, reverse otherwise)."""
+    fewer than the outputs or an output is complex, reverse otherwise)."""
     if mode not in ("auto", "fwd", "rev"):
         raise ValueError(f"jacobian: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
 
@@ -274,8 +291,11 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
             if has_aux:
                 out = out[0]
             n_in = sum(math.prod(shape_of(x)) for x in leaves)
-            n_out = sum(math.prod(shape_of(x)) for x in tree_flatten(out)[0])
-            chosen = "fwd" if n_in < n_out else "rev"
+            out_leaves = tree_flatten(out)[0]
+            n_out = sum(math.prod(shape_of(x)) for x in out_leaves)
+            # complex outputs of real inputs: only forward mode keeps the imaginary part
+            complex_out = any(dtype_of(x).kind == "c" for x in out_leaves)
+            chosen = "fwd" if n_in < n_out or complex_out else "rev"
         transform = jacfwd if chosen == "fwd" else jacrev
         return transform(fun, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args, **kwargs)
 
@@ -283,16 +303,19 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
 
 
 def hessian(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-            chunk_size: int | None = None) -> Fun:
+            holomorphic: bool = False, chunk_size: int | None = None) -> Fun:
     """The Hessian as forward-over-reverse: ``jacfwd(jacrev(fun))``. Keyword arguments
-    are passed through to ``fun``, not differentiated.
+    are passed through to ``fun``, not differentiated. ``holomorphic=True``: the complex
+    second derivative of a holomorphic function of complex inputs.
 
     >>> import xform, xform.numpy as np
     >>> xform.hessian(lambda x, k=1.0: k * np.sum(x ** 3))(np.ones(2), k=2.0).tolist()
     [[12.0, 0.0], [0.0, 12.0]]
+    >>> complex(xform.hessian(lambda z: z ** 3, holomorphic=True)(1.0 + 1.0j))
+    (6+6j)
     """
-    hess = jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux,
-                  chunk_size=chunk_size)
+    hess = jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic, chunk_size=chunk_size)
 
     @functools.wraps(fun)
     def hessian_f(*args: Any, **kwargs: Any) -> Any:
