@@ -346,6 +346,20 @@ def test_ndarray_methods(f, args, tol):
     check_against_numpy(f, args, **tol)
 
 
+def test_astype_takes_numpys_copy_keyword():
+    """``x.astype(dtype, copy=False)`` raised TypeError on a tracer (no such keyword);
+    and ``np.astype(a, a.dtype)`` returned ``a`` itself, where NumPy copies."""
+    x = onp.array([0.3, -1.2])
+    for copy in (True, False):
+        g = xform.grad(lambda v: np.sum(v.astype(onp.float64, copy=copy) ** 2))(x)
+        onp.testing.assert_allclose(g, 2 * x)
+        g = xform.jit(xform.grad(lambda v: np.sum(np.astype(v, onp.float32, copy=copy) * v)))(x)
+        onp.testing.assert_allclose(g, 2 * x.astype(onp.float32), rtol=1e-6)
+    same = np.astype(x, onp.float64)
+    assert same is not x and onp.array_equal(same, x)
+    assert np.astype(x, onp.float64, copy=False) is x
+
+
 def test_astype_float32_under_grad_keeps_input_dtype():
     g = xform.grad(lambda x: np.sum(x.astype(onp.float32) ** 2))(onp.array([1.0, 2.0]))
     assert g.dtype == onp.float64
