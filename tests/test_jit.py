@@ -293,3 +293,35 @@ def test_jit_uses_the_facts_a_new_primitive_declares():
     assert [e.prim.name for e in lowered.optimized.eqns] == ["times"]
     assert "(a0 * a1)" in lowered.python_source()
     onp.testing.assert_allclose(xform.jit(f)(x, s), x * s)
+
+
+def test_jit_passes_keyword_only_and_var_keyword_arguments_by_name():
+    """Keywords are bound to parameters for the cache key and passed back by name (they
+    were passed positionally, so a keyword-only parameter failed)."""
+    f = xform.jit(lambda x, *, k=2.0: x * k)
+    assert f(1.0, k=3.0) == 3.0 and f(1.0) == 2.0
+    assert xform.jit(lambda x, **kw: x * kw["a"])(1.0, a=4.0) == 4.0
+    assert xform.jit(lambda *xs, s=1.0: sum(xs) * s)(1.0, 2.0, s=3.0) == 9.0
+    assert xform.jit(lambda x, *, n: x ** n, static_argnames="n")(2.0, n=3) == 8.0
+    assert xform.grad(xform.jit(lambda x, *, k=2.0: x * k))(1.0, k=3.0) == 3.0
+    assert f.lower(1.0, k=3.0).as_text().count("multiply") == 1
+
+
+def test_jit_decorates_methods():
+    import functools
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        @functools.partial(xform.jit, static_argnums=0)
+        def scaled(self, x):
+            return x * self.w
+
+        @xform.jit
+        def unmarked(self, x):
+            return x
+
+    assert Model(2.0).scaled(3.0) == 6.0 and Model(5.0).scaled(3.0) == 15.0
+    with pytest.raises(TypeError, match="argument 'self'"):
+        Model(1.0).unmarked(3.0)

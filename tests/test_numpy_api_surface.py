@@ -488,3 +488,20 @@ def test_every_public_function_reads_nested_lists_of_traced_values() -> None:
     assert not no_call, f"give these a sample call or a reason: {no_call}"
     assert not failed, "\n".join(failed)
     assert len(swept) > 200
+
+
+def test_unique_values_keep_the_derivative() -> None:
+    """The unique values are gathered from the traced input (first occurrences); they
+    used to be concretized, so their gradient was a silent zero."""
+    x = onp.array([3.0, 1.0, 3.0, 2.0])
+    g = xform.grad(lambda x: np.sum(np.unique(x) ** 2))(x)
+    onp.testing.assert_array_equal(g, [6.0, 2.0, 0.0, 4.0])
+    values, index, inverse, counts = np.unique(x, return_index=True, return_inverse=True,
+                                               return_counts=True)
+    for got, want in zip((values, index, inverse, counts),
+                         onp.unique(x, return_index=True, return_inverse=True,
+                                    return_counts=True)):
+        onp.testing.assert_array_equal(got, want)
+    rows = onp.array([[1.0, 2.0], [1.0, 2.0], [0.0, 5.0]])
+    g = xform.grad(lambda a: np.sum(np.unique(a, axis=0) * onp.array([[1.0, 10.0]])))(rows)
+    onp.testing.assert_array_equal(g, [[1.0, 10.0], [0.0, 0.0], [1.0, 10.0]])

@@ -171,6 +171,37 @@ def test_gamma_gradient_is_the_implicit_reparameterisation() -> None:
                                 xform.grad(lambda a: R.gamma(key, a).sum())(a), rtol=1e-12)
 
 
+def test_loggamma_beta_dirichlet_differentiate_in_their_parameters() -> None:
+    """loggamma's derivative is gamma's implicit reparameterisation in log space; beta and
+    dirichlet, built on it, differentiate through it (they refused before)."""
+    key, a = R.PRNGKey(6), onp.array([0.05, 0.4, 1.5, 6.0])
+    log_x = R.loggamma(key, a)
+    g = xform.jacfwd(lambda a: R.loggamma(key, a))(a).diagonal()
+    u, eps = sc.gammainc(a, onp.exp(log_x)), 1e-7
+    fd = (onp.log(sc.gammaincinv(a + eps, u)) - onp.log(sc.gammaincinv(a - eps, u))) / (2 * eps)
+    onp.testing.assert_allclose(g, fd, rtol=1e-5)
+    # beta(a, b) = Ga / (Ga + Gb), each gamma held at its quantile while a and b move
+    b = 3.0
+    key_a, key_b = R.split(key)[0], R.split(key)[1]
+    xa, xb = onp.exp(R.loggamma(key_a, 2.0, (3,))), onp.exp(R.loggamma(key_b, b, (3,)))
+    ua, ub = sc.gammainc(2.0, xa), sc.gammainc(b, xb)
+
+    def beta_at(a: float, b: float) -> onp.ndarray:
+        ga, gb = sc.gammaincinv(a, ua), sc.gammaincinv(b, ub)
+        return ga / (ga + gb)
+
+    onp.testing.assert_allclose(R.beta(key, 2.0, b, (3,)), beta_at(2.0, b), rtol=1e-12)
+    for argnum, numerical in ((0, (beta_at(2.0 + eps, b) - beta_at(2.0 - eps, b)) / (2 * eps)),
+                              (1, (beta_at(2.0, b + eps) - beta_at(2.0, b - eps)) / (2 * eps))):
+        got = xform.jacfwd(lambda a, b: R.beta(key, a, b, (3,)), argnums=argnum)(2.0, b)
+        onp.testing.assert_allclose(got, numerical, rtol=1e-5)
+    alpha = onp.array([1.0, 2.0, 3.0])
+    jac = xform.jacrev(lambda al: R.dirichlet(key, al))(alpha)
+    onp.testing.assert_allclose(jac.sum(axis=0), 0.0, atol=1e-12)  # stays on the simplex
+    onp.testing.assert_allclose(jac, xform.jacfwd(lambda al: R.dirichlet(key, al))(alpha),
+                                rtol=1e-12)
+
+
 def test_sample_statistics() -> None:
     key = R.PRNGKey(11)
     n = 20000

@@ -230,13 +230,9 @@ def run_traced(trace: Trace, fun: Any, args: Sequence[Any]) -> Any:
     """``fun(*args)`` with ``trace`` current. When it returns (or raises) the trace is
     over: its tracers still held anywhere count as leaked from then on. Interrupt-safe
     in the way of :func:`call_under`."""
-    ctx = _ctx
-    prev = ctx.trace
     try:
-        ctx.trace = trace
-        return fun(*args)
+        return call_under(trace, fun, *args)
     finally:
-        ctx.trace = prev
         trace.alive = False
 
 

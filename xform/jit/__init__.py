@@ -14,6 +14,7 @@ import collections
 import functools
 import inspect
 import os
+import types
 from typing import Any, Callable, Hashable, NamedTuple, Sequence
 
 import numpy as np
@@ -136,25 +137,40 @@ class Jitted:
         self._fast_key_of: dict[Hashable, Hashable] = {}
         self._fast_ok = not self.static_argnums and not self.static_argnames
 
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        """``@jit`` on a method: ``obj.f(x)`` calls the jitted function with ``obj``
+        first (mark it static, ``jit(f, static_argnums=0)``, unless it is a pytree)."""
+        return self if instance is None else types.MethodType(self, instance)
+
     # -- argument handling
     def _split(self, args: tuple[Any, ...], kwargs: dict[str, Any]
-               ) -> tuple[list[Any], dict[int, Any], list[str]]:
-        """Positional arguments, the static ones by position, and all names."""
+               ) -> tuple[list[Any], dict[int, Any], list[str], Callable[[list[Any]], Any]]:
+        """The arguments as one list of values (keywords bound to their parameters), the
+        static ones by position, their names, and how to call ``fun`` with such a list."""
         names: list[str] = []
         if kwargs or self.static_argnames:
             if self._signature is None:
                 raise TypeError(f"jit: cannot bind keyword arguments of {self.fun!r}")
-            bound = self._signature.bind(*args, **kwargs)
+            signature = self._signature
+            bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             names = list(bound.arguments)
             values = list(bound.arguments.values())
+
+            def call(full: list[Any]) -> Any:
+                # keyword-only parameters and **kwargs go back by name
+                again = inspect.BoundArguments(signature, collections.OrderedDict(zip(names, full)))
+                return self.fun(*again.args, **again.kwargs)
         else:
             values = list(args)
             if self._signature is not None:
                 names = list(self._signature.parameters)[:len(values)]
+
+            def call(full: list[Any]) -> Any:
+                return self.fun(*full)
         static_pos = {i % max(len(values), 1) for i in self.static_argnums}
         static_pos |= {names.index(n) for n in self.static_argnames if n in names}
-        return values, {i: values[i] for i in sorted(static_pos)}, names
+        return values, {i: values[i] for i in sorted(static_pos)}, names, call
 
     def _key(self, treedef: Any, leaves: Sequence[Any], static: dict[int, Any]) -> Hashable:
         try:
@@ -182,20 +198,21 @@ class Jitted:
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """Trace and optimise for these arguments' signature (without running)."""
-        values, static, names = self._split(args, kwargs)
+        values, static, names, call = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
         self._check_leaves(values, static, names, dyn, leaves)
-        return self._lower(values, static, names, [to_numpy_value(x) for x in leaves], treedef)
+        return self._lower(values, static, names, call, [to_numpy_value(x) for x in leaves],
+                           treedef)
 
     def _lower(self, values: list[Any], static: dict[int, Any], names: list[str],
-               leaves: list[Any], treedef: Any) -> Lowered:
+               call: Callable[[list[Any]], Any], leaves: list[Any], treedef: Any) -> Lowered:
         out_tree: list[Any] = []
 
         def flat_fun(*flat: Any) -> list[Any]:
             it = iter(tree_unflatten(treedef, list(flat)))
             full = [static[i] if i in static else next(it) for i in range(len(values))]
-            out_leaves, tree = tree_flatten(self.fun(*full))
+            out_leaves, tree = tree_flatten(call(full))
             out_tree.append(tree)
             return out_leaves
 
@@ -231,18 +248,18 @@ class Jitted:
         return self._call(args, kwargs)
 
     def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        values, static, names = self._split(args, kwargs)
+        values, static, names, call = self._split(args, kwargs)
         dyn = [v for i, v in enumerate(values) if i not in static]
         leaves, treedef = tree_flatten(dyn)
         if any(isinstance(x, Tracer) for x in leaves):
             # inside another transform: run the body, which that transform traces
-            return self.fun(*values)
+            return call(values)
         self._check_leaves(values, static, names, dyn, leaves)
         leaves = [to_numpy_value(x) for x in leaves]
         key = self._key(treedef, leaves, static)
         entry = self._cache.get(key)
         if entry is None:
-            lowered = self._lower(values, static, names, leaves, treedef)
+            lowered = self._lower(values, static, names, call, leaves, treedef)
             self._traces += 1
             entry = self._cache[key] = (lowered, lowered.compile())
             while len(self._cache) > self.cache_size:

@@ -95,10 +95,11 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: 
 
 
 def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
-             copy: bool = True) -> list[Any]:
-    """`numpy.meshgrid` (works with traced coordinate vectors)."""
+             copy: bool = True) -> tuple[Any, ...]:
+    """`numpy.meshgrid` (works with traced coordinate vectors; a tuple, as NumPy 2
+    returns)."""
     if not any(isinstance(x, Tracer) for x in xi):
-        return list(np.meshgrid(*xi, indexing=indexing,  # type: ignore[call-overload]
+        return tuple(np.meshgrid(*xi, indexing=indexing,  # type: ignore[call-overload]
                                 sparse=sparse, copy=copy))
     n = len(xi)
     vecs = [reshape(asarray(x), (-1,)) for x in xi]
@@ -114,7 +115,7 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
         shape[pos] = shape_of(v)[0]
         r = reshape(v, shape)
         out.append(r if sparse else broadcast_to(r, sizes))
-    return out
+    return tuple(out)
 
 
 def _passthrough(name: str) -> Any:

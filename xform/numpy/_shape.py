@@ -120,10 +120,10 @@ def broadcast_to(array: Any, shape: Any) -> Any:
     return bind(broadcast_to_p, array, shape=shape)
 
 
-def broadcast_arrays(*args: Any) -> list[Any]:
-    """`numpy.broadcast_arrays`."""
+def broadcast_arrays(*args: Any) -> tuple[Any, ...]:
+    """`numpy.broadcast_arrays` (a tuple, as NumPy 2 returns)."""
     shape = np.broadcast_shapes(*[shape_of(a) for a in args])
-    return [broadcast_to(a, shape) for a in args]
+    return tuple(broadcast_to(a, shape) for a in args)
 
 
 def expand_dims(a: Any, axis: Any) -> Any:

@@ -124,13 +124,32 @@ def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
 def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
            return_counts: bool = False, axis: int | None = None, *, equal_nan: bool = True,
            **kwargs: Any) -> Any:
-    """`numpy.unique` of a concrete array (the result's size depends on the values);
-    a plain NumPy result with no derivative."""
-    if isinstance(ar, Tracer):
-        ar = ar._concrete("unique()")
-    return np.unique(ar, return_index=return_index,  # type: ignore[call-overload]
-                     return_inverse=return_inverse, return_counts=return_counts, axis=axis,
-                     equal_nan=equal_nan, **kwargs)
+    """`numpy.unique` of a concrete array (the result's size depends on the values).
+    The unique values of a traced floating-point array are gathered from it, so they
+    carry its derivative (each from the first occurrence, as ``return_index`` gives);
+    indices, inverse and counts are plain integer arrays.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.grad(lambda x: np.sum(np.unique(x) ** 2))(np.array([3.0, 1.0, 3.0])).tolist()
+    [6.0, 2.0, 0.0]
+    """
+    if not isinstance(ar, Tracer):
+        return np.unique(ar, return_index=return_index,  # type: ignore[call-overload]
+                         return_inverse=return_inverse, return_counts=return_counts,
+                         axis=axis, equal_nan=equal_nan, **kwargs)
+    traced = ar
+    found = np.unique(ar._concrete("unique()"), return_index=True,  # type: ignore[call-overload]
+                      return_inverse=return_inverse, return_counts=return_counts, axis=axis,
+                      equal_nan=equal_nan, **kwargs)
+    found = tuple(found)
+    if np.issubdtype(dtype_of(traced), np.inexact):
+        first = found[1]
+        values = (getitem(ravel(traced), first) if axis is None else
+                  getitem(traced, (slice(None),) * normalize_axis(axis, traced.ndim)[0] + (first,)))
+        found = (values,) + tuple(found[1:])
+    # found is (values, index, [inverse], [counts]): drop the index unless asked for
+    out = found[:2] + tuple(found[2:]) if return_index else (found[0],) + tuple(found[2:])
+    return out[0] if len(out) == 1 else out
 
 
 def count_nonzero(a: Any, axis: Axis = None, *, keepdims: bool = False) -> Any:
@@ -450,7 +469,18 @@ def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool
     """`numpy.nanmedian`: the median of the non-NaN entries."""
     if out is not None:
         raise NotImplementedError("xform.numpy.nanmedian does not support out=")
-    return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
+    a = asarray(a)
+    if not is_complex(a):
+        return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
+    # complex values (NumPy's order: lexicographic, NaNs last): the middle of the valid
+    shape = shape_of(a)
+    a2, axes, _ = _to_last(a, axis)
+    s = sort(a2, axis=-1)
+    valid = xsum(astype(logical_not(isnan(s)), np.intp), axis=-1, keepdims=True)
+    lo = take_along_axis(s, np.maximum(valid - 1, 0) // 2, axis=-1)
+    hi = take_along_axis(s, np.minimum(valid // 2, shape_of(s)[-1] - 1), axis=-1)
+    out_ = where(valid == 0, np.nan, (lo + hi) / 2)[..., 0]
+    return reshape(out_, keepdims_shape(shape, axes)) if keepdims else out_
 
 
 # ------------------------------------------------------------------------ covariance

@@ -183,4 +183,8 @@ def log_softmax(x: Any, axis: Axis = None) -> Any:
     """`scipy.special.log_softmax`: ``x - logsumexp(x)`` over ``axis``, stable for
     large inputs."""
     d, axes = _shifted(_array(x), axis)
+    if E.is_complex(d):
+        # the complex log of the sum, phase included, as SciPy's (the kernel's log|sum|
+        # would drop it)
+        return d - _complex_logsumexp(d, axes, None, True, False)
     return d - bind(logsumexp_p, d, axis=axes, keepdims=True)
