@@ -546,9 +546,16 @@ def test_jacrev_refuses_complex_outputs_that_would_lose_their_imaginary_part():
     close(xform.jacobian(f)(x), expected)
     with pytest.raises(TypeError, match="holomorphic=True requires complex-valued outputs"):
         xform.jacrev(lambda z: np.abs(z), holomorphic=True)(x + 1j)
-    # complex inputs, real outputs: fine in reverse mode (JAX's convention)
+    # complex inputs, real outputs: fine in reverse mode (JAX's convention), and so in
+    # jacobian's automatic mode (it refused them, telling the user to pass a
+    # holomorphic=True that jacobian does not take)
     z = x + 1j * randn(3)
-    close(xform.jacrev(lambda z: np.abs(z))(z), onp.diag(onp.conj(z) / onp.abs(z)))
+    expected = onp.diag(onp.conj(z) / onp.abs(z))
+    close(xform.jacrev(lambda z: np.abs(z))(z), expected)
+    close(xform.jacobian(lambda z: np.abs(z))(z), expected)
+    close(xform.jacobian(lambda z: np.abs(z[:1]) * np.ones(5))(z)[:, 0], onp.full(5, expected[0, 0]))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        xform.jacobian(lambda z: z * 2.0)(z)
 
 
 # ----------------------------------------------------------------------------- hvp

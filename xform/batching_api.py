@@ -276,8 +276,15 @@ def jacrev(fun: Fun, argnums: int | Sequence[int] = 0, has_aux: bool = False,
 
 def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
              has_aux: bool = False, chunk_size: int | None = None) -> Fun:
-    """The Jacobian, by ``mode`` "fwd", "rev" or "auto" (forward when the inputs are
-    fewer than the outputs or an output is complex, reverse otherwise)."""
+    """The Jacobian, by ``mode`` "fwd", "rev" or "auto": forward when the inputs are
+    fewer than the outputs or an output is complex (of real inputs), reverse otherwise
+    and for complex inputs of real-valued outputs (JAX's conventions for jacfwd and
+    jacrev). For holomorphic functions use jacfwd/jacrev with ``holomorphic=True``.
+
+    >>> import xform, xform.numpy as np
+    >>> xform.jacobian(lambda x: x * 2.0)(np.ones(2)).tolist()
+    [[2.0, 0.0], [0.0, 2.0]]
+    """
     if mode not in ("auto", "fwd", "rev"):
         raise ValueError(f"jacobian: mode must be 'auto', 'fwd' or 'rev', got {mode!r}")
 
@@ -286,7 +293,7 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
         chosen = mode
         if chosen == "auto":
             nums = _argnums_tuple(argnums, len(args), fun, "jacobian")
-            leaves, _, _, full_args = _diff_leaves(fun, args, nums, "jacobian", False, False)
+            leaves, _, _, full_args = _diff_leaves(fun, args, nums, "jacobian", None, False)
             out = fun(*full_args(*leaves), **kwargs)
             if has_aux:
                 out = out[0]
@@ -295,7 +302,16 @@ def jacobian(fun: Fun, argnums: int | Sequence[int] = 0, mode: str = "auto",
             n_out = sum(math.prod(shape_of(x)) for x in out_leaves)
             # complex outputs of real inputs: only forward mode keeps the imaginary part
             complex_out = any(dtype_of(x).kind == "c" for x in out_leaves)
-            chosen = "fwd" if n_in < n_out or complex_out else "rev"
+            complex_in = any(dtype_of(x).kind == "c" for x in leaves)
+            if complex_in and complex_out:
+                raise TypeError(
+                    f"jacobian of `{_fun_name(fun)}`: complex inputs and complex outputs. "
+                    "For a holomorphic function use xform.jacfwd or xform.jacrev with "
+                    "holomorphic=True; otherwise take the Jacobians of np.real(...) and "
+                    "np.imag(...) separately.")
+            # complex inputs need reverse mode, complex outputs (of real inputs) forward
+            chosen = ("rev" if complex_in else
+                      "fwd" if n_in < n_out or complex_out else "rev")
         transform = jacfwd if chosen == "fwd" else jacrev
         return transform(fun, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args, **kwargs)
 
