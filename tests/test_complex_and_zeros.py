@@ -151,6 +151,20 @@ SQUARE = [(3, 3), (2, 3, 3)]
 
 #: complex domains that cannot be derived from the real ones by adding an imaginary
 #: part (structured matrices, control flow traced for complex carries, dtypes)
+def off_the_axes(rng: Rng, shape: Shape) -> onp.ndarray:
+    """Complex numbers in all four quadrants, clear of both axes (where the branch cuts
+    of the inverse trigonometric and hyperbolic functions, sqrt and log lie): the
+    complexified real domains only cover the half-planes next to the real domains."""
+    def part() -> onp.ndarray:
+        return rng.choice([-1.0, 1.0], size=shape) * rng.uniform(0.2, 2.0, shape)
+    return part() + 1j * part()
+
+
+#: multivalued functions checked over the whole plane (their rules must follow NumPy's
+#: principal branches everywhere; arccosh's did not for Re(z) < 0)
+WHOLE_PLANE = ["arccosh", "arcsinh", "arcsin", "arccos", "arctan", "arctanh", "sqrt", "log",
+               "log1p", "log2", "log10"]
+
 COMPLEX: dict[str, list[Domain]] = {
     "convert_element_type": [
         fixed(lambda rng: (cnormal(rng, (3, 4)),), {"dtype": onp.dtype(onp.complex128)},
@@ -218,7 +232,9 @@ COMPLEX: dict[str, list[Domain]] = {
 def complex_domains(name: str) -> list[Domain]:
     if name in COMPLEX:
         return COMPLEX[name]
-    return [complexified(d) for d in DOMAINS.get(name, [])]
+    plane = ([fixed(lambda rng: (off_the_axes(rng, (3, 4)),), {}, label="whole plane")]
+             if name in WHOLE_PLANE else [])
+    return [complexified(d) for d in DOMAINS.get(name, [])] + plane
 
 
 DIFFERENTIABLE = sorted(n for n in registry if not registry[n].nondiff)

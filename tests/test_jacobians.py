@@ -520,6 +520,44 @@ def test_hessian_of_a_scalar_function_of_a_scalar():
     assert math.isclose(float(H), 2 * math.cos(0.3) - 0.3 * math.sin(0.3), rel_tol=1e-12)
 
 
+def test_hessian_holomorphic():
+    """JAX's ``hessian(..., holomorphic=True)`` (it was a TypeError: no such argument):
+    the complex second derivative, against the closed form and against jacfwd/jacrev."""
+    z = onp.array([1.0 + 1.0j, -0.5 + 2.0j])
+    f = lambda z: np.sum(np.sin(z) * z ** 2)  # noqa: E731
+    H = xform.hessian(f, holomorphic=True)(z)
+    second = 2 * onp.sin(z) + 4 * z * onp.cos(z) - z ** 2 * onp.sin(z)
+    close(H, onp.diag(second))
+    close(H, xform.jacrev(xform.jacrev(f, holomorphic=True), holomorphic=True)(z))
+    with pytest.raises(TypeError, match="holomorphic=True requires complex"):
+        xform.hessian(f, holomorphic=True)(onp.ones(2))
+
+
+def test_jacrev_refuses_complex_outputs_that_would_lose_their_imaginary_part():
+    """jacrev of a complex-valued function of real inputs returned the real part of the
+    Jacobian only (jacfwd had it right); now a TypeError as in JAX, and jacobian's
+    automatic mode picks forward mode for it."""
+    x = randn(3)
+    f = lambda x: x * (1.0 + 2.0j) + np.sum(x)  # noqa: E731
+    with pytest.raises(TypeError, match="real-valued outputs.*jacfwd"):
+        xform.jacrev(f)(x)
+    expected = (1.0 + 2.0j) * onp.eye(3) + onp.ones((3, 3))
+    close(xform.jacfwd(f)(x), expected)
+    close(xform.jacobian(f)(x), expected)
+    with pytest.raises(TypeError, match="holomorphic=True requires complex-valued outputs"):
+        xform.jacrev(lambda z: np.abs(z), holomorphic=True)(x + 1j)
+    # complex inputs, real outputs: fine in reverse mode (JAX's convention), and so in
+    # jacobian's automatic mode (it refused them, telling the user to pass a
+    # holomorphic=True that jacobian does not take)
+    z = x + 1j * randn(3)
+    expected = onp.diag(onp.conj(z) / onp.abs(z))
+    close(xform.jacrev(lambda z: np.abs(z))(z), expected)
+    close(xform.jacobian(lambda z: np.abs(z))(z), expected)
+    close(xform.jacobian(lambda z: np.abs(z[:1]) * np.ones(5))(z)[:, 0], onp.full(5, expected[0, 0]))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        xform.jacobian(lambda z: z * 2.0)(z)
+
+
 # ----------------------------------------------------------------------------- hvp
 @pytest.mark.parametrize("f, x", [(f_smooth, X_POS), (f_branchy, X_NEG)],
                          ids=["smooth", "branchy"])

@@ -246,6 +246,17 @@ class TestConcrete:
         close(y1, onp.array([0.0, 0.0, 1.0]))
         close(y2["q"], onp.array([[1.0, 1.0], [2.0, 2.0], [4.0, 4.0]]))
 
+    def test_scan_accepts_jax_unroll(self) -> None:
+        """JAX's ``unroll`` hint (it raised TypeError: unexpected keyword): results are
+        those of the plain scan, eager and staged; a bad value is a ValueError."""
+        f = lambda x, u: lax.scan(lambda c, _: (c * x, c), 1.0, None, length=3, unroll=u)
+        for u in (1, 2, True, False):
+            close(f(1.5, u), f(1.5, 1))
+            close(xform.grad(lambda x: f(x, u)[1].sum())(1.5), 1.0 + 2 * 1.5)
+            close(xform.jit(lambda x: f(x, u))(1.5), f(1.5, 1))
+        with pytest.raises(ValueError, match="unroll"):
+            f(1.5, 0)
+
     def test_scan_length_errors(self) -> None:
         with pytest.raises(ValueError):
             lax.scan(lambda c, x: (c, x), 0.0, onp.zeros(3), length=4)

@@ -321,6 +321,12 @@ METHOD_CASES = [
     case("astype-float32", lambda m, x: x.astype(onp.float32).astype(onp.float64) * x, X45,
          **F32_FD),
     case("ravel", lambda m, x: x.ravel(), X234),
+    # Fortran order (it raised NotImplementedError; autograd and JAX code ravels in 'F')
+    case("ravel-fortran", lambda m, x: x.ravel("F"), X234),
+    case("flatten-fortran", lambda m, x: x.flatten(order="F"), X234),
+    case("reshape-fortran", lambda m, x: x.reshape((4, 6), order="F"), X234),
+    case("reshape-fortran-function", lambda m, x: m.reshape(x, (5, -1), order="F"), X45),
+    case("reshape-fortran-to-3d", lambda m, x: m.reshape(x, (2, 5, 2), order="F"), X45),
     case("flatten", lambda m, x: x.flatten(), X234),
     case("transpose", lambda m, x: x.transpose(), X234),
     case("transpose-varargs", lambda m, x: x.transpose(1, 0, 2), X234),
@@ -338,6 +344,20 @@ METHOD_CASES = [
 @pytest.mark.parametrize("f, args, tol", METHOD_CASES)
 def test_ndarray_methods(f, args, tol):
     check_against_numpy(f, args, **tol)
+
+
+def test_astype_takes_numpys_copy_keyword():
+    """``x.astype(dtype, copy=False)`` raised TypeError on a tracer (no such keyword);
+    and ``np.astype(a, a.dtype)`` returned ``a`` itself, where NumPy copies."""
+    x = onp.array([0.3, -1.2])
+    for copy in (True, False):
+        g = xform.grad(lambda v: np.sum(v.astype(onp.float64, copy=copy) ** 2))(x)
+        onp.testing.assert_allclose(g, 2 * x)
+        g = xform.jit(xform.grad(lambda v: np.sum(np.astype(v, onp.float32, copy=copy) * v)))(x)
+        onp.testing.assert_allclose(g, 2 * x.astype(onp.float32), rtol=1e-6)
+    same = np.astype(x, onp.float64)
+    assert same is not x and onp.array_equal(same, x)
+    assert np.astype(x, onp.float64, copy=False) is x
 
 
 def test_astype_float32_under_grad_keeps_input_dtype():

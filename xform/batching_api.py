@@ -257,6 +257,22 @@ def jacfwd(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: boo
     return jac
 
 
+def _check_jacrev_outputs(fun: Fun, out_leaves: Sequence[Any], holomorphic: bool) -> None:
+    """Reverse mode pulls back real cotangents unless the function is holomorphic: a
+    complex output of a non-holomorphic function would lose its imaginary part."""
+    for x in out_leaves:
+        kind = dtype_of(x).kind
+        if kind == "c" and not holomorphic:
+            raise TypeError(
+                f"jacrev of `{_fun_name(fun)}` requires real-valued outputs, got "
+                f"{dtype_of(x)}: its imaginary part would be lost. For a holomorphic "
+                "function pass holomorphic=True; otherwise use jacfwd (real inputs, complex "
+                "outputs) or differentiate np.real(...) and np.imag(...) separately.")
+        if holomorphic and kind != "c":
+            raise TypeError(f"jacrev of `{_fun_name(fun)}` with holomorphic=True requires "
+                            f"complex-valued outputs, got {dtype_of(x)}.")
+
+
 def jacrev(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
            holomorphic: bool = False, chunk_size: int | None = None) -> Callable[P, Any]:
     """Jacobian by reverse mode: one recorded forward pass, then one batched VJP over
@@ -289,6 +305,7 @@ def jacrev(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: boo
         n_out = trees["out"].num_leaves
         out_leaves = outs[:n_out]
         n_aux = len(outs) - n_out
+        _check_jacrev_outputs(fun, out_leaves, holomorphic)
 
         def pull(ct_flat: Any) -> list[Any]:
             cts = [to_numpy_value(c) for c in _split_flat(ct_flat, out_leaves)]
@@ -306,8 +323,10 @@ def jacrev(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: boo
 
 def jacobian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
              has_aux: bool = False, chunk_size: int | None = None) -> Callable[P, Any]:
-    """The Jacobian, by ``mode`` "fwd", "rev" or "auto" (forward when the inputs are
-    fewer than the outputs, reverse otherwise).
+    """The Jacobian, by ``mode`` "fwd", "rev" or "auto": forward when the inputs are
+    fewer than the outputs or an output is complex (of real inputs), reverse otherwise
+    and for complex inputs of real-valued outputs (JAX's conventions for jacfwd and
+    jacrev). For holomorphic functions use jacfwd/jacrev with ``holomorphic=True``.
 
     Args:
         fun: the function; pytrees in and out.
@@ -331,13 +350,25 @@ def jacobian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, mode: str 
         chosen = mode
         if chosen == "auto":
             nums = _argnums_tuple(argnums, len(args), fun, "jacobian")
-            leaves, _, _, full_args = _diff_leaves(fun, args, nums, "jacobian", False, False)
+            leaves, _, _, full_args = _diff_leaves(fun, args, nums, "jacobian", None, False)
             out = fun(*full_args(*leaves), **kwargs)
             if has_aux:
                 out = out[0]
             n_in = sum(math.prod(shape_of(x)) for x in leaves)
-            n_out = sum(math.prod(shape_of(x)) for x in tree_flatten(out)[0])
-            chosen = "fwd" if n_in < n_out else "rev"
+            out_leaves = tree_flatten(out)[0]
+            n_out = sum(math.prod(shape_of(x)) for x in out_leaves)
+            # complex outputs of real inputs: only forward mode keeps the imaginary part
+            complex_out = any(dtype_of(x).kind == "c" for x in out_leaves)
+            complex_in = any(dtype_of(x).kind == "c" for x in leaves)
+            if complex_in and complex_out:
+                raise TypeError(
+                    f"jacobian of `{_fun_name(fun)}`: complex inputs and complex outputs. "
+                    "For a holomorphic function use xform.jacfwd or xform.jacrev with "
+                    "holomorphic=True; otherwise take the Jacobians of np.real(...) and "
+                    "np.imag(...) separately.")
+            # complex inputs need reverse mode, complex outputs (of real inputs) forward
+            chosen = ("rev" if complex_in else
+                      "fwd" if n_in < n_out or complex_out else "rev")
         transform = jacfwd if chosen == "fwd" else jacrev
         return transform(fun, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args, **kwargs)
 
@@ -345,14 +376,16 @@ def jacobian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, mode: str 
 
 
 def hessian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool = False,
-            chunk_size: int | None = None) -> Callable[P, Any]:
+            holomorphic: bool = False, chunk_size: int | None = None) -> Callable[P, Any]:
     """The Hessian as forward-over-reverse: ``jacfwd(jacrev(fun))``. Keyword arguments
-    are passed through to ``fun``, not differentiated.
+    are passed through to ``fun``, not differentiated. ``holomorphic=True``: the complex
+    second derivative of a holomorphic function of complex inputs.
 
     Args:
         fun: a function returning a real scalar.
         argnums: the positional argument(s) to differentiate.
         has_aux: ``fun`` returns ``(scalar, aux)``.
+        holomorphic: ``fun`` is holomorphic in complex inputs (the complex Hessian).
         chunk_size: at most this many basis vectors per batched pass.
 
     Returns:
@@ -362,9 +395,11 @@ def hessian(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bo
     >>> import xform, xform.numpy as np
     >>> xform.hessian(lambda x, k=1.0: k * np.sum(x ** 3))(np.ones(2), k=2.0).tolist()
     [[12.0, 0.0], [0.0, 12.0]]
+    >>> complex(xform.hessian(lambda z: z ** 3, holomorphic=True)(1.0 + 1.0j))
+    (6+6j)
     """
-    hess = jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux,
-                  chunk_size=chunk_size)
+    hess = jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic, chunk_size=chunk_size)
 
     @functools.wraps(fun)
     def hessian_f(*args: Any, **kwargs: Any) -> Any:

@@ -893,9 +893,13 @@ scan_p.emit = _scan_emit
 
 
 def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
-         reverse: bool = False) -> tuple[Any, Any]:
+         reverse: bool = False, unroll: int | bool = 1) -> tuple[Any, Any]:
     """``carry, y = f(carry, x)`` over the leading axis of ``xs``; returns
     ``(final carry, stacked ys)``. Differentiable in both modes, batchable.
+
+    ``unroll`` (JAX's signature: a positive int, or a bool) is a performance hint
+    that does not change results; it is checked and accepted, and the loop runs
+    one step per iteration.
 
     ``f`` must return a carry of the type of ``init`` (pytree structure, shapes,
     dtypes; a Python scalar may be promoted) and ys of one type at every step, else a
@@ -915,6 +919,9 @@ def scan(f: Fun, init: Any, xs: Any = None, length: int | None = None,
     >>> xform.lax.scan(lambda c, x: (c + x, c), 0.0, np.arange(3.0))[1].tolist()
     [0.0, 0.0, 1.0]
     """
+    if not isinstance(unroll, (bool, int, np.integer)) or (
+            not isinstance(unroll, bool) and unroll < 1):
+        raise ValueError(f"scan: unroll must be a positive int or a bool, got {unroll!r}")
     return _scan(f, init, xs, length, reverse, "scan")
 
 

@@ -547,10 +547,18 @@ convert_nondiff_p, _ = nondiff_op("convert_to_integer",
                                   lambda x, dtype: as_operand(x).astype(dtype))
 
 
-def astype(x: Any, dtype: Any) -> Any:
-    """`x.astype(dtype)`: differentiable between inexact dtypes, constant otherwise."""
+def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
+    """`x.astype(dtype)` (and NumPy's `copy` keyword): differentiable between inexact
+    dtypes, constant otherwise. A traced value is immutable, so it is never copied; a
+    NumPy array is, unless ``copy=False`` and the dtype already matches (as NumPy does).
+
+    >>> import numpy as onp
+    >>> a = onp.ones(2)
+    >>> astype(a, onp.float64) is a, astype(a, onp.float64, copy=False) is a
+    (False, True)
+    """
     dtype = np.dtype(dtype)
-    if dtype_of(x) == dtype:
+    if dtype_of(x) == dtype and (isinstance(x, Tracer) or not copy):
         return x
     if dtype.kind in 'fc' and dtype_of(x).kind in 'fc':
         return bind(convert_p, x, dtype=dtype)

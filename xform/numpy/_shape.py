@@ -42,7 +42,8 @@ reshape_p.structured = lambda vals, dims, params: (Diagonal(
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
-    """`numpy.reshape` (C order).
+    """`numpy.reshape`, in C order or Fortran order (``order="F"``: the reversed axes
+    reshaped in C order, reversed back).
 
     Args:
         a: an array.
@@ -56,17 +57,21 @@ def reshape(a: Any, shape: Any, order: str = "C") -> Any:
     >>> np.reshape(np.arange(6.0), (2, -1)).shape
     (2, 3)
     """
-    if order != "C":
-        raise NotImplementedError("xform.numpy.reshape supports only order='C'")
+    if order not in ("C", "F"):
+        raise NotImplementedError(
+            f"xform.numpy.reshape: order={order!r} is not supported (traced arrays have no "
+            "memory layout); pass order='C' or order='F'")
     old = shape_of(a)
     new = _resolve_shape(shape, math.prod(old))
+    if order == "F" and (len(old) > 1 or len(new) > 1):
+        return transpose(reshape(transpose(a), new[::-1]))
     if new == old:
         return a
     return bind(reshape_p, a, shape=new)
 
 
 def ravel(a: Any, order: str = "C") -> Any:
-    """`numpy.ravel`.
+    """`numpy.ravel`, in C or Fortran order.
 
     Args:
         a: an array.
