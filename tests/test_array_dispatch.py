@@ -262,3 +262,26 @@ def test_gpu_check_without_cupy_exits_cleanly(monkeypatch: Any, capsys: Any) -> 
     with pytest.raises(SystemExit) as e:
         gpu_check.main(["--batch", "many"])
     assert e.value.code == 2
+
+
+def _cupy_with_a_gpu() -> Any:
+    """CuPy if it is installed and sees a GPU, else None (the reason goes in the skip)."""
+    try:
+        import cupy
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # not installed, or no usable GPU/driver
+        return None
+    return cupy
+
+
+CUPY = _cupy_with_a_gpu()
+
+
+@pytest.mark.skipif(CUPY is None, reason="needs CuPy and an NVIDIA GPU "
+                    "(pip install -e '.[cupy]' on a GPU machine)")
+def test_every_check_passes_on_cupy_arrays_on_the_gpu() -> None:
+    """The strict stand-in's checks on real device arrays: each transform returns CuPy
+    arrays (nothing copied to the host) equal to NumPy's results."""
+    assert CUPY is not None
+    results = _gpu_check().run_checks(CUPY.asarray, CUPY.asnumpy, CUPY.ndarray)
+    assert [status for _, status in results] == ["PASS"] * len(results), results
