@@ -123,7 +123,20 @@ def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Any:
 
 
 def empty_like(a: Any, dtype: Any = None, shape: Any = None) -> np.ndarray:
-    """`numpy.empty_like` (zero-filled here, since values may be read)."""
+    """`numpy.empty_like` (zero-filled here, since values may be read).
+
+    Args:
+        a: an array (traced or not): its shape and dtype are used.
+        dtype: override the dtype.
+        shape: override the shape.
+
+    Returns:
+        An array of zeros (a constant), of the kind of ``a``.
+
+    >>> import xform.numpy as np
+    >>> np.empty_like(np.ones((2, 2))).shape
+    (2, 2)
+    """
     return zeros_like(a, dtype, shape)
 
 
@@ -150,7 +163,23 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Any:
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Any:
-    """`numpy.full_like`."""
+    """`numpy.full_like`.
+
+    Args:
+        a: an array (traced or not): its shape and dtype are used.
+        fill_value: the value (a traced one makes the result traced).
+        dtype: override the dtype.
+        shape: override the shape.
+
+    Returns:
+        An array of ``a``'s shape filled with ``fill_value``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.full_like(np.zeros(2), 7.0).tolist()
+    [7.0, 7.0]
+    >>> float(xform.grad(lambda v: np.sum(np.full_like(np.zeros(3), v)))(1.0))
+    3.0
+    """
     return full(shape_of(a) if shape is None else shape, fill_value, dtype or dtype_of(a))
 
 
@@ -217,7 +246,24 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: 
 def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
              copy: bool = True) -> tuple[Any, ...]:
     """`numpy.meshgrid` (works with traced coordinate vectors; a tuple, as NumPy 2
-    returns)."""
+    returns).
+
+    Args:
+        *xi: 1-D coordinate vectors (traced or not).
+        indexing: ``"xy"`` (Cartesian: the first two axes swapped) or ``"ij"`` (matrix).
+        sparse: return arrays broadcastable to the grid instead of full ones.
+        copy: accepted for NumPy's signature (traced results are never views).
+
+    Returns:
+        A tuple of coordinate arrays, one per input vector.
+
+    >>> import xform, xform.numpy as np
+    >>> X, Y = np.meshgrid(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0]))
+    >>> X.shape, X[0].tolist(), Y[:, 0].tolist()
+    ((2, 3), [1.0, 2.0, 3.0], [4.0, 5.0])
+    >>> xform.grad(lambda x: np.sum(np.meshgrid(x, np.ones(2))[0]))(np.ones(3)).tolist()
+    [2.0, 2.0, 2.0]
+    """
     if not any(isinstance(x, Tracer) for x in xi):
         return tuple(np.meshgrid(*xi, indexing=indexing,  # type: ignore[call-overload]
                                 sparse=sparse, copy=copy))
@@ -266,30 +312,88 @@ tri = _passthrough("tri")
 
 
 def copy(a: Any) -> Any:
-    """`numpy.copy` (traced values are immutable, so they are returned as is)."""
+    """`numpy.copy` (traced values are immutable, so they are returned as is).
+
+    Args:
+        a: an array (traced or not).
+
+    Returns:
+        A copy of a concrete array (of its kind), or the traced value itself.
+
+    >>> import xform.numpy as np
+    >>> a = np.ones(2)
+    >>> b = np.copy(a); b[0] = 5.0
+    >>> a.tolist(), b.tolist()
+    ([1.0, 1.0], [5.0, 1.0])
+    """
     if isinstance(a, Tracer):
         return a
     return a.copy() if arrays.is_foreign(a) else np.array(a, copy=True)
 
 
 def shape(a: Any) -> tuple[int, ...]:
-    """`numpy.shape`."""
+    """`numpy.shape`.
+
+    Args:
+        a: an array, scalar, nested sequence or traced value.
+
+    Returns:
+        Its shape, as a tuple of ints.
+
+    >>> import xform.numpy as np
+    >>> np.shape(np.ones((2, 3))), np.shape(1.0)
+    ((2, 3), ())
+    """
     return tuple(shape_of(a))
 
 
 def ndim(a: Any) -> int:
-    """`numpy.ndim`."""
+    """`numpy.ndim`.
+
+    Args:
+        a: an array, scalar, nested sequence or traced value.
+
+    Returns:
+        Its number of dimensions.
+
+    >>> import xform.numpy as np
+    >>> np.ndim(np.ones((2, 3))), np.ndim([1.0, 2.0])
+    (2, 1)
+    """
     return len(shape_of(a))
 
 
 def size(a: Any, axis: int | None = None) -> int:
-    """`numpy.size`."""
+    """`numpy.size`.
+
+    Args:
+        a: an array, scalar, nested sequence or traced value.
+        axis: count along this axis only (None: all entries).
+
+    Returns:
+        The number of entries (along ``axis``).
+
+    >>> import xform.numpy as np
+    >>> np.size(np.ones((2, 3))), np.size(np.ones((2, 3)), 1)
+    (6, 3)
+    """
     s = shape_of(a)
     return math.prod(s) if axis is None else s[axis]
 
 
 def result_type(*args: Any) -> np.dtype:
-    """`numpy.result_type` (traced values contribute their dtype)."""
+    """`numpy.result_type` (traced values contribute their dtype).
+
+    Args:
+        *args: arrays, traced values, scalars or dtypes.
+
+    Returns:
+        The dtype NumPy's promotion rules give them.
+
+    >>> import xform.numpy as np
+    >>> np.result_type(np.ones(2, dtype=np.float32), np.float64)
+    dtype('float64')
+    """
     return np.result_type(*[a.dtype if isinstance(a, Tracer) else a for a in args])
 
 

@@ -33,7 +33,20 @@ def _axis(axis: int, nd: int, name: str = "axis") -> int:
 
 # ------------------------------------------------------------------------ axes and dimensions
 def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
-    """`numpy.rollaxis` (prefer `moveaxis`)."""
+    """`numpy.rollaxis` (prefer `moveaxis`).
+
+    Args:
+        a: the array (traced or not).
+        axis: the axis to move.
+        start: the position it is moved to (before the axis now there).
+
+    Returns:
+        A view of ``a`` with the axis moved.
+
+    >>> import xform.numpy as np
+    >>> np.rollaxis(np.ones((2, 3, 4)), 2).shape
+    (4, 2, 3)
+    """
     n = len(shape_of(a))
     axis = _axis(axis, n)
     if start < 0:
@@ -52,7 +65,18 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
 
 
 def atleast_3d(*arys: Any) -> Any:
-    """`numpy.atleast_3d`: (N,) becomes (1, N, 1) and (M, N) becomes (M, N, 1)."""
+    """`numpy.atleast_3d`: (N,) becomes (1, N, 1) and (M, N) becomes (M, N, 1).
+
+    Args:
+        *arys: arrays or scalars (traced or not).
+
+    Returns:
+        One array of at least three dimensions, or a tuple of them for several inputs.
+
+    >>> import xform.numpy as np
+    >>> np.atleast_3d(np.ones(4)).shape, np.atleast_3d(np.ones((2, 3))).shape
+    ((1, 4, 1), (2, 3, 1))
+    """
     out = []
     for a in map(asarray, arys):
         s = shape_of(a)
@@ -67,13 +91,32 @@ def atleast_3d(*arys: Any) -> Any:
 
 
 def dstack(tup: Sequence[Any]) -> Any:
-    """`numpy.dstack`: stack along the third axis."""
+    """`numpy.dstack`: stack along the third axis.
+
+    Args:
+        tup: a sequence of arrays (traced or not); 1-D and 2-D ones become 3-D first.
+
+    Returns:
+        The arrays joined along axis 2.
+
+    >>> import xform.numpy as np
+    >>> np.dstack([np.ones(2), np.zeros(2)]).tolist()
+    [[[1.0, 0.0], [1.0, 0.0]]]
+    """
     arrs = [atleast_3d(a) for a in tup]
     return concatenate(arrs, axis=2)
 
 
 def append(arr: Any, values: Any, axis: int | None = None) -> Any:
     """`numpy.append`: ``values`` after ``arr``, both flattened when ``axis`` is None.
+
+    Args:
+        arr: the leading values (traced or not).
+        values: the values to append.
+        axis: the axis to join along (None: flatten both first).
+
+    Returns:
+        A new array: ``arr`` followed by ``values``.
 
     >>> import xform.numpy as np
     >>> np.append([1.0, 2.0], [[3.0], [4.0]]).tolist()
@@ -169,7 +212,20 @@ c_.__doc__ = """`numpy.c_`: concatenation along the last axis, 1-D items as colu
 
 # ------------------------------------------------------------------------ splitting
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
-    """`numpy.array_split`: sections may differ in size by one."""
+    """`numpy.array_split`: sections may differ in size by one.
+
+    Args:
+        ary: the array to split (traced or not).
+        indices_or_sections: a number of sections, or the indices to split before.
+        axis: the axis to split along.
+
+    Returns:
+        A list of sub-arrays; derivatives flow back to the slices of ``ary``.
+
+    >>> import xform.numpy as np
+    >>> [p.tolist() for p in np.array_split(np.arange(5.0), 2)]
+    [[0.0, 1.0, 2.0], [3.0, 4.0]]
+    """
     n_total = shape_of(ary)[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         sections = int(indices_or_sections)
@@ -190,7 +246,20 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
-    """`numpy.split`: like `array_split`, but sections must divide the axis evenly."""
+    """`numpy.split`: like `array_split`, but sections must divide the axis evenly.
+
+    Args:
+        ary: the array to split (traced or not).
+        indices_or_sections: a number of equal sections, or the indices to split before.
+        axis: the axis to split along.
+
+    Returns:
+        A list of sub-arrays; derivatives flow back to the slices of ``ary``.
+
+    >>> import xform.numpy as np
+    >>> [p.tolist() for p in np.split(np.arange(4.0), [1])]
+    [[0.0], [1.0, 2.0, 3.0]]
+    """
     if isinstance(indices_or_sections, (int, np.integer)):
         if shape_of(ary)[axis] % int(indices_or_sections):
             raise ValueError("array split does not result in an equal division")
@@ -198,7 +267,19 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    """`numpy.hsplit`: split along axis 1 (axis 0 for 1-D arrays)."""
+    """`numpy.hsplit`: split along axis 1 (axis 0 for 1-D arrays).
+
+    Args:
+        ary: the array to split (traced or not).
+        indices_or_sections: a number of equal sections, or the indices to split before.
+
+    Returns:
+        A list of sub-arrays.
+
+    >>> import xform.numpy as np
+    >>> [p.shape for p in np.hsplit(np.ones((2, 4)), 2)]
+    [(2, 2), (2, 2)]
+    """
     nd = len(shape_of(ary))
     if nd == 0:
         raise ValueError("hsplit only works on arrays of 1 or more dimensions")
@@ -206,14 +287,38 @@ def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
 
 
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    """`numpy.vsplit`: split along axis 0."""
+    """`numpy.vsplit`: split along axis 0.
+
+    Args:
+        ary: the array to split (traced or not).
+        indices_or_sections: a number of equal sections, or the indices to split before.
+
+    Returns:
+        A list of sub-arrays.
+
+    >>> import xform.numpy as np
+    >>> [p.shape for p in np.vsplit(np.ones((4, 2)), 2)]
+    [(2, 2), (2, 2)]
+    """
     if len(shape_of(ary)) < 2:
         raise ValueError("vsplit only works on arrays of 2 or more dimensions")
     return split(ary, indices_or_sections, 0)
 
 
 def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
-    """`numpy.dsplit`: split along axis 2."""
+    """`numpy.dsplit`: split along axis 2.
+
+    Args:
+        ary: the array to split (traced or not).
+        indices_or_sections: a number of equal sections, or the indices to split before.
+
+    Returns:
+        A list of sub-arrays.
+
+    >>> import xform.numpy as np
+    >>> [p.shape for p in np.dsplit(np.ones((1, 2, 4)), 2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
     if len(shape_of(ary)) < 3:
         raise ValueError("dsplit only works on arrays of 3 or more dimensions")
     return split(ary, indices_or_sections, 2)
@@ -241,7 +346,25 @@ _INDEX_MODES = ("edge", "reflect", "symmetric", "wrap")
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
     """`numpy.pad` with modes constant (``constant_values``, may be traced), edge,
-    reflect and symmetric (``reflect_type='even'``), wrap and empty (zeros)."""
+    reflect and symmetric (``reflect_type='even'``), wrap and empty (zeros).
+
+    Args:
+        array: the array to pad (traced or not).
+        pad_width: the widths before and after each axis, as NumPy's.
+        mode: ``"constant"``, ``"edge"``, ``"reflect"``, ``"symmetric"``, ``"wrap"``
+            or ``"empty"``.
+        **kwargs: ``constant_values`` for the constant mode, ``reflect_type`` (``"even"``).
+
+    Returns:
+        The padded array; derivatives flow back to the entries of ``array`` that fill it
+        (and to a traced ``constant_values``).
+
+    >>> import xform, xform.numpy as np
+    >>> np.pad(np.array([1.0, 2.0]), 1, mode="edge").tolist()
+    [1.0, 1.0, 2.0, 2.0]
+    >>> xform.grad(lambda x: np.sum(np.pad(x, 1, mode="edge")))(np.array([1.0, 2.0])).tolist()
+    [2.0, 2.0]
+    """
     a = asarray(array)
     shape = shape_of(a)
     nd = len(shape)
@@ -283,7 +406,21 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
 
 # ------------------------------------------------------------------------ rotation and flips
 def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
-    """`numpy.rot90`: rotate by 90 degrees ``k`` times in the plane of ``axes``."""
+    """`numpy.rot90`: rotate by 90 degrees ``k`` times in the plane of ``axes``.
+
+    Args:
+        m: an array of at least two dimensions (traced or not).
+        k: the number of quarter turns (counter-clockwise from the first axis towards
+            the second).
+        axes: the two axes of the plane of rotation.
+
+    Returns:
+        The rotated array.
+
+    >>> import xform.numpy as np
+    >>> np.rot90(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[2.0, 4.0], [1.0, 3.0]]
+    """
     axes = tuple(axes)
     if len(axes) != 2:
         raise ValueError("len(axes) must be 2.")
@@ -305,14 +442,36 @@ def rot90(m: Any, k: int = 1, axes: Sequence[int] = (0, 1)) -> Any:
 
 
 def fliplr(m: Any) -> Any:
-    """`numpy.fliplr`: reverse the columns (axis 1)."""
+    """`numpy.fliplr`: reverse the columns (axis 1).
+
+    Args:
+        m: an array of at least two dimensions (traced or not).
+
+    Returns:
+        ``m`` with its columns in reverse order.
+
+    >>> import xform.numpy as np
+    >>> np.fliplr(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[2.0, 1.0], [4.0, 3.0]]
+    """
     if len(shape_of(m)) < 2:
         raise ValueError("Input must be >= 2-d.")
     return flip(m, 1)
 
 
 def flipud(m: Any) -> Any:
-    """`numpy.flipud`: reverse the rows (axis 0)."""
+    """`numpy.flipud`: reverse the rows (axis 0).
+
+    Args:
+        m: an array of at least one dimension (traced or not).
+
+    Returns:
+        ``m`` with its rows in reverse order.
+
+    >>> import xform.numpy as np
+    >>> np.flipud(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0, 4.0], [1.0, 2.0]]
+    """
     if len(shape_of(m)) < 1:
         raise ValueError("Input must be >= 1-d.")
     return flip(m, 0)
@@ -328,7 +487,23 @@ def _diag_positions(n: int, m: int, offset: int) -> tuple[np.ndarray, np.ndarray
 
 
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    """`numpy.diagonal`: the diagonal becomes the last axis."""
+    """`numpy.diagonal`: the diagonal becomes the last axis.
+
+    Args:
+        a: an array of at least two dimensions (traced or not).
+        offset: the diagonal: 0 the main one, positive above it, negative below.
+        axis1: the first axis of the 2-D planes.
+        axis2: the second axis of the 2-D planes.
+
+    Returns:
+        The diagonals, as the last axis of an array of the remaining axes.
+
+    >>> import xform, xform.numpy as np
+    >>> np.diagonal(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [1.0, 4.0]
+    >>> xform.grad(lambda m: np.sum(np.diagonal(m)))(np.ones((2, 2))).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     nd = len(shape_of(a))
     if nd < 2:
         raise ValueError("diag requires an array of at least two dimensions")
@@ -396,7 +571,19 @@ def diag(v: Any, k: int = 0) -> Any:
 
 
 def diagflat(v: Any, k: int = 0) -> Any:
-    """`numpy.diagflat`: the flattened input on the k-th diagonal of a 2-D array."""
+    """`numpy.diagflat`: the flattened input on the k-th diagonal of a 2-D array.
+
+    Args:
+        v: the values (traced or not), flattened.
+        k: the diagonal: 0 the main one, positive above it, negative below.
+
+    Returns:
+        A square 2-D array with ``v`` on its ``k``-th diagonal and zeros elsewhere.
+
+    >>> import xform.numpy as np
+    >>> np.diagflat(np.array([1.0, 2.0])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
     return diag(ravel(asarray(v)), k)
 
 
@@ -472,7 +659,25 @@ def kron(a: Any, b: Any) -> Any:
 
 def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
           axis: int | None = None) -> Any:
-    """`numpy.cross` of 3-vectors (or 2-vectors, giving the z component)."""
+    """`numpy.cross` of 3-vectors (or 2-vectors, giving the z component).
+
+    Args:
+        a: the first vectors (traced or not), along ``axisa``.
+        b: the second vectors, along ``axisb``.
+        axisa: the axis of ``a`` holding the components.
+        axisb: the axis of ``b`` holding the components.
+        axisc: the axis of the result holding the components.
+        axis: when given, overrides the three axes above.
+
+    Returns:
+        The cross products (a scalar z component per pair for 2-vectors).
+
+    >>> import xform, xform.numpy as np
+    >>> np.cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])).tolist()
+    [0.0, 0.0, 1.0]
+    >>> xform.jacfwd(lambda a: np.cross(a, np.array([0.0, 0.0, 1.0])))(np.ones(3)).tolist()
+    [[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
     if axis is not None:
         axisa = axisb = axisc = axis
     a = moveaxis(asarray(a), axisa, -1)
@@ -501,7 +706,23 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
 
 # ------------------------------------------------------------------------ gathers and choices
 def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
-    """`numpy.take_along_axis`; ``indices`` may be traced (integer) values."""
+    """`numpy.take_along_axis`; ``indices`` may be traced (integer) values.
+
+    Args:
+        arr: the source array (traced or not).
+        indices: integer indices (traced or not), of ``arr``'s number of dimensions.
+        axis: the axis to take along (None: the flattened array).
+
+    Returns:
+        The gathered values; derivatives scatter back to ``arr``.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([3.0, 1.0, 2.0])
+    >>> np.take_along_axis(x, np.argsort(x), axis=0).tolist()
+    [1.0, 2.0, 3.0]
+    >>> xform.grad(lambda x: np.take_along_axis(x, np.array([0, 0]), axis=0).sum())(x).tolist()
+    [2.0, 0.0, 0.0]
+    """
     if axis is None:
         arr, axis = ravel(arr), 0
     shape = shape_of(arr)
@@ -519,7 +740,23 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
 
 
 def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0) -> Any:
-    """`numpy.select`: the first choice whose condition holds, else ``default``."""
+    """`numpy.select`: the first choice whose condition holds, else ``default``.
+
+    Args:
+        condlist: boolean arrays (traced or not), one per choice.
+        choicelist: the choices (traced or not), broadcast against the conditions.
+        default: the value where no condition holds.
+
+    Returns:
+        An array taking, at each position, the first choice whose condition holds;
+        derivatives flow to the chosen entries only.
+
+    >>> import xform, xform.numpy as np
+    >>> f = lambda x: np.select([x < 0, x > 1], [-x, x ** 2], default=x)
+    >>> x = np.array([-1.0, 0.5, 2.0])
+    >>> f(x).tolist(), xform.grad(lambda x: np.sum(f(x)))(x).tolist()
+    ([1.0, 0.5, 4.0], [-1.0, 1.0, 4.0])
+    """
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if len(condlist) == 0:

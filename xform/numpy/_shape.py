@@ -199,7 +199,21 @@ def broadcast_to(array: Any, shape: Any) -> Any:
 
 
 def broadcast_arrays(*args: Any) -> tuple[Any, ...]:
-    """`numpy.broadcast_arrays` (a tuple, as NumPy 2 returns)."""
+    """`numpy.broadcast_arrays` (a tuple, as NumPy 2 returns).
+
+    Args:
+        *args: arrays or scalars (traced or not) with broadcast-compatible shapes.
+
+    Returns:
+        A tuple of the inputs broadcast to their common shape; derivatives sum back
+        over the broadcast axes.
+
+    >>> import xform, xform.numpy as np
+    >>> [a.shape for a in np.broadcast_arrays(np.ones((2, 1)), np.ones(3))]
+    [(2, 3), (2, 3)]
+    >>> float(xform.grad(lambda s: np.sum(np.broadcast_arrays(s, np.ones(3))[0]))(2.0))
+    3.0
+    """
     shape = np.broadcast_shapes(*[shape_of(a) for a in args])
     return tuple(broadcast_to(a, shape) for a in args)
 
@@ -252,13 +266,37 @@ def squeeze(a: Any, axis: Any = None) -> Any:
 
 
 def atleast_1d(*arys: Any) -> Any:
-    """`numpy.atleast_1d`."""
+    """`numpy.atleast_1d`.
+
+    Args:
+        *arys: arrays or scalars (traced or not).
+
+    Returns:
+        One array of at least one dimension (a scalar becomes shape ``(1,)``), or a
+        list of them for several inputs.
+
+    >>> import xform.numpy as np
+    >>> np.atleast_1d(2.0).shape, [a.shape for a in np.atleast_1d(1.0, np.ones((2, 2)))]
+    ((1,), [(1,), (2, 2)])
+    """
     out = [a if len(shape_of(a)) >= 1 else reshape(a, (1,)) for a in map(as_array, arys)]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys: Any) -> Any:
-    """`numpy.atleast_2d`."""
+    """`numpy.atleast_2d`.
+
+    Args:
+        *arys: arrays or scalars (traced or not).
+
+    Returns:
+        One array of at least two dimensions (shape ``(N,)`` becomes ``(1, N)``), or a
+        list of them for several inputs.
+
+    >>> import xform.numpy as np
+    >>> np.atleast_2d(np.ones(3)).shape
+    (1, 3)
+    """
     out = []
     for a in map(as_array, arys):
         nd = len(shape_of(a))
@@ -403,7 +441,18 @@ def vstack(tup: Sequence[Any]) -> Any:
 
 
 def column_stack(tup: Sequence[Any]) -> Any:
-    """`numpy.column_stack`."""
+    """`numpy.column_stack`.
+
+    Args:
+        tup: a sequence of arrays (traced or not); 1-D ones become columns.
+
+    Returns:
+        A 2-D array of the inputs joined along axis 1.
+
+    >>> import xform.numpy as np
+    >>> np.column_stack([np.array([1.0, 2.0]), np.array([3.0, 4.0])]).tolist()
+    [[1.0, 3.0], [2.0, 4.0]]
+    """
     cols = [reshape(a, (-1, 1)) if len(shape_of(a)) < 2 else a for a in map(as_array, tup)]
     return concatenate(cols, axis=1)
 

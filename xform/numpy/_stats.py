@@ -91,7 +91,22 @@ batch_axis_param(argpartition_p)
 
 def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
                  order: Any = None) -> Any:
-    """`numpy.argpartition` (integer result, no derivative)."""
+    """`numpy.argpartition` (integer result, no derivative).
+
+    Args:
+        a: an array (traced or not; only its values are used).
+        kth: the index, or indices, to put in sorted position.
+        axis: the axis to partition along (None: the flattened array).
+        kind: NumPy's selection algorithm (only ``"introselect"``).
+        order: unsupported field order (structured arrays), as NumPy's.
+
+    Returns:
+        An integer array of indices that partition ``a`` along ``axis``.
+
+    >>> import xform.numpy as np
+    >>> int(np.argpartition(np.array([3.0, 1.0, 2.0]), 0)[0])
+    1
+    """
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -102,7 +117,23 @@ def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introsele
 def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect",
               order: Any = None) -> Any:
     """`numpy.partition`: the k-th entries in sorted position, smaller ones before and
-    larger ones after; differentiable like `sort`."""
+    larger ones after; differentiable like `sort`.
+
+    Args:
+        a: the data (traced or not).
+        kth: the index, or indices, to put in sorted position.
+        axis: the axis to partition along (None: the flattened array).
+        kind: NumPy's selection algorithm (only ``"introselect"``).
+        order: unsupported field order (structured arrays), as NumPy's.
+
+    Returns:
+        An array of ``a``'s shape whose ``kth`` entries are in sorted position.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([3.0, 1.0, 2.0])
+    >>> float(np.partition(x, 0)[0]), xform.grad(lambda x: np.partition(x, 0)[0])(x).tolist()
+    (1.0, [0.0, 1.0, 0.0])
+    """
     if order is not None:
         raise NotImplementedError("xform.numpy.partition does not support order=")
     a = asarray(a)
@@ -134,7 +165,21 @@ searchsorted_p.batch = _batch_searchsorted
 
 
 def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
-    """`numpy.searchsorted` (integer result, no derivative)."""
+    """`numpy.searchsorted` (integer result, no derivative).
+
+    Args:
+        a: a sorted 1-D array (traced or not; only its values are used).
+        v: the values to insert.
+        side: ``"left"`` (the first suitable index) or ``"right"`` (the last).
+        sorter: indices that sort ``a``, when it is not sorted itself.
+
+    Returns:
+        Integer insertion indices, of the shape of ``v``.
+
+    >>> import xform.numpy as np
+    >>> np.searchsorted(np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.5])).tolist()
+    [1, 2]
+    """
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right' (got {side!r})")
     if sorter is not None:
@@ -149,6 +194,18 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
     The unique values of a traced floating-point array are gathered from it, so they
     carry its derivative (each from the first occurrence, as ``return_index`` gives);
     indices, inverse and counts are plain integer arrays.
+
+    Args:
+        ar: a concrete array (or a traced one whose values are known eagerly).
+        return_index: also return the index of each value's first occurrence.
+        return_inverse: also return the indices that rebuild ``ar`` from the result.
+        return_counts: also return how often each value occurs.
+        axis: the axis along which to take unique slices (None: the flattened array).
+        equal_nan: treat NaNs as equal, giving one NaN.
+        **kwargs: NumPy's further keywords (``sorted``), passed through.
+
+    Returns:
+        The sorted unique values, or a tuple of them and the requested index arrays.
 
     >>> import xform, xform.numpy as np
     >>> xform.grad(lambda x: np.sum(np.unique(x) ** 2))(np.array([3.0, 1.0, 3.0])).tolist()
@@ -174,17 +231,52 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False,
 
 
 def count_nonzero(a: Any, axis: Axis = None, *, keepdims: bool = False) -> Any:
-    """`numpy.count_nonzero` (integer result, no derivative)."""
+    """`numpy.count_nonzero` (integer result, no derivative).
+
+    Args:
+        a: an array (traced or not).
+        axis: the axis or axes to count along (None: all).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The number of nonzero entries (an integer, or an integer array).
+
+    >>> import xform.numpy as np
+    >>> int(np.count_nonzero(np.array([0.0, 1.5, 0.0, 2.0])))
+    2
+    """
     return xsum(astype(not_equal(a, 0), np.intp), axis=axis, keepdims=keepdims)
 
 
 def flatnonzero(a: Any) -> Any:
-    """`numpy.flatnonzero` of a concrete array."""
+    """`numpy.flatnonzero` of a concrete array.
+
+    Args:
+        a: a concrete array (not traced: the result's size depends on its values).
+
+    Returns:
+        The indices of the nonzero entries of the flattened array.
+
+    >>> import xform.numpy as np
+    >>> np.flatnonzero(np.array([[0.0, 1.0], [2.0, 0.0]])).tolist()
+    [1, 2]
+    """
     return nonzero(ravel(a))[0]
 
 
 def argwhere(a: Any) -> Any:
-    """`numpy.argwhere` of a concrete array."""
+    """`numpy.argwhere` of a concrete array.
+
+    Args:
+        a: a concrete array (not traced: the result's size depends on its values).
+
+    Returns:
+        An integer array of shape ``(count, a.ndim)``: the indices of nonzero entries.
+
+    >>> import xform.numpy as np
+    >>> np.argwhere(np.array([[0.0, 1.0], [2.0, 0.0]])).tolist()
+    [[0, 1], [1, 0]]
+    """
     if isinstance(a, Tracer):
         a = a._concrete("argwhere()")
     return np.argwhere(a)
@@ -193,7 +285,25 @@ def argwhere(a: Any) -> Any:
 # ------------------------------------------------------------------------ averages, NaN-aware
 def average(a: Any, axis: Axis = None, weights: Any = None, returned: bool = False, *,
             keepdims: bool = False) -> Any:
-    """`numpy.average`, differentiable in ``a`` and in ``weights``."""
+    """`numpy.average`, differentiable in ``a`` and in ``weights``.
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to average over (None: all).
+        weights: weights broadcastable along ``axis`` (None: equal weights).
+        returned: also return the sum of the weights.
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The weighted mean, or ``(average, sum_of_weights)`` when ``returned``.
+
+    >>> import xform, xform.numpy as np
+    >>> float(np.average(np.array([1.0, 3.0]), weights=np.array([1.0, 3.0])))
+    2.5
+    >>> mean = lambda w: np.average(np.array([1.0, 3.0]), weights=w)
+    >>> xform.grad(mean)(np.array([1.0, 3.0])).tolist()
+    [-0.375, 0.125]
+    """
     a = asarray(a)
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
@@ -243,7 +353,25 @@ def _count(keep: Any, a: Any, axis: Axis, keepdims: bool) -> Any:
 
 def nansum(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
            keepdims: bool = False, initial: Any = None, where: Any = None) -> Any:
-    """`numpy.nansum`: NaNs count as zero (and get a zero derivative)."""
+    """`numpy.nansum`: NaNs count as zero (and get a zero derivative).
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        dtype: the dtype of the computation.
+        out: unsupported (must be None).
+        keepdims: keep the reduced axes with size one.
+        initial: a starting value added to each sum.
+        where: a boolean mask of the entries to include.
+
+    Returns:
+        The sums of the non-NaN entries.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([2.0, np.nan, 3.0])
+    >>> float(np.nansum(x)), xform.grad(np.nansum)(x).tolist()
+    (5.0, [1.0, 0.0, 1.0])
+    """
     a = asarray(a)
     keep = _kept(a, where)
     total = xsum(a if keep is None else _where(keep, a, 0), axis=axis, dtype=dtype,
@@ -253,7 +381,24 @@ def nansum(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
 
 def nanmean(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
             keepdims: bool = False, *, where: Any = None) -> Any:
-    """`numpy.nanmean`: the mean of the non-NaN entries (NaN where there are none)."""
+    """`numpy.nanmean`: the mean of the non-NaN entries (NaN where there are none).
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        dtype: the dtype of the computation.
+        out: unsupported (must be None).
+        keepdims: keep the reduced axes with size one.
+        where: a boolean mask of the entries to include.
+
+    Returns:
+        The means; NaN entries get a zero derivative.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 3.0])
+    >>> float(np.nanmean(x)), xform.grad(np.nanmean)(x).tolist()
+    (2.0, [0.5, 0.0, 0.5])
+    """
     a = asarray(a)
     keep = _kept(a, where)
     if keep is None:
@@ -268,7 +413,25 @@ def nanmean(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
 def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof: int = 0,
            keepdims: bool = False, *, where: Any = None) -> Any:
     """`numpy.nanvar`: the variance of the non-NaN entries (NaN where fewer than
-    ``ddof + 1``)."""
+    ``ddof + 1``).
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        dtype: the dtype of the computation.
+        out: unsupported (must be None).
+        ddof: the delta degrees of freedom (the divisor is count - ddof).
+        keepdims: keep the reduced axes with size one.
+        where: a boolean mask of the entries to include.
+
+    Returns:
+        The variances; NaN entries get a zero derivative.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 3.0])
+    >>> float(np.nanvar(x)), xform.grad(np.nanvar)(x).tolist()
+    (1.0, [-1.0, 0.0, 1.0])
+    """
     a = asarray(a)
     keep = _kept(a, where)
     mu = nanmean(a, axis=axis, dtype=dtype, keepdims=True, where=where)
@@ -282,7 +445,25 @@ def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof:
 
 def nanstd(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof: int = 0,
            keepdims: bool = False, *, where: Any = None) -> Any:
-    """`numpy.nanstd`: the standard deviation of the non-NaN entries."""
+    """`numpy.nanstd`: the standard deviation of the non-NaN entries.
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        dtype: the dtype of the computation.
+        out: unsupported (must be None).
+        ddof: the delta degrees of freedom (the divisor is count - ddof).
+        keepdims: keep the reduced axes with size one.
+        where: a boolean mask of the entries to include.
+
+    Returns:
+        The standard deviations; NaN entries get a zero derivative.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 3.0])
+    >>> float(np.nanstd(x)), xform.grad(np.nanstd)(x).tolist()
+    (1.0, [-0.5, 0.0, 0.5])
+    """
     return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where=where))
 
 
@@ -296,18 +477,64 @@ def _nan_extreme(reduce: Any, fill: float, a: Any, axis: Axis, keepdims: bool) -
 
 
 def nanmax(a: Any, axis: Axis = None, out: None = None, keepdims: bool = False) -> Any:
-    """`numpy.nanmax`: the maximum ignoring NaNs (NaN for an all-NaN slice)."""
+    """`numpy.nanmax`: the maximum ignoring NaNs (NaN for an all-NaN slice).
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The maxima; the derivative flows to the entry that attains each.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 3.0])
+    >>> float(np.nanmax(x)), xform.grad(np.nanmax)(x).tolist()
+    (3.0, [0.0, 0.0, 1.0])
+    """
     return _nan_extreme(xmax, -np.inf, a, axis, keepdims)
 
 
 def nanmin(a: Any, axis: Axis = None, out: None = None, keepdims: bool = False) -> Any:
-    """`numpy.nanmin`: the minimum ignoring NaNs (NaN for an all-NaN slice)."""
+    """`numpy.nanmin`: the minimum ignoring NaNs (NaN for an all-NaN slice).
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The minima; the derivative flows to the entry that attains each.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 3.0])
+    >>> float(np.nanmin(x)), xform.grad(np.nanmin)(x).tolist()
+    (1.0, [1.0, 0.0, 0.0])
+    """
     return _nan_extreme(xmin, np.inf, a, axis, keepdims)
 
 
 def nanprod(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
             keepdims: bool = False) -> Any:
-    """`numpy.nanprod`: NaNs count as one."""
+    """`numpy.nanprod`: NaNs count as one.
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        dtype: the dtype of the computation.
+        out: unsupported (must be None).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The products of the non-NaN entries; NaN entries get a zero derivative.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([2.0, np.nan, 3.0])
+    >>> float(np.nanprod(x)), xform.grad(np.nanprod)(x).tolist()
+    (6.0, [3.0, 0.0, 2.0])
+    """
     a = asarray(a)
     if _inexact(a):
         a = _where(isnan(a), 1, a)
@@ -428,7 +655,30 @@ def _quantile(a: Any, q: Any, axis: Axis, method: str, keepdims: bool,
 def quantile(a: Any, q: Any, axis: Axis = None, out: None = None, overwrite_input: bool = False,
              method: str = "linear", keepdims: bool = False, *, weights: Any = None,
              interpolation: str | None = None) -> Any:
-    """`numpy.quantile` (every unweighted method); differentiable in ``a`` and ``q``."""
+    """`numpy.quantile` (every unweighted method); differentiable in ``a`` and ``q``.
+
+    Args:
+        a: the data (traced or not).
+        q: the quantiles, in [0, 1] (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        overwrite_input: accepted for NumPy's signature; the input is never changed.
+        method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
+        keepdims: keep the reduced axes with size one.
+        weights: unsupported (weighted quantiles); must be None.
+        interpolation: the old name of ``method``.
+
+    Returns:
+        The quantiles,
+        with a leading axis for each entry of an array ``q``.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, 2.0, 4.0])
+    >>> float(np.quantile(x, 0.75)), xform.grad(np.quantile)(x, 0.75).tolist()
+    (3.0, [0.0, 0.5, 0.5])
+    >>> float(xform.grad(np.quantile, argnums=1)(x, 0.75))
+    4.0
+    """
     if out is not None or weights is not None:
         raise NotImplementedError("xform.numpy.quantile supports neither out= nor weights=")
     return _quantile(a, q, axis, interpolation or method, keepdims, False)
@@ -437,7 +687,28 @@ def quantile(a: Any, q: Any, axis: Axis = None, out: None = None, overwrite_inpu
 def percentile(a: Any, q: Any, axis: Axis = None, out: None = None,
                overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
                *, weights: Any = None, interpolation: str | None = None) -> Any:
-    """`numpy.percentile`: `quantile` with ``q`` in percent."""
+    """`numpy.percentile`: `quantile` with ``q`` in percent.
+
+    Args:
+        a: the data (traced or not).
+        q: the percentiles, in [0, 100] (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        overwrite_input: accepted for NumPy's signature; the input is never changed.
+        method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
+        keepdims: keep the reduced axes with size one.
+        weights: unsupported (weighted quantiles); must be None.
+        interpolation: the old name of ``method``.
+
+    Returns:
+        The percentiles,
+        with a leading axis for each entry of an array ``q``.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, 2.0, 4.0])
+    >>> float(np.percentile(x, 75.0)), xform.grad(np.percentile)(x, 75.0).tolist()
+    (3.0, [0.0, 0.5, 0.5])
+    """
     return quantile(a, _percent(q), axis, out, overwrite_input, method, keepdims,
                     weights=weights, interpolation=interpolation)
 
@@ -452,7 +723,28 @@ def _percent(q: Any) -> Any:
 def nanquantile(a: Any, q: Any, axis: Axis = None, out: None = None,
                 overwrite_input: bool = False, method: str = "linear", keepdims: bool = False,
                 *, weights: Any = None, interpolation: str | None = None) -> Any:
-    """`numpy.nanquantile`: quantiles of the non-NaN entries."""
+    """`numpy.nanquantile`: quantiles of the non-NaN entries.
+
+    Args:
+        a: the data (traced or not).
+        q: the quantiles, in [0, 1] (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        overwrite_input: accepted for NumPy's signature; the input is never changed.
+        method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
+        keepdims: keep the reduced axes with size one.
+        weights: unsupported (weighted quantiles); must be None.
+        interpolation: the old name of ``method``.
+
+    Returns:
+        The quantiles of the non-NaN entries,
+        with a leading axis for each entry of an array ``q``.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 2.0, 4.0])
+    >>> float(np.nanquantile(x, 0.75)), xform.grad(np.nanquantile)(x, 0.75).tolist()
+    (3.0, [0.0, 0.0, 0.5, 0.5])
+    """
     if out is not None or weights is not None:
         raise NotImplementedError("xform.numpy.nanquantile supports neither out= nor weights=")
     return _quantile(a, q, axis, interpolation or method, keepdims, True)
@@ -462,7 +754,28 @@ def nanpercentile(a: Any, q: Any, axis: Axis = None, out: None = None,
                   overwrite_input: bool = False, method: str = "linear",
                   keepdims: bool = False, *, weights: Any = None,
                   interpolation: str | None = None) -> Any:
-    """`numpy.nanpercentile`: `nanquantile` with ``q`` in percent."""
+    """`numpy.nanpercentile`: `nanquantile` with ``q`` in percent.
+
+    Args:
+        a: the data (traced or not).
+        q: the percentiles, in [0, 100] (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        overwrite_input: accepted for NumPy's signature; the input is never changed.
+        method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
+        keepdims: keep the reduced axes with size one.
+        weights: unsupported (weighted quantiles); must be None.
+        interpolation: the old name of ``method``.
+
+    Returns:
+        The percentiles of the non-NaN entries,
+        with a leading axis for each entry of an array ``q``.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 2.0, 4.0])
+    >>> float(np.nanpercentile(x, 75.0)), xform.grad(np.nanpercentile)(x, 75.0).tolist()
+    (3.0, [0.0, 0.0, 0.5, 0.5])
+    """
     return nanquantile(a, _percent(q), axis, out, overwrite_input, method, keepdims,
                        weights=weights, interpolation=interpolation)
 
@@ -504,7 +817,23 @@ def median(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool = 
 
 def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool = False,
               keepdims: bool = False) -> Any:
-    """`numpy.nanmedian`: the median of the non-NaN entries."""
+    """`numpy.nanmedian`: the median of the non-NaN entries.
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        out: unsupported (must be None).
+        overwrite_input: accepted for NumPy's signature; the input is never changed.
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The medians, differentiable in ``a`` (NaN entries get a zero derivative).
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([1.0, np.nan, 3.0, 2.0])
+    >>> float(np.nanmedian(x)), xform.grad(np.nanmedian)(x).tolist()
+    (2.0, [0.0, 0.0, 0.0, 1.0])
+    """
     if out is not None:
         raise NotImplementedError("xform.numpy.nanmedian does not support out=")
     a = asarray(a)
@@ -524,7 +853,27 @@ def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool
 # ------------------------------------------------------------------------ covariance
 def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: int | None = None,
         fweights: Any = None, aweights: Any = None, *, dtype: Any = None) -> Any:
-    """`numpy.cov`, differentiable in the data and in ``aweights``."""
+    """`numpy.cov`, differentiable in the data and in ``aweights``.
+
+    Args:
+        m: a 1-D or 2-D array of variables (rows, when ``rowvar``) and observations.
+        y: more variables, stacked after those of ``m``.
+        rowvar: whether rows are variables (else columns are).
+        bias: normalise by N rather than N - 1.
+        ddof: the delta degrees of freedom (overrides ``bias``).
+        fweights: integer frequency weights, one per observation (not differentiated).
+        aweights: observation weights, one per observation (differentiable).
+        dtype: the dtype of the computation.
+
+    Returns:
+        The covariance matrix (a scalar for a single variable).
+
+    >>> import xform, xform.numpy as np
+    >>> float(np.cov(np.array([1.0, 2.0, 3.0])))
+    1.0
+    >>> xform.grad(lambda x: np.cov(x))(np.array([1.0, 2.0, 3.0])).tolist()
+    [-1.0, 0.0, 1.0]
+    """
     m = asarray(m)
     if dtype is None:
         dtype = np.result_type(dtype_of(m), np.float64) if y is None else \
@@ -572,7 +921,24 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: in
 
 
 def corrcoef(x: Any, y: Any = None, rowvar: bool = True, *, dtype: Any = None) -> Any:
-    """`numpy.corrcoef`: Pearson correlation coefficients (clipped to [-1, 1])."""
+    """`numpy.corrcoef`: Pearson correlation coefficients (clipped to [-1, 1]).
+
+    Args:
+        x: a 1-D or 2-D array of variables (rows, when ``rowvar``) and observations.
+        y: more variables, stacked after those of ``x``.
+        rowvar: whether rows are variables (else columns are).
+        dtype: the dtype of the computation.
+
+    Returns:
+        The correlation matrix, differentiable in the data.
+
+    >>> import xform, xform.numpy as np
+    >>> np.corrcoef(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 7.0])).round(4).tolist()
+    [[1.0, 0.9934], [0.9934, 1.0]]
+    >>> g = xform.grad(lambda y: np.corrcoef(np.array([1.0, 2.0, 3.0]), y)[0, 1])
+    >>> abs(float(np.sum(g(np.array([2.0, 4.0, 7.0]))))) < 1e-12  # shifting y changes nothing
+    True
+    """
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) == 0:
         return c / c
