@@ -232,6 +232,18 @@ def logspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True, base: 
     """`numpy.logspace`: ``base ** linspace(start, stop)``; differentiable in traced
     scalar ``start``/``stop`` and ``base``.
 
+    Args:
+        start: the first exponent (traced or not).
+        stop: the last exponent.
+        num: the number of values.
+        endpoint: whether ``stop`` is included.
+        base: the base of the powers.
+        dtype: the dtype of the result.
+        axis: where the new axis goes, for array ``start``/``stop``.
+
+    Returns:
+        ``num`` values spaced evenly on a log scale.
+
     >>> import xform.numpy as np
     >>> np.logspace(0.0, 2.0, 3).tolist()
     [1.0, 10.0, 100.0]
@@ -252,7 +264,7 @@ def meshgrid(*xi: Any, indexing: str = "xy", sparse: bool = False,
         *xi: 1-D coordinate vectors (traced or not).
         indexing: ``"xy"`` (Cartesian: the first two axes swapped) or ``"ij"`` (matrix).
         sparse: return arrays broadcastable to the grid instead of full ones.
-        copy: accepted for NumPy's signature (traced results are never views).
+        copy: passed to NumPy for concrete inputs (traced results are always new).
 
     Returns:
         A tuple of coordinate arrays, one per input vector.

@@ -116,6 +116,16 @@ def sign(x: Any) -> Any:
     ``z / |z|`` (0 at 0), which is not constant, so it is computed as that quotient and
     differentiates as one (JAX gives it a zero derivative; central differences do not).
 
+    Args:
+        x: an array or scalar, real or complex (traced or not).
+
+    Returns:
+        -1, 0 or 1 for reals (NaN stays NaN); ``z / |z|`` for complex values.
+
+    >>> import xform, xform.numpy as np
+    >>> np.sign(np.array([-2.0, 0.0, 3.0])).tolist(), float(xform.grad(np.sign)(3.0))
+    ([-1.0, 0.0, 1.0], 0.0)
+
     >>> import xform, xform.numpy as np
     >>> complex(xform.jvp(np.sign, (1j,), (1.0 + 0j,))[1])
     (1+0j)
@@ -140,7 +150,21 @@ round_p, _ = nondiff_op("round", np.round)
 
 
 def round(x: Any, decimals: int = 0) -> Any:  # noqa: A001 - NumPy's name
-    """`numpy.round`: piecewise constant, so its derivative is zero."""
+    """`numpy.round`: piecewise constant, so its derivative is zero.
+
+    Args:
+        x: an array or scalar (traced or not).
+        decimals: the number of decimals to keep (negative: round to tens, hundreds...).
+
+    Returns:
+        ``x`` rounded half to even, as NumPy rounds.
+
+    >>> import xform, xform.numpy as np
+    >>> np.round(np.array([0.5, 1.5, 2.5])).tolist(), np.round(np.array([2.346]), 2).tolist()
+    ([0.0, 2.0, 2.0], [2.35])
+    >>> float(xform.grad(np.round)(1.3))
+    0.0
+    """
     return bind(round_p, x, decimals=decimals)
 
 
@@ -388,7 +412,16 @@ hypot_p, hypot = binary_op("hypot", np.hypot, _hypot_dx, lambda ans, x, y: _hypo
 hypot.__doc__ = """Elementwise `numpy.hypot`, ``sqrt(x^2 + y^2)``; its partial derivatives are
 ``x / hypot`` and ``y / hypot``, and 1/2 each at the origin (JAX's convention).
 
+Args:
+    x: an array or scalar, or a traced value under a transform.
+    y: another, broadcast against x.
+
+Returns:
+    The length of the hypotenuse, ``sqrt(x**2 + y**2)`` without overflow.
+
 >>> import xform, xform.numpy as np
+>>> float(np.hypot(3.0, 4.0)), [float(g) for g in xform.grad(np.hypot, argnums=(0, 1))(3.0, 4.0)]
+(5.0, [0.6, 0.8])
 >>> [float(g) for g in xform.grad(np.hypot, argnums=(0, 1))(0.0, 0.0)]
 [0.5, 0.5]
 """
@@ -491,7 +524,18 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
 
 
 def nonzero(a: Any) -> tuple[Any, ...]:
-    """`numpy.nonzero`: needs a concrete array (the result's size depends on values)."""
+    """`numpy.nonzero`: needs a concrete array (the result's size depends on values).
+
+    Args:
+        a: a concrete array (a traced one needs concrete values).
+
+    Returns:
+        A tuple of integer arrays, one per dimension, of the indices of nonzero entries.
+
+    >>> import xform.numpy as np
+    >>> [i.tolist() for i in np.nonzero(np.array([[0.0, 1.0], [2.0, 0.0]]))]
+    [[0, 1], [1, 0]]
+    """
     if isinstance(a, Tracer):
         a = a._concrete("nonzero()")
     return np.nonzero(a)
@@ -551,6 +595,20 @@ def astype(x: Any, dtype: Any, *, copy: bool = True) -> Any:
     """`x.astype(dtype)` (and NumPy's `copy` keyword): differentiable between inexact
     dtypes, constant otherwise. A traced value is immutable, so it is never copied; a
     NumPy array is, unless ``copy=False`` and the dtype already matches (as NumPy does).
+
+    Args:
+        x: an array or scalar (traced or not).
+        dtype: the target dtype.
+        copy: whether a concrete NumPy array is copied when its dtype already matches.
+
+    Returns:
+        ``x`` converted to ``dtype``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.astype(np.array([1.7, 2.2]), np.int64).tolist()
+    [1, 2]
+    >>> float(xform.grad(lambda x: np.astype(x, np.float32) * 2.0)(1.0))
+    2.0
 
     >>> import numpy as onp
     >>> a = onp.ones(2)

@@ -216,7 +216,7 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
 
     Args:
         x: an array or scalar (traced or not); integer inputs are returned as they are.
-        copy: accepted for NumPy's signature (the result is always new).
+        copy: accepted for NumPy's signature (ignored).
         nan: the value for NaNs.
         posinf: the value for +inf (None: the dtype's largest finite value).
         neginf: the value for -inf (None: the dtype's most negative finite value).

@@ -296,7 +296,22 @@ class IndexUpdateHelper:
 
 def at(x: Any) -> IndexUpdateHelper:
     """``xform.numpy.at(x)[idx].set(v)``: the ``.at`` updates for any array,
-    including plain NumPy arrays (which have no ``.at`` attribute)."""
+    including plain NumPy arrays (which have no ``.at`` attribute).
+
+    Args:
+        x: an array (NumPy, foreign or traced).
+
+    Returns:
+        A helper: index it, then call ``.set``, ``.add``, ``.multiply``, ``.divide``,
+        ``.min``, ``.max`` or ``.get``, which return a new array and leave ``x`` unchanged.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.zeros(3)
+    >>> np.at(x)[1].set(5.0).tolist(), x.tolist()
+    ([0.0, 5.0, 0.0], [0.0, 0.0, 0.0])
+    >>> xform.grad(lambda v: np.sum(np.at(np.ones(3))[0].multiply(v)))(2.0).item()
+    1.0
+    """
     return IndexUpdateHelper(x)
 
 

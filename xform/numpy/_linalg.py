@@ -53,26 +53,72 @@ __all__ = ["inv", "solve", "adjugate", "det", "slogdet", "cholesky", "eigh", "ei
 
 # ---------------------------------------------------------------------------- NumPy 2's results
 class EigResult(NamedTuple):
+    """What `xform.numpy.linalg.eig` returns, as NumPy 2's: a named pair that unpacks
+    as ``w, v`` (``eigenvalues``, then ``eigenvectors`` as columns).
+
+    >>> import xform.numpy as np
+    >>> w, v = np.linalg.eig(np.array([[2.0, 0.0], [0.0, 3.0]]))
+    >>> w.tolist(), np.linalg.eig(np.eye(2)).eigenvectors.shape
+    ([2.0, 3.0], (2, 2))
+    """
+
     eigenvalues: Any
     eigenvectors: Any
 
 
 class EighResult(NamedTuple):
+    """What `xform.numpy.linalg.eigh` returns, as NumPy 2's: a named pair that unpacks
+    as ``w, v`` (ascending ``eigenvalues``, then orthonormal ``eigenvectors`` as columns).
+
+    >>> import xform.numpy as np
+    >>> res = np.linalg.eigh(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> res.eigenvalues.round(12).tolist(), res.eigenvectors.shape
+    ([1.0, 3.0], (2, 2))
+    """
+
     eigenvalues: Any
     eigenvectors: Any
 
 
 class QRResult(NamedTuple):
+    """What `xform.numpy.linalg.qr` returns, as NumPy 2's: a named pair that unpacks
+    as ``Q, R`` (orthonormal columns, then the upper-triangular factor).
+
+    >>> import xform.numpy as np
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> q, r = np.linalg.qr(a)
+    >>> bool(np.allclose(q @ r, a)), float(np.linalg.qr(a).R[1, 0])
+    (True, 0.0)
+    """
+
     Q: Any
     R: Any
 
 
 class SlogdetResult(NamedTuple):
+    """What `xform.numpy.linalg.slogdet` returns, as NumPy 2's: a named pair that
+    unpacks as ``sign, logabsdet``, with ``det = sign * exp(logabsdet)``.
+
+    >>> import math, xform.numpy as np
+    >>> res = np.linalg.slogdet(np.array([[0.0, 2.0], [3.0, 0.0]]))
+    >>> float(res.sign), bool(abs(float(res.logabsdet) - math.log(6.0)) < 1e-12)
+    (-1.0, True)
+    """
+
     sign: Any
     logabsdet: Any
 
 
 class SVDResult(NamedTuple):
+    """What `xform.numpy.linalg.svd` returns, as NumPy 2's: a named triple that unpacks
+    as ``U, S, Vh`` (left singular vectors, descending singular values, right ones).
+
+    >>> import xform.numpy as np
+    >>> u, s, vh = np.linalg.svd(np.array([[3.0, 0.0], [0.0, -2.0]]))
+    >>> s.tolist(), np.linalg.svd(np.eye(2)).Vh.shape
+    ([3.0, 2.0], (2, 2))
+    """
+
     U: Any
     S: Any
     Vh: Any

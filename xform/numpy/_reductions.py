@@ -271,7 +271,22 @@ amin = min
 
 
 def ptp(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:
-    """`numpy.ptp`: max minus min."""
+    """`numpy.ptp`: max minus min.
+
+    Args:
+        a: an array (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        The range ``max - min``; its derivative is +1 at the maximum and -1 at the
+        minimum.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([2.0, 5.0, 1.0])
+    >>> float(np.ptp(x)), xform.grad(np.ptp)(x).tolist()
+    (4.0, [0.0, 1.0, -1.0])
+    """
     return max(a, axis, keepdims) - min(a, axis, keepdims)
 
 
@@ -489,13 +504,41 @@ def argmin(a: Any, axis: int | None = None, keepdims: bool = False) -> Any:
 
 
 def all(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """`numpy.all` (boolean result, no derivative)."""
+    """`numpy.all` (boolean result, no derivative).
+
+    Args:
+        a: an array (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        Whether every entry (along ``axis``) is nonzero, as booleans.
+
+    >>> import xform.numpy as np
+    >>> m = np.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> bool(np.all(np.array([1.0, 2.0]))), np.all(m, axis=1).tolist()
+    (True, [False, True])
+    """
     return bind(all_p, a, axis=axis if axis is None else normalize_axis(
         axis, len(shape_of(a))), keepdims=keepdims)
 
 
 def any(a: Any, axis: Axis = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """`numpy.any` (boolean result, no derivative)."""
+    """`numpy.any` (boolean result, no derivative).
+
+    Args:
+        a: an array (traced or not).
+        axis: the axis or axes to reduce (None: all).
+        keepdims: keep the reduced axes with size one.
+
+    Returns:
+        Whether some entry (along ``axis``) is nonzero, as booleans.
+
+    >>> import xform.numpy as np
+    >>> m = np.array([[1.0, 0.0], [0.0, 0.0]])
+    >>> bool(np.any(np.array([0.0, 0.0]))), np.any(m, axis=1).tolist()
+    (False, [True, False])
+    """
     return bind(any_p, a, axis=axis if axis is None else normalize_axis(
         axis, len(shape_of(a))), keepdims=keepdims)
 

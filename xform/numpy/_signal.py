@@ -86,13 +86,45 @@ def _as_1d_pair(a: Any, v: Any, who: str) -> tuple[Any, Any, int, int]:
 
 def convolve(a: Any, v: Any, mode: str = "full") -> Any:
     """`numpy.convolve` of two 1-D sequences, modes full/same/valid; bilinear, so
-    differentiable in both."""
+    differentiable in both.
+
+    Args:
+        a: the first 1-D sequence (traced or not).
+        v: the second 1-D sequence.
+        mode: ``"full"`` (every overlap), ``"same"`` (the length of the longer input)
+            or ``"valid"`` (complete overlaps only).
+
+    Returns:
+        The discrete linear convolution of ``a`` and ``v``.
+
+    >>> import xform, xform.numpy as np
+    >>> np.convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0, 1.0])).tolist()
+    [1.0, 3.0, 3.0, 2.0]
+    >>> box = np.array([1.0, 1.0, 1.0])
+    >>> xform.grad(lambda a: np.sum(np.convolve(a, box)))(np.ones(2)).tolist()
+    [3.0, 3.0]
+    """
     a, v, n, m = _as_1d_pair(a, v, "convolve")
     return _mode_slice(bind(convolve_p, a, v), n, m, mode, (min(n, m) - 1) // 2)
 
 
 def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
-    """`numpy.correlate`: ``c[k] = sum_n a[n + k] * conj(v[n])``, modes full/same/valid."""
+    """`numpy.correlate`: ``c[k] = sum_n a[n + k] * conj(v[n])``, modes full/same/valid.
+
+    Args:
+        a: the first 1-D sequence (traced or not).
+        v: the second 1-D sequence (conjugated).
+        mode: ``"valid"`` (complete overlaps only), ``"same"`` or ``"full"``.
+
+    Returns:
+        The cross-correlation of ``a`` and ``v``, differentiable in both.
+
+    >>> import xform, xform.numpy as np
+    >>> np.correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0]), "full").tolist()
+    [1.0, 2.0, 3.0, 0.0]
+    >>> xform.grad(lambda v: np.correlate(np.array([1.0, 2.0, 3.0]), v)[0])(np.ones(2)).tolist()
+    [1.0, 2.0]
+    """
     a, v, n, m = _as_1d_pair(a, v, "correlate")
     full = bind(convolve_p, a, conj(_flip_last(v)))
     half = (min(n, m) - 1) // 2
@@ -103,7 +135,24 @@ def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
 def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
            period: Any = None) -> Any:
     """`numpy.interp`: piecewise-linear interpolation, differentiable in ``x`` (the
-    slope), ``fp`` (the weights) and ``xp``."""
+    slope), ``fp`` (the weights) and ``xp``.
+
+    Args:
+        x: where to evaluate (traced or not).
+        xp: the increasing sample points.
+        fp: the values at ``xp`` (real or complex).
+        left: the value below ``xp[0]`` (default ``fp[0]``).
+        right: the value above ``xp[-1]`` (default ``fp[-1]``).
+        period: a period for periodic ``x`` (then ``left`` and ``right`` are ignored).
+
+    Returns:
+        The interpolated values, of the shape of ``x``.
+
+    >>> import xform, xform.numpy as np
+    >>> xp, fp = np.array([0.0, 1.0, 2.0]), np.array([0.0, 10.0, 30.0])
+    >>> float(np.interp(1.5, xp, fp)), float(xform.grad(np.interp)(1.5, xp, fp))
+    (20.0, 20.0)
+    """
     complex_fp = is_complex(fp)
     x = astype(asarray(x), np.float64)
     xp = astype(asarray(xp), np.float64)
@@ -141,7 +190,22 @@ def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None,
 
 
 def polyval(p: Any, x: Any) -> Any:
-    """`numpy.polyval` by Horner's rule; differentiable in the coefficients and ``x``."""
+    """`numpy.polyval` by Horner's rule; differentiable in the coefficients and ``x``.
+
+    Args:
+        p: the coefficients, highest power first (traced or not).
+        x: where to evaluate.
+
+    Returns:
+        ``p[0] * x**(n-1) + ... + p[n-1]``, of the shape of ``x``.
+
+    >>> import xform, xform.numpy as np
+    >>> p = np.array([1.0, 0.0, -2.0])  # x**2 - 2
+    >>> float(np.polyval(p, 3.0)), float(xform.grad(np.polyval, argnums=1)(p, 3.0))
+    (7.0, 6.0)
+    >>> xform.grad(np.polyval)(p, 3.0).tolist()
+    [9.0, 3.0, 1.0]
+    """
     p = asarray(p)
     x = asarray(x)
     y: Any = zeros_like(x)
@@ -201,7 +265,23 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
 
 
 def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
-    """`numpy.trapezoid`: the trapezoidal rule along ``axis``."""
+    """`numpy.trapezoid`: the trapezoidal rule along ``axis``.
+
+    Args:
+        y: the values to integrate (traced or not).
+        x: the sample points along ``axis`` (None: spacing ``dx``).
+        dx: the uniform spacing when ``x`` is None.
+        axis: the axis to integrate along.
+
+    Returns:
+        The integral estimate, with ``axis`` removed; differentiable in ``y`` and ``x``.
+
+    >>> import xform, xform.numpy as np
+    >>> float(np.trapezoid(np.array([1.0, 2.0, 3.0])))
+    4.0
+    >>> xform.grad(np.trapezoid)(np.array([1.0, 2.0, 3.0])).tolist()
+    [0.5, 1.0, 0.5]
+    """
     y = asarray(y)
     nd = len(shape_of(y))
     axis = normalize_axis(axis, nd)[0]
@@ -253,7 +333,24 @@ def _spacings(f: Any, varargs: Sequence[Any], axes: tuple[int, ...]) -> list[Any
 
 def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
     """`numpy.gradient`: second-order central differences inside, first- or
-    second-order one-sided differences at the ends; uniform or coordinate spacing."""
+    second-order one-sided differences at the ends; uniform or coordinate spacing.
+
+    Args:
+        f: the sampled values (traced or not).
+        *varargs: the spacing: none (1), one scalar for every axis, or one scalar or
+            coordinate array per axis.
+        axis: the axis or axes to differentiate along (None: all).
+        edge_order: 1 or 2, the order of the one-sided differences at the ends.
+
+    Returns:
+        The estimated derivative: one array, or a tuple of one per axis.
+
+    >>> import xform, xform.numpy as np
+    >>> np.gradient(np.array([1.0, 4.0, 9.0, 16.0])).tolist()
+    [3.0, 4.0, 6.0, 7.0]
+    >>> xform.grad(lambda f: np.gradient(f)[1])(np.ones(4)).tolist()
+    [-0.5, 0.0, 0.5, 0.0]
+    """
     f = asarray(f)
     nd = len(shape_of(f))
     # NumPy keeps the order of an axis tuple (it is the order of the results)

@@ -97,8 +97,8 @@ def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introsele
         a: an array (traced or not; only its values are used).
         kth: the index, or indices, to put in sorted position.
         axis: the axis to partition along (None: the flattened array).
-        kind: NumPy's selection algorithm (only ``"introselect"``).
-        order: unsupported field order (structured arrays), as NumPy's.
+        kind: accepted for NumPy's signature (ignored).
+        order: accepted for NumPy's signature (ignored: no structured arrays).
 
     Returns:
         An integer array of indices that partition ``a`` along ``axis``.
@@ -123,8 +123,8 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect"
         a: the data (traced or not).
         kth: the index, or indices, to put in sorted position.
         axis: the axis to partition along (None: the flattened array).
-        kind: NumPy's selection algorithm (only ``"introselect"``).
-        order: unsupported field order (structured arrays), as NumPy's.
+        kind: accepted for NumPy's signature (ignored).
+        order: unsupported (structured arrays): must be None.
 
     Returns:
         An array of ``a``'s shape whose ``kth`` entries are in sorted position.
@@ -665,7 +665,7 @@ def quantile(a: Any, q: Any, axis: Axis = None, out: None = None, overwrite_inpu
         overwrite_input: accepted for NumPy's signature; the input is never changed.
         method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
         keepdims: keep the reduced axes with size one.
-        weights: unsupported (weighted quantiles); must be None.
+        weights: unsupported (weighted quantiles): must be None.
         interpolation: the old name of ``method``.
 
     Returns:
@@ -697,7 +697,7 @@ def percentile(a: Any, q: Any, axis: Axis = None, out: None = None,
         overwrite_input: accepted for NumPy's signature; the input is never changed.
         method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
         keepdims: keep the reduced axes with size one.
-        weights: unsupported (weighted quantiles); must be None.
+        weights: unsupported (weighted quantiles): must be None.
         interpolation: the old name of ``method``.
 
     Returns:
@@ -733,7 +733,7 @@ def nanquantile(a: Any, q: Any, axis: Axis = None, out: None = None,
         overwrite_input: accepted for NumPy's signature; the input is never changed.
         method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
         keepdims: keep the reduced axes with size one.
-        weights: unsupported (weighted quantiles); must be None.
+        weights: unsupported (weighted quantiles): must be None.
         interpolation: the old name of ``method``.
 
     Returns:
@@ -764,7 +764,7 @@ def nanpercentile(a: Any, q: Any, axis: Axis = None, out: None = None,
         overwrite_input: accepted for NumPy's signature; the input is never changed.
         method: NumPy's estimation method (``"linear"``, ``"lower"``, ``"nearest"``...).
         keepdims: keep the reduced axes with size one.
-        weights: unsupported (weighted quantiles); must be None.
+        weights: unsupported (weighted quantiles): must be None.
         interpolation: the old name of ``method``.
 
     Returns:

@@ -92,7 +92,8 @@ def _global(name: str) -> Callable[..., Any]:
 
 # arguments tried, on a private generator, for the example of a sampler's docstring
 _EXAMPLE_ARGS: tuple[tuple[Any, ...], ...] = (
-    (), (3,), (0.5, 3), (2.0, 3.0, 3), (5, 0.5, 3), ([0.2, 0.8], 3), (3, [0.5, 0.5]))
+    (), (3,), (0.5, 3), (2.0, 3.0, 3), (5, 0.5, 3), ([0.2, 0.8], 3), (3, [0.5, 0.5]),
+    ([0.0, 1.0], [[1.0, 0.5], [0.5, 2.0]], 3))
 _PROBE = np.random.RandomState(0)
 
 
@@ -187,7 +188,13 @@ class RandomState(np.random.RandomState):
 
 class Generator(np.random.Generator):
     """`numpy.random.Generator` (a subclass: same streams, ``isinstance`` holds); its
-    draws are constants."""
+    draws are constants.
+
+    >>> import numpy, xform.numpy.random as npr
+    >>> g = npr.Generator(numpy.random.PCG64(0))
+    >>> isinstance(g, numpy.random.Generator), g.integers(10, size=3).shape
+    (True, (3,))
+    """
 
     def __reduce__(self) -> Any:
         _, args, *rest = super().__reduce__()
@@ -201,6 +208,17 @@ _route_methods(Generator, np.random.Generator)
 def default_rng(seed: Any = None) -> Generator:
     """`numpy.random.default_rng`: a PCG64 `Generator` (a given ``Generator`` or bit
     generator is used as it is, sharing its state).
+
+    Args:
+        seed: None (fresh entropy), an int or sequence of ints, a NumPy ``SeedSequence``,
+            a bit generator or a ``Generator``.
+
+    Returns:
+        An `xform.numpy.random.Generator`; its streams match NumPy's for the same seed.
+
+    >>> import numpy, xform.numpy.random as npr
+    >>> bool(numpy.all(npr.default_rng(3).random(3) == numpy.random.default_rng(3).random(3)))
+    True
 
     >>> import xform.numpy.random as npr
     >>> npr.default_rng(0).normal(size=2).shape

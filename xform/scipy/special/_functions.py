@@ -123,7 +123,19 @@ gammaln_p, gammaln = _unary("gammaln", sc.gammaln, lambda ans, x: digamma(x),
 # the sign of gamma(x) is piecewise constant: a zero derivative (SciPy's 0 at the poles
 # x = 0, -1, -2, ... and NaN for NaN come from the impl)
 gammasgn_p, gammasgn = unary_op("gammasgn", _keep_dtype(sc.gammasgn, 0), None)
-gammasgn.__doc__ = "`scipy.special.gammasgn`: the sign of ``gamma(x)``; no derivative."
+gammasgn.__doc__ = """`scipy.special.gammasgn`: the sign of ``gamma(x)``; no derivative.
+
+Args:
+    x: an array or scalar of reals, or a traced value under a transform.
+
+Returns:
+    1.0 where ``gamma(x) > 0``, -1.0 where it is negative (between the negative
+    even and odd integers), NaN at the poles.
+
+>>> import xform, xform.numpy as np, xform.scipy.special as sp
+>>> sp.gammasgn(np.array([1.5, -0.5, -1.5])).tolist(), float(xform.grad(sp.gammasgn)(1.5))
+([1.0, -1.0, 1.0], 0.0)
+"""
 digamma_p, digamma = _unary("digamma", sc.digamma, lambda ans, x: polygamma(1, x),
                             "`scipy.special.digamma` (``psi``).")
 psi = digamma
@@ -165,7 +177,22 @@ betaln_p, betaln = _binary(
 
 
 def multigammaln(a: Any, d: int) -> Any:
-    """`scipy.special.multigammaln`: the log of the multivariate gamma function."""
+    """`scipy.special.multigammaln`: the log of the multivariate gamma function.
+
+    Args:
+        a: where to evaluate, above ``(d - 1) / 2`` (traced or not).
+        d: the dimension, a positive integer.
+
+    Returns:
+        ``log Gamma_d(a)``, differentiable in ``a``.
+
+    >>> import numpy, scipy.special, xform, xform.scipy.special as sp
+    >>> bool(numpy.isclose(sp.multigammaln(3.0, 2), scipy.special.multigammaln(3.0, 2)))
+    True
+    >>> digammas = scipy.special.digamma(3.0) + scipy.special.digamma(2.5)
+    >>> bool(numpy.isclose(xform.grad(sp.multigammaln)(3.0, 2), digammas))
+    True
+    """
     d = int(d)
     if d < 1:
         raise ValueError("multigammaln: d should be a positive integer")
@@ -251,12 +278,40 @@ for _p in (expit_p, logit_p, log_expit_p, erfinv_p, erfcinv_p, ndtri_p, gamma_p,
 
 
 def jn(n: Any, x: Any) -> Any:
-    """`scipy.special.jn`: Bessel J of integer order n; differentiable in x."""
+    """`scipy.special.jn`: Bessel J of integer order n; differentiable in x.
+
+    Args:
+        n: the integer order (not differentiated).
+        x: where to evaluate (traced or not), broadcast against ``n``.
+
+    Returns:
+        ``J_n(x)``.
+
+    >>> import numpy, scipy.special, xform, xform.scipy.special as sp
+    >>> bool(numpy.isclose(sp.jn(0, 1.0), scipy.special.jn(0, 1.0)))
+    True
+    >>> bool(numpy.isclose(xform.grad(sp.jn, argnums=1)(0, 1.0), -scipy.special.j1(1.0)))
+    True
+    """
     return jv(n, x)
 
 
 def yn(n: Any, x: Any) -> Any:
-    """`scipy.special.yn`: Bessel Y of integer order n; differentiable in x."""
+    """`scipy.special.yn`: Bessel Y of integer order n; differentiable in x.
+
+    Args:
+        n: the integer order (not differentiated).
+        x: where to evaluate, positive (traced or not), broadcast against ``n``.
+
+    Returns:
+        ``Y_n(x)``.
+
+    >>> import numpy, scipy.special, xform, xform.scipy.special as sp
+    >>> bool(numpy.isclose(sp.yn(0, 1.0), scipy.special.yn(0, 1.0)))
+    True
+    >>> bool(numpy.isclose(xform.grad(sp.yn, argnums=1)(0, 1.0), -scipy.special.y1(1.0)))
+    True
+    """
     return yv(n, x)
 
 

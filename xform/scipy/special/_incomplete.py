@@ -162,13 +162,42 @@ gammaincc_p = _incomplete_gamma("gammaincc", upper=True)
 
 def gammainc(a: Any, x: Any) -> Any:
     """`scipy.special.gammainc`: the regularized lower incomplete gamma P(a, x);
-    differentiable in x and in a (to any order)."""
+    differentiable in x and in a (to any order).
+
+    Args:
+        a: the positive shape parameter (traced or not).
+        x: the nonnegative upper limit, broadcast against ``a``.
+
+    Returns:
+        ``P(a, x)``, in [0, 1].
+
+    >>> import math, xform, xform.scipy.special as sp
+    >>> round(float(sp.gammainc(1.0, 2.0)), 12) == round(1 - math.exp(-2.0), 12)
+    True
+    >>> round(float(xform.grad(sp.gammainc, argnums=1)(1.0, 2.0)), 12) == round(math.exp(-2.0), 12)
+    True
+    """
     return bind(gammainc_p, a, x, k=0)
 
 
 def gammaincc(a: Any, x: Any) -> Any:
     """`scipy.special.gammaincc`: the regularized upper incomplete gamma Q(a, x);
-    differentiable in x and in a (to any order)."""
+    differentiable in x and in a (to any order).
+
+    Args:
+        a: the positive shape parameter (traced or not).
+        x: the nonnegative lower limit, broadcast against ``a``.
+
+    Returns:
+        ``Q(a, x) = 1 - P(a, x)``, in [0, 1].
+
+    >>> import math, xform, xform.scipy.special as sp
+    >>> round(float(sp.gammaincc(1.0, 2.0)), 12) == round(math.exp(-2.0), 12)
+    True
+    >>> dx = xform.grad(sp.gammaincc, argnums=1)(1.0, 2.0)
+    >>> round(float(dx), 12) == round(-math.exp(-2.0), 12)
+    True
+    """
     return bind(gammaincc_p, a, x, k=0)
 
 
@@ -273,13 +302,39 @@ betaincc_p = _incomplete_beta("betaincc", upper=True)
 
 def betainc(a: Any, b: Any, x: Any) -> Any:
     """`scipy.special.betainc`: the regularized incomplete beta I_x(a, b);
-    differentiable in x, a and b (to any order)."""
+    differentiable in x, a and b (to any order).
+
+    Args:
+        a: the first positive shape parameter (traced or not).
+        b: the second positive shape parameter.
+        x: the upper limit, in [0, 1]; the three broadcast together.
+
+    Returns:
+        ``I_x(a, b)``, in [0, 1].
+
+    >>> import xform, xform.scipy.special as sp
+    >>> float(sp.betainc(2.0, 1.0, 0.5)), float(xform.grad(sp.betainc, argnums=2)(2.0, 1.0, 0.5))
+    (0.25, 1.0)
+    """
     return bind(betainc_p, a, b, x, i=0, j=0)
 
 
 def betaincc(a: Any, b: Any, x: Any) -> Any:
     """`scipy.special.betaincc`: ``1 - betainc(a, b, x)`` computed accurately;
-    differentiable in x, a and b (to any order)."""
+    differentiable in x, a and b (to any order).
+
+    Args:
+        a: the first positive shape parameter (traced or not).
+        b: the second positive shape parameter.
+        x: the lower limit, in [0, 1]; the three broadcast together.
+
+    Returns:
+        ``1 - I_x(a, b)``, in [0, 1].
+
+    >>> import xform, xform.scipy.special as sp
+    >>> float(sp.betaincc(2.0, 1.0, 0.5)), float(xform.grad(sp.betaincc, argnums=2)(2.0, 1.0, 0.5))
+    (0.75, -1.0)
+    """
     return bind(betaincc_p, a, b, x, i=0, j=0)
 
 
@@ -328,7 +383,21 @@ _defrules(stdtr_p, (_stdtr_ddf, lambda ans, df, t: _t_density(df, t)))
 
 def stdtr(df: Any, t: Any) -> Any:
     """`scipy.special.stdtr`: Student's t CDF with ``df`` degrees of freedom at ``t``;
-    differentiable in t and df."""
+    differentiable in t and df.
+
+    Args:
+        df: the degrees of freedom, positive (traced or not).
+        t: where to evaluate, broadcast against ``df``.
+
+    Returns:
+        ``P(T <= t)`` for a Student's t variable ``T``.
+
+    >>> import math, xform, xform.scipy.special as sp
+    >>> float(sp.stdtr(1.0, 0.0))
+    0.5
+    >>> abs(float(xform.grad(sp.stdtr, argnums=1)(1.0, 0.0)) - 1 / math.pi) < 1e-12  # Cauchy
+    True
+    """
     return bind(stdtr_p, df, t)
 
 
@@ -393,16 +462,86 @@ betainccinv_p, betainccinv = _inverse("betainccinv", sc.betainccinv, 2, _beta_de
                                        lambda a, b, x: -_beta_db(a, b, x)], upper=True)
 stdtrit_p, stdtrit = _inverse("stdtrit", sc.stdtrit, 1, _t_density,
                               [lambda df, t: _stdtr_ddf(None, df, t)], upper=False)
-gammaincinv.__doc__ = ("`scipy.special.gammaincinv`: x with gammainc(a, x) = p; "
-                       "differentiable in a and p.")
-gammainccinv.__doc__ = ("`scipy.special.gammainccinv`: x with gammaincc(a, x) = p; "
-                        "differentiable in a and p.")
-betaincinv.__doc__ = ("`scipy.special.betaincinv`: x with betainc(a, b, x) = p; "
-                      "differentiable in a, b and p.")
-betainccinv.__doc__ = ("`scipy.special.betainccinv`: x with betaincc(a, b, x) = p; "
-                       "differentiable in a, b and p.")
-stdtrit.__doc__ = ("`scipy.special.stdtrit`: t with stdtr(df, t) = p; "
-                   "differentiable in df and p.")
+gammaincinv.__doc__ = """`scipy.special.gammaincinv`: x with gammainc(a, x) = p;
+differentiable in a and p.
+
+Args:
+    *args: ``(a, p)``: the positive shape parameter and the probability, in [0, 1];
+        broadcast together.
+
+Returns:
+    x >= 0 with ``gammainc(a, x) == p``.
+
+>>> import math, xform, xform.scipy.special as sp
+>>> abs(float(sp.gammaincinv(1.0, 0.5)) - math.log(2.0)) < 1e-12  # -log(1 - p)
+True
+>>> round(float(xform.grad(sp.gammaincinv, argnums=1)(1.0, 0.5)), 10)  # 1 / (1 - p)
+2.0
+"""
+gammainccinv.__doc__ = """`scipy.special.gammainccinv`: x with gammaincc(a, x) = p;
+differentiable in a and p.
+
+Args:
+    *args: ``(a, p)``: the positive shape parameter and the probability, in [0, 1];
+        broadcast together.
+
+Returns:
+    x >= 0 with ``gammaincc(a, x) == p``.
+
+>>> import math, xform, xform.scipy.special as sp
+>>> abs(float(sp.gammainccinv(1.0, 0.5)) - math.log(2.0)) < 1e-12  # -log(p)
+True
+>>> round(float(xform.grad(sp.gammainccinv, argnums=1)(1.0, 0.5)), 10)  # -1 / p
+-2.0
+"""
+betaincinv.__doc__ = """`scipy.special.betaincinv`: x with betainc(a, b, x) = p;
+differentiable in a, b and p.
+
+Args:
+    *args: ``(a, b, p)``: the two positive shape parameters and the probability, in [0,
+        1]; broadcast together.
+
+Returns:
+    x in [0, 1] with ``betainc(a, b, x) == p``.
+
+>>> import xform, xform.scipy.special as sp
+>>> round(float(sp.betaincinv(2.0, 1.0, 0.25)), 12)  # sqrt(p)
+0.5
+>>> round(float(xform.grad(sp.betaincinv, argnums=2)(2.0, 1.0, 0.25)), 10)
+1.0
+"""
+betainccinv.__doc__ = """`scipy.special.betainccinv`: x with betaincc(a, b, x) = p;
+differentiable in a, b and p.
+
+Args:
+    *args: ``(a, b, p)``: the two positive shape parameters and the probability, in [0,
+        1]; broadcast together.
+
+Returns:
+    x in [0, 1] with ``betaincc(a, b, x) == p``.
+
+>>> import xform, xform.scipy.special as sp
+>>> round(float(sp.betainccinv(2.0, 1.0, 0.75)), 12)  # sqrt(1 - p)
+0.5
+>>> round(float(xform.grad(sp.betainccinv, argnums=2)(2.0, 1.0, 0.75)), 10)
+-1.0
+"""
+stdtrit.__doc__ = """`scipy.special.stdtrit`: t with stdtr(df, t) = p; differentiable in
+df and p.
+
+Args:
+    *args: ``(df, p)``: the positive degrees of freedom and the probability, in (0, 1);
+        broadcast together.
+
+Returns:
+    t with ``stdtr(df, t) == p``.
+
+>>> import math, xform, xform.scipy.special as sp
+>>> float(sp.stdtrit(1.0, 0.5))
+0.0
+>>> abs(float(xform.grad(sp.stdtrit, argnums=1)(1.0, 0.5)) - math.pi) < 1e-9  # 1 / density
+True
+"""
 
 for _p in (gammainc_p, gammaincc_p, betainc_p, betaincc_p, stdtr_p, gammaincinv_p,
            gammainccinv_p, betaincinv_p, betainccinv_p, stdtrit_p):

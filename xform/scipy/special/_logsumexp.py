@@ -171,7 +171,24 @@ def logsumexp(a: Any, axis: Axis = None, b: Any = None, keepdims: bool = False,
     """`scipy.special.logsumexp`: ``log(sum(b * exp(a)))`` over ``axis``, computed
     without overflow; its gradient in ``a`` is the (weighted) softmax. With
     ``return_sign`` it returns ``(log|sum|, sign)``; without, a negative sum gives
-    NaN (as SciPy)."""
+    NaN (as SciPy).
+
+    Args:
+        a: the exponents (traced or not; complex allowed).
+        axis: the axis or axes to reduce (None: all).
+        b: scale factors, broadcast against ``a`` (may be negative).
+        keepdims: keep the reduced axes with size one.
+        return_sign: also return the sign of the sum.
+
+    Returns:
+        ``log|sum(b * exp(a))|``, or ``(that, sign)`` with ``return_sign``.
+
+    >>> import math, xform, xform.numpy as np, xform.scipy.special as sp
+    >>> float(sp.logsumexp(np.array([1000.0, 1000.0]))) == 1000.0 + math.log(2.0)
+    True
+    >>> xform.grad(sp.logsumexp)(np.array([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
     keepdims = bool(keepdims)
     a = _array(a)
     if E.is_complex(a) or (b is not None and E.is_complex(_array(b))):
@@ -204,7 +221,21 @@ def _shifted(x: Any, axis: Axis) -> tuple[Any, tuple[int, ...]]:
 
 def softmax(x: Any, axis: Axis = None) -> Any:
     """`scipy.special.softmax`: ``exp(x) / sum(exp(x))`` over ``axis``, stable for
-    large inputs."""
+    large inputs.
+
+    Args:
+        x: the logits (traced or not).
+        axis: the axis or axes to normalise over (None: all).
+
+    Returns:
+        Positive values of ``x``'s shape summing to one over ``axis``.
+
+    >>> import xform, xform.numpy as np, xform.scipy.special as sp
+    >>> sp.softmax(np.array([0.0, 0.0, 1000.0])).tolist()
+    [0.0, 0.0, 1.0]
+    >>> xform.grad(lambda x: sp.softmax(x)[0])(np.array([0.0, 0.0])).tolist()
+    [0.25, -0.25]
+    """
     d, axes = _shifted(_array(x), axis)
     e = E.exp(d)
     return e / xsum(e, axis=axes, keepdims=True)
@@ -212,7 +243,21 @@ def softmax(x: Any, axis: Axis = None) -> Any:
 
 def log_softmax(x: Any, axis: Axis = None) -> Any:
     """`scipy.special.log_softmax`: ``x - logsumexp(x)`` over ``axis``, stable for
-    large inputs."""
+    large inputs.
+
+    Args:
+        x: the logits (traced or not; complex allowed).
+        axis: the axis or axes to normalise over (None: all).
+
+    Returns:
+        ``log(softmax(x))``, of ``x``'s shape, without underflow to ``-inf``.
+
+    >>> import xform, xform.numpy as np, xform.scipy.special as sp
+    >>> sp.log_softmax(np.array([0.0, 1000.0])).tolist()
+    [-1000.0, 0.0]
+    >>> xform.grad(lambda x: sp.log_softmax(x)[0])(np.array([0.0, 0.0])).tolist()
+    [0.5, -0.5]
+    """
     d, axes = _shifted(_array(x), axis)
     if E.is_complex(d):
         # the complex log of the sum, phase included, as SciPy's (the kernel's log|sum|
