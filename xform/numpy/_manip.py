@@ -41,7 +41,7 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
         start: the position it is moved to (before the axis now there).
 
     Returns:
-        A view of ``a`` with the axis moved.
+        ``a`` with that axis rolled back to lie before axis ``start``.
 
     >>> import xform.numpy as np
     >>> np.rollaxis(np.ones((2, 3, 4)), 2).shape
