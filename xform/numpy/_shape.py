@@ -273,14 +273,14 @@ def atleast_1d(*arys: Any) -> Any:
 
     Returns:
         One array of at least one dimension (a scalar becomes shape ``(1,)``), or a
-        list of them for several inputs.
+        tuple of them for several inputs (as NumPy 2).
 
     >>> import xform.numpy as np
     >>> np.atleast_1d(2.0).shape, [a.shape for a in np.atleast_1d(1.0, np.ones((2, 2)))]
     ((1,), [(1,), (2, 2)])
     """
     out = [a if len(shape_of(a)) >= 1 else reshape(a, (1,)) for a in map(as_array, arys)]
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def atleast_2d(*arys: Any) -> Any:
@@ -291,7 +291,7 @@ def atleast_2d(*arys: Any) -> Any:
 
     Returns:
         One array of at least two dimensions (shape ``(N,)`` becomes ``(1, N)``), or a
-        list of them for several inputs.
+        tuple of them for several inputs (as NumPy 2).
 
     >>> import xform.numpy as np
     >>> np.atleast_2d(np.ones(3)).shape
@@ -301,7 +301,7 @@ def atleast_2d(*arys: Any) -> Any:
     for a in map(as_array, arys):
         nd = len(shape_of(a))
         out.append(a if nd >= 2 else reshape(a, (1,) * (2 - nd) + shape_of(a)))
-    return out[0] if len(out) == 1 else out
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def contains_tracer(x: Any) -> bool:
