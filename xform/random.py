@@ -819,11 +819,13 @@ _random_gamma_p.batch = _gamma_batch
 _random_gamma_p.lower = _gamma_lower
 
 
-def _gamma_dsample_dalpha(x: Any, alpha: Any) -> Any:
+def _gamma_dsample_dalpha(x: Any, log_x: Any, alpha: Any, of_log: bool) -> Any:
     """Implicit reparameterisation: ``dx/da = -(dP/da) / (dP/dx)`` where ``P(a, x)``, the
-    regularised lower incomplete gamma function, is held at the sample's quantile."""
+    regularised lower incomplete gamma function, is held at the sample's quantile; with
+    ``of_log``, ``d log(x) / da``, that over ``x``, with ``x * density(x)`` formed in log
+    space (``log_x`` is ``log(x)``)."""
     dp_da = _bind(_gammainc_p, alpha, x, k=1)
-    log_density = (alpha - 1.0) * xnp.log(x) - x - _gammaln(alpha)
+    log_density = (alpha - (0.0 if of_log else 1.0)) * log_x - x - _gammaln(alpha)
     return -dp_da / xnp.exp(log_density)
 
 
@@ -836,7 +838,7 @@ def _gamma_sample(key: Any, alpha: Any) -> Any:
 def _gamma_sample_jvp(primals: Any, tangents: Any) -> Any:
     key, alpha = primals
     x = _gamma_sample(key, alpha)
-    tangent = tangents[1] * _gamma_dsample_dalpha(x, alpha)
+    tangent = tangents[1] * _gamma_dsample_dalpha(x, xnp.log(x), alpha, of_log=False)
     return x, tangent
 
 
@@ -847,13 +849,9 @@ def _loggamma_sample(key: Any, alpha: Any) -> Any:
 
 @_loggamma_sample.defjvp
 def _loggamma_sample_jvp(primals: Any, tangents: Any) -> Any:
-    # d log(x) / da = (dx/da) / x, with x * density(x) formed in log space
     key, alpha = primals
     log_x = _loggamma_sample(key, alpha)
-    x = xnp.exp(log_x)
-    dp_da = _bind(_gammainc_p, alpha, x, k=1)
-    log_x_density = alpha * log_x - x - _gammaln(alpha)
-    return log_x, tangents[1] * (-dp_da / xnp.exp(log_x_density))
+    return log_x, tangents[1] * _gamma_dsample_dalpha(xnp.exp(log_x), log_x, alpha, of_log=True)
 
 
 def _gamma_common(name: str, key: Any, a: Any, shape: _Shape | None, dtype: Any,

@@ -209,12 +209,13 @@ class Jitted(Generic[P, R]):
             values = list(args)
             if self._signature is not None:
                 names = list(self._signature.parameters)[:len(values)]
-
-            def call(full: list[Any]) -> Any:
-                return self.fun(*full)
+            call = self._call_positionally  # (no closure made per call)
         static_pos = {i % max(len(values), 1) for i in self.static_argnums}
         static_pos |= {names.index(n) for n in self.static_argnames if n in names}
         return values, {i: values[i] for i in sorted(static_pos)}, names, call
+
+    def _call_positionally(self, full: list[Any]) -> Any:
+        return self.fun(*full)
 
     def _key(self, treedef: Any, leaves: Sequence[Any], static: dict[int, Any]) -> Hashable:
         try:
