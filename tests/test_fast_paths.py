@@ -38,9 +38,11 @@ def test_scatter_add_broadcasts_index_arrays_and_checks_bounds() -> None:
 
 def test_gather_transpose_uses_the_bincount_scatter(monkeypatch) -> None:
     calls = []
-    real = _indexing._scatter_add
+    real, real_float64 = _indexing._scatter_add, _indexing._scatter_add_float64
     monkeypatch.setattr(_indexing, "_scatter_add",
                         lambda out, arrays, v: calls.append(1) or real(out, arrays, v))
+    monkeypatch.setattr(_indexing, "_scatter_add_float64",
+                        lambda x, v, arrays: calls.append(1) or real_float64(x, v, arrays))
     rng = onp.random.default_rng(1)
     i, j = rng.integers(0, 5, 30), rng.integers(0, 5, 30)
 
@@ -57,6 +59,37 @@ def test_gather_transpose_uses_the_bincount_scatter(monkeypatch) -> None:
     check_grads(f, (x,), order=2, modes=("fwd", "rev"))
     z = x + 1j * rng.standard_normal((5, 5))
     check_grads(lambda z: np.sum(np.abs(z[i, j] * 1.5j) ** 2), (z,), order=1, modes=("rev",))
+
+
+@pytest.mark.parametrize("case", ["in range", "negative leading", "negative trailing",
+                                  "int32", "float32", "broadcast values", "3-d", "1-d"])
+def test_the_float64_scatter_matches_add_at(case) -> None:
+    """The one-bincount scatter and its fall-backs give np.add.at's numbers, including
+    negative indices, which wrap as NumPy's do."""
+    rng = onp.random.default_rng(3)
+    shape = {"3-d": (3, 4, 5), "1-d": (7,)}.get(case, (4, 6))
+    arrays = [rng.integers(0, d, 50) for d in shape]
+    if case == "negative leading":
+        arrays[0] = arrays[0] - shape[0]
+    if case == "negative trailing":
+        arrays[1] = arrays[1] - shape[1]
+    if case == "int32":
+        arrays = [a.astype(onp.int32) for a in arrays]
+    x = rng.standard_normal(shape).astype(onp.float32 if case == "float32" else onp.float64)
+    v = rng.standard_normal(() if case == "broadcast values" else 50)
+    want = x.copy()
+    onp.add.at(want, tuple(arrays), v.astype(x.dtype))
+    got = _indexing._index_add_impl(x, v, *arrays, idx=(_indexing.ARRAY,) * len(shape))
+    assert got.dtype == x.dtype and got is not x
+    onp.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-5 if case == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("bad", [(4, 0), (0, 6), (-5, 0), (0, -7)])
+def test_the_float64_scatter_refuses_out_of_bounds_indices_as_numpy_does(bad) -> None:
+    x, v = onp.zeros((4, 6)), onp.ones(2)
+    arrays = [onp.array([0, bad[0]]), onp.array([0, bad[1]])]
+    with pytest.raises(IndexError, match="out of bounds"):
+        _indexing._index_add_impl(x, v, *arrays, idx=(_indexing.ARRAY,) * 2)
 
 
 def _matmul_operand_shapes(f, *args):

@@ -209,6 +209,29 @@ def test_simplify_removes_identities_and_fuses_transposes():
     _same_results(c, s, RNG.standard_normal((2, 3, 4)))
 
 
+def test_simplify_folds_negations_into_additions_exactly():
+    # x + (-y) is x - y in IEEE arithmetic (signed zeros and infinities included)
+    def f(x, y):
+        return x + (-y), (-y) + x, x - (-y), np.negative(y) * x
+    x = onp.array([0.0, -0.0, 1.5, onp.inf, -2.0, 0.0])
+    y = onp.array([0.0, 0.0, -0.0, onp.inf, 3.0, -0.0])
+    optimized = xform.jit(f).lower(x, y).optimized
+    names = [e.prim.name for e in optimized.eqns]
+    # both sums became x - y (then one, by CSE); x - (-y) became x + y; the product
+    # keeps its negation
+    assert names == ["negative", "subtract", "add", "multiply"], names
+    with onp.errstate(invalid="ignore"):
+        for got, want in zip(xform.jit(f)(x, y), f(x, y)):
+            onp.testing.assert_array_equal(got, want)
+            onp.testing.assert_array_equal(onp.signbit(got), onp.signbit(want))
+    # a broadcast negation keeps the result's shape; an unused one is dropped
+    g = lambda x, s: x + (-s)  # noqa: E731
+    lowered = xform.jit(g).lower(onp.ones((2, 3)), onp.ones(3))
+    assert [e.prim.name for e in lowered.optimized.eqns] == ["subtract"]
+    onp.testing.assert_allclose(xform.jit(g)(onp.ones((2, 3)), onp.arange(3.0)),
+                                onp.ones((2, 3)) - onp.arange(3.0))
+
+
 def test_transpose_of_square_matrix_is_not_dropped():
     c = _closed(lambda x: np.transpose(x) * 1.0, onp.ones((3, 3)))
     s = passes.optimize(c)

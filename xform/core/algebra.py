@@ -3,7 +3,10 @@
 * ``identities``: when an equation merely passes one operand through (``x * 1``,
   ``x + 0``, an identity reshape...), as a tuple of :class:`PassThrough`;
 * ``fuse``: how two equations of the same primitive in a chain become one
-  (transpose of a transpose composes the permutations).
+  (transpose of a transpose composes the permutations);
+* ``negation_folds``: an operand made by a negation folded into the equation
+  (``x + (-y)`` is ``x - y``, exactly, as IEEE defines subtraction), as a tuple of
+  :class:`NegationFold`; ``is_negation`` marks the negation itself.
 
 The simplifier only ever drops an equation for an operand that already has the
 result's shape and dtype, so a fact need not say that ``x * 1`` with a broadcast
@@ -21,7 +24,7 @@ Fuse = Callable[[Params, Params], Params]
 
 __all__ = ["Params", "Fuse", "PassThrough", "pass_through", "identity_element",
            "right_identity_element", "is_identity_permutation", "compose_permutations",
-           "keep_outer"]
+           "keep_outer", "NegationFold"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,16 @@ class PassThrough:
     if_operand: int | None = None
     equals: float = 0.0
     when: Callable[[Params], bool] | None = None
+
+
+@dataclass(frozen=True)
+class NegationFold:
+    """Where operand ``operand`` is ``-y``, the result is primitive ``into`` applied
+    to the other operand and ``y``, in that order (``x + (-y)``, ``(-y) + x`` and
+    ``x - (-y)`` each save the negation)."""
+
+    operand: int
+    into: Any  # a Primitive (core/primitive.py imports this module)
 
 
 def pass_through(when: Callable[[Params], bool] | None = None) -> tuple[PassThrough, ...]:

@@ -51,6 +51,9 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
   reshape), a tuple of :class:`~xform.core.algebra.PassThrough`;
 * ``fuse``: how two equations of this primitive in a chain become one
   (:data:`~xform.core.algebra.Fuse`), or ``None``;
+* ``negation_folds`` and ``is_negation``: a negated operand folded into the
+  equation (``x + (-y)`` as ``x - y``), a tuple of
+  :class:`~xform.core.algebra.NegationFold`, and the negation that it reads;
 * ``real_only``: derivatives are defined for real operands only (the op has no
   complex extension, or its rules are real formulas); the rules then refuse a complex
   operand with a TypeError (set by :func:`~xform.core.rules.real_only`). The generic
@@ -65,7 +68,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .algebra import Fuse, PassThrough
+from .algebra import Fuse, NegationFold, PassThrough
 from .emit import Emitter
 from .ir import ShapedArray
 
@@ -83,7 +86,7 @@ class Primitive:
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
-                 "effectful", "real_only", "lower", "__weakref__")
+                 "negation_folds", "is_negation", "effectful", "real_only", "lower", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
                  multiple_results: bool = False, nondiff: bool = False,
@@ -106,6 +109,8 @@ class Primitive:
         self.linear = False
         self.identities: tuple[PassThrough, ...] = ()
         self.fuse: Fuse | None = None
+        self.negation_folds: tuple[NegationFold, ...] = ()
+        self.is_negation = False
         # a side effect (debug.print): jit keeps, never merges and never folds it
         self.effectful = False
         self.real_only = False

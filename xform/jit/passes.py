@@ -183,11 +183,29 @@ def _identity_operand(prim: Primitive, invars: list[Atom], params: dict[str, Any
     return None
 
 
+def _fold_negation(prim: Primitive, invars: list[Atom], out: Var,
+                   producer: dict[Var, Eqn]) -> tuple[Primitive, list[Atom]] | None:
+    """``prim`` with a negated operand folded in, as a primitive and its operands (the
+    negation is left for DCE, or for its other users); None where none applies."""
+    for fold in prim.negation_folds:
+        operand = invars[fold.operand]
+        src = producer.get(operand) if isinstance(operand, Var) else None
+        if src is None or not src.prim.is_negation:
+            continue
+        y = src.invars[0]
+        if isinstance(y, Literal) or y.aval != operand.aval:
+            continue
+        new = [invars[1 - fold.operand], y]
+        if out.aval.shape == np.broadcast_shapes(*(a.aval.shape for a in new)):
+            return fold.into, new
+    return None
+
+
 def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Algebraic simplifications, from the primitives' facts: drop equations that
     pass an operand through (``x*1``, ``x+0``, identity reshapes/transposes/casts...),
     fuse chains of one primitive (transpose of a transpose, reshape of a reshape),
-    and drop a broadcast whose consumers broadcast anyway."""
+    fold negations into additions (``x + (-y)`` is ``x - y``), and drop a broadcast whose consumers broadcast anyway."""
     j = closed.jaxpr
     producer: dict[Var, Eqn] = {}
     env: dict[Var, Atom] = {}
@@ -209,6 +227,9 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
             if same is not None:
                 env[out] = same
                 continue
+            folded = _fold_negation(prim, invars, out, producer)
+            if folded is not None:
+                prim, invars = folded
         new = Eqn(prim, invars, eqn.outvars, params)
         for v in eqn.outvars:
             producer[v] = new

@@ -200,6 +200,10 @@ defjvp(subtract_p, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 defvjp(subtract_p, lambda ct, ans, x, y: ct, lambda ct, ans, x, y: -ct, broadcasting=True)
 subtract_p.emit = emit.infix("-")
 subtract_p.identities = algebra.right_identity_element(0.0)  # x - 0.0 == x, -0.0 too
+# a backward pass often negates a cotangent only to add it: fold the negation in
+add_p.negation_folds = (algebra.NegationFold(1, subtract_p), algebra.NegationFold(0, subtract_p))
+subtract_p.negation_folds = (algebra.NegationFold(1, add_p),)
+negative_p.is_negation = True
 
 multiply_p = Primitive("multiply", _scalar_fast(operator.mul, np.multiply))
 # Python's `*` rather than a ufunc call, which costs more on NumPy scalars

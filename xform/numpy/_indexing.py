@@ -160,9 +160,50 @@ def _scatter_add(out: np.ndarray, arrays: Sequence[Any], v: Any) -> None:
         out += counts(weights)
 
 
+_U64 = np.dtype(np.uint64)
+
+
+def _scatter_add_float64(x: np.ndarray, v: Any, arrays: Sequence[Any]) -> Any:
+    """The common case of a gather's transpose, float64 values scattered by one int64
+    array per axis, all of one shape, in one ``bincount`` with one bounds check per
+    trailing axis; ``None`` where any of that fails (negative or out-of-range indices
+    included: the general path then wraps or raises as NumPy does).
+
+    Why it is safe: with every trailing index in ``[0, dim)``, the flat position is
+    in ``[0, size)`` exactly when the leading index is in ``[0, dim0)``; ``bincount``
+    refuses negatives and returns a longer array past ``size``, so that one is
+    checked on the result instead of by two more reductions."""
+    shape = x.shape
+    first = arrays[0]
+    if (type(v) is not np.ndarray or v.dtype != np.float64 or v.shape != first.shape
+            or first.dtype != np.int64):
+        return None
+    flat = first
+    for a, dim in zip(arrays[1:], shape[1:]):
+        if (type(a) is not np.ndarray or a.dtype != np.int64 or a.shape != first.shape
+                or (a.size and int(a.view(_U64).max()) >= dim)):
+            return None
+        flat = flat * dim
+        flat += a
+    try:
+        counts = np.bincount(flat.ravel(), weights=v.ravel(), minlength=x.size)
+    except ValueError:  # a negative position
+        return None
+    if counts.size != x.size:
+        return None
+    counts = counts.reshape(shape)
+    counts += x
+    return counts
+
+
 def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
     if is_foreign(x) or is_foreign(v):
         return _index_add_other(x, v, arrays, idx)
+    if (type(x) is np.ndarray and x.dtype == np.float64 and arrays
+            and len(arrays) == x.ndim and all(s is ARRAY for s in idx)):
+        fast = _scatter_add_float64(x, v, arrays)
+        if fast is not None:
+            return fast
     out = np.array(x, copy=True)
     index = build_index(idx, arrays)
     if (arrays and len(arrays) == out.ndim and all(s is ARRAY for s in idx)
