@@ -95,6 +95,22 @@ def test_gradient_graph_follows_the_data_chunks() -> None:
     assert not [n for n in names if str(n).startswith("rechunk")]
 
 
+def test_jitted_gradient_follows_the_data_chunks() -> None:
+    # under jit the cotangent of the mean is staged; the generated code spreads it over
+    # the data's chunks when it runs, so the gradient w.r.t. the data keeps them
+    big = _DRNG.normal(size=(1_000_000, 2), chunks=(100_000, 2))
+    step = xform.jit(xform.grad(lambda x, w: np.mean(np.tanh(x @ w)), argnums=(0, 1)))
+    gx, gw = lazily(step, big, onp.ones(2))
+    assert gx.chunks == big.chunks
+    names = {k[0] if isinstance(k, tuple) else k for k in dict(gx.__dask_graph__())}
+    assert not [n for n in names if str(n).startswith("rechunk")]
+    small = XD[:1000]
+    gx, _ = lazily(step, small, onp.ones(COLS))
+    want = xform.grad(lambda x, w: np.mean(np.tanh(x @ w)), argnums=(0, 1))(
+        X[:1000], onp.ones(COLS))
+    _close(gx.compute(scheduler="sync"), want[0])
+
+
 def test_logistic_regression_hessian(client: Client) -> None:
     hess = lazily(xform.hessian(logistic_loss), W, XD, YD)
     _close(hess.compute(), xform.hessian(logistic_loss)(W, X, Y))
