@@ -137,6 +137,17 @@ def test_mlp_gradient_and_hessian(client: Client) -> None:
                                                            X[:rows], Y[:rows]))
 
 
+def test_hessian_passes_follow_the_data_chunks() -> None:
+    # what made the MLP Hessian's graph large and its data travel between workers: a
+    # tangent broadcast over the data as one data-sized chunk, and a batch of Dask
+    # operands folded into their rows by a reshape (Dask rechunks for both)
+    _, t = lazily(xform.jvp, lambda b: XD + b, (W,), (onp.ones(COLS),))
+    assert t.chunks == XD.chunks
+    out = lazily(xform.vmap(lambda s: (s * XD) @ W), onp.arange(3.0))
+    assert out.chunks == ((3,), XD.chunks[0])
+    _close(out.compute(scheduler="sync"), onp.arange(3.0)[:, None] * (X @ W))
+
+
 def test_jit_of_gradient_stays_lazy_and_compiles_per_array_type(client: Client) -> None:
     step = xform.jit(xform.value_and_grad(mlp_loss))
     lazy = lazily(step, PARAMS, XD, YD)
