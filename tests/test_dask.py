@@ -159,6 +159,18 @@ def test_jit_of_gradient_stays_lazy_and_compiles_per_array_type(client: Client) 
     _close(dask.compute(*again), eager)
 
 
+def test_jit_of_hessian_on_dask_data() -> None:
+    # its program holds a constant array of size 0, which compiling
+    # for Dask could not convert (Dask's auto-chunking divides by the size)
+    def last_layers(b1: Any, w2: Any, x: Any, y: Any) -> Any:
+        return mlp_loss((PARAMS[0], b1, w2), x, y)
+    hess = xform.jit(xform.hessian(last_layers, argnums=(0, 1)))
+    rows = CHUNK + 1000  # two chunks
+    lazy = lazily(hess, PARAMS[1], PARAMS[2], XD[:rows], YD[:rows])
+    _close(dask.compute(lazy, scheduler="sync")[0],
+           xform.hessian(last_layers, argnums=(0, 1))(PARAMS[1], PARAMS[2], X[:rows], Y[:rows]))
+
+
 def test_vmap_over_weights_with_dask_data(client: Client) -> None:
     ws = onp.stack([W, 2 * W, -W])
     per_w = xform.vmap(xform.grad(logistic_loss), in_axes=(0, None, None))
