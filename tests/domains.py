@@ -244,6 +244,10 @@ DOMAINS["transpose"] = [fixed(operands((3, 4)), {"axes": (1, 0)}),
 DOMAINS["broadcast_to"] = [fixed(operands((3, 1)), {"shape": (2, 3, 4)}),
                            fixed(operands(()), {"shape": (3,)}),
                            fixed(operands((4,)), {"shape": (3, 4)})]
+# (``like`` is data: only its shape, and its chunks when it is Dask, are used)
+DOMAINS["broadcast_like"] = [fixed(operands((3, 1), (2, 3, 4)), {"shape": (2, 3, 4)}),
+                             fixed(operands((), (3,)), {"shape": (3,)}),
+                             fixed(operands((1, 4), (3, 1)), {"shape": (3, 4)})]
 DOMAINS["concatenate"] = [fixed(operands((2, 3), (4, 3)), {"axis": 0}, diff=(0, 1)),
                           fixed(operands((2, 3), (2, 1), (2, 2)), {"axis": 1}, diff=(0, 1, 2))]
 DOMAINS["roll"] = [fixed(operands((3, 4)), {"shift": 1, "axis": 0}),

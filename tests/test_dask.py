@@ -95,6 +95,22 @@ def test_gradient_graph_follows_the_data_chunks() -> None:
     assert not [n for n in names if str(n).startswith("rechunk")]
 
 
+def test_jitted_gradient_follows_the_data_chunks() -> None:
+    # under jit the cotangent of the mean is staged; the generated code spreads it over
+    # the data's chunks when it runs, so the gradient w.r.t. the data keeps them
+    big = _DRNG.normal(size=(1_000_000, 2), chunks=(100_000, 2))
+    step = xform.jit(xform.grad(lambda x, w: np.mean(np.tanh(x @ w)), argnums=(0, 1)))
+    gx, gw = lazily(step, big, onp.ones(2))
+    assert gx.chunks == big.chunks
+    names = {k[0] if isinstance(k, tuple) else k for k in dict(gx.__dask_graph__())}
+    assert not [n for n in names if str(n).startswith("rechunk")]
+    small = XD[:1000]
+    gx, _ = lazily(step, small, onp.ones(COLS))
+    want = xform.grad(lambda x, w: np.mean(np.tanh(x @ w)), argnums=(0, 1))(
+        X[:1000], onp.ones(COLS))
+    _close(gx.compute(scheduler="sync"), want[0])
+
+
 def test_logistic_regression_hessian(client: Client) -> None:
     hess = lazily(xform.hessian(logistic_loss), W, XD, YD)
     _close(hess.compute(), xform.hessian(logistic_loss)(W, X, Y))
@@ -121,6 +137,17 @@ def test_mlp_gradient_and_hessian(client: Client) -> None:
                                                            X[:rows], Y[:rows]))
 
 
+def test_hessian_passes_follow_the_data_chunks() -> None:
+    # what made the MLP Hessian's graph large and its data travel between workers: a
+    # tangent broadcast over the data as one data-sized chunk, and a batch of Dask
+    # operands folded into their rows by a reshape (Dask rechunks for both)
+    _, t = lazily(xform.jvp, lambda b: XD + b, (W,), (onp.ones(COLS),))
+    assert t.chunks == XD.chunks
+    out = lazily(xform.vmap(lambda s: (s * XD) @ W), onp.arange(3.0))
+    assert out.chunks == ((3,), XD.chunks[0])
+    _close(out.compute(scheduler="sync"), onp.arange(3.0)[:, None] * (X @ W))
+
+
 def test_jit_of_gradient_stays_lazy_and_compiles_per_array_type(client: Client) -> None:
     step = xform.jit(xform.value_and_grad(mlp_loss))
     lazy = lazily(step, PARAMS, XD, YD)
@@ -130,6 +157,18 @@ def test_jit_of_gradient_stays_lazy_and_compiles_per_array_type(client: Client) 
     again = lazily(step, PARAMS, XD, YD)
     assert step.cache_info().traces == 2
     _close(dask.compute(*again), eager)
+
+
+def test_jit_of_hessian_on_dask_data() -> None:
+    # its program holds a constant array of size 0, which compiling
+    # for Dask could not convert (Dask's auto-chunking divides by the size)
+    def last_layers(b1: Any, w2: Any, x: Any, y: Any) -> Any:
+        return mlp_loss((PARAMS[0], b1, w2), x, y)
+    hess = xform.jit(xform.hessian(last_layers, argnums=(0, 1)))
+    rows = CHUNK + 1000  # two chunks
+    lazy = lazily(hess, PARAMS[1], PARAMS[2], XD[:rows], YD[:rows])
+    _close(dask.compute(lazy, scheduler="sync")[0],
+           xform.hessian(last_layers, argnums=(0, 1))(PARAMS[1], PARAMS[2], X[:rows], Y[:rows]))
 
 
 def test_vmap_over_weights_with_dask_data(client: Client) -> None:

@@ -248,7 +248,10 @@ def grad(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool 
         argnums: the positional argument(s) to differentiate; a tuple gives a tuple.
         has_aux: ``fun`` returns ``(scalar, aux)``; the result is then ``(gradient, aux)``.
         holomorphic: ``fun`` is complex-valued and holomorphic (complex inputs required).
-        allow_int: accept integer inputs among the differentiated ones (as JAX's ``allow_int``).
+        allow_int: accept integer (and boolean) inputs among the differentiated ones,
+            as JAX's ``allow_int``; their gradient is a zero of the input's own dtype
+            and shape, not JAX's ``float0`` (NumPy has no such dtype; see
+            docs/autodiff.md).
 
     Returns:
         A function with ``fun``'s signature returning the gradient, shaped like the

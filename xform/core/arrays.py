@@ -97,6 +97,8 @@ def asarray_like(x: Any, like: Any) -> Any:
     (a tracer, an array of that kind already) is returned as it is."""
     if like is None or not isinstance(x, (np.ndarray, np.generic)) or not is_foreign(like):
         return x
+    if np.size(x) == 0:  # no values to move, and Dask's auto-chunking divides by the size
+        return zeros(np.shape(x), np.result_type(x), like)
     return np.asarray(x, like=like)
 
 

@@ -206,10 +206,10 @@ def defjvp(prim: Primitive, *rules: Rule | None) -> None:
             if t is not None and rule is not None:
                 out = add_any(out, rule(t, ans, *args, **params))
         if out is not None and shape_of(out) != shape_of(ans):
-            if isinstance(out, np.ndarray) and arrays.is_foreign(ans):
-                # a NumPy tangent spread over Dask data: broadcast it in the graph, not
-                # into a NumPy array the size of the data
-                out = arrays.asarray_like(out, ans)
+            if arrays.is_foreign(ans):
+                # a tangent (NumPy, or a batch of them) spread over Dask data along its
+                # chunks: a broadcast would be one chunk the size of the data
+                return out + np.zeros_like(ans, dtype=dtype_of(out))
             out = np.broadcast_to(out, shape_of(ans))
         return out
 

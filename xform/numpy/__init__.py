@@ -44,7 +44,7 @@ from ._shape import (atleast_1d, atleast_2d, broadcast_arrays, broadcast_to, col
 from ._extra_elementwise import (allclose, angle, float_power, iscomplex, iscomplexobj, isclose,
                                  isneginf, isposinf, isreal, isrealobj, nan_to_num, real_if_close,
                                  signbit, sinc)
-from ._manip import (append, array_split, atleast_3d, c_, cross, r_, row_stack, diag, diagflat, diagonal, dsplit, dstack,
+from ._manip import (append, array_split, ascontiguousarray, asfortranarray, atleast_3d, block, c_, cross, r_, row_stack, diag, diagflat, diagonal, dsplit, dstack,
                      fliplr, flipud, hsplit, kron, pad, rollaxis, rot90, select, split,
                      take_along_axis, trace, tril, triu, vsplit)
 from ._signal import convolve, correlate, diff, gradient, interp, polyval, trapezoid
@@ -93,7 +93,7 @@ __all__ = [
     "repeat", "reshape", "roll", "squeeze", "stack", "swapaxes", "tile", "transpose", "vstack",
     "allclose", "angle", "float_power", "iscomplex", "iscomplexobj", "isclose", "isneginf",
     "isposinf", "isreal", "isrealobj", "nan_to_num", "real_if_close", "signbit", "sinc",
-    "append", "array_split", "atleast_3d", "c_", "cross", "r_", "row_stack", "diag",
+    "append", "array_split", "ascontiguousarray", "asfortranarray", "block", "atleast_3d", "c_", "cross", "r_", "row_stack", "diag",
     "diagflat", "diagonal", "dsplit", "dstack", "fliplr", "flipud", "hsplit", "kron", "pad",
     "rollaxis", "rot90", "select", "split", "take_along_axis", "trace", "tril", "triu",
     "vsplit", "convolve", "correlate", "diff", "gradient", "interp", "polyval", "trapezoid",

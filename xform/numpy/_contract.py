@@ -13,7 +13,9 @@ import numpy as np
 from ..core import emit
 from ..core.rules import (Primitive, align_batched, batch_size, bind, const_like, defbilinear, move_to_front,
                           dtype_of, shape_of, unbroadcast)
+from ..core.arrays import is_foreign
 from ..core.structured import Diagonal
+from ..core.trace import like_value
 from ._creation import asarray
 from ._elementwise import conj
 from ._shape import broadcast_to, ravel, reshape, swapaxes
@@ -362,6 +364,10 @@ def _batch_matmul_one_gemm(a: Any, b: Any, da: Any, db: Any) -> tuple[Any, int] 
     product with the batch folded into the rows (a stack of matrix-vector products
     costs many small BLAS calls); ``None`` when the shapes do not allow it."""
     na, nb = len(shape_of(a)) - (da is not None), len(shape_of(b)) - (db is not None)
+    if is_foreign(like_value(a if da is not None else b)):
+        # a Dask operand: folding the batch into its chunked rows would rechunk them
+        # into one chunk the size of the data; Dask's own batched matmul keeps them
+        return None
     if db is None and nb <= 2 and na >= 1:
         a = move_to_front(a, da)
         if na <= 2:  # rows (B, n) or matrices (B, m, n): (B*m, n) @ b

@@ -216,7 +216,12 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
 
     Args:
         x: an array or scalar (traced or not); integer inputs are returned as they are.
-        copy: accepted for NumPy's signature (ignored).
+        copy: as NumPy's: ``copy=False`` with a NumPy array (outside any transform)
+            replaces its entries in place and returns that array. A traced value, or a
+            Dask or CuPy array, is never modified: ``copy=False`` then returns a new
+            value, as ``copy=True`` does (traced values are immutable, and the other
+            libraries' in-place writes would not reach the caller's array under a
+            transform either).
         nan: the value for NaNs.
         posinf: the value for +inf (None: the dtype's largest finite value).
         neginf: the value for -inf (None: the dtype's most negative finite value).
@@ -230,7 +235,11 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
     [1.0, 0.0, 9.0]
     >>> xform.grad(lambda x: np.sum(np.nan_to_num(x)))(x).tolist()
     [1.0, 0.0, 0.0]
+    >>> _ = np.nan_to_num(x, copy=False); x.tolist()  # in place, as NumPy
+    [1.0, 0.0, 1.7976931348623157e+308]
     """
+    if not copy and type(x) is np.ndarray:
+        return np.nan_to_num(x, copy=False, nan=nan, posinf=posinf, neginf=neginf)
     if is_complex(x):
         return (nan_to_num(real(x), copy, nan, posinf, neginf)
                 + 1j * nan_to_num(imag(x), copy, nan, posinf, neginf))

@@ -381,6 +381,18 @@ def take(a: Any, indices: Any, axis: int | None = None) -> Any:
     return getitem(a, index)
 
 
+def refuse_order(who: str, order: Any) -> None:
+    """The error for NumPy's ``order=`` (the fields of a structured array to sort by),
+    which the sorting functions take for NumPy's signature: xform has no structured
+    arrays, so any value other than None is refused, by every one of them alike."""
+    if order is not None:
+        raise NotImplementedError(
+            f"xform.numpy.{who} does not support order={order!r}: order= names the fields "
+            "of a structured array, and xform has no structured arrays. Pass a plain "
+            f"numeric array without order=, or call numpy.{who} on the structured array "
+            "itself (its result has no derivative anyway)")
+
+
 def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = None, *,
             stable: bool | None = None) -> Any:
     """`numpy.argsort` (no derivative); ``axis=None`` sorts the flattened array.
@@ -389,7 +401,7 @@ def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any =
         a: an array.
         axis: the axis sorted along (None: flattened).
         kind: the sorting algorithm, as NumPy's.
-        order: unused for plain arrays (NumPy's structured-array fields).
+        order: must be None (NumPy's structured-array fields: see `refuse_order`).
         stable: ask for a stable sort.
 
     Returns:
@@ -399,8 +411,7 @@ def argsort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any =
     >>> np.argsort(np.array([3.0, 1.0, 2.0])).tolist()
     [1, 2, 0]
     """
-    if order is not None:
-        raise NotImplementedError("xform.numpy.argsort does not support order=")
+    refuse_order("argsort", order)
     if axis is None:
         a, axis = ravel(a), 0
     if stable:

@@ -1,5 +1,6 @@
 """Array manipulation built on the shape and indexing primitives: splitting, padding,
-rotating, diagonals and triangles, take_along_axis, select, kron, cross.
+rotating, diagonals and triangles, take_along_axis, select, kron, cross, block, and
+the memory-layout conversions (ascontiguousarray, asfortranarray).
 
 May import: the core and the family files up to ``_contract`` (order: ``__init__``).
 
@@ -13,15 +14,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.arrays import zeros
+from ..core.arrays import is_foreign, zeros
 from ..core.rules import const_like, dtype_of, shape_of
 from ..core.trace import Tracer, like_value
 from ._creation import asarray, full
-from ._elementwise import multiply, subtract, where
+from ._elementwise import astype, multiply, subtract, where
 from ._indexing import at, getitem, take
 from ._reductions import sum as xsum
-from ._shape import (broadcast_arrays, broadcast_to, concatenate, flip, moveaxis, ravel, reshape,
-                     stack, transpose, vstack)
+from ._shape import (atleast_1d, broadcast_arrays, broadcast_to, concatenate, flip, moveaxis,
+                     ravel, reshape, stack, transpose, vstack)
 
 
 def _axis(axis: int, nd: int, name: str = "axis") -> int:
@@ -774,6 +775,120 @@ def select(condlist: Sequence[Any], choicelist: Sequence[Any], default: Any = 0)
 
 row_stack = vstack
 
+def _block_depth(arrays: Any, where: str = "arrays") -> tuple[int, int]:
+    """(list nesting depth, largest leaf ndim) of ``np.block``'s argument; the leaves
+    must all sit at the same depth, as NumPy requires."""
+    if isinstance(arrays, tuple):
+        raise TypeError(f"xform.numpy.block: {where} is a tuple; only lists may be nested "
+                        "(as in NumPy): write [a, b], not (a, b)")
+    if not isinstance(arrays, list):
+        return 0, len(shape_of(arrays))
+    if not arrays:
+        raise ValueError(f"xform.numpy.block: {where} is an empty list; every list must "
+                         "hold at least one array")
+    found = [_block_depth(a, f"{where}[{i}]") for i, a in enumerate(arrays)]
+    depths = {d for d, _ in found}
+    if len(depths) > 1:
+        raise ValueError(f"xform.numpy.block: the lists in {where} are nested to different "
+                         f"depths ({sorted(depths)}); nest every array equally deep")
+    return depths.pop() + 1, builtins.max(n for _, n in found)
+
+
+def block(arrays: Sequence[Any]) -> Any:
+    """`numpy.block`: assemble an array from nested lists of blocks, the innermost
+    lists joined along the last axis, the next ones along the axis before it, and so
+    on; differentiable in every block (a composition of concatenates).
+
+    Args:
+        arrays: an array, or nested lists of arrays and scalars (traced or not), every
+            one nested equally deep; blocks of fewer dimensions than the result get
+            leading axes of size 1.
+
+    Returns:
+        The assembled array.
+
+    >>> import xform, xform.numpy as np
+    >>> np.block([[np.eye(2), np.zeros((2, 1))], [np.ones((1, 2)), 2.0]]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 2.0]]
+    >>> xform.grad(lambda a: np.sum(np.block([[a, 2 * a]])))(np.ones((1, 2))).tolist()
+    [[3.0, 3.0]]
+    """
+    depth, leaf_ndim = _block_depth(arrays)
+    ndim = builtins.max(depth, leaf_ndim)
+
+    def build(a: Any, level: int) -> Any:
+        if isinstance(a, list):
+            parts = [build(b, level + 1) for b in a]
+            return parts[0] if len(parts) == 1 else concatenate(parts, axis=level - depth)
+        a = a if isinstance(a, Tracer) else asarray(a)
+        shape = tuple(shape_of(a))
+        return reshape(a, (1,) * (ndim - len(shape)) + shape) if len(shape) < ndim else a
+
+    out = build(arrays, 0)
+    if isinstance(out, np.ndarray) and out.base is not None or _is_leaf(out, arrays):
+        out = np.array(out, copy=True)  # NumPy's block returns a new array, never a view
+    return out
+
+
+def _is_leaf(x: Any, arrays: Any) -> bool:
+    """Whether ``x`` is one of the blocks themselves (a one-block ``np.block``)."""
+    while isinstance(arrays, list) and len(arrays) == 1:
+        arrays = arrays[0]
+    return isinstance(x, np.ndarray) and x is arrays
+
+
+def _layout(who: str, a: Any, dtype: Any, order: str) -> Any:
+    if isinstance(a, Tracer) or is_foreign(like_value(a)):
+        # a traced value has no memory layout to change, and a Dask or CuPy array
+        # keeps its library's own: the values (cast, at least 1-D) are what counts
+        out = a if dtype is None else astype(a, dtype)
+        return atleast_1d(out)
+    fn = np.ascontiguousarray if order == "C" else np.asfortranarray
+    return fn(a, dtype=dtype)
+
+
+def ascontiguousarray(a: Any, dtype: Any = None) -> Any:
+    """`numpy.ascontiguousarray`: ``a`` as an array of at least one dimension, laid out
+    in C order. A traced value (immutable, with no layout of its own) and a Dask or
+    CuPy array come back with the same values (cast to ``dtype``, at least 1-D), so the
+    derivative is that of ``astype``.
+
+    Args:
+        a: an array, nested sequence or scalar (traced or not).
+        dtype: the result dtype.
+
+    Returns:
+        A C-contiguous NumPy array (for NumPy inputs), at least 1-D.
+
+    >>> import xform, xform.numpy as np
+    >>> np.ascontiguousarray(np.ones((2, 3)).T).flags["C_CONTIGUOUS"]
+    True
+    >>> xform.grad(lambda x: np.sum(np.ascontiguousarray(x.T) ** 2))(np.ones((2, 2))).tolist()
+    [[2.0, 2.0], [2.0, 2.0]]
+    """
+    return _layout("ascontiguousarray", a, dtype, "C")
+
+
+def asfortranarray(a: Any, dtype: Any = None) -> Any:
+    """`numpy.asfortranarray`: as :func:`ascontiguousarray`, laid out in Fortran order.
+
+    Args:
+        a: an array, nested sequence or scalar (traced or not).
+        dtype: the result dtype.
+
+    Returns:
+        A Fortran-contiguous NumPy array (for NumPy inputs), at least 1-D.
+
+    >>> import xform, xform.numpy as np
+    >>> np.asfortranarray(np.ones((2, 3))).flags["F_CONTIGUOUS"]
+    True
+    >>> float(xform.grad(lambda x: np.asfortranarray(x)[0] * 3.0)(2.0))
+    3.0
+    """
+    return _layout("asfortranarray", a, dtype, "F")
+
+
 __all__ = ["rollaxis", "atleast_3d", "dstack", "append", "r_", "c_", "row_stack", "array_split", "split", "hsplit", "vsplit",
            "dsplit", "pad", "rot90", "fliplr", "flipud", "diagonal", "trace", "diag",
-           "diagflat", "tril", "triu", "kron", "cross", "take_along_axis", "select"]
+           "diagflat", "tril", "triu", "kron", "cross", "take_along_axis", "select", "block",
+           "ascontiguousarray", "asfortranarray"]

@@ -16,7 +16,7 @@ from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, 
 from ..core.arrays import is_foreign, ones
 from ..core.trace import Tracer, like_value
 from ._elementwise import abs_squared, astype, equal, sqrt
-from ._shape import broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
+from ._shape import broadcast_like, broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
 Axis = int | tuple[int, ...] | None
 
@@ -49,6 +49,9 @@ def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
         # a Dask x: spread ct over x's chunks (a broadcast would be one chunk the size
         # of the data, rechunked, and shipped whole between workers)
         return ct + np.zeros_like(value, dtype=dtype_of(ct))
+    if value is None and isinstance(x, Tracer):
+        # staged (jit): whether x is Dask, and its chunks, are known when the code runs
+        return broadcast_like(ct, x)
     return broadcast_to(ct, shape)
 
 

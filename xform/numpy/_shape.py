@@ -15,8 +15,8 @@ import numpy as np
 
 from ..core import algebra, emit
 from ..core.lowering import jnp_call
-from ..core.rules import (Primitive, batch_size, bind, deflinear, dtype_of, move_to_front, shape_of,
-                          unbroadcast)
+from ..core.rules import (Primitive, batch_size, bind, deflinear, defvjp, dtype_of, move_to_front,
+                          shape_of, unbroadcast)
 from ..core.arrays import as_operand, is_foreign, zeros
 from ..core.structured import Diagonal
 from ..core.trace import Tracer, like_value
@@ -176,6 +176,41 @@ deflinear(broadcast_to_p, lambda ct, ans, x, shape: unbroadcast(ct, shape_of(x))
 broadcast_to_p.emit = emit.numpy_call("broadcast_to", "shape")
 broadcast_to_p.identities = algebra.pass_through()
 broadcast_to_p.is_broadcast = True
+
+
+def _broadcast_like_impl(x: Any, like: Any, shape: tuple[int, ...]) -> Any:
+    if is_foreign(like):
+        # a Dask ``like``: x spread over like's chunks (a broadcast would make one chunk
+        # the size of the data, which Dask then rechunks and ships whole to the workers)
+        return x + np.zeros_like(like, dtype=dtype_of(x))
+    return _broadcast_to_impl(x, shape)
+
+
+def _emit_broadcast_like(a: list[str], p: dict[str, Any], bind: emit.Bind) -> str:
+    if getattr(bind, "like", None) is None:  # a NumPy program: like's chunks do not exist
+        return f"_np.broadcast_to({a[0]}, {bind(p['shape'])})"
+    return f"{bind(functools.partial(_broadcast_like_impl, shape=p['shape']))}({a[0]}, {a[1]})"
+
+
+#: ``x`` broadcast to ``shape`` (the broadcast of x's shape and like's), laid out like
+#: the operand ``like`` where that is another library's array: the cotangent of a
+#: reduction (sum, mean) staged by jit, where the data's chunks are known only when the
+#: generated code runs. ``like`` is data: no derivative flows into it.
+broadcast_like_p = Primitive("broadcast_like", _broadcast_like_impl)
+broadcast_like_p.jvp = lambda tangents, ans, args, params: (
+    None if tangents[0] is None else bind(broadcast_like_p, tangents[0], args[1], **params))
+defvjp(broadcast_like_p, lambda ct, ans, x, like, shape: unbroadcast(ct, shape_of(x)), None)
+broadcast_like_p.linear = True
+broadcast_like_p.is_broadcast = True
+broadcast_like_p.emit = _emit_broadcast_like
+broadcast_like_p.lower = lambda ctx, x, like, shape: ctx.jnp.broadcast_to(x, shape)
+
+
+def broadcast_like(x: Any, like: Any) -> Any:
+    """``x`` broadcast against ``like``'s shape, following ``like``'s chunks when it is a
+    Dask array (also inside ``jit``, where the layout is known only at run time)."""
+    shape = tuple(np.broadcast_shapes(shape_of(x), shape_of(like)))
+    return bind(broadcast_like_p, x, like, shape=shape)
 
 
 def broadcast_to(array: Any, shape: Any) -> Any:
@@ -653,9 +688,22 @@ def _batch_roll(vals: Sequence[Any], dims: Sequence[Any], params: dict) -> tuple
     return bind(roll_p, x, shift=params["shift"], axis=axis), 0
 
 
+def _batch_broadcast_like(vals: Sequence[Any], dims: Sequence[Any], params: dict
+                          ) -> tuple[Any, int]:
+    # batch axes in front, and a batched x given like's rank after its batch axis:
+    # then NumPy's broadcast of the two is the batched result
+    x, like = (move_to_front(v, d) for v, d in zip(vals, dims))
+    if dims[0] is not None:
+        rank = len(shape_of(like)) - (dims[1] is not None)
+        rest = tuple(shape_of(x)[1:])
+        x = reshape(x, shape_of(x)[:1] + (1,) * (rank - len(rest)) + rest)
+    return broadcast_like(x, like), 0
+
+
 reshape_p.batch = _batch_reshape
 transpose_p.batch = _batch_transpose
 broadcast_to_p.batch = _batch_broadcast_to
+broadcast_like_p.batch = _batch_broadcast_like
 concatenate_p.batch = _batch_concatenate
 roll_p.batch = _batch_roll
 

@@ -25,7 +25,7 @@ from ._elementwise import (abs_squared, astype, ceil, clip, conj, divide, equal,
                            less, less_equal, logical_and, logical_not, maximum, minimum, mod,
                            multiply, nonzero, not_equal, real, rint, sqrt, where)
 from ._elementwise import where as _where  # for functions with a `where=` parameter
-from ._indexing import argsort, getitem
+from ._indexing import argsort, getitem, refuse_order
 from ._manip import diagonal, take_along_axis
 from ._reductions import Axis, keepdims_shape, normalize_axis
 from ._reductions import all as xall
@@ -58,7 +58,7 @@ def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = No
         a: an array.
         axis: the axis sorted along (None: flattened).
         kind: the sorting algorithm, as NumPy's.
-        order: unused for plain arrays.
+        order: must be None (structured arrays are refused: see `argpartition`).
         stable: ask for a stable sort.
 
     Returns:
@@ -70,8 +70,7 @@ def sort(a: Any, axis: int | None = -1, kind: str | None = None, order: Any = No
     >>> xform.grad(lambda v: np.sort(v)[0])(np.array([3.0, 1.0, 2.0])).tolist()
     [0.0, 1.0, 0.0]
     """
-    if order is not None:
-        raise NotImplementedError("xform.numpy.sort does not support order= (structured arrays)")
+    refuse_order("sort", order)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -98,7 +97,8 @@ def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introsele
         kth: the index, or indices, to put in sorted position.
         axis: the axis to partition along (None: the flattened array).
         kind: accepted for NumPy's signature (ignored).
-        order: accepted for NumPy's signature (ignored: no structured arrays).
+        order: must be None: structured arrays (its only use) are refused with a
+            NotImplementedError, as by `partition`, `sort` and `argsort`.
 
     Returns:
         An integer array of indices that partition ``a`` along ``axis``.
@@ -107,6 +107,7 @@ def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introsele
     >>> int(np.argpartition(np.array([3.0, 1.0, 2.0]), 0)[0])
     1
     """
+    refuse_order("argpartition", order)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -124,7 +125,8 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect"
         kth: the index, or indices, to put in sorted position.
         axis: the axis to partition along (None: the flattened array).
         kind: accepted for NumPy's signature (ignored).
-        order: unsupported (structured arrays): must be None.
+        order: must be None: structured arrays (its only use) are refused with a
+            NotImplementedError.
 
     Returns:
         An array of ``a``'s shape whose ``kth`` entries are in sorted position.
@@ -134,8 +136,7 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: str = "introselect"
     >>> float(np.partition(x, 0)[0]), xform.grad(lambda x: np.partition(x, 0)[0])(x).tolist()
     (1.0, [0.0, 1.0, 0.0])
     """
-    if order is not None:
-        raise NotImplementedError("xform.numpy.partition does not support order=")
+    refuse_order("partition", order)
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
