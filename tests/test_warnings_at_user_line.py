@@ -83,3 +83,15 @@ def test_the_default_filter_warns_once_per_user_line():
     # the registry is the user's module's: warned again for each fresh catch block only
     forward = [w for w in run() if str(w.message) == "divide by zero encountered in log"]
     assert len(forward) == 1
+
+
+def test_a_warning_from_code_run_by_python_c_is_a_warning_not_an_import_error():
+    # __main__'s loader under `python -c` cannot give a source line: warn_explicit
+    # raised ImportError from inside NumPy's error callback
+    import subprocess
+    code = ("import numpy, xform, xform.numpy as np\n"
+            "xform.jvp(np.log, (0.0,), (1.0,))\n")
+    run = subprocess.run([sys.executable, "-W", "always", "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "<string>:2: RuntimeWarning: divide by zero encountered in log" in run.stderr

@@ -70,9 +70,13 @@ def _reissue(kind: str, flag: int) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
         return
     registry = module_globals.setdefault("__warningregistry__", {}) if module_globals else None
-    warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
-                           module=module_globals.get("__name__"), registry=registry,
-                           module_globals=module_globals or None)
+    try:
+        warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
+                               module=module_globals.get("__name__"), registry=registry,
+                               module_globals=module_globals or None)
+    except ImportError:  # `python -c`: __main__'s loader cannot give the source line
+        warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
+                               module=module_globals.get("__name__"), registry=registry)
 
 
 def _redirected_state() -> Any:
