@@ -205,7 +205,8 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Algebraic simplifications, from the primitives' facts: drop equations that
     pass an operand through (``x*1``, ``x+0``, identity reshapes/transposes/casts...),
     fuse chains of one primitive (transpose of a transpose, reshape of a reshape),
-    fold negations into additions (``x + (-y)`` is ``x - y``), and drop a broadcast whose consumers broadcast anyway."""
+    fold negations into additions (``x + (-y)`` is ``x - y``), and drop a broadcast
+    whose consumers broadcast anyway."""
     j = closed.jaxpr
     producer: dict[Var, Eqn] = {}
     env: dict[Var, Atom] = {}

@@ -175,8 +175,8 @@ def _scatter_add_float64(x: np.ndarray, v: Any, arrays: Sequence[Any]) -> Any:
     checked on the result instead of by two more reductions."""
     shape = x.shape
     first = arrays[0]
-    if (type(v) is not np.ndarray or v.dtype != np.float64 or v.shape != first.shape
-            or first.dtype != np.int64):
+    if (type(v) is not np.ndarray or type(first) is not np.ndarray
+            or v.dtype != np.float64 or v.shape != first.shape or first.dtype != np.int64):
         return None
     flat = first
     for a, dim in zip(arrays[1:], shape[1:]):
