@@ -121,3 +121,14 @@ def test_allow_int_zeros_keep_the_input_dtype_and_shape() -> None:
     assert gn.dtype == onp.int32 and gn.shape == (3,) and not gn.any()
     _, gb = xform.grad(lambda x, b: x, argnums=(0, 1), allow_int=True)(2.0, onp.bool_(True))
     assert onp.asarray(gb).dtype == onp.bool_ and not gb
+
+
+@pytest.mark.parametrize("ddof", [3, 5])
+def test_var_with_ddof_at_or_past_the_count_is_numpys_inf(ddof):
+    # n - ddof < 0 once gave a negative variance (-1.0) where NumPy gives inf
+    x = onp.array([1.0, 2.0, 3.0])
+    with pytest.warns(RuntimeWarning, match="Degrees of freedom"):  # NumPy's own warning
+        want_var, want_std = onp.var(x, ddof=ddof), onp.std(x, ddof=ddof)
+    with onp.errstate(divide="ignore"):
+        onp.testing.assert_array_equal(np.var(x, ddof=ddof), want_var)
+        onp.testing.assert_array_equal(np.std(x, ddof=ddof), want_std)

@@ -171,6 +171,7 @@ def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
     axes = normalize_axis(axis, len(shape_of(a)))
     centered = a - mean(a, axis=axes, keepdims=True)
     n = _count(a, axes) - ddof
+    n = n if n > 0 else 0  # as NumPy: ddof past the count divides by 0, not by -k
     return sum(abs_squared(centered), axis=axes, keepdims=keepdims) / n
 
 
