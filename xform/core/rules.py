@@ -30,7 +30,7 @@ __all__ = ["Primitive", "bind", "defjvp", "defvjp", "defrules", "deflinear", "de
            "SEQUENCE_TYPES", "holds_tracer", "as_array_like", "accept_sequences", "accept_sequences_in",
            "zeros_like", "const_like", "instantiate", "cast_like", "batch_by_loop", "unbroadcast", "shape_of", "dtype_of", "unary_op", "binary_op", "nondiff_op",
            "batch_size", "move_to_front", "batch_unary", "batch_broadcasting",
-           "align_batched", "shift_axis", "batch_axis_param"]
+           "align_batched", "shift_axis", "batch_axis_param", "spread_like"]
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -196,6 +196,13 @@ def check_tangent_type(who: str, what: str, value: Any, like: Any,
                         f"dtype {want}; {fix}.")
 
 
+def spread_like(x: Any, like: Any) -> Any:
+    """``x`` broadcast to the shape of ``like``, a Dask (or CuPy) array, as one of its
+    kind and along its chunks: ``np.broadcast_to`` would make one chunk the size of
+    the data, which Dask then rechunks and ships whole between workers."""
+    return x + np.zeros_like(like, dtype=dtype_of(x))
+
+
 def defjvp(prim: Primitive, *rules: Rule | None) -> None:
     """Forward rule from one per-argument rule; contributions are summed and
     broadcast to the output's shape when an argument was broadcast."""
@@ -207,9 +214,7 @@ def defjvp(prim: Primitive, *rules: Rule | None) -> None:
                 out = add_any(out, rule(t, ans, *args, **params))
         if out is not None and shape_of(out) != shape_of(ans):
             if arrays.is_foreign(ans):
-                # a tangent (NumPy, or a batch of them) spread over Dask data along its
-                # chunks: a broadcast would be one chunk the size of the data
-                return out + np.zeros_like(ans, dtype=dtype_of(out))
+                return spread_like(out, ans)
             out = np.broadcast_to(out, shape_of(ans))
         return out
 

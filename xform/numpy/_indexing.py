@@ -199,21 +199,20 @@ def _scatter_add_float64(x: np.ndarray, v: Any, arrays: Sequence[Any]) -> Any:
 def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
     if is_foreign(x) or is_foreign(v):
         return _index_add_other(x, v, arrays, idx)
-    if (type(x) is np.ndarray and x.dtype == np.float64 and arrays
-            and len(arrays) == x.ndim and all(s is ARRAY for s in idx)):
+    # one integer array per axis: a gather's transpose, which bincount can do
+    per_axis = bool(arrays) and len(arrays) == np.ndim(x) and all(s is ARRAY for s in idx)
+    if per_axis and type(x) is np.ndarray and x.dtype == np.float64:
         fast = _scatter_add_float64(x, v, arrays)
         if fast is not None:
             return fast
     out = np.array(x, copy=True)
-    index = build_index(idx, arrays)
-    if (arrays and len(arrays) == out.ndim and all(s is ARRAY for s in idx)
-            and out.dtype.kind in "fc" and np.result_type(v).kind in "fcbiu"
+    if (per_axis and out.dtype.kind in "fc" and np.result_type(v).kind in "fcbiu"
             and np.can_cast(np.result_type(v), out.dtype, "same_kind")):
         _scatter_add(out, arrays, v)
     elif arrays:
-        np.add.at(out, index, v)  # accumulates repeated indices
+        np.add.at(out, build_index(idx, arrays), v)  # accumulates repeated indices
     else:
-        out[index] += v
+        out[build_index(idx, arrays)] += v
     return out
 
 

@@ -837,7 +837,7 @@ def _is_leaf(x: Any, arrays: Any) -> bool:
     return isinstance(x, np.ndarray) and x is arrays
 
 
-def _layout(who: str, a: Any, dtype: Any, order: str) -> Any:
+def _layout(a: Any, dtype: Any, order: str) -> Any:
     if isinstance(a, Tracer) or is_foreign(like_value(a)):
         # a traced value has no memory layout to change, and a Dask or CuPy array
         # keeps its library's own: the values (cast, at least 1-D) are what counts
@@ -866,7 +866,7 @@ def ascontiguousarray(a: Any, dtype: Any = None) -> Any:
     >>> xform.grad(lambda x: np.sum(np.ascontiguousarray(x.T) ** 2))(np.ones((2, 2))).tolist()
     [[2.0, 2.0], [2.0, 2.0]]
     """
-    return _layout("ascontiguousarray", a, dtype, "C")
+    return _layout(a, dtype, "C")
 
 
 def asfortranarray(a: Any, dtype: Any = None) -> Any:
@@ -885,7 +885,7 @@ def asfortranarray(a: Any, dtype: Any = None) -> Any:
     >>> float(xform.grad(lambda x: np.asfortranarray(x)[0] * 3.0)(2.0))
     3.0
     """
-    return _layout("asfortranarray", a, dtype, "F")
+    return _layout(a, dtype, "F")
 
 
 __all__ = ["rollaxis", "atleast_3d", "dstack", "append", "r_", "c_", "row_stack", "array_split", "split", "hsplit", "vsplit",

@@ -12,7 +12,7 @@ import numpy as np
 from ..core import emit
 from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
-                          move_to_front, nondiff_op, shape_of)
+                          move_to_front, nondiff_op, shape_of, spread_like)
 from ..core.arrays import is_foreign, ones
 from ..core.trace import Tracer, like_value
 from ._elementwise import abs_squared, astype, equal, sqrt
@@ -46,9 +46,7 @@ def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
         ct = reshape(ct, keepdims_shape(shape, axis))
     value = like_value(x)
     if is_foreign(value) and tuple(shape_of(value)) == tuple(shape):  # (not a batch of x)
-        # a Dask x: spread ct over x's chunks (a broadcast would be one chunk the size
-        # of the data, rechunked, and shipped whole between workers)
-        return ct + np.zeros_like(value, dtype=dtype_of(ct))
+        return spread_like(ct, value)
     if value is None and isinstance(x, Tracer):
         # staged (jit): whether x is Dask, and its chunks, are known when the code runs
         return broadcast_like(ct, x)

@@ -16,7 +16,7 @@ import numpy as np
 from ..core import algebra, emit
 from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_size, bind, deflinear, defvjp, dtype_of, move_to_front,
-                          shape_of, unbroadcast)
+                          shape_of, spread_like, unbroadcast)
 from ..core.arrays import as_operand, is_foreign, zeros
 from ..core.structured import Diagonal
 from ..core.trace import Tracer, like_value
@@ -180,9 +180,7 @@ broadcast_to_p.is_broadcast = True
 
 def _broadcast_like_impl(x: Any, like: Any, shape: tuple[int, ...]) -> Any:
     if is_foreign(like):
-        # a Dask ``like``: x spread over like's chunks (a broadcast would make one chunk
-        # the size of the data, which Dask then rechunks and ships whole to the workers)
-        return x + np.zeros_like(like, dtype=dtype_of(x))
+        return spread_like(x, like)
     return _broadcast_to_impl(x, shape)
 
 
