@@ -1,6 +1,6 @@
 """Where in the user's code an operation comes from: for error messages, and for
-NumPy's floating-point warnings, which are issued at the user's line rather than in
-xform's files."""
+NumPy's warnings (floating-point ones, and those NumPy issues with ``warnings.warn``),
+which are issued at the user's line rather than in xform's files."""
 from __future__ import annotations
 
 import contextvars
@@ -18,11 +18,16 @@ _FP_KINDS = ("divide", "over", "under", "invalid")
 _SITE = re.compile(r"^(.*):(\d+) \(in (.*)\)$")
 
 
-def user_frame() -> str:
-    """The innermost stack frame outside the xform package, as 'file:line (func)'."""
-    f: Any = sys._getframe(1)
+def _outside(f: FrameType | None) -> FrameType | None:
+    """``f`` or the innermost frame above it outside the xform package (None: none)."""
     while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
         f = f.f_back
+    return f
+
+
+def user_frame() -> str:
+    """The innermost stack frame outside the xform package, as 'file:line (func)'."""
+    f = _outside(sys._getframe(1))
     if f is None:
         return "<unknown>"
     return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
@@ -56,27 +61,63 @@ def _reissue(kind: str, flag: int) -> None:
                         "the operation")
     else:
         message = f"{kind} encountered in {prim}" if prim else f"{kind} encountered"
-    match = _SITE.match(site) if site is not None else None
-    if match is not None:
-        filename, lineno = match.group(1), int(match.group(2))
-        module_globals: dict[str, Any] = {}
-        for m in list(sys.modules.values()):
-            if getattr(m, "__file__", None) == filename:
-                module_globals = vars(m)
-                break
-    elif f is not None:
-        filename, lineno, module_globals = f.f_code.co_filename, f.f_lineno, f.f_globals
-    else:
+    if site is not None and _warn_at_site(message, RuntimeWarning, site):
+        return
+    if f is None:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
         return
+    _warn_explicit(message, RuntimeWarning, f.f_code.co_filename, f.f_lineno, f.f_globals)
+
+
+def _warn_explicit(message: str, category: type[Warning], filename: str, lineno: int,
+                   module_globals: dict[str, Any]) -> None:
+    """``warnings.warn_explicit`` at ``filename:lineno``, with the module's registry (so
+    the default filter shows it once per line, as ``warnings.warn`` would)."""
     registry = module_globals.setdefault("__warningregistry__", {}) if module_globals else None
     try:
-        warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
+        warnings.warn_explicit(message, category, filename, lineno,
                                module=module_globals.get("__name__"), registry=registry,
                                module_globals=module_globals or None)
     except ImportError:  # `python -c`: __main__'s loader cannot give the source line
-        warnings.warn_explicit(message, RuntimeWarning, filename, lineno,
+        warnings.warn_explicit(message, category, filename, lineno,
                                module=module_globals.get("__name__"), registry=registry)
+
+
+def _warn_at_site(message: str, category: type[Warning], site: str) -> bool:
+    """Warn at a site recorded by :func:`user_frame`; False when it cannot be read."""
+    match = _SITE.match(site)
+    if match is None:
+        return False
+    filename = match.group(1)
+    module_globals: dict[str, Any] = {}
+    for m in list(sys.modules.values()):
+        if getattr(m, "__file__", None) == filename:
+            module_globals = vars(m)
+            break
+    _warn_explicit(message, category, filename, int(match.group(2)), module_globals)
+    return True
+
+
+def warn_at_user_line(message: str, category: type[Warning] = RuntimeWarning,
+                      site: str | None = None) -> None:
+    """Issue a warning as NumPy's ``warnings.warn`` does, but at the user's line: the
+    recorded ``site`` (a :func:`user_frame` string, for code that runs after the user's
+    line has returned, such as ``jit``'s) or else the innermost frame outside xform.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_at_user_line("Mean of empty slice")
+    >>> str(caught[0].message), caught[0].category.__name__
+    ('Mean of empty slice', 'RuntimeWarning')
+    """
+    if site is not None and _warn_at_site(message, category, site):
+        return
+    f = _outside(sys._getframe(1))
+    if f is None:
+        warnings.warn(message, category, stacklevel=2)
+        return
+    _warn_explicit(message, category, f.f_code.co_filename, f.f_lineno, f.f_globals)
 
 
 def _redirected_state() -> Any:

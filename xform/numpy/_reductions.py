@@ -10,11 +10,12 @@ from typing import Any
 import numpy as np
 
 from ..core import emit
+from ..core.frames import user_frame, warn_at_user_line
 from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of, spread_like)
 from ..core.arrays import is_foreign, ones
-from ..core.trace import Tracer, like_value
+from ..core.trace import EVAL_TRACE, Tracer, bind_effect, current_trace, like_value
 from ._elementwise import abs_squared, astype, equal, sqrt
 from ._shape import broadcast_like, broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -51,6 +52,63 @@ def expand_to(ct: Any, x: Any, axis: tuple[int, ...], keepdims: bool) -> Any:
         # staged (jit): whether x is Dask, and its chunks, are known when the code runs
         return broadcast_like(ct, x)
     return broadcast_to(ct, shape)
+
+
+# ------------------------------------------------------------------------ NumPy's warnings
+def _numpy_warning(flag: Any, *, message: str, category: str, each: bool,
+                   site: str | None) -> list[Any]:
+    """Issue NumPy's ``warnings.warn`` warning where ``flag`` holds: once if any entry
+    is true, or once per true entry (``each``: NumPy's one warning per slice). A flag
+    of another library's arrays (Dask, CuPy) is not computed to decide: their own
+    functions issue no such warning."""
+    if is_foreign(flag):
+        return []
+    times = int(np.count_nonzero(flag)) if each else int(bool(np.any(flag)))
+    for _ in range(times):
+        warn_at_user_line(message, getattr(builtins, category), site)
+    return []
+
+
+def _batch_warning(vals: Any, dims: Any, params: dict) -> tuple[list[Any], list[Any]]:
+    """A batch of flags: one warning if any member's holds, or one per true entry."""
+    bind_effect(numpy_warning_p, vals, params)
+    return [], []
+
+
+def _lower_warning(ctx: Any, flag: Any, **params: Any) -> list[Any]:
+    """``jax.debug.callback``: decided on the run-time flag, in program order."""
+    ctx.jax.debug.callback(lambda f: _numpy_warning(np.asarray(f), **params), flag,
+                           ordered=True)
+    return []
+
+
+# an effect with no results: staged under jit (kept by every pass, run on every call);
+# contributes nothing to any derivative
+numpy_warning_p = Primitive("numpy_warning", _numpy_warning, multiple_results=True, nondiff=True)
+numpy_warning_p.effectful = True
+numpy_warning_p.abstract_eval = lambda *avals, **params: []
+numpy_warning_p.batch = _batch_warning
+numpy_warning_p.lower = _lower_warning
+
+
+def warn_if(flag: Any, message: str, category: str = "RuntimeWarning", *,
+            each: bool = False) -> None:
+    """Issue the warning NumPy issues with ``warnings.warn`` (``message``, of the built-in
+    warning class named ``category``) where ``flag`` holds, at the user's line.
+
+    ``flag`` is a Python bool (a condition on shapes, known while tracing) or a boolean
+    array, traced or not (a condition on values). Outside transforms it is decided now;
+    under ``grad``/``jvp``/``vmap`` on the values they carry; under ``jit`` it is one
+    equation of the program, decided on every call, as NumPy warns on every call.
+    ``each``: one warning per true entry (NumPy's per-slice warnings), else at most one.
+    """
+    if flag is False:
+        return
+    if not isinstance(flag, Tracer) and current_trace() is EVAL_TRACE:
+        _numpy_warning(flag, message=message, category=category, each=each, site=None)
+        return
+    bind_effect(numpy_warning_p, [flag], {"message": message, "category": category,
+                                          "each": each, "site": user_frame()})
 
 
 # ------------------------------------------------------------------------ sum
@@ -138,12 +196,20 @@ def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -
     [0.25, 0.25, 0.25, 0.25]
     """
     axes = normalize_axis(axis, len(shape_of(a)))
-    if dtype_of(a).kind not in 'fc':
-        a = astype(a, np.float64)
-    out = sum(a, axis=axes, keepdims=keepdims) / _count(a, axes)
+    count = _count(a, axes)
+    if count == 0:
+        warn_if(True, "Mean of empty slice")
+    out = _mean(a, axes, keepdims, count)
     if dtype is not None:
         out = astype(out, dtype)
     return out
+
+
+def _mean(a: Any, axes: tuple[int, ...], keepdims: bool, count: int) -> Any:
+    """The mean over ``axes`` of their ``count`` entries (NumPy's, without its warning)."""
+    if dtype_of(a).kind not in 'fc':
+        a = astype(a, np.float64)
+    return sum(a, axis=axes, keepdims=keepdims) / count
 
 
 def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
@@ -167,9 +233,12 @@ def var(a: Any, axis: Axis = None, dtype: Any = None, ddof: int = 0,
     """
     a = _with_dtype(a, dtype)
     axes = normalize_axis(axis, len(shape_of(a)))
-    centered = a - mean(a, axis=axes, keepdims=True)
-    n = _count(a, axes) - ddof
-    n = n if n > 0 else 0  # as NumPy: ddof past the count divides by 0, not by -k
+    count = _count(a, axes)
+    n = count - ddof
+    if n <= 0:  # as NumPy: warned, and divided by 0, not by -k
+        warn_if(True, "Degrees of freedom <= 0 for slice")
+        n = 0
+    centered = a - _mean(a, axes, True, count)
     return sum(abs_squared(centered), axis=axes, keepdims=keepdims) / n
 
 

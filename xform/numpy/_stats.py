@@ -18,7 +18,7 @@ import numpy as np
 from ..core.arrays import refuse_silent_fallback
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, defvjp, dtype_of,
                           move_to_front, shape_of)
-from ..core.trace import Tracer
+from ..core.trace import Tracer, like_value
 from ._contract import dot
 from ._creation import array, asarray
 from ._elementwise import (abs_squared, astype, ceil, clip, conj, divide, equal, floor, imag, is_complex, isnan,
@@ -27,7 +27,7 @@ from ._elementwise import (abs_squared, astype, ceil, clip, conj, divide, equal,
 from ._elementwise import where as _where  # for functions with a `where=` parameter
 from ._indexing import argsort, getitem, refuse_order
 from ._manip import diagonal, take_along_axis
-from ._reductions import Axis, keepdims_shape, normalize_axis
+from ._reductions import Axis, keepdims_shape, normalize_axis, warn_if
 from ._reductions import all as xall
 from ._reductions import max as xmax
 from ._reductions import mean as xmean
@@ -327,7 +327,8 @@ def average(a: Any, axis: Axis = None, weights: Any = None, returned: bool = Fal
         if not np.issubdtype(dt, np.inexact):
             dt = np.result_type(dt, np.float64)
         scl = xsum(astype(w, dt), axis=axes, keepdims=keepdims)
-        if not isinstance(scl, Tracer) and np.any(scl == 0.0):
+        known = like_value(scl)  # the values under grad/jvp/vmap too (None under jit)
+        if known is not None and np.any(known == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = divide(xsum(multiply(astype(a, dt), astype(w, dt)), axis=axes, keepdims=keepdims),
                      scl)
@@ -400,15 +401,24 @@ def nanmean(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
     >>> float(np.nanmean(x)), xform.grad(np.nanmean)(x).tolist()
     (2.0, [0.5, 0.0, 0.5])
     """
-    a = asarray(a)
+    return _nanmean(asarray(a), axis, dtype, keepdims, where, warn=True)
+
+
+def _nanmean(a: Any, axis: Axis, dtype: Any, keepdims: bool, where: Any, warn: bool) -> Any:
     keep = _kept(a, where)
     if keep is None:
         return xmean(a, axis=axis, dtype=dtype, keepdims=keepdims)
     total = xsum(_where(keep, a, 0), axis=axis, dtype=dtype, keepdims=keepdims)
     if not np.issubdtype(dtype_of(total), np.inexact):
         total = astype(total, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return divide(total, astype(_count(keep, a, axis, keepdims), dtype_of(total)))
+    count = _count(keep, a, axis, keepdims)
+    empty = count == 0
+    if warn:
+        warn_if(empty, "Mean of empty slice")
+    # NumPy's 0 / 0 without its floating-point warning (an errstate here would not
+    # reach the code jit generates)
+    mean = divide(total, astype(maximum(count, 1), dtype_of(total)))
+    return _where(empty, complex(np.nan, np.nan) if is_complex(total) else np.nan, mean)
 
 
 def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof: int = 0,
@@ -435,10 +445,11 @@ def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof:
     """
     a = asarray(a)
     keep = _kept(a, where)
-    mu = nanmean(a, axis=axis, dtype=dtype, keepdims=True, where=where)
+    mu = _nanmean(a, axis, dtype, True, where, warn=False)
     dev = a - mu if keep is None else _where(keep, a - mu, 0)
     sq = abs_squared(dev)
     dof = _count(keep, a, axis, keepdims) - ddof
+    warn_if(dof <= 0, "Degrees of freedom <= 0 for slice.")
     with np.errstate(invalid="ignore", divide="ignore"):
         var = divide(xsum(sq, axis=axis, keepdims=keepdims), astype(maximum(dof, 1), dtype_of(sq)))
     return _where(dof <= 0, np.nan, var)
@@ -474,7 +485,9 @@ def _nan_extreme(reduce: Any, fill: float, a: Any, axis: Axis, keepdims: bool) -
         return reduce(a, axis=axis, keepdims=keepdims)
     nan = isnan(a)
     out = reduce(_where(nan, fill, a), axis=axis, keepdims=keepdims)
-    return _where(xall(nan, axis=axis, keepdims=keepdims), np.nan, out)
+    all_nan = xall(nan, axis=axis, keepdims=keepdims)
+    warn_if(all_nan, "All-NaN slice encountered")
+    return _where(all_nan, np.nan, out)
 
 
 def nanmax(a: Any, axis: Axis = None, out: None = None, keepdims: bool = False) -> Any:
@@ -645,8 +658,11 @@ def _quantile(a: Any, q: Any, axis: Axis, method: str, keepdims: bool,
         n = shape_of(a2)[-1]
     out = _quantile_sorted(s, n, q, method, weak_q)
     if _inexact(a):
-        # a NaN makes the quantile NaN (nan_aware: only an all-NaN row does)
+        # a NaN makes the quantile NaN (nan_aware: only an all-NaN row does, and NumPy
+        # warns once for each such row)
         bad = (n == 0) if nan_aware else isnan(s[..., -1])
+        if nan_aware:
+            warn_if(bad, "All-NaN slice encountered", each=True)
         out = where(bad, np.nan, out)
     if keepdims:
         out = reshape(out, shape_of(q) + keepdims_shape(shape, axes))
@@ -804,6 +820,8 @@ def median(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool = 
     if out is not None:
         raise NotImplementedError("xform.numpy.median does not support out=")
     a = asarray(a)
+    if math.prod(shape_of(a)) == 0:  # as NumPy: the mean (NaN, with its warnings)
+        return xmean(a, axis=axis, keepdims=keepdims)
     if not _inexact(a):
         a = astype(a, np.float64)
     shape = shape_of(a)
@@ -838,6 +856,8 @@ def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool
     if out is not None:
         raise NotImplementedError("xform.numpy.nanmedian does not support out=")
     a = asarray(a)
+    if math.prod(shape_of(a)) == 0:  # as NumPy: the mean (NaN, with its warning)
+        return nanmean(a, axis=axis, keepdims=keepdims)
     if not is_complex(a):
         return nanquantile(a, 0.5, axis=axis, keepdims=keepdims)
     # complex values (NumPy's order: lexicographic, NaNs last): the middle of the valid
@@ -845,6 +865,7 @@ def nanmedian(a: Any, axis: Axis = None, out: None = None, overwrite_input: bool
     a2, axes, _ = _to_last(a, axis)
     s = sort(a2, axis=-1)
     valid = xsum(astype(logical_not(isnan(s)), np.intp), axis=-1, keepdims=True)
+    warn_if(valid == 0, "All-NaN slice encountered", each=True)
     lo = take_along_axis(s, np.maximum(valid - 1, 0) // 2, axis=-1)
     hi = take_along_axis(s, np.minimum(valid // 2, shape_of(s)[-1] - 1), axis=-1)
     out_ = where(valid == 0, np.nan, (lo + hi) / 2)[..., 0]
@@ -909,13 +930,18 @@ def cov(m: Any, y: Any = None, rowvar: bool = True, bias: bool = False, ddof: in
         fact = w_sum - ddof
     else:
         fact = w_sum - ddof * xsum(multiply(w, aw)) / w_sum
-    if not isinstance(fact, Tracer) and fact <= 0:
+    if isinstance(fact, Tracer):  # traced weights: decided on their values
+        none_left = less_equal(fact, 0)
+        warn_if(none_left, "Degrees of freedom <= 0 for slice")
+        fact = where(none_left, 0.0, fact)
+    elif fact <= 0:
+        warn_if(True, "Degrees of freedom <= 0 for slice")
         fact = 0.0
     X = X - reshape(avg, (-1, 1))
     X_T = transpose(X) if w is None else transpose(multiply(X, w))
     c = dot(X, conj(X_T))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = divide(1, fact) if isinstance(fact, Tracer) else np.true_divide(1, fact)
+    # as NumPy's: 1 / 0 warns "divide by zero" (and 0 * inf below "invalid value")
+    scale = divide(1, fact) if isinstance(fact, Tracer) else np.true_divide(1, fact)
     # in the precision of the data, as NumPy's in-place `c *= 1 / fact`
     c = multiply(c, astype(scale, np.finfo(dtype_of(c)).dtype))
     return squeeze(c)
