@@ -63,8 +63,8 @@ def _numpy_warning(flag: Any, *, message: str, category: str, each: bool,
     functions issue no such warning."""
     if is_foreign(flag):
         return []
-    times = int(np.count_nonzero(flag)) if each else int(bool(np.any(flag)))
-    for _ in range(times):
+    times = int(np.count_nonzero(flag))  # (np.any costs 4x more: this is on hot paths)
+    for _ in range(times if each else builtins.min(times, 1)):
         warn_at_user_line(message, getattr(builtins, category), site)
     return []
 
@@ -199,7 +199,9 @@ def mean(a: Any, axis: Axis = None, dtype: Any = None, keepdims: bool = False) -
     count = _count(a, axes)
     if count == 0:
         warn_if(True, "Mean of empty slice")
-    out = _mean(a, axes, keepdims, count)
+    if dtype_of(a).kind not in 'fc':  # (as _mean: written out, this is a hot path)
+        a = astype(a, np.float64)
+    out = sum(a, axis=axes, keepdims=keepdims) / count
     if dtype is not None:
         out = astype(out, dtype)
     return out

@@ -415,10 +415,13 @@ def _nanmean(a: Any, axis: Axis, dtype: Any, keepdims: bool, where: Any, warn: b
     empty = count == 0
     if warn:
         warn_if(empty, "Mean of empty slice")
-    # NumPy's 0 / 0 without its floating-point warning (an errstate here would not
-    # reach the code jit generates)
-    mean = divide(total, astype(maximum(count, 1), dtype_of(total)))
-    return _where(empty, complex(np.nan, np.nan) if is_complex(total) else np.nan, mean)
+    if like_value(total) is None:
+        # staged (jit): an errstate here would not reach the generated code, so NumPy's
+        # 0 / 0 is written out, without its floating-point warning
+        mean = divide(total, astype(maximum(count, 1), dtype_of(total)))
+        return _where(empty, complex(np.nan, np.nan) if is_complex(total) else np.nan, mean)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return divide(total, astype(count, dtype_of(total)))
 
 
 def nanvar(a: Any, axis: Axis = None, dtype: Any = None, out: None = None, ddof: int = 0,
