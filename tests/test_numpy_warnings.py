@@ -208,3 +208,24 @@ def test_traced_weights_decide_the_degrees_of_freedom_on_their_values():
     (out, _), ours = _record(lambda: xform.jvp(f, (w,), (w,)))
     assert out == expected == onp.inf
     assert _messages(ours, True) == _messages(theirs, True) != []
+
+
+def test_jit_warns_from_a_loop_body_on_each_iteration_that_needs_it():
+    def total(rows):
+        return xform.lax.scan(lambda c, row: (c + xnp.nanmean(row), 0.0), 0.0, rows)[0]
+    _, theirs = _record(lambda: [onp.nanmean(row) for row in ALL_NAN_ROWS])
+    out, ours = _record(lambda: xform.jit(total)(ALL_NAN_ROWS))
+    assert _messages(ours, True) == _messages(theirs, True)
+    assert onp.isnan(out)
+
+
+def test_a_jit_warning_from_code_run_by_python_c_is_shown():
+    # a site whose module is not found: warn_explicit given module=None showed nothing
+    import subprocess
+    import sys
+    code = ("import numpy, xform, xform.numpy as np\n"
+            "xform.jit(np.nanmean)(numpy.array([numpy.nan]))\n")
+    run = subprocess.run([sys.executable, "-W", "always", "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "<string>:2: RuntimeWarning: Mean of empty slice" in run.stderr

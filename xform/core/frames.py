@@ -74,13 +74,16 @@ def _warn_explicit(message: str, category: type[Warning], filename: str, lineno:
     """``warnings.warn_explicit`` at ``filename:lineno``, with the module's registry (so
     the default filter shows it once per line, as ``warnings.warn`` would)."""
     registry = module_globals.setdefault("__warningregistry__", {}) if module_globals else None
+    # never module=None: the C warn_explicit then shows nothing at all (a site in code
+    # run by `python -c`, whose module is not found); the name it would derive instead
+    module = module_globals.get("__name__") or (
+        filename[:-3] if filename.lower().endswith(".py") else filename)
     try:
-        warnings.warn_explicit(message, category, filename, lineno,
-                               module=module_globals.get("__name__"), registry=registry,
-                               module_globals=module_globals or None)
+        warnings.warn_explicit(message, category, filename, lineno, module=module,
+                               registry=registry, module_globals=module_globals or None)
     except ImportError:  # `python -c`: __main__'s loader cannot give the source line
-        warnings.warn_explicit(message, category, filename, lineno,
-                               module=module_globals.get("__name__"), registry=registry)
+        warnings.warn_explicit(message, category, filename, lineno, module=module,
+                               registry=registry)
 
 
 def _warn_at_site(message: str, category: type[Warning], site: str) -> bool:
