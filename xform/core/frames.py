@@ -123,6 +123,17 @@ def warn_at_user_line(message: str, category: type[Warning] = RuntimeWarning,
     _warn_explicit(message, category, f.f_code.co_filename, f.f_lineno, f.f_globals)
 
 
+def error_mode(kind: str) -> str:
+    """The user's NumPy error mode for ``kind`` ("invalid", ...): ``"warn"`` also where
+    a transform has redirected it to issue the warnings at the user's line.
+
+    >>> error_mode("invalid")
+    'warn'
+    """
+    mode: str = np.geterr()[kind]  # type: ignore[literal-required]
+    return "warn" if mode == "call" and np.geterrcall() is _reissue else mode
+
+
 def _redirected_state() -> Any:
     """NumPy's error state as it is now, with the kinds set to "warn" set to call
     :func:`_reissue` instead (the same state when none is, or when it is already

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.frames import error_mode
 from ..core.lowering import jnp_call, same_code
 from ..core.rules import (Primitive, batch_broadcasting, batch_unary, bind, defrules, dtype_of,
                           unary_op)
@@ -19,6 +20,7 @@ from ..core.trace import Tracer
 from ._elementwise import (absolute, arctan2, astype, equal, greater, imag, is_complex, isinf,
                            isnan, less, logical_and, not_equal, power, real, where)
 from ._reductions import all as all_
+from ._reductions import warn_if
 
 
 # ------------------------------------------------------------------------ complex
@@ -256,8 +258,13 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
 
 # ------------------------------------------------------------------------ predicates
 signbit_p, signbit = unary_op("signbit", np.signbit, None)
-isclose_p = Primitive("isclose", lambda a, b, rtol, atol, equal_nan: np.isclose(
-    a, b, rtol=rtol, atol=atol, equal_nan=equal_nan), nondiff=True)
+def _isclose(a: Any, b: Any, rtol: Any, atol: Any, equal_nan: bool) -> Any:
+    # NumPy's warning on non-finite tolerances is issued by `isclose`, at the user's line
+    with np.errstate(invalid="ignore"):
+        return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+isclose_p = Primitive("isclose", _isclose, nondiff=True)
 batch_broadcasting(isclose_p)
 
 
@@ -279,6 +286,13 @@ def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08,
     >>> np.isclose(np.array([1.0, 1.1]), 1.0).tolist()
     [True, False]
     """
+    if not (np.all(np.isfinite(atol)) and np.all(np.isfinite(rtol))):
+        message = f"One of rtol or atol is not valid, atol: {atol}, rtol: {rtol}"
+        mode = error_mode("invalid")
+        if mode == "raise":
+            raise FloatingPointError(message)
+        if mode == "warn":
+            warn_if(True, message)
     return bind(isclose_p, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 

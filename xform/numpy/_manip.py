@@ -21,6 +21,7 @@ from ._creation import asarray, full
 from ._elementwise import astype, multiply, subtract, where
 from ._indexing import at, getitem, take
 from ._reductions import sum as xsum
+from ._reductions import warn_if
 from ._shape import (atleast_1d, broadcast_arrays, broadcast_to, concatenate, flip, moveaxis,
                      ravel, reshape, stack, transpose, vstack)
 
@@ -687,6 +688,10 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("incompatible dimensions for cross product\n"
                          "(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:
+        warn_if(True, "Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+                "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+                "DeprecationWarning")
     a0, a1 = a[..., 0], a[..., 1]
     b0, b1 = b[..., 0], b[..., 1]
     c2 = subtract(multiply(a0, b1), multiply(a1, b0))
