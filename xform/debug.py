@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.primitive import Primitive as _Primitive
-from .core.trace import Tracer as _Tracer, bind_effect as _bind_effect
+from .core.trace import Tracer as _Tracer, current_trace as _current_trace
 from .tree_util import tree_flatten as _tree_flatten, tree_unflatten as _tree_unflatten
 
 __all__ = ["print", "callback"]
@@ -38,12 +38,22 @@ def _run(*args: Any, callback: Callable[..., None]) -> list[Any]:
     return []
 
 
+def _apply(values: list[Any], params: dict) -> None:
+    """Through the current trace even when no value is traced, so that a print of
+    constants inside ``jit`` is staged (and runs on every call), not run once now."""
+    trace = _current_trace()
+    if any(isinstance(v, _Tracer) for v in values):
+        trace.process_primitive(_debug_callback_p, values, params)
+    else:
+        trace.process_effect(_debug_callback_p, values, params)
+
+
 def _batch(vals: list[Any], dims: list[int | None], params: dict) -> tuple[list[Any], list[Any]]:
     """Once per batch member, in order: the callback sees unbatched values."""
     size = next(np.shape(v)[d] for v, d in zip(vals, dims) if d is not None)
     for i in range(size):
         member = [v if d is None else np.take(v, i, axis=d) for v, d in zip(vals, dims)]
-        _bind_effect(_debug_callback_p, member, params)
+        _apply(member, params)
     return [], []
 
 
@@ -104,7 +114,7 @@ def callback(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         a, kw = _tree_unflatten(tree, full)
         fn(*a, **kw)
 
-    _bind_effect(_debug_callback_p, [leaves[i] for i in slots], {"callback": call})
+    _apply([leaves[i] for i in slots], {"callback": call})
 
 
 def print(fmt: str, *args: Any, **kwargs: Any) -> None:  # noqa: A001 - mirrors jax.debug.print

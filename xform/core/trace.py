@@ -184,17 +184,6 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return out
 
 
-def bind_effect(prim: Primitive, args: Sequence[Any], params: dict) -> Any:
-    """Apply an effectful primitive (``debug.print``, NumPy's warnings): through the
-    current trace even when no operand is traced, so that under ``jit`` the effect is
-    staged and happens on every call, not once while tracing."""
-    trace = _ctx.trace
-    for a in args:
-        if isinstance(a, Tracer):
-            return trace.process_primitive(prim, args, params)
-    return trace.process_effect(prim, args, params)
-
-
 class CustomCall:
     """A call of a function whose derivative the user supplies (``custom_jvp``,
     ``custom_vjp``, ``checkpoint``), on flat lists of arrays.

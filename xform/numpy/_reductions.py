@@ -15,7 +15,7 @@ from ..core.lowering import jnp_call
 from ..core.rules import (Primitive, batch_axis_param, bind, defjvp, deflinear, defvjp, dtype_of,
                           move_to_front, nondiff_op, shape_of, spread_like)
 from ..core.arrays import is_foreign, ones
-from ..core.trace import EVAL_TRACE, Tracer, bind_effect, current_trace, like_value
+from ..core.trace import EVAL_TRACE, Tracer, current_trace, like_value
 from ._elementwise import abs_squared, astype, equal, sqrt
 from ._shape import broadcast_like, broadcast_to, concatenate, moveaxis, ravel, reshape, transpose
 
@@ -71,7 +71,7 @@ def _numpy_warning(flag: Any, *, message: str, category: str, each: bool,
 
 def _batch_warning(vals: Any, dims: Any, params: dict) -> tuple[list[Any], list[Any]]:
     """A batch of flags: one warning if any member's holds, or one per true entry."""
-    bind_effect(numpy_warning_p, vals, params)
+    bind(numpy_warning_p, *vals, **params)
     return [], []
 
 
@@ -107,8 +107,8 @@ def warn_if(flag: Any, message: str, category: str = "RuntimeWarning", *,
     if not isinstance(flag, Tracer) and current_trace() is EVAL_TRACE:
         _numpy_warning(flag, message=message, category=category, each=each, site=None)
         return
-    bind_effect(numpy_warning_p, [flag], {"message": message, "category": category,
-                                          "each": each, "site": user_frame()})
+    bind(numpy_warning_p, flag, message=message, category=category, each=each,
+         site=user_frame())
 
 
 # ------------------------------------------------------------------------ sum
