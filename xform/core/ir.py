@@ -166,6 +166,33 @@ def has_effect(eqn: Eqn) -> bool:
     return False
 
 
+def without_effects(jaxpr: Jaxpr) -> Jaxpr:
+    """``jaxpr`` with its prints (effects without results) removed, those of the bodies
+    it holds included: the tangent or backward loop of a control-flow rule runs the
+    body again, after the primal loop has printed."""
+    if not any(has_effect(e) for e in jaxpr.eqns):
+        return jaxpr
+    eqns = []
+    for eqn in jaxpr.eqns:
+        if eqn.prim.effectful and not eqn.outvars:
+            continue
+        if has_effect(eqn):
+            eqn = Eqn(eqn.prim, eqn.invars, eqn.outvars,
+                      {k: _without_effects_param(v) for k, v in eqn.params.items()})
+        eqns.append(eqn)
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars)
+
+
+def _without_effects_param(value: Any) -> Any:
+    if isinstance(value, Jaxpr):
+        return without_effects(value)
+    if isinstance(value, ClosedJaxpr):
+        return ClosedJaxpr(without_effects(value.jaxpr), value.consts)
+    if isinstance(value, tuple) and value and all(isinstance(v, Jaxpr) for v in value):
+        return tuple(without_effects(v) for v in value)
+    return value
+
+
 def live_vars(eqns: Sequence[Eqn], roots: Sequence[Atom], effects: bool = True
               ) -> tuple[set[Var], list[Eqn]]:
     """The variables that the results ``roots`` (and, with ``effects``, the equations

@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence, cast
 import numpy as np
 
 from ..core.emit import Bind, Writer
-from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of, live_vars
+from ..core.ir import (Atom, ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of, live_vars,
+                       without_effects)
 from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
                           zeros_like)
@@ -252,7 +253,8 @@ cond_p.abstract_eval = lambda index, *args, branches: _out_avals(branches[0])
 def _cond_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     index, ops = args[0], list(args[1:])
     t_ops = instantiate(tangents[1:], ops)
-    fns = [lambda p, t, j=j: _jvp_of(j, p, t)[1] for j in params["branches"]]
+    # the primal branch has run (and printed): the tangent branch stays quiet
+    fns = [lambda p, t, j=j: _jvp_of(without_effects(j), p, t)[1] for j in params["branches"]]
     return switch(index, fns, ops, t_ops)
 
 
@@ -260,7 +262,7 @@ def _cond_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     index, ops = args[0], list(args[1:])
     cts = instantiate(ct, ans)
-    fns = [lambda p, c, j=j: _vjp_of(j, p, c) for j in params["branches"]]
+    fns = [lambda p, c, j=j: _vjp_of(without_effects(j), p, c) for j in params["branches"]]
     return [None] + list(switch(index, fns, ops, cts))
 
 
@@ -297,6 +299,8 @@ def _cond_emit(args: list[str], params: dict, bind: Bind) -> str:
                    f"{'if' if k == 0 else 'elif'} {index} {'<=' if k == 0 else '=='} {k}:")
         with w.indented() if len(branches) > 1 else contextlib.nullcontext():
             _assign(w, outs, w.block(branch, args[1:]).write())
+            if not outs:  # a branch kept for its effect, or left empty
+                w.line("pass")
     return _tuple(outs)
 
 
@@ -450,11 +454,14 @@ def _while_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: d
     cc, bc, init = _while_split(args, params)
     _, tbc, tinit = _while_split(instantiate(tangents, args), params)
 
+    # the primal loop has run (and printed): this one, for the tangents, stays quiet
+    cond, body = without_effects(params["cond"]), without_effects(params["body"])
+
     def cond_fun(carry: Any) -> Any:
-        return _run(params["cond"], *cc, *carry[0])[0]
+        return _run(cond, *cc, *carry[0])[0]
 
     def body_fun(carry: Any) -> Any:
-        outs, t_outs = _jvp_of(params["body"], bc + list(carry[0]), tbc + list(carry[1]))
+        outs, t_outs = _jvp_of(body, bc + list(carry[0]), tbc + list(carry[1]))
         return outs, t_outs
 
     return list(while_loop(cond_fun, body_fun, (init, tinit))[1])
@@ -698,18 +705,21 @@ def _scan_split(args: Sequence[Any], params: dict) -> tuple[list[Any], list[Any]
 
 
 def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-    return _scan_jvp_both(tangents, args, params)[1]
+    # the primal loop has run (and printed): this one, for the tangents, stays quiet
+    return _scan_jvp_both(tangents, args, params, quiet=True)[1]
 
 
-def _scan_jvp_both(tangents: Sequence[Any], args: Sequence[Any], params: dict
-                   ) -> tuple[list[Any], list[Any]]:
-    """The scan's outputs and their tangents, from one loop."""
+def _scan_jvp_both(tangents: Sequence[Any], args: Sequence[Any], params: dict,
+                   quiet: bool = False) -> tuple[list[Any], list[Any]]:
+    """The scan's outputs and their tangents, from one loop (without the body's prints
+    if ``quiet``: where the primal loop has run already)."""
     consts, init, xs = _scan_split(args, params)
     tconsts, tinit, txs = _scan_split(instantiate(tangents, args), params)
     nc = params["n_carry"]
+    step = without_effects(params["body"]) if quiet else params["body"]
 
     def body(carry: Any, x: Any) -> Any:
-        outs, t_outs = _jvp_of(params["body"], consts + list(carry[0]) + list(x[0]),
+        outs, t_outs = _jvp_of(step, consts + list(carry[0]) + list(x[0]),
                                  tconsts + list(carry[1]) + list(x[1]))
         return (outs[:nc], t_outs[:nc]), (outs[nc:], t_outs[nc:])
 
@@ -791,12 +801,14 @@ def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any],
     return Jaxpr([], invars, live_vars(eqns, outvars, effects)[1], outvars)
 
 
-def _scan_forward(args: Sequence[Any], params: dict) -> tuple[list[Any], tuple[Any, ...]]:
+def _scan_forward(args: Sequence[Any], params: dict, quiet: bool = False
+                  ) -> tuple[list[Any], tuple[Any, ...]]:
     """The scan's outputs from the forward loop of its reverse mode, which also stacks
-    the residuals the backward loop reads: ``(outs, saved)`` for :func:`_scan_backward`."""
+    the residuals the backward loop reads: ``(outs, saved)`` for :func:`_scan_backward`
+    (without the body's prints if ``quiet``: where the primal loop has run already)."""
     consts, init, xs = _scan_split(args, params)
     nk, nc = len(consts), params["n_carry"]
-    lin = _ScanLinearized(params["body"], nk, nc)
+    lin = _ScanLinearized(without_effects(params["body"]) if quiet else params["body"], nk, nc)
     const_res = _run(lin.invariant, *lin.consts, *consts)
 
     def forward(carry: Any, x: Any) -> Any:
@@ -838,7 +850,7 @@ def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     # a scan equation recorded as it is (a staged program run under grad): its forward
     # loop runs again here. ``scan`` itself records a _ScanCall instead, which runs the
     # forward loop once, saving the residuals as it goes.
-    _, saved = _scan_forward(args, params)
+    _, saved = _scan_forward(args, params, quiet=True)
     return _scan_backward(saved, ct, args, params, needs)
 
 
@@ -868,7 +880,7 @@ class _ScanCall(CustomCall):
         outs, saved = _scan_forward(primals, params)
         return (outs,
                 lambda cts, needs: _scan_backward(saved, cts, primals, params, needs),
-                lambda tangents: _scan_jvp_both(tangents, primals, params)[1])
+                lambda tangents: _scan_jvp_both(tangents, primals, params, quiet=True)[1])
 
     def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
         outs, out_dims = _scan_batch(vals, dims, self.params)
