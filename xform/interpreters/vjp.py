@@ -118,7 +118,8 @@ class TapeTrace(Trace):
             else:
                 if own and not tag.alive:
                     raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
-                out = prim.impl(*vals, **params)
+                # most operations have no params: unpacking an empty dict still builds one
+                out = prim.impl(*vals, **params) if params else prim.impl(*vals)
                 if _FLAGS.nans:
                     nan_check.check(prim, vals, out)
                     if own and not prim.nondiff:
