@@ -150,6 +150,35 @@ class ClosedJaxpr:
     __repr__ = __str__
 
 
+def has_effect(eqn: Eqn) -> bool:
+    """The equation has a side effect (``debug.print``): its primitive's, or one of an
+    equation inside a body it holds (a loop or a branch), so that dropping it or merging
+    it with another loses a print, even where none of its results is used."""
+    if eqn.prim.effectful:
+        return True
+    for value in eqn.params.values():
+        if isinstance(value, ClosedJaxpr):
+            value = value.jaxpr
+        bodies = value if isinstance(value, tuple) else (value,)
+        for body in bodies:
+            if isinstance(body, Jaxpr) and any(has_effect(e) for e in body.eqns):
+                return True
+    return False
+
+
+def live_vars(jaxpr: Jaxpr, roots: Sequence[Atom]) -> tuple[set[Var], list[Eqn]]:
+    """The variables that the results ``roots`` and the equations with an effect read,
+    and those equations that compute them or have an effect, in order."""
+    live = {v for v in roots if isinstance(v, Var)}
+    kept: list[Eqn] = []
+    for eqn in reversed(jaxpr.eqns):
+        if any(v in live for v in eqn.outvars) or has_effect(eqn):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if isinstance(a, Var))
+    kept.reverse()
+    return live, kept
+
+
 # ----------------------------------------------------------------------------
 # pretty printing
 

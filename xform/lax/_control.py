@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence, cast
 import numpy as np
 
 from ..core.emit import Bind, Writer
-from ..core.ir import ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of
+from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of, live_vars
 from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
                           zeros_like)
@@ -300,8 +300,28 @@ def _cond_emit(args: list[str], params: dict, bind: Bind) -> str:
     return _tuple(outs)
 
 
+def _cond_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
+    """The branches without the results no one uses and the operands none reads."""
+    branches = params["branches"]
+    pruned = [live_vars(b, [o for o, u in zip(b.outvars, used) if u]) for b in branches]
+    reads = [any(b.invars[i] in live for b, (live, _) in zip(branches, pruned))
+             for i in range(len(branches[0].invars))]
+    if all(used) and all(reads):
+        return None
+    ops = [i for i, r in enumerate(reads) if r]
+    new = tuple(Jaxpr([], [b.invars[i] for i in ops], eqns,
+                      [o for o, u in zip(b.outvars, used) if u])
+                for b, (_, eqns) in zip(branches, pruned))
+    where, k = [], 0
+    for u in used:
+        where.append(k if u else -1)
+        k += u
+    return [0] + [1 + i for i in ops], {**params, "branches": new}, where
+
+
 cond_p.jvp = _cond_jvp
 cond_p.vjp = _cond_vjp
+cond_p.prune = _cond_prune
 cond_p.batch = _cond_batch
 cond_p.emit = _cond_emit
 
@@ -492,8 +512,39 @@ def _while_emit(args: list[str], params: dict, bind: Bind) -> str:
     return _tuple(carry)
 
 
+def _while_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
+    """The loop without the carries that neither a used result, the condition nor a
+    kept computation of the body reads, and without the constants no longer read."""
+    cond, body = params["cond"], params["body"]
+    nc, nb = params["n_cond"], params["n_body"]
+    cond_live, cond_eqns = live_vars(cond, cond.outvars)
+    keep = [u or v in cond_live for u, v in zip(used, cond.invars[nc:])]
+    while True:
+        live, eqns = live_vars(body, [o for o, k in zip(body.outvars, keep) if k])
+        more = [k or v in live for v, k in zip(body.invars[nb:], keep)]
+        if more == keep:
+            break
+        keep = more
+    if all(keep) and all(v in cond_live for v in cond.invars[:nc]) and all(
+            v in live for v in body.invars[:nb]):
+        return None
+    cond_k = [i for i in range(nc) if cond.invars[i] in cond_live]
+    body_k = [i for i in range(nb) if body.invars[i] in live]
+    carry_k = [i for i, k in enumerate(keep) if k]
+    new_cond = Jaxpr([], [cond.invars[i] for i in cond_k]
+                     + [cond.invars[nc + i] for i in carry_k], cond_eqns, cond.outvars)
+    new_body = Jaxpr([], [body.invars[i] for i in body_k]
+                     + [body.invars[nb + i] for i in carry_k], eqns,
+                     [body.outvars[i] for i in carry_k])
+    where = [carry_k.index(i) if k else -1 for i, k in enumerate(keep)]
+    kept = cond_k + [nc + i for i in body_k] + [nc + nb + i for i in carry_k]
+    return kept, {**params, "cond": new_cond, "body": new_body, "n_cond": len(cond_k),
+                  "n_body": len(body_k)}, where
+
+
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
+while_p.prune = _while_prune
 while_p.batch = _while_batch
 while_p.emit = _while_emit
 
@@ -921,8 +972,56 @@ def _scan_emit(args: list[str], params: dict, bind: Bind) -> str:
     return _tuple(carry + ys)
 
 
+def _scan_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
+    """The scan without what no used result needs: a carry is dropped when its final
+    value is unused and no kept computation of the body reads it (the reverse loop of
+    ``grad`` carries cotangents for every loop constant, most of them never asked
+    for), a stacked output when unused, a second stacking of one body value (CSE
+    merges residuals that the reverse step computed twice), operands the body no
+    longer reads. The body's effects (``debug.print``) stay."""
+    body: Jaxpr = params["body"]
+    nk, nc = params["n_consts"], params["n_carry"]
+    carry_in, carry_out = body.invars[nk:nk + nc], body.outvars[:nc]
+    ys = body.outvars[nc:]
+    keep_carry = list(used[:nc])
+    while True:  # a carry read by a kept computation is kept, and so on
+        roots = [o for o, k in zip(carry_out, keep_carry) if k]
+        roots += [y for y, u in zip(ys, used[nc:]) if u]
+        live, eqns = live_vars(body, roots)
+        more = [k or v in live for v, k in zip(carry_in, keep_carry)]
+        if more == keep_carry:
+            break
+        keep_carry = more
+    where: list[int] = []
+    new_out: list[Atom] = []
+    for k, o in zip(keep_carry, carry_out):
+        where.append(len(new_out) if k else -1)
+        if k:
+            new_out.append(o)
+    first: dict[Var, int] = {}
+    for u, y in zip(used[nc:], ys):
+        if not u:
+            where.append(-1)
+        elif isinstance(y, Var) and y in first:
+            where.append(first[y])
+        else:
+            if isinstance(y, Var):
+                first[y] = len(new_out)
+            where.append(len(new_out))
+            new_out.append(y)
+    kept = [i for i, v in enumerate(body.invars)
+            if (keep_carry[i - nk] if nk <= i < nk + nc else v in live)]
+    if len(kept) == len(body.invars) and len(new_out) == len(body.outvars):
+        return None
+    new_body = Jaxpr([], [body.invars[i] for i in kept], eqns, new_out)
+    n_consts = sum(1 for i in kept if i < nk)
+    return kept, {**params, "body": new_body, "n_consts": n_consts,
+                  "n_carry": sum(keep_carry)}, where
+
+
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
+scan_p.prune = _scan_prune
 scan_p.batch = _scan_batch
 scan_p.emit = _scan_emit
 
