@@ -320,3 +320,23 @@ def test_while_and_cond_lose_the_results_no_one_uses() -> None:
     assert len(loop.outvars) == 2 and _count(loop.params["body"], "sin") == 0
     assert _count(loop.params["body"], "cos") == 0
     assert len(branch.outvars) == 1 and _count(branch.params["branches"][0], "exp") == 0
+
+
+@pytest.mark.parametrize("with_value", [True, False])
+def test_a_print_in_a_differentiated_loop_runs_once_per_step_and_call(capsys, with_value) -> None:
+    # reverse mode splits the body into a forward and a backward loop: the print is
+    # the forward loop's, and a print of no traced value is not hoisted out of it
+    def f(x):
+        def body(i, c):
+            if with_value:
+                xform.debug.print("step {i}", i=i)
+            else:
+                xform.debug.print("step")
+            return np.sin(c) * 1.5
+        return lax.fori_loop(0, 3, body, x)
+    want = ["step", "0", "step", "1", "step", "2"] if with_value else ["step"] * 3
+    g = xform.jit(xform.grad(f))
+    for _ in range(2):
+        onp.testing.assert_allclose(g(0.5), xform.grad(f)(0.5))
+        out = capsys.readouterr().out.split()
+        assert out == want * 2, out  # the eager grad's steps, then the jitted one's

@@ -166,13 +166,15 @@ def has_effect(eqn: Eqn) -> bool:
     return False
 
 
-def live_vars(jaxpr: Jaxpr, roots: Sequence[Atom]) -> tuple[set[Var], list[Eqn]]:
-    """The variables that the results ``roots`` and the equations with an effect read,
-    and those equations that compute them or have an effect, in order."""
+def live_vars(eqns: Sequence[Eqn], roots: Sequence[Atom], effects: bool = True
+              ) -> tuple[set[Var], list[Eqn]]:
+    """The variables that the results ``roots`` (and, with ``effects``, the equations
+    with an effect) read, and the equations among ``eqns`` that compute them (or have
+    an effect), in order."""
     live = {v for v in roots if isinstance(v, Var)}
     kept: list[Eqn] = []
-    for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars) or has_effect(eqn):
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars) or (effects and has_effect(eqn)):
             kept.append(eqn)
             live.update(a for a in eqn.invars if isinstance(a, Var))
     kept.reverse()

@@ -303,7 +303,7 @@ def _cond_emit(args: list[str], params: dict, bind: Bind) -> str:
 def _cond_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
     """The branches without the results no one uses and the operands none reads."""
     branches = params["branches"]
-    pruned = [live_vars(b, [o for o, u in zip(b.outvars, used) if u]) for b in branches]
+    pruned = [live_vars(b.eqns, [o for o, u in zip(b.outvars, used) if u]) for b in branches]
     reads = [any(b.invars[i] in live for b, (live, _) in zip(branches, pruned))
              for i in range(len(branches[0].invars))]
     if all(used) and all(reads):
@@ -517,10 +517,10 @@ def _while_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[
     kept computation of the body reads, and without the constants no longer read."""
     cond, body = params["cond"], params["body"]
     nc, nb = params["n_cond"], params["n_body"]
-    cond_live, cond_eqns = live_vars(cond, cond.outvars)
+    cond_live, cond_eqns = live_vars(cond.eqns, cond.outvars)
     keep = [u or v in cond_live for u, v in zip(used, cond.invars[nc:])]
     while True:
-        live, eqns = live_vars(body, [o for o, k in zip(body.outvars, keep) if k])
+        live, eqns = live_vars(body.eqns, [o for o, k in zip(body.outvars, keep) if k])
         more = [k or v in live for v, k in zip(body.invars[nb:], keep)]
         if more == keep:
             break
@@ -772,7 +772,7 @@ class _ScanLinearized:
         self.consts = closed.consts
         # forward: (closed consts, consts, carry, x) -> (carry', y, per-step residuals)
         self.forward = _pruned(list(j.constvars) + list(primal_in), fwd_eqns,
-                               list(primal_out) + self.step_res)
+                               list(primal_out) + self.step_res, effects=True)
         # the residuals made of constants only, from (closed consts, consts)
         self.invariant = _pruned(list(j.constvars) + list(primal_in[:nk]), fwd_eqns,
                                  self.const_res)
@@ -783,16 +783,12 @@ class _ScanLinearized:
         self.x_index = [xs_in.index(v) for v in self.x_res]
 
 
-def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any]) -> Jaxpr:
-    """The jaxpr of the equations that ``outvars`` need (in order)."""
-    live = {v for v in outvars if isinstance(v, Var)}
-    kept = []
-    for eqn in reversed(eqns):
-        if any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(a for a in eqn.invars if isinstance(a, Var))
-    kept.reverse()
-    return Jaxpr([], invars, kept, outvars)
+def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any],
+            effects: bool = False) -> Jaxpr:
+    """The jaxpr of the equations that ``outvars`` need (in order), and with
+    ``effects`` those with an effect: a print in the body runs in the forward loop,
+    once per step, as the primal loop would."""
+    return Jaxpr([], invars, live_vars(eqns, outvars, effects)[1], outvars)
 
 
 def _scan_forward(args: Sequence[Any], params: dict) -> tuple[list[Any], tuple[Any, ...]]:
@@ -987,7 +983,7 @@ def _scan_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[i
     while True:  # a carry read by a kept computation is kept, and so on
         roots = [o for o, k in zip(carry_out, keep_carry) if k]
         roots += [y for y, u in zip(ys, used[nc:]) if u]
-        live, eqns = live_vars(body, roots)
+        live, eqns = live_vars(body.eqns, roots)
         more = [k or v in live for v, k in zip(carry_in, keep_carry)]
         if more == keep_carry:
             break
