@@ -830,19 +830,34 @@ def _scan_backward(saved: tuple[Any, ...], ct: Any, args: Sequence[Any], params:
     nk, nc = len(consts), params["n_carry"]
     cts = instantiate(ct, ans)
     ct_carry, ct_ys = cts[:nc], cts[nc:]
+    # only the cotangents asked for: most loop constants (closed-over arrays) need none,
+    # and each would cost an add per step
+    n_x = len(needs) - nk - nc
+    want_k = [i for i in range(nk) if needs[i]]
+    want_x = [i for i in range(n_x) if needs[nk + nc + i]]
+    full = lin.backward
+    outs = ([full.outvars[i] for i in want_k] + full.outvars[nk:nk + nc]
+            + [full.outvars[nk + nc + i] for i in want_x])
+    step = _pruned(full.invars, full.eqns, outs)
+    nw = len(want_k)
 
     def backward(acc: Any, inp: Any) -> Any:
         ct_c, ct_k = acc
         res, cty = inp
-        g = _run(lin.backward, *const_res, *res, *ct_c, *cty)
-        return (g[nk:nk + nc], [a + b for a, b in zip(ct_k, g[:nk])]), g[nk + nc:]
+        g = _run(step, *const_res, *res, *ct_c, *cty)
+        return (g[nw:nw + nc], [a + b for a, b in zip(ct_k, g[:nw])]), g[nw + nc:]
 
-    zeros_k = [zeros_like(c) for c in consts]
+    zeros_k = [zeros_like(consts[i]) for i in want_k]
     (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k),
                                        (list(step_res) + x_res, ct_ys),
                                        length=params["length"], reverse=not params["reverse"])
-    out = list(ct_consts) + list(ct_init) + list(ct_xs)
-    return [c if need else None for c, need in zip(out, needs)]
+    out: list[Any] = [None] * len(needs)
+    for i, c in zip(want_k, ct_consts):
+        out[i] = c
+    out[nk:nk + nc] = [c if need else None for c, need in zip(ct_init, needs[nk:nk + nc])]
+    for i, c in zip(want_x, ct_xs):
+        out[nk + nc + i] = c
+    return out
 
 
 def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
