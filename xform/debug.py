@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core.primitive import Primitive as _Primitive
-from .core.trace import Tracer as _Tracer, current_trace as _current_trace
+from .core.trace import Tracer as _Tracer, bind as _bind
 from .tree_util import tree_flatten as _tree_flatten, tree_unflatten as _tree_unflatten
 
 __all__ = ["print", "callback"]
@@ -39,13 +39,9 @@ def _run(*args: Any, callback: Callable[..., None]) -> list[Any]:
 
 
 def _apply(values: list[Any], params: dict) -> None:
-    """Through the current trace even when no value is traced, so that a print of
-    constants inside ``jit`` is staged (and runs on every call), not run once now."""
-    trace = _current_trace()
-    if any(isinstance(v, _Tracer) for v in values):
-        trace.process_primitive(_debug_callback_p, values, params)
-    else:
-        trace.process_effect(_debug_callback_p, values, params)
+    """Through the current trace even when no value is traced (``bind`` stages an
+    effect of constants), so that a print inside ``jit`` runs on every call."""
+    _bind(_debug_callback_p, *values, **params)
 
 
 def _batch(vals: list[Any], dims: list[int | None], params: dict) -> tuple[list[Any], list[Any]]:
