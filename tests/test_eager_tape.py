@@ -168,3 +168,41 @@ def test_generated_code_frees_by_rebinding_names() -> None:
     assert n_names < len([line for line in lines if " = " in line]), source
     onp.testing.assert_allclose(f(onp.ones(3)), xform.grad(
         lambda x: np.sum(np.tanh(np.sin(x) * 2.0 + x) ** 2))(onp.ones(3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("other", [2.0, 3, True, onp.float32(1.5), onp.float64(0.5),
+                                   onp.array([1.0, 2.0]), [1.0, 2.0], (2.0, 3.0), None, "s"])
+def test_operators_on_tracers_are_the_numpy_functions(other) -> None:
+    # a tracer's +, -, *, /, <, > go straight to the trace for most operands: the
+    # results, derivatives and errors must be those of the xform.numpy functions
+    import operator
+    pairs = [(operator.add, np.add), (operator.sub, np.subtract), (operator.mul, np.multiply),
+             (operator.truediv, np.divide), (operator.lt, np.less), (operator.gt, np.greater)]
+    # Python runs ``other < x`` as ``x > other`` where ``other`` declines: so does NumPy's
+    swapped = {np.less: np.greater, np.greater: np.less}
+    for op, fn in pairs:
+        for flip in (False, True):
+            if flip and fn in swapped and not isinstance(other, (onp.ndarray, onp.generic)):
+                fn, flip_fn = swapped[fn], False
+            else:
+                flip_fn = flip
+            def by_op(x, op=op, flip=flip):
+                y = op(other, x) if flip else op(x, other)
+                return np.sum(y * 1.0) if y.dtype != bool else np.sum(np.where(y, x, 0.0))
+
+            def by_fn(x, fn=fn, flip_fn=flip_fn):
+                y = fn(other, x) if flip_fn else fn(x, other)
+                return np.sum(y * 1.0) if y.dtype != bool else np.sum(np.where(y, x, 0.0))
+            x = onp.array([0.7, -1.3])
+            try:
+                want = xform.value_and_grad(by_fn)(x)
+            except Exception as e:  # noqa: BLE001  the same error, by type and text
+                with pytest.raises(type(e)) as got:
+                    xform.value_and_grad(by_op)(x)
+                assert str(got.value) == str(e)
+                continue
+            got = xform.value_and_grad(by_op)(x)
+            onp.testing.assert_array_equal(got[0], want[0])
+            onp.testing.assert_array_equal(got[1], want[1])
+    neg = xform.grad(lambda x: np.sum(-abs(x) * 2.0))(onp.array([0.5, -2.0]))
+    onp.testing.assert_array_equal(neg, [-2.0, 2.0])

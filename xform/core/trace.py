@@ -184,6 +184,45 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return out
 
 
+#: operands that a tracer's operator hands to the trace as they are (anything else goes
+#: through the xform.numpy function: a list becomes an array, None gets its error)
+_DIRECT_OPERANDS = frozenset({float, int, bool, complex, np.ndarray, np.float64, np.float32,
+                              np.int64, np.int32, np.complex128, np.bool_})
+
+
+def operator_method(prim: Primitive, fallback: Any, reflected: bool = False) -> Any:
+    """A Python operator of :class:`Tracer` for ``prim`` (``x * y``, ``y * x`` with
+    ``reflected``), the same as ``fallback`` (the xform.numpy function) but, for an
+    operand that needs no conversion, straight to the current trace: two calls fewer
+    on every traced ``+``, ``*``... (eager gradients of scalar code are mostly these)."""
+    direct = _DIRECT_OPERANDS
+    ctx = _ctx
+    if reflected:
+        def method(self: Any, other: Any) -> Any:
+            if other.__class__ in direct or isinstance(other, Tracer):
+                return ctx.trace.process_primitive(prim, (other, self), {})
+            return fallback(other, self)
+    else:
+        def method(self: Any, other: Any) -> Any:
+            if other.__class__ in direct or isinstance(other, Tracer):
+                return ctx.trace.process_primitive(prim, (self, other), {})
+            return fallback(self, other)
+    method.__name__ = method.__qualname__ = getattr(fallback, "__name__", prim.name)
+    method.__doc__ = fallback.__doc__
+    return method
+
+
+def unary_operator_method(prim: Primitive, fallback: Any) -> Any:
+    """:func:`operator_method` for ``-x``, ``abs(x)``."""
+    ctx = _ctx
+
+    def method(self: Any) -> Any:
+        return ctx.trace.process_primitive(prim, (self,), {})
+    method.__name__ = method.__qualname__ = getattr(fallback, "__name__", prim.name)
+    method.__doc__ = fallback.__doc__
+    return method
+
+
 class CustomCall:
     """A call of a function whose derivative the user supplies (``custom_jvp``,
     ``custom_vjp``, ``checkpoint``), on flat lists of arrays.

@@ -102,9 +102,19 @@ class TapeTrace(Trace):
         return isinstance(x, TapeTracer) and x._trace is self.tag  # type: ignore[comparison-overlap]
 
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
-        if self.over_numpy:
-            # the common case, kept short: a tape directly over NumPy values
-            tag = self.tag
+        if not self.over_numpy:
+            return self._process(prim, args, params)
+        # the common case, kept short: a tape directly over NumPy values
+        tag = self.tag
+        if len(args) == 2:  # scalar code's arithmetic: no loop
+            a, b = args
+            own_a = type(a) is TapeTracer and a._trace is tag  # type: ignore[comparison-overlap]
+            own_b = type(b) is TapeTracer and b._trace is tag  # type: ignore[comparison-overlap]
+            if not ((own_a or not isinstance(a, Tracer)) and (own_b or not isinstance(b, Tracer))):
+                return self._process(prim, args, params)  # a leaked or foreign tracer
+            vals: Sequence[Any] = (a.val if own_a else a, b.val if own_b else b)
+            own = own_a or own_b
+        else:
             vals = []
             own = False
             for a in args:
@@ -112,26 +122,24 @@ class TapeTrace(Trace):
                     vals.append(a.val)
                     own = True
                 elif isinstance(a, Tracer):
-                    break  # a leaked or foreign tracer: the general path says so
+                    return self._process(prim, args, params)  # the general path says why
                 else:
                     vals.append(a)
-            else:
-                if own and not tag.alive:
-                    raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
-                # most operations have no params: unpacking an empty dict still builds one
-                out = prim.impl(*vals, **params) if params else prim.impl(*vals)
-                if _FLAGS.nans:
-                    nan_check.check(prim, vals, out)
-                    if own and not prim.nondiff:
-                        return self._record(prim, args, params, out)
-                if not own or prim.nondiff:  # a nested trace's op on constants
-                    return out
-                if prim.multiple_results:
-                    return self._record(prim, args, params, out)
-                res = TapeTracer(out, self)
-                self.tape.append((prim, args, params, res))
-                return res
-        return self._process(prim, args, params)
+        if own and not tag.alive:
+            raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
+        # most operations have no params: unpacking an empty dict still builds one
+        out = prim.impl(*vals, **params) if params else prim.impl(*vals)
+        if _FLAGS.nans:
+            nan_check.check(prim, vals, out)
+            if own and not prim.nondiff:
+                return self._record(prim, args, params, out)
+        if not own or prim.nondiff:  # a nested trace's op on constants
+            return out
+        if prim.multiple_results:
+            return self._record(prim, args, params, out)
+        res = TapeTracer(out, self)
+        self.tape.append((prim, args, params, res))
+        return res
 
     def _process(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         vals = []

@@ -224,8 +224,13 @@ keep_sums(subtract_p)
 keep_scaling(multiply_p)
 keep_scaling(divide_p, divides=True)
 # the eager sweep's formulas (the rules above, without their per-argument dispatch)
+def _negation_numeric(ct: Any, ans: Any, args: Any, params: dict, needs: Any) -> Any:
+    return (-ct,)
+
+
 for _p, _numeric in ((add_p, _sum_numeric), (subtract_p, _difference_numeric),
-                     (multiply_p, _product_numeric), (divide_p, _quotient_numeric)):
+                     (multiply_p, _product_numeric), (divide_p, _quotient_numeric),
+                     (negative_p, _negation_numeric)):
     _numeric.derived_from = _p.vjp  # type: ignore[attr-defined]
     _p.numeric_vjp = _numeric
     float_elementwise_shape(_p)

@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..core.trace import Tracer
+from ..core.trace import Tracer, operator_method, unary_operator_method
+from . import _elementwise as E
 from ._indexing import IndexUpdateHelper, getitem
 
 
@@ -27,17 +28,23 @@ def _shape_args(args: tuple[Any, ...]) -> Any:
 
 def _operators(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
     return {
-        "__add__": xnp.add, "__radd__": _swap(xnp.add),
-        "__sub__": xnp.subtract, "__rsub__": _swap(xnp.subtract),
-        "__mul__": xnp.multiply, "__rmul__": _swap(xnp.multiply),
-        "__truediv__": xnp.divide, "__rtruediv__": _swap(xnp.divide),
+        # the arithmetic of scalar code, straight to the trace where it can
+        **{name: operator_method(prim, fn, reflected)
+           for prim, fn, names in ((E.add_p, xnp.add, ("__add__", "__radd__")),
+                                   (E.subtract_p, xnp.subtract, ("__sub__", "__rsub__")),
+                                   (E.multiply_p, xnp.multiply, ("__mul__", "__rmul__")),
+                                   (E.divide_p, xnp.divide, ("__truediv__", "__rtruediv__")))
+           for name, reflected in zip(names, (False, True))},
+        "__lt__": operator_method(E.less_p, xnp.less),
+        "__gt__": operator_method(E.greater_p, xnp.greater),
         "__floordiv__": xnp.floor_divide, "__rfloordiv__": _swap(xnp.floor_divide),
         "__mod__": xnp.mod, "__rmod__": _swap(xnp.mod),
         "__pow__": xnp.power, "__rpow__": _swap(xnp.power),
         "__matmul__": xnp.matmul, "__rmatmul__": _swap(xnp.matmul),
-        "__neg__": xnp.negative, "__pos__": xnp.positive, "__abs__": xnp.absolute,
-        "__eq__": xnp.equal, "__ne__": xnp.not_equal, "__lt__": xnp.less,
-        "__le__": xnp.less_equal, "__gt__": xnp.greater, "__ge__": xnp.greater_equal,
+        "__neg__": unary_operator_method(E.negative_p, xnp.negative), "__pos__": xnp.positive,
+        "__abs__": unary_operator_method(E.abs_p, xnp.absolute),
+        "__eq__": xnp.equal, "__ne__": xnp.not_equal,
+        "__le__": xnp.less_equal, "__ge__": xnp.greater_equal,
         # NumPy's meaning: bitwise on integers, logical on booleans
         "__and__": xnp.bitwise_and, "__rand__": _swap(xnp.bitwise_and),
         "__or__": xnp.bitwise_or, "__ror__": _swap(xnp.bitwise_or),
