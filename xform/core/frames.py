@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import warnings
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Any, Callable
 
 import numpy as np
@@ -28,10 +28,117 @@ def user_frame() -> str:
     return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
 
 
-#: Sweeps that run derivative rules after the user's code has returned register their
-#: code object here, with a function that reads, from such a frame, the primitive being
-#: differentiated and the user's line that created it (or None where not recorded).
-SWEEPS: dict[CodeType, Callable[[FrameType], tuple[str, str | None]]] = {}
+#: Sweeps that run derivative rules after the user's code has returned register the
+#: ``id`` of their code object here (a code object's hash is recomputed from its
+#: contents on each lookup: ~0.5 us), with a function that reads, from such a frame, the
+#: primitive being differentiated and the user's line that created it (or None where
+#: not recorded).
+SWEEPS: dict[int, Callable[[FrameType], tuple[str, str | None]]] = {}
+
+#: Generated (jitted) code: its file names start so, and its namespace maps each of its
+#: functions' names to a list, indexed by line number, of the equation (an ``Eqn``)
+#: each line was written for (None for the lines of no equation), under this key.
+GENERATED_FILE = "<xform.jit "
+LINES_KEY = "__xform_lines__"
+
+# Sites as staging records them (on an equation's first result: ``Var.site``), one
+# shared tuple per place:
+# ``(code, line)`` for an operation of the user's code, ``(code, line, primitive's name,
+# known)`` for one staged by that primitive's derivative rule, ``known`` False where
+# (code, line) is where the transform was called rather than where the operation was
+# made. Nothing is formatted until a warning fires.
+_SITES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _interned(key: tuple[Any, ...], site: tuple[Any, ...]) -> tuple[Any, ...]:
+    if len(_SITES) > 100_000:  # places of code since traced: bounded
+        _SITES.clear()
+    _SITES[key] = site
+    return site
+
+
+def site_of(eqn: Any) -> tuple[Any, ...] | None:
+    """The site staging recorded for ``eqn`` (an ``Eqn``), or None."""
+    return getattr(eqn.outvars[0], "site", None) if eqn.outvars else None
+
+
+def _outside(f: Any) -> Any:
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    return f
+
+
+def staging_site(origin: "Sweep | Replay | None") -> tuple[Any, ...] | None:
+    """The site (see ``Var.site``) of the operation being staged now, called by the
+    tracer that stages it. ``origin`` is what runs the operation in this thread, if not
+    the user's code: a reverse sweep (:class:`Sweep`: the site of the operation being
+    differentiated) or a jaxpr being evaluated (:class:`Replay`: its equation's site).
+    Else, or where those do not know, the innermost line outside xform. Runs once per
+    staged equation: no string is made, and places are shared."""
+    if origin is not None:
+        site = origin.site()
+        if site is not None:
+            return site
+    f = _outside(sys._getframe(2))
+    if f is None:
+        return None
+    code, line = f.f_code, f.f_lineno
+    key = (id(code), line)
+    return _SITES.get(key) or _interned(key, (code, line))
+
+
+class Sweep:
+    """A reverse sweep that runs derivative rules, as the tracer staging them sees it:
+    the sweep sets :attr:`prim` and :attr:`out` (the tape entry's primitive and result
+    tracers) before each rule. Under ``jit`` the result's value is the staged tracer of
+    the forward operation, whose variable carries its site."""
+
+    __slots__ = ("prim", "out", "_caller", "_out", "_site_of_out")
+
+    def __init__(self) -> None:
+        self.prim: Any = None
+        self.out: Any = None
+        self._caller: Any = None
+        # the last entry's site: its rule stages a few equations
+        self._out: Any = None
+        self._site_of_out: tuple[Any, ...] | None = None
+
+    def site(self) -> tuple[Any, ...] | None:
+        out = self.out
+        if self._out is not out:
+            self._site_of_out = self._site(out)
+            self._out = out
+        return self._site_of_out
+
+    def _site(self, out: Any) -> tuple[Any, ...] | None:
+        name = getattr(self.prim, "name", "?")
+        val = getattr(out[0] if type(out) is tuple else out, "val", None)
+        made = getattr(getattr(val, "var", None), "site", None)
+        if made is not None:
+            code, line, known = made[0], made[1], len(made) == 2 or made[3]
+        else:  # not recorded: the line that called the transform, found once a sweep
+            if self._caller is None:
+                f = _outside(sys._getframe(4))
+                self._caller = (f.f_code, f.f_lineno) if f is not None else ()
+            if not self._caller:
+                return None
+            (code, line), known = self._caller, False
+        key = (id(code), line, name, known)
+        return _SITES.get(key) or _interned(key, (code, line, name, known))
+
+
+class Replay:
+    """A jaxpr being evaluated equation by equation (``eval_jaxpr``), which sets
+    :attr:`current` to each equation's site: what it stages again (a loop body
+    differentiated, a custom call's body) keeps the user's line that made it."""
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Any = None  # the Eqn being evaluated
+
+    def site(self) -> tuple[Any, ...] | None:
+        return site_of(self.current) if self.current is not None else None
 
 
 def _reissue(kind: str, flag: int) -> None:
@@ -39,26 +146,41 @@ def _reissue(kind: str, flag: int) -> None:
     have issued, at the user's line that created the operation."""
     f: FrameType | None = sys._getframe(1)
     prim = sweep = site = None
+    known = True
+    where: tuple[str, int] | None = None
     while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        describe = SWEEPS.get(f.f_code)
+        describe = SWEEPS.get(id(f.f_code))
         if describe is not None and sweep is None:
             sweep, site = describe(f)
+            known = site is not None
         if prim is None and sweep is None:
             name = getattr(f.f_locals.get("prim"), "name", None)
             prim = name if isinstance(name, str) else None
         f = f.f_back
+    match = _SITE.match(site) if site is not None else None
+    if match is not None:
+        where = match.group(1), int(match.group(2))
+    if f is not None and f.f_code.co_filename.startswith(GENERATED_FILE):
+        lines = f.f_globals.get(LINES_KEY, {}).get(f.f_code.co_name, ())
+        eqn = lines[f.f_lineno] if f.f_lineno < len(lines) else None
+        staged = site_of(eqn) if eqn is not None else None
+        if eqn is not None and staged is not None:  # jitted code: its equation's site
+            where = staged[0].co_filename, staged[1]
+            if len(staged) == 2:
+                prim, sweep = eqn.prim.name, None
+            else:
+                sweep, known = staged[2], staged[3]
     if sweep is not None:
         message = (f"{kind} encountered in the derivative of `{sweep}` (the backward pass "
                    "of reverse mode)")
-        if site is None:
+        if not known:
             message += ("; the line shown called the transform: under "
                         "xform.debug_nans() the warning names the line that created "
                         "the operation")
     else:
         message = f"{kind} encountered in {prim}" if prim else f"{kind} encountered"
-    match = _SITE.match(site) if site is not None else None
-    if match is not None:
-        filename, lineno = match.group(1), int(match.group(2))
+    if where is not None:
+        filename, lineno = where
         module_globals: dict[str, Any] = {}
         for m in list(sys.modules.values()):
             if getattr(m, "__file__", None) == filename:
@@ -145,3 +267,24 @@ class FPWarningsAtUserLine:
             _EXTOBJ.reset(state)
         else:
             state.__exit__(*exc)
+
+
+def call_at_user_line(fn: Callable[..., Any], args: Any) -> Any:
+    """``fn(*args)`` with floating-point warnings issued at the user's line (as under
+    :class:`FPWarningsAtUserLine`): for generated code, whose equations recorded their
+    sites. On the path of every jitted call: one context-variable lookup and set."""
+    if _EXTOBJ is None:
+        with FPWarningsAtUserLine():
+            return fn(*args)
+    now = _EXTOBJ.get()
+    target = _REDIRECTED.get(now)
+    if target is None:
+        with FPWarningsAtUserLine():
+            return fn(*args)
+    if target is now:
+        return fn(*args)
+    token = _EXTOBJ.set(target)
+    try:
+        return fn(*args)
+    finally:
+        _EXTOBJ.reset(token)
