@@ -68,17 +68,14 @@ def _outside(f: Any) -> Any:
     return f
 
 
-def staging_site(origin: "Sweep | Replay | None") -> tuple[Any, ...] | None:
+def staging_site() -> tuple[Any, ...] | None:
     """The site (see ``Var.site``) of the operation being staged now, called by the
-    tracer that stages it. ``origin`` is what runs the operation in this thread, if not
-    the user's code: a reverse sweep (:class:`Sweep`: the site of the operation being
-    differentiated) or a jaxpr being evaluated (:class:`Replay`: its equation's site).
-    Else, or where those do not know, the innermost line outside xform. Runs once per
-    staged equation: no string is made, and places are shared."""
-    if origin is not None:
-        site = origin.site()
-        if site is not None:
-            return site
+    tracer that stages it: the innermost line outside xform. Where xform itself runs
+    the operation, what runs it knows better (``trace._ctx.origin``: a reverse sweep,
+    :class:`Sweep`, gives the site of the operation being differentiated; a jaxpr
+    evaluated, :class:`Replay`, its equation's site), and the tracer asks it first.
+    Runs once per staged equation of the user's code: no string is made, and places
+    are shared."""
     f = _outside(sys._getframe(2))
     if f is None:
         return None
@@ -118,7 +115,7 @@ class Sweep:
             code, line, known = made[0], made[1], len(made) == 2 or made[3]
         else:  # not recorded: the line that called the transform, found once a sweep
             if self._caller is None:
-                f = _outside(sys._getframe(4))
+                f = _outside(sys._getframe(3))
                 self._caller = (f.f_code, f.f_lineno) if f is not None else ()
             if not self._caller:
                 return None
@@ -129,8 +126,8 @@ class Sweep:
 
 class Replay:
     """A jaxpr being evaluated equation by equation (``eval_jaxpr``), which sets
-    :attr:`current` to each equation's site: what it stages again (a loop body
-    differentiated, a custom call's body) keeps the user's line that made it."""
+    :attr:`current` to each equation in turn: what that stages again (a loop body
+    differentiated, a custom call's body) keeps the site of the equation it came from."""
 
     __slots__ = ("current",)
 

@@ -79,7 +79,10 @@ class JaxprTrace(Trace):
         avals = [a.aval if isinstance(a, Tracer) else a for a in args]
         out_avals = prim.abstract_eval(*avals, **params)
         invars = [self.to_atom(a) for a in args]
-        site = staging_site(_ctx.origin)  # on its first result (see Var)
+        origin = _ctx.origin  # a sweep or a replay knows the site: no frame walk
+        site = origin.site() if origin is not None else None
+        if site is None:
+            site = staging_site()  # recorded on its first result (see Var)
         if prim.multiple_results:
             outs = [JaxprTracer(av, Var(av), self) for av in out_avals]
             if outs:
