@@ -232,3 +232,47 @@ def test_numpy_random_draw_under_jit_warns_that_it_is_frozen():
         npr.randn(2)  # eager: no warning
     with pytest.warns(TracedRandomWarning):
         xform.jit(lambda x: x + npr.randn(2))(onp.zeros(2))
+
+
+# each control-flow rule runs its body again for tangents or cotangents, after the
+# primal loop or branch has printed: the print must show once per primal step
+def _printing_cond(x):
+    def positive(v):
+        xform.debug.print("T")
+        return np.sin(v)
+    return xform.lax.cond(x > 0, positive, lambda v: v * 2.0, x)
+
+
+def _printing_while(x):
+    def body(c):
+        xform.debug.print("W")
+        return c + 1.0
+    return xform.lax.while_loop(lambda c: c < 2.0, body, x)  # two steps from 0.5
+
+
+def _printing_scan(x):
+    def body(c, xi):
+        xform.debug.print("S")
+        return c * xi, c
+    return np.sum(xform.lax.scan(body, x, np.arange(1.0, 4.0))[1])
+
+
+_FORWARD = ["jit", "jvp", "jit-jvp", "linearize"]
+_REVERSE = ["grad", "jit-grad", "jit-hessian", "vmap-grad"]  # while_loop has none
+
+
+@pytest.mark.parametrize("fun,word,lines,transform",
+                         [(_printing_cond, "T", 1, t) for t in _FORWARD + _REVERSE]
+                         + [(_printing_while, "W", 2, t) for t in _FORWARD]
+                         + [(_printing_scan, "S", 3, t) for t in _FORWARD + _REVERSE])
+def test_a_print_inside_control_flow_shows_once_per_primal_step(capsys, fun, word, lines,
+                                                                 transform):
+    jvp = lambda x: xform.jvp(fun, (x,), (1.0,))  # noqa: E731
+    run = {"jit": xform.jit(fun), "jvp": jvp, "jit-jvp": xform.jit(jvp),
+           "grad": xform.grad(fun), "jit-grad": xform.jit(xform.grad(fun)),
+           "jit-hessian": xform.jit(xform.hessian(fun)),
+           "vmap-grad": lambda x: xform.vmap(xform.grad(fun))(np.array([x])),
+           "linearize": lambda x: xform.linearize(fun, x)[1](1.0)}[transform]
+    for _ in range(2):
+        run(0.5)
+        assert capsys.readouterr().out.split() == [word] * lines

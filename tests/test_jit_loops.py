@@ -232,3 +232,125 @@ def test_jitted_hessian_and_jacrev_of_a_scan_match_eager() -> None:
     g = lambda w: lax.scan(lambda c, x: (np.sin(c) * w + x, c * w), w, xs[0])[1]  # noqa: E731
     _close(xform.jit(xform.jacrev(g))(w), xform.jacrev(g)(w))
     _close(xform.jit(xform.grad(lambda w: np.sum(g(w))))(w), xform.grad(lambda w: np.sum(g(w)))(w))
+
+
+# ---------------------------------------------------------------------------- pruning loops
+def _scans(jaxpr) -> list:
+    """The scan equations of ``jaxpr``, sub-jaxprs included."""
+    found = []
+    for eqn in jaxpr.eqns:
+        if eqn.prim.name == "scan":
+            found.append(eqn)
+        for p in eqn.params.values():
+            for sub in (p if isinstance(p, tuple) else (p,)):
+                if hasattr(sub, "eqns"):
+                    found += _scans(sub)
+    return found
+
+
+def test_the_reverse_loop_carries_no_cotangent_that_nothing_asked_for() -> None:
+    # the closed-over arrays are loop constants whose cotangents nobody asks for: the
+    # reverse loop carries none for them
+    k, c = onp.linspace(0.5, 1.0, 6), onp.linspace(-0.2, 0.3, 6)
+
+    def loss(y0):
+        return np.sum(lax.fori_loop(0, 5, lambda i, y: np.sin(y) * k + c * y, y0) ** 2)
+    y0 = onp.linspace(0.1, 0.9, 6)
+    lowered = xform.jit(xform.grad(loss)).lower(y0)
+    scans = _scans(lowered.optimized.jaxpr)
+    assert len(scans) == 2 and all(e.params["n_carry"] == 1 for e in scans), lowered.as_text()
+    assert all(e.params["n_carry"] == 1 for e in _scans(lowered.jaxpr.jaxpr))
+    _close(lowered.compile().fn(y0)[0], xform.grad(loss)(y0))
+
+
+def test_a_pruned_scan_keeps_what_its_used_results_need() -> None:
+    def f(c0, xs):
+        def body(carry, x):
+            a, b, dead = carry  # a reads b, so b stays although only a is returned
+            y = np.sin(a) * x
+            return (a + b, b * 0.5, dead + 1.0), (y, y, np.cos(x))
+        (a, _, _), (y1, y2, _) = lax.scan(body, (c0, c0 + 1.0, c0), xs)
+        return a, y1 - 2.0 * y2
+    c0, xs = onp.array([0.3, -0.2]), onp.linspace(-1, 1, 8).reshape(4, 2)
+    want, jitted = _eager_and_jit(f, c0, xs)
+    _close(jitted(c0, xs), want)
+    lowered = jitted.lower(c0, xs)
+    (scan,) = _scans(lowered.optimized.jaxpr)
+    body = scan.params["body"]
+    # two carries (a, b) and one stacked output, y stored once; cos(x) is gone
+    assert scan.params["n_carry"] == 2 and len(body.outvars) == 3, lowered.as_text()
+    assert _count(body, "cos") == 0
+    source = lowered.python_source()
+    assert source.count("].take()") + source.count("_np.empty") <= 1, source
+
+
+def test_a_loop_whose_results_are_unused_still_prints_under_jit(capsys) -> None:
+    def f(x):
+        lax.fori_loop(0, 3, lambda i, c: (xform.debug.print("step {i}", i=i), c + 1.0)[1], x)
+        return x * 2.0
+    jitted = xform.jit(f)
+    for _ in range(2):
+        assert jitted(1.0) == 2.0
+    assert capsys.readouterr().out.split() == ["step", "0", "step", "1", "step", "2"] * 2
+    # two equal loops that print are two loops
+    def g(x):
+        for _ in range(2):
+            lax.fori_loop(0, 1, lambda i, c: (xform.debug.print("once"), c)[1], x)
+        return x
+    xform.jit(g)(1.0)
+    assert capsys.readouterr().out.split() == ["once", "once"]
+
+
+def test_while_and_cond_lose_the_results_no_one_uses() -> None:
+    def f(x, k):
+        def body(c):
+            i, a, b, spare = c
+            return i + 1, a * 0.5 + k, np.sin(b), spare + np.cos(a)
+        i, a, _, _ = lax.while_loop(lambda c: c[0] < 4, body, (0, x, x, x))
+        hi, _ = lax.cond(a[0] > 0, lambda v: (v * 2.0, np.exp(v)), lambda v: (v - 1.0, v), a)
+        return i, hi
+    x, k = onp.array([0.3, -0.2]), onp.array([0.1, 0.2])
+    want, jitted = _eager_and_jit(f, x, k)
+    _close(jitted(x, k), want)
+    program = jitted.lower(x, k).optimized.jaxpr
+    (loop,) = [e for e in program.eqns if e.prim.name == "while"]
+    (branch,) = [e for e in program.eqns if e.prim.name == "cond"]
+    # b and spare are gone from the loop (sin, cos with them), exp from the branch
+    assert len(loop.outvars) == 2 and _count(loop.params["body"], "sin") == 0
+    assert _count(loop.params["body"], "cos") == 0
+    assert len(branch.outvars) == 1 and _count(branch.params["branches"][0], "exp") == 0
+
+
+@pytest.mark.parametrize("with_value", [True, False])
+def test_a_print_in_a_differentiated_loop_runs_once_per_step_and_call(capsys, with_value) -> None:
+    # reverse mode splits the body into a forward and a backward loop: the print is
+    # the forward loop's, and a print of no traced value is not hoisted out of it
+    def f(x):
+        def body(i, c):
+            if with_value:
+                xform.debug.print("step {i}", i=i)
+            else:
+                xform.debug.print("step")
+            return np.sin(c) * 1.5
+        return lax.fori_loop(0, 3, body, x)
+    want = ["step", "0", "step", "1", "step", "2"] if with_value else ["step"] * 3
+    g = xform.jit(xform.grad(f))
+    for _ in range(2):
+        onp.testing.assert_allclose(g(0.5), xform.grad(f)(0.5))
+        out = capsys.readouterr().out.split()
+        assert out == want * 2, out  # the eager grad's steps, then the jitted one's
+
+
+def test_cotangents_asked_for_alone_match_those_asked_for_together() -> None:
+    # the reverse loop computes only the cotangents asked for: each alone must equal
+    # its part of the joint gradient (a loop constant, a carry, an xs operand)
+    def f(a, c0, xs):
+        c, ys = lax.scan(lambda c, x: (np.sin(c) * a + x, c * x), c0, xs)
+        return np.sum(c) + np.sum(ys ** 2)
+    a, c0 = onp.array([0.7, 0.9]), onp.array([0.2, -0.4])
+    xs = onp.linspace(-1, 1, 6).reshape(3, 2)
+    f_staged = _staged(f, a, c0, xs)
+    for fun in (f, f_staged, xform.jit(f)):
+        joint = xform.grad(fun, (0, 1, 2))(a, c0, xs)
+        for k in range(3):
+            _close(xform.grad(fun, k)(a, c0, xs), joint[k])

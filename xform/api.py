@@ -14,13 +14,14 @@ from .core import arrays
 from .core.trace import (Tracer, call_without_gc, is_array_like, like_value, non_array_error,
                          to_numpy_value)
 from .interpreters.jvp import jvp_flat
-from .interpreters.vjp import linearize_flat, vjp_flat
+from .interpreters.vjp import grad_flat, linearize_flat, vjp_flat
 from .numpy._elementwise import stop_gradient
 from .numpy._reductions import sum as _sum
 from .tree_util import (DictKey, PyTreeDef, SequenceKey, keystr, tree_flatten,
                         tree_leaves_with_path, tree_unflatten)
 
 Fun = Callable[..., Any]
+_F64 = np.float64
 # a transform that keeps the call signature of the function it wraps says so
 P = ParamSpec("P")
 
@@ -114,7 +115,34 @@ def _as_output(x: Any) -> Any:
 def _outputs(values: Sequence[Any], like: Sequence[Any]) -> list[Any]:
     """Derivatives for the user: symbolic zeros (``None``) made into arrays of the
     dtype of the value they belong to."""
-    return [zeros_like(x) if v is None else _as_output(cast_like(v, x)) for v, x in zip(values, like)]
+    return [v if type(v) is type(x) and isinstance(x, np.generic)  # a NumPy scalar as it should be
+            else zeros_like(x) if v is None else _as_output(cast_like(v, x))
+            for v, x in zip(values, like)]
+
+
+# Types whose values are pytree leaves and arrays by their type alone: arguments of these
+# types need no tree walk (and no check that they are arrays).
+_PLAIN_LEAVES = frozenset({float, int, complex, bool, np.ndarray}
+                          | {t for t in np.sctypeDict.values()
+                             if issubclass(t, (np.number, np.bool_))})
+_FLAT_TREEDEFS: dict[int, PyTreeDef] = {}
+
+
+def _flat_treedef(n: int) -> PyTreeDef:
+    """The structure of a list of ``n`` leaves (what ``tree_flatten`` gives for one)."""
+    treedef = _FLAT_TREEDEFS.get(n)
+    if treedef is None:
+        treedef = tree_flatten([0] * n)[1]
+        if n <= 64:
+            _FLAT_TREEDEFS[n] = treedef
+    return treedef
+
+
+def _all_plain_leaves(values: Sequence[Any]) -> bool:
+    for x in values:
+        if type(x) not in _PLAIN_LEAVES and not isinstance(x, Tracer):
+            return False
+    return True
 
 
 def _diff_leaves(fun: Fun, args: Sequence[Any], nums: Sequence[int], who: str,
@@ -122,6 +150,19 @@ def _diff_leaves(fun: Fun, args: Sequence[Any], nums: Sequence[int], who: str,
     """The leaves of the differentiated arguments, their structure, which of them get a
     derivative, and a function of those leaves that rebuilds the full argument list."""
     diff_args = [args[i] for i in nums]
+    if _all_plain_leaves(diff_args):
+        # the common case: each differentiated argument is itself one array leaf, so
+        # there is no tree to flatten or rebuild (the checks below are the same)
+        leaves = [_F64(x) if type(x) is float else to_numpy_value(x) for x in diff_args]
+        keep = _check_differentiable(leaves, who, holomorphic, allow_int)
+
+        def full_args_flat(*flat: Any) -> list[Any]:
+            out = list(args)
+            for i, v in zip(nums, flat):
+                out[i] = v
+            return out
+
+        return leaves, _flat_treedef(len(leaves)), keep, full_args_flat
     leaves, treedef = tree_flatten(diff_args)
     _check_array_leaves(who, fun, diff_args, leaves, positions=nums)
     leaves = [to_numpy_value(x) for x in leaves]
@@ -184,46 +225,75 @@ def value_and_grad(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_
     (9.0, 6.0)
     """
 
+    reverse = _reverse_mode(fun, argnums, has_aux, holomorphic, allow_int)
+
     @functools.wraps(fun)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums_tuple(argnums, len(args), fun, "grad")
-        # complex inputs are fine for a real-valued function (JAX's convention); with
-        # holomorphic=True they are required
-        leaves, treedef, keep, full_args = _diff_leaves(
-            fun, args, nums, "grad", True if holomorphic else None, allow_int)
+        value, aux, g = reverse(args, kwargs)
+        return ((value, aux), g) if has_aux else (value, g)
+
+    return value_and_grad_f
+
+
+def _reverse_mode(fun: Fun, argnums: int | Sequence[int], has_aux: bool, holomorphic: bool,
+                  allow_int: bool) -> Callable[[tuple[Any, ...], dict], tuple[Any, Any, Any]]:
+    """The work of :func:`grad` and :func:`value_and_grad`: ``run(args, kwargs)`` gives
+    ``(value, aux, gradient)`` (``aux`` None without ``has_aux``). What does not depend
+    on the arguments is settled here, once per transformed function."""
+    single = isinstance(argnums, int)
+    fixed: tuple[Any, ...] | None
+    try:
+        fixed = (argnums,) if single else tuple(argnums)  # type: ignore[arg-type]
+    except TypeError:  # not a sequence: _argnums_tuple says so at the call, as ever
+        fixed = None
+    if fixed is not None and not all(type(i) is int and i >= 0 for i in fixed):
+        fixed = None  # negative (counted from the end) or odd: normalised per call
+    past = max(fixed, default=-1) if fixed is not None else -1
+    # complex inputs are fine for a real-valued function (JAX's convention); with
+    # holomorphic=True they are required
+    inputs = True if holomorphic else None
+    out_kind = "c" if holomorphic else "f"
+
+    def check_output(out: Any) -> None:
+        shape = getattr(out, "shape", None)
+        dt = getattr(out, "dtype", None)
+        if shape == () and dt is not None and getattr(dt, "kind", None) == out_kind and \
+                not isinstance(out, (list, tuple, dict)):
+            return  # a scalar of the right kind: the checks below would all pass
+        error = _scalar_output_error(fun, out, has_aux)
+        if error is not None:
+            raise error
+        _check_output_dtype(dtype_of(out), holomorphic)
+
+    def run(args: tuple[Any, ...], kwargs: dict) -> tuple[Any, Any, Any]:
+        if fixed is not None and past < len(args):
+            nums = fixed
+        else:
+            nums = _argnums_tuple(argnums, len(args), fun, "grad")
+        leaves, treedef, keep, full_args = _diff_leaves(fun, args, nums, "grad", inputs,
+                                                        allow_int)
         aux_tree: list[PyTreeDef] = []
 
         def flat_fun(*flat: Any) -> list[Any]:
             out = fun(*full_args(*flat), **kwargs)
-            aux_leaves: list[Any] = []
-            if has_aux:
-                out, aux = _split_aux(out)
-                aux_leaves, tree = tree_flatten(aux)
-                aux_tree.append(tree)
-            error = _scalar_output_error(fun, out, has_aux)
-            if error is not None:
-                raise error
-            _check_output_dtype(dtype_of(out), holomorphic)
+            if not has_aux:
+                check_output(out)
+                return [out]
+            out, aux = _split_aux(out)
+            aux_leaves, tree = tree_flatten(aux)
+            aux_tree.append(tree)
+            check_output(out)
             return [out] + aux_leaves
 
-        def record_and_sweep() -> tuple[list[Any], list[Any]]:
-            outs, pullback = vjp_flat(flat_fun, leaves, keep)
-            seed = arrays.ones((), dtype_of(outs[0]), like_value(outs[0]))[()]
-            return outs, pullback([seed] + [None] * (len(outs) - 1), consume=True)
-
-        # the collector stays paused until the sweep has freed the tape: resumed in
-        # between, it would walk the whole tape (its objects had all just been made)
-        outs, cts = call_without_gc(record_and_sweep)
-        value = outs[0]
+        outs, cts = grad_flat(flat_fun, leaves, keep)
         grads = _outputs(cts, leaves)
-        g = tree_unflatten(treedef, grads)
-        g = g[0] if isinstance(argnums, int) else tuple(g)
-        value = _as_output(value)
-        if has_aux:
-            return (value, tree_unflatten(aux_tree[0], outs[1:])), g
-        return value, g
+        if treedef is not _FLAT_TREEDEFS.get(len(nums)):
+            grads = tree_unflatten(treedef, grads)  # not one leaf per argument
+        g = grads[0] if single else tuple(grads)
+        aux = tree_unflatten(aux_tree[0], outs[1:]) if has_aux else None
+        return _as_output(outs[0]), aux, g
 
-    return value_and_grad_f
+    return run
 
 
 def _check_output_dtype(out_dt: np.dtype, holomorphic: bool) -> None:
@@ -261,14 +331,12 @@ def grad(fun: Callable[P, Any], argnums: int | Sequence[int] = 0, has_aux: bool 
     >>> float(xform.grad(np.tanh)(0.0))
     1.0
     """
-    vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
+    reverse = _reverse_mode(fun, argnums, has_aux, holomorphic, allow_int)
 
     @functools.wraps(fun)
     def grad_f(*args: Any, **kwargs: Any) -> Any:
-        if has_aux:
-            (_, aux), g = vg(*args, **kwargs)
-            return g, aux
-        return vg(*args, **kwargs)[1]
+        _, aux, g = reverse(args, kwargs)
+        return (g, aux) if has_aux else g
 
     return grad_f
 

@@ -6,7 +6,10 @@
   (transpose of a transpose composes the permutations);
 * ``negation_folds``: an operand made by a negation folded into the equation
   (``x + (-y)`` is ``x - y``, exactly, as IEEE defines subtraction), as a tuple of
-  :class:`NegationFold`; ``is_negation`` marks the negation itself.
+  :class:`NegationFold`; ``is_negation`` marks the negation itself;
+* ``prune``: for an equation with several results (a loop), a smaller equation that
+  gives the results still used (a :data:`Prune`): a loop carry nothing reads, a
+  stacked output stored twice.
 
 The simplifier only ever drops an equation for an operand that already has the
 result's shape and dtype, so a fact need not say that ``x * 1`` with a broadcast
@@ -21,8 +24,14 @@ Params = dict[str, Any]
 #: ``fuse(inner, outer)``: the parameters of one equation equal to the equation with
 #: ``outer`` applied to the result of the one with ``inner``
 Fuse = Callable[[Params, Params], Params]
+#: ``prune(used, params)``: for an equation whose results ``used[k]`` says are read,
+#: ``(kept, new_params, where)`` -- the operands the smaller equation takes (indices),
+#: its parameters, and for each old result the index of the new result equal to it
+#: (-1 where it is dropped; a used result is never dropped) -- or None where nothing
+#: can go. Effects inside (``debug.print`` in a loop body) must be kept.
+Prune = Callable[[list[bool], Params], "tuple[list[int], Params, list[int]] | None"]
 
-__all__ = ["Params", "Fuse", "PassThrough", "pass_through", "identity_element",
+__all__ = ["Params", "Fuse", "Prune", "PassThrough", "pass_through", "identity_element",
            "right_identity_element", "is_identity_permutation", "compose_permutations",
            "keep_outer", "NegationFold"]
 

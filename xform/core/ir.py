@@ -157,6 +157,64 @@ class ClosedJaxpr:
     __repr__ = __str__
 
 
+def has_effect(eqn: Eqn) -> bool:
+    """The equation has a side effect (``debug.print``): its primitive's, or one of an
+    equation inside a body it holds (a loop or a branch), so that dropping it or merging
+    it with another loses a print, even where none of its results is used."""
+    if eqn.prim.effectful:
+        return True
+    for value in eqn.params.values():
+        if isinstance(value, ClosedJaxpr):
+            value = value.jaxpr
+        bodies = value if isinstance(value, tuple) else (value,)
+        for body in bodies:
+            if isinstance(body, Jaxpr) and any(has_effect(e) for e in body.eqns):
+                return True
+    return False
+
+
+def without_effects(jaxpr: Jaxpr) -> Jaxpr:
+    """``jaxpr`` with its prints (effects without results) removed, those of the bodies
+    it holds included: the tangent or backward loop of a control-flow rule runs the
+    body again, after the primal loop has printed."""
+    if not any(has_effect(e) for e in jaxpr.eqns):
+        return jaxpr
+    eqns = []
+    for eqn in jaxpr.eqns:
+        if eqn.prim.effectful and not eqn.outvars:
+            continue
+        if has_effect(eqn):
+            eqn = Eqn(eqn.prim, eqn.invars, eqn.outvars,
+                      {k: _without_effects_param(v) for k, v in eqn.params.items()})
+        eqns.append(eqn)
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars)
+
+
+def _without_effects_param(value: Any) -> Any:
+    if isinstance(value, Jaxpr):
+        return without_effects(value)
+    if isinstance(value, ClosedJaxpr):
+        return ClosedJaxpr(without_effects(value.jaxpr), value.consts)
+    if isinstance(value, tuple) and value and all(isinstance(v, Jaxpr) for v in value):
+        return tuple(without_effects(v) for v in value)
+    return value
+
+
+def live_vars(eqns: Sequence[Eqn], roots: Sequence[Atom], effects: bool = True
+              ) -> tuple[set[Var], list[Eqn]]:
+    """The variables that the results ``roots`` (and, with ``effects``, the equations
+    with an effect) read, and the equations among ``eqns`` that compute them (or have
+    an effect), in order."""
+    live = {v for v in roots if isinstance(v, Var)}
+    kept: list[Eqn] = []
+    for eqn in reversed(eqns):
+        if any(v in live for v in eqn.outvars) or (effects and has_effect(eqn)):
+            kept.append(eqn)
+            live.update(a for a in eqn.invars if isinstance(a, Var))
+    kept.reverse()
+    return live, kept
+
+
 # ----------------------------------------------------------------------------
 # pretty printing
 

@@ -54,6 +54,8 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
 * ``negation_folds`` and ``is_negation``: a negated operand folded into the
   equation (``x + (-y)`` as ``x - y``), a tuple of
   :class:`~xform.core.algebra.NegationFold`, and the negation that it reads;
+* ``prune``: how a multiple-result equation (a loop) shrinks to the results still
+  used (:data:`~xform.core.algebra.Prune`), or ``None``;
 * ``real_only``: derivatives are defined for real operands only (the op has no
   complex extension, or its rules are real formulas); the rules then refuse a complex
   operand with a TypeError (set by :func:`~xform.core.rules.real_only`). The generic
@@ -68,7 +70,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .algebra import Fuse, NegationFold, PassThrough
+from .algebra import Fuse, NegationFold, PassThrough, Prune
 from .emit import Emitter
 from .ir import ShapedArray
 
@@ -86,7 +88,7 @@ class Primitive:
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
-                 "negation_folds", "is_negation", "effectful", "real_only", "lower", "__weakref__")
+                 "negation_folds", "is_negation", "prune", "effectful", "real_only", "lower", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
                  multiple_results: bool = False, nondiff: bool = False,
@@ -111,6 +113,7 @@ class Primitive:
         self.fuse: Fuse | None = None
         self.negation_folds: tuple[NegationFold, ...] = ()
         self.is_negation = False
+        self.prune: Prune | None = None
         # a side effect (debug.print): jit keeps, never merges and never folds it
         self.effectful = False
         self.real_only = False

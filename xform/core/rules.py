@@ -249,13 +249,19 @@ def numeric_from_rules(rules: Sequence[Rule | None], vjp: Rule) -> Rule:
     traced), without the shape and dtype fix-ups, which the eager sweep applies only
     where a cotangent needs them. ``derived_from`` names the rule it stands for, so
     the generic test sees when a later assignment to ``prim.vjp`` left it stale."""
+    # (most primitives have no params: unpacking an empty dict still builds one)
     def one(ct: Any, ans: Any, args: Sequence[Any], params: dict,
             needs: Sequence[bool]) -> tuple[Any]:
         rule = rules[0]
-        return (rule(ct, ans, *args, **params) if needs[0] and rule is not None else None,)
+        if not needs[0] or rule is None:
+            return (None,)
+        return (rule(ct, ans, *args, **params) if params else rule(ct, ans, *args),)
 
     def several(ct: Any, ans: Any, args: Sequence[Any], params: dict,
                 needs: Sequence[bool]) -> list[Any]:
+        if not params:
+            return [rule(ct, ans, *args) if need and rule is not None else None
+                    for rule, need in zip(rules, needs)]
         return [rule(ct, ans, *args, **params) if need and rule is not None else None
                 for rule, need in zip(rules, needs)]
 

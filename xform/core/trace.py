@@ -170,6 +170,8 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
         for a in args:
             if isinstance(a, Tracer):
                 return _ctx.trace.process_primitive(prim, args, params)
+        if prim.effectful:  # a print of constants, staged where a program is built
+            return _ctx.trace.process_effect(prim, args, params)
         out = prim.impl(*args, **params)
     except (TypeError, ValueError) as e:
         # only xform's own (registered) primitives take arrays alone as operands: a

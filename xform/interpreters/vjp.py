@@ -18,8 +18,9 @@ from ..core.frames import SWEEPS, FPWarningsAtUserLine, Sweep, user_frame
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import cast_like, dtype_of, shape_of, unbroadcast
+from ..core.arrays import is_foreign, ones
 from ..core.trace import (EVAL_TRACE, CustomCall, EvalTrace, Trace, Tracer, _ctx, add_any,
-                          call_under, call_without_gc, raise_leaked, run_traced)
+                          call_under, call_without_gc, like_value, raise_leaked, run_traced)
 
 
 _FLAGS = nan_check.flags  # read on every operation
@@ -117,7 +118,8 @@ class TapeTrace(Trace):
             else:
                 if own and not tag.alive:
                     raise_leaked(next(a for a in args if isinstance(a, Tracer)), prim.name)
-                out = prim.impl(*vals, **params)
+                # most operations have no params: unpacking an empty dict still builds one
+                out = prim.impl(*vals, **params) if params else prim.impl(*vals)
                 if _FLAGS.nans:
                     nan_check.check(prim, vals, out)
                     if own and not prim.nondiff:
@@ -414,7 +416,8 @@ class Recording:
         self.primals = list(primals)
         self.inputs = [TapeTracer(x, trace) if d else None for x, d in zip(primals, diff)]
         boxed = [b if b is not None else x for b, x in zip(self.inputs, primals)]
-        self.outs = list(call_without_gc(run_traced, trace, fun, boxed))
+        # the caller pauses the collector (call_without_gc): see _record_and_sweep
+        self.outs = list(run_traced(trace, fun, boxed))
 
     def values(self) -> list[Any]:
         """The outputs' values (this recording's tracers unboxed)."""
@@ -453,13 +456,55 @@ def vjp_flat(fun: Any, primals: Sequence[Any], diff: Sequence[bool] | None = Non
     cotangents to input cotangents, ``None`` meaning zero both ways, and may be called
     many times; ``pullback(cts, consume=True)`` frees the tape as it sweeps (one use).
     """
-    rec = Recording(fun, primals, [True] * len(primals) if diff is None else diff)
+    rec = call_without_gc(Recording, fun, primals, [True] * len(primals) if diff is None else diff)
     return rec.values(), rec.pullback
+
+
+def grad_flat(fun: Any, primals: Sequence[Any], diff: Sequence[bool]
+              ) -> tuple[list[Any], list[Any]]:
+    """Reverse mode for a scalar first output (grad's entry): ``(outs, cts)``.
+
+    ``fun`` runs once, recorded, then the tape is swept back (and freed) from a
+    cotangent of one on ``outs[0]``; the other outputs (auxiliary data) get none.
+    ``cts`` holds each input's cotangent, not yet cast to its dtype (``None`` for zero).
+    The same as ``vjp_flat`` then ``pullback([1, None, ...], consume=True)``, with the
+    collector paused once around both."""
+    return call_without_gc(_record_and_sweep, fun, primals, diff)
+
+
+def _record_and_sweep(fun: Any, primals: Sequence[Any], diff: Sequence[bool]
+                      ) -> tuple[list[Any], list[Any]]:
+    # the collector stays paused until the sweep has freed the tape: resumed in
+    # between, it would walk the whole tape (its objects had all just been made)
+    rec = Recording(fun, primals, diff)
+    outs = rec.values()
+    first = rec.outs[0]
+    if not rec.trace.owns(first):  # a constant output: every cotangent is zero
+        return outs, [None] * len(primals)
+    with FPWarningsAtUserLine():
+        got = backward_pass(rec.trace, [(first, one_like(outs[0]))], True)
+    return outs, [None if b is None else got.get(b) for b in rec.inputs]
+
+
+_ONES: dict[np.dtype, Any] = {}
+
+
+def one_like(x: Any) -> Any:
+    """A 0-d one of ``x``'s dtype and array kind: the seed of a scalar's sweep. NumPy's
+    are cached: a NumPy scalar is immutable, so no rule can write into a shared one."""
+    dt = dtype_of(x)
+    like = like_value(x)
+    if like is not None and is_foreign(like):
+        return ones((), dt, like)[()]
+    one = _ONES.get(dt)
+    if one is None:
+        one = _ONES[dt] = np.ones((), dt)[()]
+    return one
 
 
 def linearize_flat(fun: Any, primals: Sequence[Any], diff: Sequence[bool] | None = None
                    ) -> tuple[list[Any], Any]:
     """``(outs, push)``: ``push(tangents)`` applies the Jacobian at ``primals`` along the
     values recorded once (``None`` tangents are zeros, in and out)."""
-    rec = Recording(fun, primals, [True] * len(primals) if diff is None else diff)
+    rec = call_without_gc(Recording, fun, primals, [True] * len(primals) if diff is None else diff)
     return rec.values(), rec.push

@@ -21,7 +21,7 @@ import numpy as np
 from ..core.arrays import asarray_like
 from ..core.emit import Bind
 from ..core.frames import GENERATED_FILE, LINES_KEY
-from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var
+from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var, has_effect
 
 
 class Generated:
@@ -151,7 +151,9 @@ class _Block:
         self.pre: list[Eqn] = []
         self.rest: list[Eqn] = []
         for eqn in jaxpr.eqns:
-            if fixed and all(not isinstance(a, Var) or a in fixed for a in eqn.invars):
+            # an effect (a print) runs on every step, even one that reads no carry
+            if (fixed and all(not isinstance(a, Var) or a in fixed for a in eqn.invars)
+                    and not has_effect(eqn)):
                 self.pre.append(eqn)
                 fixed.update(eqn.outvars)
             else:

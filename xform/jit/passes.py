@@ -4,11 +4,11 @@ control flow (loop bodies, branches). Each takes and returns a ``ClosedJaxpr`` a
 preserves results (the tests check every pass on its own)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, cast
 
 import numpy as np
 
-from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var
+from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var, has_effect
 from ..core.primitive import Primitive
 from ..core.trace import Tracer
 
@@ -31,18 +31,47 @@ def _rebuild(closed: ClosedJaxpr, eqns: list[Eqn], env: dict[Var, Atom],
 
 # ---------------------------------------------------------------------------- DCE
 def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Drop equations whose results are never used, unless they have an effect."""
+    """Drop equations whose results are never used, unless they have an effect, and
+    shrink those with several results to the ones used where the primitive says how
+    (``prune``: a loop loses the carries nothing reads and stores a result once)."""
     j = closed.jaxpr
     live = {v for v in j.outvars if isinstance(v, Var)}
     kept: list[Eqn] = []
+    alias: dict[Var, Atom] = {}  # a result dropped as a duplicate: the one kept
     for eqn in reversed(j.eqns):
-        if eqn.prim.effectful or any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(v for v in eqn.invars if isinstance(v, Var))
+        if not any(v in live for v in eqn.outvars) and not has_effect(eqn):
+            continue
+        if eqn.prim.prune is not None:
+            eqn = _pruned(eqn, [v in live for v in eqn.outvars], alias)
+        kept.append(eqn)
+        live.update(v for v in eqn.invars if isinstance(v, Var))
     kept.reverse()
     used = [(v, c) for v, c in zip(j.constvars, closed.consts) if v in live]
-    return ClosedJaxpr(Jaxpr([v for v, _ in used], j.invars, kept, j.outvars),
+    outvars = j.outvars
+    if alias:
+        kept = [Eqn(e.prim, [_substitute(a, alias) for a in e.invars], e.outvars, e.params)
+                for e in kept]
+        outvars = [_substitute(a, alias) for a in outvars]
+    return ClosedJaxpr(Jaxpr([v for v, _ in used], j.invars, kept, outvars),
                        [c for _, c in used])
+
+
+def _pruned(eqn: Eqn, used: list[bool], alias: dict[Var, Atom]) -> Eqn:
+    """``eqn`` shrunk by its primitive's ``prune`` fact to the ``used`` results, noting
+    in ``alias`` each result that another, equal one now stands for."""
+    shrunk = eqn.prim.prune(used, eqn.params)
+    if shrunk is None:
+        return eqn
+    kept, params, where = shrunk
+    outvars: list[Var | None] = [None] * (max(where) + 1 if where else 0)
+    for old, k in zip(eqn.outvars, where):
+        if k < 0:
+            continue
+        if outvars[k] is None:
+            outvars[k] = old
+        else:
+            alias[old] = cast(Var, outvars[k])
+    return Eqn(eqn.prim, [eqn.invars[i] for i in kept], cast(list[Var], outvars), params)
 
 
 # ---------------------------------------------------------------------------- CSE
@@ -94,7 +123,7 @@ def cse(closed: ClosedJaxpr) -> ClosedJaxpr:
     eqns: list[Eqn] = []
     for eqn in closed.jaxpr.eqns:
         invars = [_substitute(a, env) for a in eqn.invars]
-        if eqn.prim.effectful:  # two prints of one value are two prints
+        if has_effect(eqn):  # two prints of one value are two prints
             eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
             continue
         try:

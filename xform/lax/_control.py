@@ -20,7 +20,8 @@ from typing import Any, Callable, Sequence, cast
 import numpy as np
 
 from ..core.emit import Bind, Writer
-from ..core.ir import ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of
+from ..core.ir import (Atom, ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var, aval_of, live_vars,
+                       without_effects)
 from ..core.primitive import Primitive
 from ..core.rules import (batch_size, cast_like, instantiate, move_to_front, shape_of,
                           zeros_like)
@@ -252,7 +253,8 @@ cond_p.abstract_eval = lambda index, *args, branches: _out_avals(branches[0])
 def _cond_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
     index, ops = args[0], list(args[1:])
     t_ops = instantiate(tangents[1:], ops)
-    fns = [lambda p, t, j=j: _jvp_of(j, p, t)[1] for j in params["branches"]]
+    # the primal branch has run (and printed): the tangent branch stays quiet
+    fns = [lambda p, t, j=j: _jvp_of(without_effects(j), p, t)[1] for j in params["branches"]]
     return switch(index, fns, ops, t_ops)
 
 
@@ -260,7 +262,7 @@ def _cond_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
               needs: Sequence[bool]) -> list[Any]:
     index, ops = args[0], list(args[1:])
     cts = instantiate(ct, ans)
-    fns = [lambda p, c, j=j: _vjp_of(j, p, c) for j in params["branches"]]
+    fns = [lambda p, c, j=j: _vjp_of(without_effects(j), p, c) for j in params["branches"]]
     return [None] + list(switch(index, fns, ops, cts))
 
 
@@ -297,11 +299,33 @@ def _cond_emit(args: list[str], params: dict, bind: Bind) -> str:
                    f"{'if' if k == 0 else 'elif'} {index} {'<=' if k == 0 else '=='} {k}:")
         with w.indented() if len(branches) > 1 else contextlib.nullcontext():
             _assign(w, outs, w.block(branch, args[1:]).write())
+            if not outs:  # a branch kept for its effect, or left empty
+                w.line("pass")
     return _tuple(outs)
+
+
+def _cond_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
+    """The branches without the results no one uses and the operands none reads."""
+    branches = params["branches"]
+    pruned = [live_vars(b.eqns, [o for o, u in zip(b.outvars, used) if u]) for b in branches]
+    reads = [any(b.invars[i] in live for b, (live, _) in zip(branches, pruned))
+             for i in range(len(branches[0].invars))]
+    if all(used) and all(reads):
+        return None
+    ops = [i for i, r in enumerate(reads) if r]
+    new = tuple(Jaxpr([], [b.invars[i] for i in ops], eqns,
+                      [o for o, u in zip(b.outvars, used) if u])
+                for b, (_, eqns) in zip(branches, pruned))
+    where, k = [], 0
+    for u in used:
+        where.append(k if u else -1)
+        k += u
+    return [0] + [1 + i for i in ops], {**params, "branches": new}, where
 
 
 cond_p.jvp = _cond_jvp
 cond_p.vjp = _cond_vjp
+cond_p.prune = _cond_prune
 cond_p.batch = _cond_batch
 cond_p.emit = _cond_emit
 
@@ -430,11 +454,14 @@ def _while_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: d
     cc, bc, init = _while_split(args, params)
     _, tbc, tinit = _while_split(instantiate(tangents, args), params)
 
+    # the primal loop has run (and printed): this one, for the tangents, stays quiet
+    cond, body = without_effects(params["cond"]), without_effects(params["body"])
+
     def cond_fun(carry: Any) -> Any:
-        return _run(params["cond"], *cc, *carry[0])[0]
+        return _run(cond, *cc, *carry[0])[0]
 
     def body_fun(carry: Any) -> Any:
-        outs, t_outs = _jvp_of(params["body"], bc + list(carry[0]), tbc + list(carry[1]))
+        outs, t_outs = _jvp_of(body, bc + list(carry[0]), tbc + list(carry[1]))
         return outs, t_outs
 
     return list(while_loop(cond_fun, body_fun, (init, tinit))[1])
@@ -492,8 +519,39 @@ def _while_emit(args: list[str], params: dict, bind: Bind) -> str:
     return _tuple(carry)
 
 
+def _while_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
+    """The loop without the carries that neither a used result, the condition nor a
+    kept computation of the body reads, and without the constants no longer read."""
+    cond, body = params["cond"], params["body"]
+    nc, nb = params["n_cond"], params["n_body"]
+    cond_live, cond_eqns = live_vars(cond.eqns, cond.outvars)
+    keep = [u or v in cond_live for u, v in zip(used, cond.invars[nc:])]
+    while True:
+        live, eqns = live_vars(body.eqns, [o for o, k in zip(body.outvars, keep) if k])
+        more = [k or v in live for v, k in zip(body.invars[nb:], keep)]
+        if more == keep:
+            break
+        keep = more
+    if all(keep) and all(v in cond_live for v in cond.invars[:nc]) and all(
+            v in live for v in body.invars[:nb]):
+        return None
+    cond_k = [i for i in range(nc) if cond.invars[i] in cond_live]
+    body_k = [i for i in range(nb) if body.invars[i] in live]
+    carry_k = [i for i, k in enumerate(keep) if k]
+    new_cond = Jaxpr([], [cond.invars[i] for i in cond_k]
+                     + [cond.invars[nc + i] for i in carry_k], cond_eqns, cond.outvars)
+    new_body = Jaxpr([], [body.invars[i] for i in body_k]
+                     + [body.invars[nb + i] for i in carry_k], eqns,
+                     [body.outvars[i] for i in carry_k])
+    where = [carry_k.index(i) if k else -1 for i, k in enumerate(keep)]
+    kept = cond_k + [nc + i for i in body_k] + [nc + nb + i for i in carry_k]
+    return kept, {**params, "cond": new_cond, "body": new_body, "n_cond": len(cond_k),
+                  "n_body": len(body_k)}, where
+
+
 while_p.jvp = _while_jvp
 while_p.vjp = _while_vjp
+while_p.prune = _while_prune
 while_p.batch = _while_batch
 while_p.emit = _while_emit
 
@@ -647,18 +705,21 @@ def _scan_split(args: Sequence[Any], params: dict) -> tuple[list[Any], list[Any]
 
 
 def _scan_jvp(tangents: Sequence[Any], ans: Any, args: Sequence[Any], params: dict) -> Any:
-    return _scan_jvp_both(tangents, args, params)[1]
+    # the primal loop has run (and printed): this one, for the tangents, stays quiet
+    return _scan_jvp_both(tangents, args, params, quiet=True)[1]
 
 
-def _scan_jvp_both(tangents: Sequence[Any], args: Sequence[Any], params: dict
-                   ) -> tuple[list[Any], list[Any]]:
-    """The scan's outputs and their tangents, from one loop."""
+def _scan_jvp_both(tangents: Sequence[Any], args: Sequence[Any], params: dict,
+                   quiet: bool = False) -> tuple[list[Any], list[Any]]:
+    """The scan's outputs and their tangents, from one loop (without the body's prints
+    if ``quiet``: where the primal loop has run already)."""
     consts, init, xs = _scan_split(args, params)
     tconsts, tinit, txs = _scan_split(instantiate(tangents, args), params)
     nc = params["n_carry"]
+    step = without_effects(params["body"]) if quiet else params["body"]
 
     def body(carry: Any, x: Any) -> Any:
-        outs, t_outs = _jvp_of(params["body"], consts + list(carry[0]) + list(x[0]),
+        outs, t_outs = _jvp_of(step, consts + list(carry[0]) + list(x[0]),
                                  tconsts + list(carry[1]) + list(x[1]))
         return (outs[:nc], t_outs[:nc]), (outs[nc:], t_outs[nc:])
 
@@ -721,7 +782,7 @@ class _ScanLinearized:
         self.consts = closed.consts
         # forward: (closed consts, consts, carry, x) -> (carry', y, per-step residuals)
         self.forward = _pruned(list(j.constvars) + list(primal_in), fwd_eqns,
-                               list(primal_out) + self.step_res)
+                               list(primal_out) + self.step_res, effects=True)
         # the residuals made of constants only, from (closed consts, consts)
         self.invariant = _pruned(list(j.constvars) + list(primal_in[:nk]), fwd_eqns,
                                  self.const_res)
@@ -732,24 +793,22 @@ class _ScanLinearized:
         self.x_index = [xs_in.index(v) for v in self.x_res]
 
 
-def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any]) -> Jaxpr:
-    """The jaxpr of the equations that ``outvars`` need (in order)."""
-    live = {v for v in outvars if isinstance(v, Var)}
-    kept = []
-    for eqn in reversed(eqns):
-        if any(v in live for v in eqn.outvars):
-            kept.append(eqn)
-            live.update(a for a in eqn.invars if isinstance(a, Var))
-    kept.reverse()
-    return Jaxpr([], invars, kept, outvars)
+def _pruned(invars: list[Var], eqns: list[Eqn], outvars: list[Any],
+            effects: bool = False) -> Jaxpr:
+    """The jaxpr of the equations that ``outvars`` need (in order), and with
+    ``effects`` those with an effect: a print in the body runs in the forward loop,
+    once per step, as the primal loop would."""
+    return Jaxpr([], invars, live_vars(eqns, outvars, effects)[1], outvars)
 
 
-def _scan_forward(args: Sequence[Any], params: dict) -> tuple[list[Any], tuple[Any, ...]]:
+def _scan_forward(args: Sequence[Any], params: dict, quiet: bool = False
+                  ) -> tuple[list[Any], tuple[Any, ...]]:
     """The scan's outputs from the forward loop of its reverse mode, which also stacks
-    the residuals the backward loop reads: ``(outs, saved)`` for :func:`_scan_backward`."""
+    the residuals the backward loop reads: ``(outs, saved)`` for :func:`_scan_backward`
+    (without the body's prints if ``quiet``: where the primal loop has run already)."""
     consts, init, xs = _scan_split(args, params)
     nk, nc = len(consts), params["n_carry"]
-    lin = _ScanLinearized(params["body"], nk, nc)
+    lin = _ScanLinearized(without_effects(params["body"]) if quiet else params["body"], nk, nc)
     const_res = _run(lin.invariant, *lin.consts, *consts)
 
     def forward(carry: Any, x: Any) -> Any:
@@ -771,19 +830,34 @@ def _scan_backward(saved: tuple[Any, ...], ct: Any, args: Sequence[Any], params:
     nk, nc = len(consts), params["n_carry"]
     cts = instantiate(ct, ans)
     ct_carry, ct_ys = cts[:nc], cts[nc:]
+    # only the cotangents asked for: most loop constants (closed-over arrays) need none,
+    # and each would cost an add per step
+    n_x = len(needs) - nk - nc
+    want_k = [i for i in range(nk) if needs[i]]
+    want_x = [i for i in range(n_x) if needs[nk + nc + i]]
+    full = lin.backward
+    outs = ([full.outvars[i] for i in want_k] + full.outvars[nk:nk + nc]
+            + [full.outvars[nk + nc + i] for i in want_x])
+    step = _pruned(full.invars, full.eqns, outs)
+    nw = len(want_k)
 
     def backward(acc: Any, inp: Any) -> Any:
         ct_c, ct_k = acc
         res, cty = inp
-        g = _run(lin.backward, *const_res, *res, *ct_c, *cty)
-        return (g[nk:nk + nc], [a + b for a, b in zip(ct_k, g[:nk])]), g[nk + nc:]
+        g = _run(step, *const_res, *res, *ct_c, *cty)
+        return (g[nw:nw + nc], [a + b for a, b in zip(ct_k, g[:nw])]), g[nw + nc:]
 
-    zeros_k = [zeros_like(c) for c in consts]
+    zeros_k = [zeros_like(consts[i]) for i in want_k]
     (ct_init, ct_consts), ct_xs = scan(backward, (ct_carry, zeros_k),
                                        (list(step_res) + x_res, ct_ys),
                                        length=params["length"], reverse=not params["reverse"])
-    out = list(ct_consts) + list(ct_init) + list(ct_xs)
-    return [c if need else None for c, need in zip(out, needs)]
+    out: list[Any] = [None] * len(needs)
+    for i, c in zip(want_k, ct_consts):
+        out[i] = c
+    out[nk:nk + nc] = [c if need else None for c, need in zip(ct_init, needs[nk:nk + nc])]
+    for i, c in zip(want_x, ct_xs):
+        out[nk + nc + i] = c
+    return out
 
 
 def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
@@ -791,7 +865,7 @@ def _scan_vjp(ct: Any, ans: Any, args: Sequence[Any], params: dict,
     # a scan equation recorded as it is (a staged program run under grad): its forward
     # loop runs again here. ``scan`` itself records a _ScanCall instead, which runs the
     # forward loop once, saving the residuals as it goes.
-    _, saved = _scan_forward(args, params)
+    _, saved = _scan_forward(args, params, quiet=True)
     return _scan_backward(saved, ct, args, params, needs)
 
 
@@ -821,7 +895,7 @@ class _ScanCall(CustomCall):
         outs, saved = _scan_forward(primals, params)
         return (outs,
                 lambda cts, needs: _scan_backward(saved, cts, primals, params, needs),
-                lambda tangents: _scan_jvp_both(tangents, primals, params)[1])
+                lambda tangents: _scan_jvp_both(tangents, primals, params, quiet=True)[1])
 
     def batch(self, vals: Sequence[Any], dims: Sequence[int | None]) -> list[Any]:
         outs, out_dims = _scan_batch(vals, dims, self.params)
@@ -921,8 +995,56 @@ def _scan_emit(args: list[str], params: dict, bind: Bind) -> str:
     return _tuple(carry + ys)
 
 
+def _scan_prune(used: list[bool], params: dict) -> tuple[list[int], dict, list[int]] | None:
+    """The scan without what no used result needs: a carry is dropped when its final
+    value is unused and no kept computation of the body reads it (the reverse loop of
+    ``grad`` carries cotangents for every loop constant, most of them never asked
+    for), a stacked output when unused, a second stacking of one body value (CSE
+    merges residuals that the reverse step computed twice), operands the body no
+    longer reads. The body's effects (``debug.print``) stay."""
+    body: Jaxpr = params["body"]
+    nk, nc = params["n_consts"], params["n_carry"]
+    carry_in, carry_out = body.invars[nk:nk + nc], body.outvars[:nc]
+    ys = body.outvars[nc:]
+    keep_carry = list(used[:nc])
+    while True:  # a carry read by a kept computation is kept, and so on
+        roots = [o for o, k in zip(carry_out, keep_carry) if k]
+        roots += [y for y, u in zip(ys, used[nc:]) if u]
+        live, eqns = live_vars(body.eqns, roots)
+        more = [k or v in live for v, k in zip(carry_in, keep_carry)]
+        if more == keep_carry:
+            break
+        keep_carry = more
+    where: list[int] = []
+    new_out: list[Atom] = []
+    for k, o in zip(keep_carry, carry_out):
+        where.append(len(new_out) if k else -1)
+        if k:
+            new_out.append(o)
+    first: dict[Var, int] = {}
+    for u, y in zip(used[nc:], ys):
+        if not u:
+            where.append(-1)
+        elif isinstance(y, Var) and y in first:
+            where.append(first[y])
+        else:
+            if isinstance(y, Var):
+                first[y] = len(new_out)
+            where.append(len(new_out))
+            new_out.append(y)
+    kept = [i for i, v in enumerate(body.invars)
+            if (keep_carry[i - nk] if nk <= i < nk + nc else v in live)]
+    if len(kept) == len(body.invars) and len(new_out) == len(body.outvars):
+        return None
+    new_body = Jaxpr([], [body.invars[i] for i in kept], eqns, new_out)
+    n_consts = sum(1 for i in kept if i < nk)
+    return kept, {**params, "body": new_body, "n_consts": n_consts,
+                  "n_carry": sum(keep_carry)}, where
+
+
 scan_p.jvp = _scan_jvp
 scan_p.vjp = _scan_vjp
+scan_p.prune = _scan_prune
 scan_p.batch = _scan_batch
 scan_p.emit = _scan_emit
 
