@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import warnings
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Any, Callable
 
 import numpy as np
@@ -33,10 +33,108 @@ def user_frame() -> str:
     return f"{f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})"
 
 
-#: Sweeps that run derivative rules after the user's code has returned register their
-#: code object here, with a function that reads, from such a frame, the primitive being
-#: differentiated and the user's line that created it (or None where not recorded).
-SWEEPS: dict[CodeType, Callable[[FrameType], tuple[str, str | None]]] = {}
+#: Sweeps that run derivative rules after the user's code has returned register the
+#: ``id`` of their code object here (a code object's hash is recomputed from its
+#: contents on each lookup: ~0.5 us), with a function that reads, from such a frame, the
+#: primitive being differentiated and the user's line that created it (or None where
+#: not recorded).
+SWEEPS: dict[int, Callable[[FrameType], tuple[str, str | None]]] = {}
+
+#: Generated (jitted) code: its file names start so, and its namespace maps each of its
+#: functions' names to a list, indexed by line number, of the equation (an ``Eqn``)
+#: each line was written for (None for the lines of no equation), under this key.
+GENERATED_FILE = "<xform.jit "
+LINES_KEY = "__xform_lines__"
+
+# Sites as staging records them (on an equation's first result: ``Var.site``), one
+# shared tuple per place:
+# ``(code, line)`` for an operation of the user's code, ``(code, line, primitive's name,
+# known)`` for one staged by that primitive's derivative rule, ``known`` False where
+# (code, line) is where the transform was called rather than where the operation was
+# made. Nothing is formatted until a warning fires.
+_SITES: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _interned(key: tuple[Any, ...], site: tuple[Any, ...]) -> tuple[Any, ...]:
+    if len(_SITES) > 100_000:  # places of code since traced: bounded
+        _SITES.clear()
+    _SITES[key] = site
+    return site
+
+
+def site_of(eqn: Any) -> tuple[Any, ...] | None:
+    """The site staging recorded for ``eqn`` (an ``Eqn``), or None."""
+    return getattr(eqn.outvars[0], "site", None) if eqn.outvars else None
+
+
+def staging_site() -> tuple[Any, ...] | None:
+    """The site (see ``Var.site``) of the operation being staged now, called by the
+    tracer that stages it: the innermost line outside xform. Where xform itself runs
+    the operation, what runs it knows better (``trace._ctx.origin``: a reverse sweep,
+    :class:`Sweep`, gives the site of the operation being differentiated; a jaxpr
+    evaluated, :class:`Replay`, its equation's site), and the tracer asks it first.
+    Runs once per staged equation of the user's code: no string is made, and places
+    are shared."""
+    f = _outside(sys._getframe(2))
+    if f is None:
+        return None
+    code, line = f.f_code, f.f_lineno
+    key = (id(code), line)
+    return _SITES.get(key) or _interned(key, (code, line))
+
+
+class Sweep:
+    """A reverse sweep that runs derivative rules, as the tracer staging them sees it:
+    the sweep sets :attr:`prim` and :attr:`out` (the tape entry's primitive and result
+    tracers) before each rule. Under ``jit`` the result's value is the staged tracer of
+    the forward operation, whose variable carries its site."""
+
+    __slots__ = ("prim", "out", "_caller", "_out", "_site_of_out")
+
+    def __init__(self) -> None:
+        self.prim: Any = None
+        self.out: Any = None
+        self._caller: Any = None
+        # the last entry's site: its rule stages a few equations
+        self._out: Any = None
+        self._site_of_out: tuple[Any, ...] | None = None
+
+    def site(self) -> tuple[Any, ...] | None:
+        out = self.out
+        if self._out is not out:
+            self._site_of_out = self._site(out)
+            self._out = out
+        return self._site_of_out
+
+    def _site(self, out: Any) -> tuple[Any, ...] | None:
+        name = getattr(self.prim, "name", "?")
+        val = getattr(out[0] if type(out) is tuple else out, "val", None)
+        made = getattr(getattr(val, "var", None), "site", None)
+        if made is not None:
+            code, line, known = made[0], made[1], len(made) == 2 or made[3]
+        else:  # not recorded: the line that called the transform, found once a sweep
+            if self._caller is None:
+                f = _outside(sys._getframe(3))
+                self._caller = (f.f_code, f.f_lineno) if f is not None else ()
+            if not self._caller:
+                return None
+            (code, line), known = self._caller, False
+        key = (id(code), line, name, known)
+        return _SITES.get(key) or _interned(key, (code, line, name, known))
+
+
+class Replay:
+    """A jaxpr being evaluated equation by equation (``eval_jaxpr``), which sets
+    :attr:`current` to each equation in turn: what that stages again (a loop body
+    differentiated, a custom call's body) keeps the site of the equation it came from."""
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Any = None  # the Eqn being evaluated
+
+    def site(self) -> tuple[Any, ...] | None:
+        return site_of(self.current) if self.current is not None else None
 
 
 def _reissue(kind: str, flag: int) -> None:
@@ -44,24 +142,41 @@ def _reissue(kind: str, flag: int) -> None:
     have issued, at the user's line that created the operation."""
     f: FrameType | None = sys._getframe(1)
     prim = sweep = site = None
+    known = True
+    where: tuple[str, int] | None = None
     while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        describe = SWEEPS.get(f.f_code)
+        describe = SWEEPS.get(id(f.f_code))
         if describe is not None and sweep is None:
             sweep, site = describe(f)
+            known = site is not None
         if prim is None and sweep is None:
             name = getattr(f.f_locals.get("prim"), "name", None)
             prim = name if isinstance(name, str) else None
         f = f.f_back
+    match = _SITE.match(site) if site is not None else None
+    if match is not None:
+        where = match.group(1), int(match.group(2))
+    if f is not None and f.f_code.co_filename.startswith(GENERATED_FILE):
+        lines = f.f_globals.get(LINES_KEY, {}).get(f.f_code.co_name, ())
+        eqn = lines[f.f_lineno] if f.f_lineno < len(lines) else None
+        staged = site_of(eqn) if eqn is not None else None
+        if eqn is not None and staged is not None:  # jitted code: its equation's site
+            where = staged[0].co_filename, staged[1]
+            if len(staged) == 2:
+                prim, sweep = eqn.prim.name, None
+            else:
+                sweep, known = staged[2], staged[3]
     if sweep is not None:
         message = (f"{kind} encountered in the derivative of `{sweep}` (the backward pass "
                    "of reverse mode)")
-        if site is None:
+        if not known:
             message += ("; the line shown called the transform: under "
                         "xform.debug_nans() the warning names the line that created "
                         "the operation")
     else:
         message = f"{kind} encountered in {prim}" if prim else f"{kind} encountered"
-    if site is not None and _warn_at_site(message, RuntimeWarning, site):
+    if where is not None:
+        _warn_at(message, RuntimeWarning, *where)
         return
     if f is None:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
@@ -86,18 +201,22 @@ def _warn_explicit(message: str, category: type[Warning], filename: str, lineno:
                                registry=registry)
 
 
-def _warn_at_site(message: str, category: type[Warning], site: str) -> bool:
-    """Warn at a site recorded by :func:`user_frame`; False when it cannot be read."""
-    match = _SITE.match(site)
-    if match is None:
-        return False
-    filename = match.group(1)
+def _warn_at(message: str, category: type[Warning], filename: str, lineno: int) -> None:
+    """Warn at ``filename:lineno``, with the registry of the module of that file."""
     module_globals: dict[str, Any] = {}
     for m in list(sys.modules.values()):
         if getattr(m, "__file__", None) == filename:
             module_globals = vars(m)
             break
-    _warn_explicit(message, category, filename, int(match.group(2)), module_globals)
+    _warn_explicit(message, category, filename, lineno, module_globals)
+
+
+def _warn_at_site(message: str, category: type[Warning], site: str) -> bool:
+    """Warn at a site recorded by :func:`user_frame`; False when it cannot be read."""
+    match = _SITE.match(site)
+    if match is None:
+        return False
+    _warn_at(message, category, match.group(1), int(match.group(2)))
     return True
 
 
@@ -200,3 +319,24 @@ class FPWarningsAtUserLine:
             _EXTOBJ.reset(state)
         else:
             state.__exit__(*exc)
+
+
+def call_at_user_line(fn: Callable[..., Any], args: Any) -> Any:
+    """``fn(*args)`` with floating-point warnings issued at the user's line (as under
+    :class:`FPWarningsAtUserLine`): for generated code, whose equations recorded their
+    sites. On the path of every jitted call: one context-variable lookup and set."""
+    if _EXTOBJ is None:
+        with FPWarningsAtUserLine():
+            return fn(*args)
+    now = _EXTOBJ.get()
+    target = _REDIRECTED.get(now)
+    if target is None:
+        with FPWarningsAtUserLine():
+            return fn(*args)
+    if target is now:
+        return fn(*args)
+    token = _EXTOBJ.set(target)
+    try:
+        return fn(*args)
+    finally:
+        _EXTOBJ.reset(token)

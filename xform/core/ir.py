@@ -65,9 +65,16 @@ def aval_of(x: Any) -> ShapedArray:
 
 
 class Var:
-    """A typed variable of the IR. Identity is the variable; names come at print time."""
+    """A typed variable of the IR. Identity is the variable; names come at print time.
 
-    __slots__ = ("aval",)
+    A variable that staging made for an equation's result also has ``site``: where the
+    user's code made that value (``core.frames.staging_site``), for the warnings that
+    generated code raises. Not set on other variables (read it with ``getattr``): the
+    slot costs no memory (an object of one slot or two takes 48 bytes), a store in
+    every constructor would cost time."""
+
+    __slots__ = ("aval", "site")
+    site: tuple[Any, ...] | None
 
     def __init__(self, aval: ShapedArray) -> None:
         self.aval = aval

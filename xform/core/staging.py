@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .frames import staging_site
 from .ir import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, aval_of
 from .primitive import Primitive
 from .trace import (ConcretizationError, CustomCall, Trace, Tracer, concretization_message,
@@ -78,13 +79,20 @@ class JaxprTrace(Trace):
         avals = [a.aval if isinstance(a, Tracer) else a for a in args]
         out_avals = prim.abstract_eval(*avals, **params)
         invars = [self.to_atom(a) for a in args]
+        origin = _ctx.origin  # a sweep or a replay knows the site: no frame walk
+        site = origin.site() if origin is not None else None
+        if site is None:
+            site = staging_site()  # recorded on its first result (see Var)
         if prim.multiple_results:
             outs = [JaxprTracer(av, Var(av), self) for av in out_avals]
+            if outs:
+                outs[0].var.site = site
             self.eqns.append(Eqn(prim, invars, [t.var for t in outs], params))
             return outs
-        out = JaxprTracer(out_avals, Var(out_avals), self)
-        self.eqns.append(Eqn(prim, invars, [out.var], params))
-        return out
+        var = Var(out_avals)
+        var.site = site
+        self.eqns.append(Eqn(prim, invars, [var], params))
+        return JaxprTracer(out_avals, var, self)
 
     def process_custom(self, call: CustomCall, args: Sequence[Any]) -> Any:
         if not any(self.owns(a) for a in args):

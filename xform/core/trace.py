@@ -19,7 +19,7 @@ import numpy as np
 
 from . import nan_check
 from .arrays import is_foreign, type_name
-from .frames import FPWarningsAtUserLine, user_frame
+from .frames import FPWarningsAtUserLine, Replay, Sweep, user_frame
 from .ir import ShapedArray
 from .primitive import Primitive, registry
 
@@ -83,6 +83,9 @@ EVAL_TRACE = EvalTrace(None)
 class _Context(threading.local):
     def __init__(self) -> None:
         self.trace: Trace = EVAL_TRACE
+        #: what runs the operations of this thread if not the user's code, for the sites
+        #: that staging records (``frames.staging_site``): a sweep or a jaxpr evaluated
+        self.origin: Sweep | Replay | None = None
 
 
 _ctx = _Context()

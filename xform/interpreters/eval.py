@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..core.frames import Replay
 from ..core.ir import ClosedJaxpr, Jaxpr, Literal
-from ..core.trace import bind
+from ..core.trace import _ctx, bind
 
 
 def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[Any], *args: Any) -> list[Any]:
@@ -22,13 +23,19 @@ def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence[Any], *args: Any) -> list[Any]:
     def read(a: Any) -> Any:
         return a.val if isinstance(a, Literal) else env[a]
 
-    for eqn in jaxpr.eqns:
-        out = bind(eqn.prim, *[read(a) for a in eqn.invars], **eqn.params)
-        if eqn.prim.multiple_results:
-            for v, o in zip(eqn.outvars, out):
-                env[v] = o
-        else:
-            env[eqn.outvars[0]] = out
+    outer = _ctx.origin
+    _ctx.origin = replay = Replay()  # what is staged again keeps its equation's site
+    try:
+        for eqn in jaxpr.eqns:
+            replay.current = eqn
+            out = bind(eqn.prim, *[read(a) for a in eqn.invars], **eqn.params)
+            if eqn.prim.multiple_results:
+                for v, o in zip(eqn.outvars, out):
+                    env[v] = o
+            else:
+                env[eqn.outvars[0]] = out
+    finally:
+        _ctx.origin = outer
     return [read(a) for a in jaxpr.outvars]
 
 

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import nan_check
-from ..core.frames import SWEEPS, FPWarningsAtUserLine, user_frame
+from ..core.frames import SWEEPS, FPWarningsAtUserLine, Sweep, user_frame
 from ..core.ir import ShapedArray
 from ..core.primitive import Primitive
 from ..core.rules import cast_like, dtype_of, shape_of, unbroadcast
@@ -218,11 +218,23 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
     if trace.over_numpy and _ctx.trace is EVAL_TRACE and not _FLAGS.nans:
         numeric_sweep(trace, cts, consume)  # nothing records the backward pass
         return cts
+    outer = _ctx.origin
+    _ctx.origin = sweep = Sweep()  # what staged rules record as their site
+    try:
+        _sweep(trace, cts, consume, sweep)
+    finally:
+        _ctx.origin = outer
+    return cts
+
+
+def _sweep(trace: TapeTrace, cts: dict[TapeTracer, Any], consume: bool,
+           sweep: Sweep) -> None:
     tape = trace.tape
     tag = trace.tag
     pop = cts.pop
     for i in range(len(tape) - 1, -1, -1):
         prim, args, params, out = tape[i]
+        sweep.prim, sweep.out = prim, out
         if consume:
             tape[i] = None  # type: ignore[call-overload]
         ct: Any
@@ -254,7 +266,6 @@ def backward_pass(trace: TapeTrace, seeds: Sequence[tuple[TapeTracer, Any]],
                 cts[a] = c if prev is None else prev + c
     if consume:
         tape.clear()
-    return cts
 
 
 def fit_cotangent(c: Any, val: Any) -> Any:
@@ -361,17 +372,18 @@ def _no_vjp(prim: Primitive) -> NotImplementedError:
 
 
 def _sweep_site(frame: FrameType) -> tuple[str, str | None]:
-    """For a warning raised in ``backward_pass``: the primitive whose rule was running,
-    and the user's line that created it (recorded under debug_nans only: recording
-    every operation's line would cost each one a stack walk)."""
+    """For a warning raised in a sweep (``_sweep``, ``numeric_sweep``): the primitive
+    whose rule was running, and the user's line that created it (recorded under
+    debug_nans only: recording every operation's line would cost each one a stack
+    walk)."""
     local = frame.f_locals
     trace, i = local.get("trace"), local.get("i")
     site = trace.sites.get(i) if isinstance(trace, TapeTrace) and isinstance(i, int) else None
     return getattr(local.get("prim"), "name", "?"), site
 
 
-SWEEPS[backward_pass.__code__] = _sweep_site
-SWEEPS[numeric_sweep.__code__] = _sweep_site
+SWEEPS[id(_sweep.__code__)] = _sweep_site
+SWEEPS[id(numeric_sweep.__code__)] = _sweep_site
 
 
 def forward_pass(trace: TapeTrace, tangents: dict[TapeTracer, Any]) -> dict[TapeTracer, Any]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..core import nan_check
 from ..core.arrays import foreign_of, is_foreign
+from ..core.frames import call_at_user_line
 from ..core.ir import ClosedJaxpr, ShapedArray
 from ..core.staging import trace_to_jaxpr
 from ..core.trace import (ConcretizationError, Tracer, call_without_gc, is_array_like,
@@ -289,7 +290,7 @@ class Jitted(Generic[P, R]):
                 if hit is not None:
                     fn, single, signature = hit
                     self._cache.move_to_end(signature)
-                    outs = fn(*args)
+                    outs = call_at_user_line(fn, args)
                     if single:
                         return _writable(outs[0])
         return self._call(args, kwargs)
@@ -335,7 +336,7 @@ class Jitted(Generic[P, R]):
             fast_key = tuple((a.shape, a.dtype) for a in args)
             self._fast[fast_key] = (generated.fn, True, key)
             self._fast_key_of[key] = fast_key
-        outs = generated.fn(*leaves)
+        outs = call_at_user_line(generated.fn, leaves)
         return tree_unflatten(lowered.out_tree, [_writable(o) for o in outs])
 
     def _compile(self, values: list[Any], static: dict[int, Any], names: list[str],

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..core.arrays import asarray_like
 from ..core.emit import Bind
+from ..core.frames import GENERATED_FILE, LINES_KEY
 from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, Var, has_effect
 
 
@@ -44,6 +45,11 @@ class _Writer:
         self.depth = 1
         self._counter = itertools.count()
         self._bound: dict[int, str] = {}  # by id: the namespace keeps each value alive
+        # for warnings raised by the generated code: the equation each line was written
+        # for, by line number (line 1 is the ``def``), per function compiled
+        self.eqn: Eqn | None = None
+        self.line_eqns: list[Eqn | None] = [None, None]
+        self.namespace[LINES_KEY] = {}
 
     def __call__(self, value: Any) -> str:
         key = id(value)
@@ -57,6 +63,16 @@ class _Writer:
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.depth + text)
+        self.line_eqns.append(self.eqn)
+
+    def compile(self, name: str, header: str) -> str:
+        """Compile ``header`` (``def name(...):``) and :attr:`lines` into the namespace,
+        keeping which equation each line came from; starts afresh. Returns the source."""
+        source = header + "\n" + "\n".join(self.lines) + "\n"
+        exec(compile(source, f"{GENERATED_FILE}{name}>", "exec"), self.namespace)  # noqa: S102
+        self.namespace[LINES_KEY][name] = self.line_eqns
+        self.lines, self.line_eqns = [], [None, None]
+        return source
 
     @contextlib.contextmanager
     def indented(self) -> Iterator[None]:
@@ -90,7 +106,9 @@ class _Writer:
                     last_use[a] = i
         local: set[Var] = set(owned or ())
         free: list[str] = []  # names of dead intermediates, to be bound again
+        outer = self.eqn  # of the loop or branch whose body these are
         for i, eqn in enumerate(eqns):
+            self.eqn = eqn  # its lines, and its body's statements, are its own
             args = [self.read(a, names) for a in eqn.invars]
             for a in eqn.invars:
                 if (isinstance(a, Var) and a in local and last_use.get(a) == i
@@ -114,6 +132,7 @@ class _Writer:
                 if v not in last_use and v not in keep:
                     local.discard(v)
                     free.append(names[v])
+        self.eqn = outer
         if free:  # what the last equations freed: release it now, not at return
             self.line(f"del {', '.join(sorted(set(free)))}")
 
@@ -187,10 +206,8 @@ def generate(closed: ClosedJaxpr, name: str = "jitted", like: Any = None) -> Gen
     writer.equations(jaxpr.eqns, names, {v for v in jaxpr.outvars if isinstance(v, Var)})
     results = ", ".join(writer.read(a, names) for a in jaxpr.outvars)
     writer.line(f"return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
-    source = f"def {name}({', '.join(args)}):\n" + "\n".join(writer.lines) + "\n"
-    namespace = writer.namespace
-    exec(compile(source, f"<xform.jit {name}>", "exec"), namespace)  # noqa: S102
-    return Generated(namespace[name], source)
+    source = writer.compile(name, f"def {name}({', '.join(args)}):")
+    return Generated(writer.namespace[name], source)
 
 
 def _generate_chunked(jaxpr: Jaxpr, writer: _Writer, names: dict[Var, str],
@@ -222,7 +239,6 @@ def _generate_chunked(jaxpr: Jaxpr, writer: _Writer, names: dict[Var, str],
     driver = [f"def {name}({', '.join(args)}):", f"    r = [None] * {len(slot)}"]
     driver += [f"    r[{slot[v]}] = {names[v]}" for v in jaxpr.invars if v in slot]
     for k, chunk in enumerate(chunks):
-        writer.lines = []
         used = {a for e in chunk for a in e.invars if isinstance(a, Var) and a in slot
                 and born[a] < k}
         for a in sorted(used, key=slot.__getitem__):
@@ -234,15 +250,13 @@ def _generate_chunked(jaxpr: Jaxpr, writer: _Writer, names: dict[Var, str],
         for v in sorted(keep, key=slot.__getitem__):
             writer.line(f"r[{slot[v]}] = {names[v]}")
         chunk_name = f"{name}_part{k}"
-        source = f"def {chunk_name}(r):\n" + "\n".join(writer.lines) + "\n"
-        exec(compile(source, f"<xform.jit {chunk_name}>", "exec"), writer.namespace)  # noqa: S102
-        sources.append(source)
+        sources.append(writer.compile(chunk_name, f"def {chunk_name}(r):"))
         driver.append(f"    {chunk_name}(r)")
     results = ", ".join(f"r[{slot[a]}]" if isinstance(a, Var) and a in slot
                         else writer.read(a, names) for a in jaxpr.outvars)
     driver.append(f"    return ({results}{',' if len(jaxpr.outvars) == 1 else ''})")
     source = "\n".join(driver) + "\n"
-    exec(compile(source, f"<xform.jit {name}>", "exec"), writer.namespace)  # noqa: S102
+    exec(compile(source, f"{GENERATED_FILE}{name}>", "exec"), writer.namespace)  # noqa: S102
     return Generated(writer.namespace[name], source + "\n" + "\n".join(sources))
 
 
