@@ -4,6 +4,7 @@ control flow (loop bodies, branches). Each takes and returns a ``ClosedJaxpr`` a
 preserves results (the tests check every pass on its own)."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Hashable, cast
 
 import numpy as np
@@ -127,7 +128,8 @@ def cse(closed: ClosedJaxpr) -> ClosedJaxpr:
             eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params))
             continue
         try:
-            key = (eqn.prim, tuple(_atom_key(a) for a in invars), _freeze(eqn.params))
+            key = (eqn.prim, tuple(_atom_key(a) for a in invars),
+                   _freeze(eqn.params) if eqn.params else ())
             hash(key)
         except TypeError:
             key = None
@@ -175,7 +177,11 @@ def _is_literal(a: Atom, value: float, consts: dict[Var, Any]) -> bool:
     """``a`` is the constant ``value``: a scalar literal, or a constant array filled with
     it (a gradient's seed often arrives as an array of ones, the cotangent of a sum)."""
     if isinstance(a, Literal):
-        return np.ndim(a.val) == 0 and _equals_exactly(np.asarray(a.val), value)
+        v = a.val
+        if type(v) is float:  # the common literal, decided without NumPy
+            return v == value and (value != 0 or math.copysign(1.0, v) == math.copysign(
+                1.0, value))
+        return np.ndim(v) == 0 and _equals_exactly(np.asarray(v), value)
     c = consts.get(a)
     return isinstance(c, np.ndarray) and c.size <= 1 << 16 and _equals_exactly(c, value)
 
@@ -318,9 +324,13 @@ def optimize_bodies(closed: ClosedJaxpr) -> ClosedJaxpr:
     eqns = []
     changed = False
     for eqn in closed.jaxpr.eqns:
-        params = {k: _optimize_param(v) for k, v in eqn.params.items()}
-        changed = changed or any(params[k] is not v for k, v in eqn.params.items())
-        eqns.append(Eqn(eqn.prim, eqn.invars, eqn.outvars, params))
+        # (most equations hold no body: they are kept as they are, not copied)
+        if eqn.params and any(isinstance(v, (Jaxpr, tuple)) for v in eqn.params.values()):
+            params = {k: _optimize_param(v) for k, v in eqn.params.items()}
+            if any(params[k] is not v for k, v in eqn.params.items()):
+                changed = True
+                eqn = Eqn(eqn.prim, eqn.invars, eqn.outvars, params)
+        eqns.append(eqn)
     return _rebuild(closed, eqns, {}) if changed else closed
 
 
