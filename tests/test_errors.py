@@ -184,6 +184,34 @@ def test_python_scalar_conversion_does_not_silently_drop_the_derivative(scalar_f
     assert "drop" in msg and "stop_gradient" in msg
 
 
+@pytest.mark.parametrize("where", ["element", "slice"])
+def test_writing_a_tracer_into_a_numpy_array_says_what_to_do(where):
+    # `a[i] = x` with a NumPy `a` converts x: for one element NumPy raises its own
+    # ValueError ("setting an array element with a sequence") from our TypeError, so
+    # the advice must be in the error NumPy chains
+    def f(v):
+        a = onp.zeros(3)
+        if where == "element":
+            a[0] = v[1]
+        else:
+            a[:2] = v[:2]
+        return np.sum(a * v)
+
+    with pytest.raises((TypeError, ValueError)) as e:
+        xform.grad(f)(onp.ones(3))
+    err: BaseException | None = e.value
+    while err is not None and "xform.numpy.at(a)[i].set(x)" not in str(err):
+        err = err.__cause__
+    assert err is not None, f"no advice in {e.value!r} or its causes"
+
+    def fixed(v):  # the advice, followed, gives the gradient
+        a = np.at(onp.zeros(3))[0].set(v[1])
+        return np.sum(a * v)
+
+    x = onp.array([2.0, 3.0, 5.0])
+    assert onp.allclose(xform.grad(fixed)(x), [3.0, 2.0, 0.0])
+
+
 # ----------------------------------------------------------------------------- leaked tracers
 def test_leaked_tracer_from_grad():
     stash = []

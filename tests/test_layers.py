@@ -17,7 +17,8 @@ ROOT = Path(xform.__file__).parent
 # bottom to top; the order documented in xform/numpy/__init__.py
 NUMPY_FAMILY = ["_elementwise", "_shape", "_reductions", "_creation", "_indexing",
                 "_extra_elementwise", "_contract", "_manip", "_stats", "_signal", "_fft",
-                "_linalg", "linalg", "fft", "random", "_tracer_methods", "__init__"]
+                "_linalg", "linalg", "fft", "random", "_values", "_vectorize", "_passthrough",
+                "_tracer_methods", "__init__"]
 
 
 def module_name(path: Path) -> str:

@@ -415,6 +415,9 @@ _SAMPLES: dict[str, Any] = {
     "numpy.linalg.matrix_power": lambda x: np.linalg.matrix_power(x, 3),
     "numpy.linalg.outer": lambda x: np.linalg.outer(x[0], x[1]),
     "scipy.special.multigammaln": lambda x: _MODULES["scipy.special"].multigammaln(x, 2),
+    "numpy.digitize": lambda x: np.digitize(x, onp.array([-0.5, 0.5, 1.5])),
+    "numpy.bincount": lambda x: np.bincount(onp.array([0, 2, 2, 1, 0, 3, 1, 1, 2]),
+                                            np.ravel(x)),
 }
 #: public functions the sweep does not call, and why
 _NOT_SWEPT = {

@@ -187,6 +187,13 @@ def bind(prim: Primitive, *args: Any, **params: Any) -> Any:
     return out
 
 
+#: NumPy converts a value it writes into one of its arrays (``a[i] = x``): what to do
+#: instead, added to the conversion errors (NumPy's own ValueError names only a sequence)
+_WRITE_HINT = (" Writing it into a NumPy array (`a[i] = x`) is such a conversion: use "
+               "`a = xform.numpy.at(a)[i].set(x)`, or build the array with "
+               "`xform.numpy.stack`/`concatenate`.")
+
+
 #: operands that a tracer's operator hands to the trace as they are (anything else goes
 #: through the xform.numpy function: a list becomes an array, None gets its error)
 _DIRECT_OPERANDS = frozenset({float, int, bool, complex, np.ndarray, np.float64, np.float32,
@@ -387,7 +394,8 @@ class Tracer:
                 f"{what} of a traced floating-point value ({self.short_repr()}) would silently drop "
                 "its derivative. Keep it an array and use xform.numpy functions (e.g. "
                 "np.sin instead of math.sin), or apply xform.stop_gradient first if it "
-                "really is a constant. (Comparisons such as `if x > 0` are fine.)")
+                "really is a constant. (Comparisons such as `if x > 0` are fine.)"
+                + _WRITE_HINT)
         return value
 
     def __float__(self) -> float:
@@ -448,7 +456,8 @@ class Tracer:
         raise TypeError(
             f"Cannot convert a traced value {self.short_repr()} to a NumPy array: that would drop "
             "its derivative. Use `xform.numpy` (import xform.numpy as np) for the "
-            "operation, or `xform.stop_gradient` if the value really is a constant.")
+            "operation, or `xform.stop_gradient` if the value really is a constant."
+            + _WRITE_HINT)
 
     def inner(self) -> Any:
         """The value this tracer wraps (a primal, a stacked batch), or None when it has

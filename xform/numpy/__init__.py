@@ -7,8 +7,8 @@ The family's files import one another at module level, each only from files
 below it in this order (``tests/test_layers.py`` keeps it so):
 ``_elementwise`` < ``_shape`` < ``_reductions`` < ``_creation`` < ``_indexing`` <
 ``_extra_elementwise`` < ``_contract`` < ``_manip`` < ``_stats`` < ``_signal`` <
-``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_tracer_methods``; ``random`` imports
-only the core.
+``_fft`` < ``_linalg`` < ``linalg``, ``fft`` < ``_values``, ``_vectorize`` <
+``_tracer_methods``; ``random`` imports only the core, ``_passthrough`` only NumPy.
 """
 from __future__ import annotations
 
@@ -47,11 +47,25 @@ from ._extra_elementwise import (allclose, angle, float_power, iscomplex, iscomp
 from ._manip import (append, array_split, ascontiguousarray, asfortranarray, atleast_3d, block, c_, cross, r_, row_stack, diag, diagflat, diagonal, dsplit, dstack,
                      fliplr, flipud, hsplit, kron, pad, rollaxis, rot90, select, split,
                      take_along_axis, trace, tril, triu, vsplit)
-from ._signal import convolve, correlate, diff, gradient, interp, polyval, trapezoid
+from ._signal import convolve, correlate, diff, ediff1d, gradient, interp, polyval, trapezoid
 from ._stats import (argpartition, argwhere, average, corrcoef, count_nonzero, cov, flatnonzero,
-                     median, nanmax, nanmean, nanmedian, nanmin, nanpercentile, nanprod,
+                     median, nancumprod, nancumsum, nanmax, nanmean, nanmedian, nanmin,
+                     nanpercentile, nanprod,
                      nanquantile, nanstd, nansum, nanvar, partition, percentile, quantile,
                      searchsorted, sort, unique)
+from ._values import (array_equal, array_equiv, bincount, digitize, histogram,
+                      histogram_bin_edges, isin, lexsort, nanargmax, nanargmin)
+from ._vectorize import vectorize
+from . import _passthrough
+from ._passthrough import (array2string, array_repr, array_str, broadcast_shapes, bytes_,
+                           can_cast, complexfloating, diag_indices, format_float_positional,
+                           format_float_scientific, frombuffer, fromfile, genfromtxt,
+                           generic, get_printoptions, geterr, geterrcall, indices, isscalar,
+                           ix_, load, loadtxt, mgrid, min_scalar_type, ndindex, object_,
+                           ogrid, printoptions, promote_types, ravel_multi_index, save,
+                           savetxt, savez, savez_compressed, set_printoptions, seterr,
+                           seterrcall, signedinteger, str_, testing, tril_indices,
+                           triu_indices, typing, unravel_index, unsignedinteger)
 from .._unsupported import unsupported_getattr as _unsupported_getattr
 from ..core.rules import accept_sequences_in as _accept_sequences_in
 
@@ -104,6 +118,9 @@ __all__ = [
     "atanh", "degrees", "radians", "concat", "pi", "e", "inf", "nan", "newaxis", "euler_gamma",
     "ndarray", "dtype", "finfo", "iinfo", "issubdtype", "errstate", "float_", "int_",
     "integer", "floating", "inexact", "number",
+    "ediff1d", "nancumprod", "nancumsum", "array_equal", "array_equiv", "bincount", "digitize",
+    "histogram", "histogram_bin_edges", "isin", "lexsort", "nanargmax", "nanargmin",
+    "vectorize", *_passthrough.NAMES,
 ]
 
 

@@ -29,15 +29,6 @@ def array(object: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> 
     Returns:
         The array, traced when any element is.
 
-    Args:
-        object: an array, nested sequence or scalar (traced values allowed inside).
-        dtype: the result dtype.
-        copy: copy a NumPy input.
-        ndmin: prepend axes up to this many dimensions.
-
-    Returns:
-        The array, traced when any element is.
-
     >>> import xform, xform.numpy as np
     >>> np.array([[1, 2], [3, 4]]).shape
     (2, 2)
@@ -186,18 +177,6 @@ def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> 
 def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
              retstep: bool = False, dtype: Any = None, axis: int = 0) -> Any:
     """`numpy.linspace`; differentiable in traced scalar ``start``/``stop``.
-
-    Args:
-        start: the first value.
-        stop: the last value (or the bound, without ``endpoint``).
-        num: how many values.
-        endpoint: include ``stop``.
-        retstep: also return the step.
-        dtype: the result dtype.
-        axis: where the new axis goes for array bounds.
-
-    Returns:
-        The values (and the step with ``retstep``); differentiable in ``start`` and ``stop``.
 
     Args:
         start: the first value.

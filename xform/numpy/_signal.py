@@ -21,7 +21,7 @@ from ._elementwise import (astype, conj, greater, is_complex, less, maximum, min
 from ._indexing import argsort, getitem
 from ._reductions import normalize_axis
 from ._reductions import sum as xsum
-from ._shape import broadcast_to, concatenate, expand_dims, reshape
+from ._shape import broadcast_to, concatenate, expand_dims, ravel, reshape
 from ._stats import searchsorted
 
 
@@ -262,6 +262,29 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         a = op(getitem(a, _along(nd, axis, slice(1, None))),
                getitem(a, _along(nd, axis, slice(None, -1))))
     return a
+
+
+def ediff1d(ary: Any, to_end: Any = None, to_begin: Any = None) -> Any:
+    """`numpy.ediff1d`: the differences of the flattened array, with values put
+    before and after.
+
+    Args:
+        ary: an array (traced or not; flattened).
+        to_end: values appended (flattened), or None.
+        to_begin: values prepended (flattened), or None.
+
+    Returns:
+        A 1-D array, differentiable in all three.
+
+    >>> import xform, xform.numpy as np
+    >>> np.ediff1d(np.array([1.0, 4.0, 9.0]), to_begin=0.0).tolist()
+    [0.0, 3.0, 5.0]
+    """
+    flat = ravel(asarray(ary))
+    steps = subtract(getitem(flat, slice(1, None)), getitem(flat, slice(None, -1)))
+    parts = ([ravel(asarray(to_begin))] if to_begin is not None else []) + [steps] + \
+        ([ravel(asarray(to_end))] if to_end is not None else [])
+    return concatenate(parts) if len(parts) > 1 else steps
 
 
 def trapezoid(y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:

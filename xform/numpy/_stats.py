@@ -27,7 +27,7 @@ from ._elementwise import (abs_squared, astype, ceil, clip, conj, divide, equal,
 from ._elementwise import where as _where  # for functions with a `where=` parameter
 from ._indexing import argsort, getitem, refuse_order
 from ._manip import diagonal, take_along_axis
-from ._reductions import Axis, keepdims_shape, normalize_axis, warn_if
+from ._reductions import Axis, cumprod, cumsum, keepdims_shape, normalize_axis, warn_if
 from ._reductions import all as xall
 from ._reductions import max as xmax
 from ._reductions import mean as xmean
@@ -556,6 +556,52 @@ def nanprod(a: Any, axis: Axis = None, dtype: Any = None, out: None = None,
     if _inexact(a):
         a = _where(isnan(a), 1, a)
     return xprod(a, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nancumsum(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
+    """`numpy.nancumsum`: running sums with NaNs counted as zero.
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis (the flattened array by default).
+        dtype: the accumulation and result dtype.
+        out: unsupported (must be None).
+
+    Returns:
+        The running sums; NaN entries get a zero derivative.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([2.0, np.nan, 3.0])
+    >>> np.nancumsum(x).tolist(), xform.grad(lambda x: np.nancumsum(x)[-1])(x).tolist()
+    ([2.0, 2.0, 5.0], [1.0, 0.0, 1.0])
+    """
+    if out is not None:
+        raise NotImplementedError("nancumsum: out= is not supported (arrays are immutable)")
+    a = asarray(a)
+    return cumsum(_where(isnan(a), 0, a) if _inexact(a) else a, axis=axis, dtype=dtype)
+
+
+def nancumprod(a: Any, axis: int | None = None, dtype: Any = None, out: None = None) -> Any:
+    """`numpy.nancumprod`: running products with NaNs counted as one.
+
+    Args:
+        a: the data (traced or not).
+        axis: the axis (the flattened array by default).
+        dtype: the accumulation and result dtype.
+        out: unsupported (must be None).
+
+    Returns:
+        The running products; NaN entries get a zero derivative.
+
+    >>> import xform, xform.numpy as np
+    >>> x = np.array([2.0, np.nan, 3.0])
+    >>> np.nancumprod(x).tolist(), xform.grad(lambda x: np.nancumprod(x)[-1])(x).tolist()
+    ([2.0, 2.0, 6.0], [3.0, 0.0, 2.0])
+    """
+    if out is not None:
+        raise NotImplementedError("nancumprod: out= is not supported (arrays are immutable)")
+    a = asarray(a)
+    return cumprod(_where(isnan(a), 1, a) if _inexact(a) else a, axis=axis, dtype=dtype)
 
 
 # ------------------------------------------------------------------------ quantiles

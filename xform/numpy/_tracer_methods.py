@@ -152,6 +152,11 @@ def _array_function(xnp: ModuleType) -> Callable[..., Any]:
                 f"numpy.{func.__name__} was called on a traced value, and xform.numpy has no "
                 f"differentiable `{func.__name__}` yet. Rewrite it with supported "
                 "xform.numpy functions (import xform.numpy as np).")
+        if fn is func:  # NumPy's own, passed through by xform.numpy: it would recurse
+            raise TypeError(
+                f"numpy.{func.__name__} needs concrete arrays but was called on a traced "
+                "value, which would drop its derivative: call it on the transform's "
+                "results, outside the transformed function.")
         resolved[func] = fn
         return fn(*args, **kwargs)
 
