@@ -35,6 +35,15 @@ class Trace:
     def process_primitive(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
         raise NotImplementedError
 
+    def process_binary(self, prim: Primitive, x: Any, y: Any) -> Any:
+        """``process_primitive`` of a two-operand primitive without params (a tracer's
+        ``+ - * / <``); a trace may override it with a shorter path for scalar code."""
+        return self.process_primitive(prim, (x, y), {})
+
+    def process_unary(self, prim: Primitive, x: Any) -> Any:
+        """``process_binary`` for one operand (``-x``, ``abs(x)``)."""
+        return self.process_primitive(prim, (x,), {})
+
     def owns(self, x: Any) -> bool:
         """True if ``x`` is a tracer of this trace (not of an enclosing or nested one)."""
         return isinstance(x, Tracer) and x._trace is self
@@ -210,12 +219,12 @@ def operator_method(prim: Primitive, fallback: Any, reflected: bool = False) -> 
     if reflected:
         def method(self: Any, other: Any) -> Any:
             if other.__class__ in direct or isinstance(other, Tracer):
-                return ctx.trace.process_primitive(prim, (other, self), {})
+                return ctx.trace.process_binary(prim, other, self)
             return fallback(other, self)
     else:
         def method(self: Any, other: Any) -> Any:
             if other.__class__ in direct or isinstance(other, Tracer):
-                return ctx.trace.process_primitive(prim, (self, other), {})
+                return ctx.trace.process_binary(prim, self, other)
             return fallback(self, other)
     method.__name__ = method.__qualname__ = getattr(fallback, "__name__", prim.name)
     method.__doc__ = fallback.__doc__
@@ -227,7 +236,7 @@ def unary_operator_method(prim: Primitive, fallback: Any) -> Any:
     ctx = _ctx
 
     def method(self: Any) -> Any:
-        return ctx.trace.process_primitive(prim, (self,), {})
+        return ctx.trace.process_unary(prim, self)
     method.__name__ = method.__qualname__ = getattr(fallback, "__name__", prim.name)
     method.__doc__ = fallback.__doc__
     return method

@@ -24,6 +24,9 @@ from ..core.trace import (EVAL_TRACE, CustomCall, EvalTrace, Trace, Tracer, _ctx
 
 
 _FLAGS = nan_check.flags  # read on every operation
+# the params of every operation the two-operand path records: one shared dict, as
+# no rule writes into its params (saves a dict per recorded scalar operation)
+_NO_PARAMS: dict = {}
 
 
 class TapeTag:
@@ -139,6 +142,43 @@ class TapeTrace(Trace):
             return self._record(prim, args, params, out)
         res = TapeTracer(out, self)
         self.tape.append((prim, args, params, res))
+        return res
+
+    def process_binary(self, prim: Primitive, x: Any, y: Any) -> Any:
+        # a tracer's + - * / < on this tape's values over NumPy, the bulk of scalar
+        # code: no argument tuple to unpack, no loop; anything else takes the full path
+        tag = self.tag
+        if type(x) is TapeTracer and x._trace is tag:  # type: ignore[comparison-overlap]
+            vx = x.val
+            if type(y) is TapeTracer and y._trace is tag:  # type: ignore[comparison-overlap]
+                vy = y.val
+            elif isinstance(y, Tracer):
+                return self.process_primitive(prim, (x, y), {})
+            else:
+                vy = y
+        elif type(y) is TapeTracer and y._trace is tag and not isinstance(x, Tracer):  # type: ignore[comparison-overlap]
+            vx, vy = x, y.val
+        else:
+            return self.process_primitive(prim, (x, y), {})
+        if not (self.over_numpy and tag.alive) or _FLAGS.nans:
+            return self.process_primitive(prim, (x, y), {})
+        out = prim.impl(vx, vy)
+        if prim.nondiff:
+            return out
+        res = TapeTracer(out, self)
+        self.tape.append((prim, (x, y), _NO_PARAMS, res))
+        return res
+
+    def process_unary(self, prim: Primitive, x: Any) -> Any:
+        tag = self.tag
+        if type(x) is not TapeTracer or x._trace is not tag or not (  # type: ignore[comparison-overlap]
+                self.over_numpy and tag.alive) or _FLAGS.nans:
+            return self.process_primitive(prim, (x,), {})
+        out = prim.impl(x.val)
+        if prim.nondiff:
+            return out
+        res = TapeTracer(out, self)
+        self.tape.append((prim, (x,), _NO_PARAMS, res))
         return res
 
     def _process(self, prim: Primitive, args: Sequence[Any], params: dict) -> Any:
