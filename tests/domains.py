@@ -263,6 +263,18 @@ DOMAINS["getitem"] = [
     indexed((3, 4, 5), (np.array([0, 2]), slice(None), np.array([1, 3]))),
     indexed((2, 3), np.array([[True, False, True], [False, True, True]])),
 ]
+DOMAINS["getitem"].append(indexed((4, 5), (np.array([0, 3, 3]), np.array([4, 0, 4]))))
+# flat positions of per-axis index arrays (what x[i, j] gathers at): negative indices
+# wrap, shapes broadcast, three axes
+DOMAINS["ravel_index"] = [
+    fixed(lambda rng: (rng.integers(0, 4, (6,)), rng.integers(-5, 5, (6,))), {"dims": (4, 5)},
+          diff=(0, 1), label="(4, 5), negative columns"),
+    fixed(lambda rng: (rng.integers(0, 3, (2, 1)), rng.integers(0, 4, (3,))), {"dims": (3, 4)},
+          diff=(0, 1), label="broadcast"),
+    fixed(lambda rng: (rng.integers(0, 2, (4,)), rng.integers(0, 3, (4,)),
+                       rng.integers(0, 4, (4,))), {"dims": (2, 3, 4)},
+          diff=(0, 1, 2), label="three axes"),
+]
 DOMAINS["index_add"] = [
     scatter((4, 5), np.array([0, 2, 0]), (3, 5)),     # repeated rows accumulate
     scatter((4, 5), np.array([1, 3]), (5,)),          # values broadcast

@@ -1,6 +1,8 @@
 """Fast paths that keep array-bound work at NumPy speed: the transpose of a gather is a
-``bincount`` scatter-add, and a batched matrix product against an unbatched operand is
-one matrix product (GEMM), not a stack of matrix-vector products."""
+``bincount`` scatter-add, ``x[i, j]`` gathers at flat positions, a batched matrix
+product against an unbatched operand is one matrix product (GEMM), not a stack of
+matrix-vector products, small rolls are one ``take``, an integer modulo a power of two
+is a bitwise and under jit."""
 from __future__ import annotations
 
 import numpy as onp
@@ -39,10 +41,13 @@ def test_scatter_add_broadcasts_index_arrays_and_checks_bounds() -> None:
 def test_gather_transpose_uses_the_bincount_scatter(monkeypatch) -> None:
     calls = []
     real, real_float64 = _indexing._scatter_add, _indexing._scatter_add_float64
+    real_flat = _indexing._scatter_flat
     monkeypatch.setattr(_indexing, "_scatter_add",
                         lambda out, arrays, v: calls.append(1) or real(out, arrays, v))
     monkeypatch.setattr(_indexing, "_scatter_add_float64",
                         lambda x, v, arrays: calls.append(1) or real_float64(x, v, arrays))
+    monkeypatch.setattr(_indexing, "_scatter_flat",
+                        lambda x, v, flat: calls.append(1) or real_flat(x, v, flat))
     rng = onp.random.default_rng(1)
     i, j = rng.integers(0, 5, 30), rng.integers(0, 5, 30)
 
@@ -128,3 +133,133 @@ def test_hessian_of_matrix_vector_code_runs_matrix_products() -> None:
     p /= p.sum()
     want = A.T @ (onp.diag(p) - onp.outer(p, p)) @ A + onp.eye(4)
     onp.testing.assert_allclose(xform.jit(xform.hessian(f))(x), want, rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------- x[i, j]
+def _gather_cases(rng):
+    x = rng.standard_normal((5, 6))
+    i, j = rng.integers(0, 5, 20), rng.integers(0, 6, 20)
+    return {
+        "in range": (x, (i, j)),
+        "negative": (x, (i - 5, j - 6)),            # both wrap, as NumPy's do
+        "mixed signs": (x, (onp.where(i % 2 == 0, i, i - 5), j)),
+        "broadcast": (x, (onp.arange(5)[:, None], onp.array([[0, 5, 5, 2]]))),
+        "int32": (x, (i.astype(onp.int32), j.astype(onp.int32))),
+        "3-d": (rng.standard_normal((3, 4, 5)),
+                (rng.integers(-3, 3, 7), rng.integers(0, 4, 7), rng.integers(-5, 5, 7))),
+        "0-d indices": (x, (onp.int64(2), onp.array(-1))),
+        "empty": (x, (onp.zeros(0, int), onp.zeros(0, int))),
+    }
+
+
+@pytest.mark.parametrize("case", list(_gather_cases(onp.random.default_rng(0))))
+def test_gather_by_per_axis_arrays_matches_numpy_and_differentiates(case: str) -> None:
+    """``x[i, j]`` on a traced ``x`` (a 1-D gather at flat positions) reads what NumPy
+    reads, eager and under jit, and its gradient is NumPy's ``add.at`` of the
+    cotangent (repeats accumulate), in both modes and to second order."""
+    rng = onp.random.default_rng(4)
+    x, index = _gather_cases(rng)[case]
+    want = x[index]
+    w = rng.standard_normal(onp.shape(want))
+
+    def f(x):
+        return np.sum(np.sin(x[index]) * w)
+    onp.testing.assert_array_equal(xform.jit(lambda x: x[index])(x), want)
+    onp.testing.assert_array_equal(xform.vjp(lambda x: x[index], x)[0], want)
+    grad_want = onp.zeros_like(x)
+    onp.add.at(grad_want, index, onp.cos(want) * w)
+    for g in (xform.grad(f), xform.jit(xform.grad(f))):
+        onp.testing.assert_allclose(g(x), grad_want, rtol=1e-12, atol=1e-12)
+    check_grads(f, (x,), order=2, modes=("fwd", "rev"))
+    onp.testing.assert_allclose(xform.jacfwd(lambda x: x[index])(x),
+                                xform.jacrev(lambda x: x[index])(x))
+
+
+def test_gather_by_traced_index_arrays_matches_numpy() -> None:
+    """Index arrays computed inside jit (traced integers, as in bilinear interpolation)
+    and batched under vmap give NumPy's values and gradients."""
+    rng = onp.random.default_rng(5)
+    x = rng.standard_normal((6, 6))
+    pos = rng.uniform(-8, 8, (2, 30))
+
+    def f(x, pos):  # periodic nearest-cell lookup: indices from traced values
+        i = np.floor(pos[0]).astype(int) % 6
+        j = np.floor(pos[1]).astype(int) - 6  # negative: wraps (in [-6, 0) after the mod)
+        return x[i, j % 6 - 6]
+    ii = onp.floor(pos[0]).astype(int) % 6
+    jj = (onp.floor(pos[1]).astype(int) - 6) % 6 - 6
+    onp.testing.assert_array_equal(xform.jit(f)(x, pos), x[ii, jj])
+    grad_want = onp.zeros_like(x)
+    onp.add.at(grad_want, (ii, jj), 1.0)
+    onp.testing.assert_array_equal(xform.jit(xform.grad(lambda x, p: np.sum(f(x, p))))(x, pos),
+                                   grad_want)
+    batch = rng.uniform(-8, 8, (3, 2, 30))
+    got = xform.vmap(f, in_axes=(None, 0))(x, batch)
+    onp.testing.assert_array_equal(got, onp.stack([f(x, p) for p in batch]))
+    xs = rng.standard_normal((4, 6, 6))
+    got = xform.jit(xform.vmap(f, in_axes=(0, None)))(xs, pos)
+    onp.testing.assert_array_equal(got, xs[:, ii, jj])
+
+
+@pytest.mark.parametrize("bad", [(5, 0), (0, 6), (-6, 0), (0, -7)])
+def test_gather_by_per_axis_arrays_refuses_out_of_bounds_indices(bad) -> None:
+    """An index past its axis raises NumPy's IndexError, naming the axis, under every
+    transform: never a read of a neighbouring row through the flat position."""
+    x = onp.zeros((5, 6))
+    index = (onp.array([0, bad[0]]), onp.array([1, bad[1]]))
+    axis = 0 if bad[1] == 0 else 1
+    message = f"out of bounds for axis {axis} with size {x.shape[axis]}"
+    with pytest.raises(IndexError, match=message):
+        xform.grad(lambda x: np.sum(x[index]))(x)
+    with pytest.raises(IndexError, match=message):
+        xform.jit(lambda x, i, j: x[i, j])(x, *index)
+
+
+def test_gather_by_per_axis_arrays_saves_flat_positions() -> None:
+    """The traced program reads ``x[i, j]`` as one flat gather and its gradient as a
+    1-D scatter (the bincount path): no 2-D scatter in the reverse pass."""
+    i, j = onp.array([0, 2, 2]), onp.array([1, 0, 3])
+    closed = xform.make_jaxpr(xform.grad(lambda x, i, j: np.sum(x[i, j])))(
+        onp.ones((3, 4)), i, j)
+    names = [e.prim.name for e in closed.jaxpr.eqns]
+    assert "ravel_index" in names
+    scatters = [e for e in closed.jaxpr.eqns if e.prim.name == "index_add"]
+    assert scatters and all(e.params["idx"] == (_indexing.ARRAY,) for e in scatters)
+
+
+# ----------------------------------------------------------------------------- roll, mod
+@pytest.mark.parametrize("shape", [(7,), (4, 6), (16, 16, 16), (70, 70), (5000,)])
+@pytest.mark.parametrize("shift", [1, -2, 0, 9, -13])
+def test_roll_matches_numpy_eager_and_under_jit(shape, shift) -> None:
+    """Small arrays roll by a ``take`` of a cached permutation, large ones by slice
+    copies (the sizes straddle the switch); every axis, negative ones included."""
+    x = onp.random.default_rng(6).standard_normal(shape)
+    for axis in range(-len(shape), len(shape)):
+        want = onp.roll(x, shift, axis)
+        got = np.roll(x, shift, axis)
+        onp.testing.assert_array_equal(got, want)
+        assert got is not x
+        onp.testing.assert_array_equal(xform.jit(lambda x: np.roll(x, shift, axis))(x), want)
+        ct = onp.random.default_rng(7).standard_normal(shape)
+        onp.testing.assert_array_equal(
+            xform.jit(xform.grad(lambda x: np.sum(np.roll(x, shift, axis) * ct)))(x),
+            onp.roll(ct, -shift, axis))
+
+
+@pytest.mark.parametrize("dtype", [onp.int64, onp.int32, onp.uint8, onp.int8])
+@pytest.mark.parametrize("m", [32, 1, 2, 6])
+def test_integer_mod_under_jit_matches_numpy(dtype, m) -> None:
+    """``x % m`` on integers under jit (a bitwise and where ``m`` is a power of two) is
+    NumPy's floor modulo, negative values included, in NumPy's result dtype."""
+    info = onp.iinfo(dtype)
+    x = onp.random.default_rng(8).integers(max(info.min, -200), min(info.max, 200), 50)
+    x = x.astype(dtype)
+    jitted = xform.jit(lambda x: np.mod(x, m))
+    got = jitted(x)
+    want = onp.mod(x, m)
+    assert got.dtype == want.dtype
+    onp.testing.assert_array_equal(got, want)
+    source = jitted.lower(x).python_source()
+    assert (" & " in source) == (m in (32, 1, 2))
+    y = onp.linspace(-5, 5, 11)  # floats keep np.mod
+    onp.testing.assert_array_equal(xform.jit(lambda y: np.mod(y, 2))(y), onp.mod(y, 2))

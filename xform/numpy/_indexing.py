@@ -14,7 +14,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.rules import (Primitive, batch_axis_param, batch_by_loop, batch_size, bind, defjvp,
+from ..core.ir import ShapedArray
+from ..core.rules import (Primitive, batch_axis_param, batch_broadcasting, batch_by_loop,
+                          batch_size, bind, defjvp,
                           deflinear, defvjp, dtype_of, move_to_front, nondiff_op, shape_of,
                           unbroadcast)
 from ..core.arrays import asarray_like, is_foreign, refuse_silent_fallback, unsupported, zeros
@@ -27,6 +29,7 @@ from ._reductions import min as reduce_min
 from ._shape import broadcast_to, ravel, reshape
 
 ARRAY = "array"  # placeholder for an integer-array index in the static part
+_ONE_ARRAY = (ARRAY,)
 index_add_p: Primitive  # the scatter primitive, defined below the gather that uses it
 
 
@@ -112,13 +115,83 @@ def _whole(s: Any, n: int) -> bool:
 
 
 def getitem(x: Any, idx: Any) -> Any:
-    """``x[idx]`` for traced ``x``: basic, integer-array and (concrete) boolean indexing."""
+    """``x[idx]`` for traced ``x``: basic, integer-array and (concrete) boolean indexing.
+
+    ``x[i, j]`` with one integer array per axis (bilinear interpolation, stencils)
+    becomes a 1-D gather at flat positions ``i * n + j`` of the raveled ``x``: its
+    transpose is then one ``bincount`` (~2 us on 1,024 values where the 2-D scatter
+    costs ~8), and reverse mode saves one index array instead of one per axis."""
     static, arrays = split_index(idx)
     shape = shape_of(x)
     if (not arrays and len(static) <= len(shape)
             and all(_whole(s, n) for s, n in zip(static, shape))):
         return x
+    if (len(arrays) >= 2 and len(static) == len(shape) and all(s is ARRAY for s in static)
+            and not is_foreign(like_value(x))):  # CuPy and Dask index as they do
+        flat = ravel_index(arrays, tuple(shape))
+        return bind(getitem_p, reshape(x, (int(np.prod(shape, dtype=np.int64)),)), flat,
+                    idx=(ARRAY,))
     return bind(getitem_p, x, *arrays, idx=static)
+
+
+# ------------------------------------------------------------------------ flat positions
+_U64 = np.dtype(np.uint64)
+_INTP = np.dtype(np.intp)
+_F64 = np.dtype(np.float64)
+
+
+def _ravel_index_impl(*arrays: Any, dims: tuple[int, ...]) -> Any:
+    """The C-order flat positions, in an array of shape ``dims``, that one integer
+    index array per axis picks: checked and wrapped as NumPy indexing checks and wraps
+    them (IndexError past the bounds, negative indices count from the end)."""
+    if any(map(is_foreign, arrays)):
+        return _ravel_index_other(arrays, dims)
+    try:  # checks the bounds (~3.5 us on two arrays of 1,024 indices)
+        return np.ravel_multi_index(arrays, dims)
+    except ValueError:  # a negative index, which NumPy's indexing wraps, or out of range
+        positions = _flat_positions([np.asarray(a).astype(_INTP, copy=False) for a in arrays],
+                                    dims)
+        return np.array(positions, dtype=_INTP)  # a broadcast view made a writable array
+
+
+def _ravel_index_other(arrays: Sequence[Any], dims: tuple[int, ...]) -> Any:
+    """``_ravel_index_impl`` for CuPy or Dask index arrays (a jitted program run on
+    them), with their own operations and without reading values back: each index wraps
+    modulo its axis, as CuPy's indexing treats indices past the bounds."""
+    flat: Any = None
+    for a, dim in zip(arrays, dims):
+        a = a % dim
+        flat = a if flat is None else flat * dim + a
+    return flat
+
+
+def _ravel_index_shape(*avals: Any, dims: tuple[int, ...]) -> ShapedArray:
+    return ShapedArray(np.broadcast_shapes(*[shape_of(a) for a in avals]), _INTP)
+
+
+def _lower_ravel_index(ctx: Any, *arrays: Any, dims: tuple[int, ...]) -> Any:
+    # XLA cannot raise: each index wraps once and is clamped into its axis, as JAX's
+    # gathers clamp, so the flat gather reads what ``x[i, j]`` reads under jax.jit
+    jnp = ctx.jnp
+    flat: Any = None
+    for a, dim in zip(arrays, dims):
+        a = jnp.clip(jnp.where(a < 0, a + dim, a), 0, dim - 1)
+        flat = a if flat is None else flat * dim + a
+    return flat
+
+
+ravel_index_p = Primitive("ravel_index", _ravel_index_impl, nondiff=True)
+ravel_index_p.abstract_eval = _ravel_index_shape
+ravel_index_p.lower = _lower_ravel_index
+batch_broadcasting(ravel_index_p)
+
+
+def ravel_index(arrays: Sequence[Any], dims: tuple[int, ...]) -> Any:
+    """The flat positions ``x[arrays]`` reads in an array of shape ``dims`` (one
+    integer array per axis); computed at once where no array is traced."""
+    if any(isinstance(a, Tracer) for a in arrays):
+        return bind(ravel_index_p, *arrays, dims=dims)
+    return _ravel_index_impl(*arrays, dims=dims)
 
 
 # ------------------------------------------------------------------------ scatter
@@ -160,9 +233,6 @@ def _scatter_add(out: np.ndarray, arrays: Sequence[Any], v: Any) -> None:
         out += counts(weights)
 
 
-_U64 = np.dtype(np.uint64)
-
-
 def _scatter_add_float64(x: np.ndarray, v: Any, arrays: Sequence[Any]) -> Any:
     """The common case of a gather's transpose, float64 values scattered by one int64
     array per axis, all of one shape, in one ``bincount`` with one bounds check per
@@ -176,7 +246,8 @@ def _scatter_add_float64(x: np.ndarray, v: Any, arrays: Sequence[Any]) -> Any:
     shape = x.shape
     first = arrays[0]
     if (type(v) is not np.ndarray or type(first) is not np.ndarray
-            or v.dtype != np.float64 or v.shape != first.shape or first.dtype != np.int64):
+            or v.dtype != np.float64 or v.shape != first.shape or first.dtype != np.int64
+            or not first.size):  # (bincount of no positions counts in int64)
         return None
     flat = first
     for a, dim in zip(arrays[1:], shape[1:]):
@@ -185,18 +256,40 @@ def _scatter_add_float64(x: np.ndarray, v: Any, arrays: Sequence[Any]) -> Any:
             return None
         flat = flat * dim
         flat += a
+    return _bincount_into(x, flat, v)
+
+
+def _bincount_into(x: np.ndarray, flat: np.ndarray, v: np.ndarray) -> Any:
+    """``x`` plus the float64 values ``v`` summed at the flat positions ``flat``, by
+    one ``bincount``; None for a negative position or one past ``x``."""
     try:
         counts = np.bincount(flat.ravel(), weights=v.ravel(), minlength=x.size)
     except ValueError:  # a negative position
         return None
     if counts.size != x.size:
         return None
-    counts = counts.reshape(shape)
+    counts = counts.reshape(x.shape)
     counts += x
     return counts
 
 
+def _scatter_flat(x: Any, v: Any, flat: Any) -> Any:
+    """``x.at[flat].add(v)`` for a 1-D float64 ``x`` and values of the positions' shape
+    (the transpose of a gather at flat positions): one ``bincount``; None where that
+    does not apply (a negative or out-of-range position: the general path wraps or
+    raises)."""
+    if (type(x) is not np.ndarray or type(v) is not np.ndarray or type(flat) is not np.ndarray
+            or x.dtype != _F64 or v.dtype != _F64 or flat.dtype != _INTP
+            or v.shape != flat.shape or x.ndim != 1 or not flat.size):
+        return None  # (bincount of no positions counts in int64)
+    return _bincount_into(x, flat, v)
+
+
 def _index_add_impl(x: Any, v: Any, *arrays: Any, idx: tuple[Any, ...]) -> Any:
+    if len(arrays) == 1 and idx == _ONE_ARRAY:
+        fast = _scatter_flat(x, v, arrays[0])
+        if fast is not None:
+            return fast
     if is_foreign(x) or is_foreign(v):
         return _index_add_other(x, v, arrays, idx)
     # one integer array per axis: a gather's transpose, which bincount can do

@@ -491,14 +491,35 @@ def column_stack(tup: Sequence[Any]) -> Any:
 
 
 # ------------------------------------------------------------------------ roll, tile, repeat
+# below this many elements a roll is one ``take`` of a cached permutation along the
+# axis (2-3x faster than two slice copies on a 32x32 grid); above it the slice copies
+# (memory-bound) win, most along the last axis
+_ROLL_BY_TAKE = 4096
+_ROLL_PERMS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _roll_perm(n: int, shift: int) -> np.ndarray:
+    """The positions ``np.roll(arange(n), shift)`` reads, cached per length and shift."""
+    key = (n, shift % n)
+    perm = _ROLL_PERMS.get(key)
+    if perm is None:
+        if len(_ROLL_PERMS) > 1024:  # bounded: odd shapes must not grow it forever
+            _ROLL_PERMS.clear()
+        perm = _ROLL_PERMS[key] = np.roll(np.arange(n), shift)
+    return perm
+
+
 def _roll_impl(x: Any, shift: Any, axis: Any) -> Any:
-    """``np.roll`` along one axis by two slice copies (``np.roll`` itself costs ~4x
-    more on small arrays, and simulations call it thousands of times)."""
+    """``np.roll`` along one axis by two slice copies, or on small arrays one ``take``
+    (``np.roll`` itself costs ~4x more on small arrays, and simulations call it
+    thousands of times)."""
     if isinstance(axis, tuple) or is_foreign(x):
         return np.roll(x, shift, axis)
     x = np.asarray(x)
     n = x.shape[axis]
     s = shift % n if n else 0
+    if s and x.size <= _ROLL_BY_TAKE:
+        return x.take(_roll_perm(n, s), axis)
     out = np.empty_like(x)
     if s == 0:
         out[...] = x
@@ -521,10 +542,18 @@ def _roller(shift: int, axis: int) -> Any:
     x_head, x_tail = at(slice(None, -shift)), at(slice(-shift, None))
     limit = abs(shift)
     empty_like = np.empty_like
+    ndarray = np.ndarray
+    perms: dict[int, np.ndarray] = {}  # by the axis's length
 
     def roll_one(x: Any) -> Any:
-        if not 0 < limit < x.shape[axis]:
+        n = x.shape[axis]
+        if not 0 < limit < n:
             return _roll_impl(x, shift, axis)
+        if x.size <= _ROLL_BY_TAKE and type(x) is ndarray:
+            perm = perms.get(n)
+            if perm is None:
+                perm = perms[n] = _roll_perm(n, shift)
+            return x.take(perm, axis)
         out = empty_like(x)
         out[head] = x[x_head]
         out[tail] = x[x_tail]
@@ -536,6 +565,13 @@ def _emit_roll(args: list[str], params: dict, bind: Any) -> str:
     shift, axis = params["shift"], params["axis"]
     if isinstance(shift, tuple) or isinstance(axis, tuple):
         return f"{bind(functools.partial(_roll_impl, shift=shift, axis=axis))}({args[0]})"
+    # a small NumPy operand of known shape: the permutation is made now, the code is
+    # one ``take`` (~0.4 us on 32x32 along axis 0, where the roller's checks add ~0.3)
+    eqn = getattr(bind, "eqn", None)
+    aval = getattr(eqn.invars[0], "aval", None) if eqn is not None else None
+    if (aval is not None and getattr(bind, "like", None) is None and len(aval.shape) > 0
+            and 0 < math.prod(aval.shape) <= _ROLL_BY_TAKE):
+        return f"{args[0]}.take({bind(_roll_perm(aval.shape[axis], shift))}, {axis})"
     return f"{bind(_roller(shift, axis))}({args[0]})"
 
 
