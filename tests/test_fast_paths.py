@@ -40,14 +40,9 @@ def test_scatter_add_broadcasts_index_arrays_and_checks_bounds() -> None:
 
 def test_gather_transpose_uses_the_bincount_scatter(monkeypatch) -> None:
     calls = []
-    real, real_float64 = _indexing._scatter_add, _indexing._scatter_add_float64
-    real_flat = _indexing._scatter_flat
-    monkeypatch.setattr(_indexing, "_scatter_add",
-                        lambda out, arrays, v: calls.append(1) or real(out, arrays, v))
-    monkeypatch.setattr(_indexing, "_scatter_add_float64",
-                        lambda x, v, arrays: calls.append(1) or real_float64(x, v, arrays))
-    monkeypatch.setattr(_indexing, "_scatter_flat",
-                        lambda x, v, flat: calls.append(1) or real_flat(x, v, flat))
+    real = _indexing._bincount_into
+    monkeypatch.setattr(_indexing, "_bincount_into",
+                        lambda x, flat, v: calls.append(1) or real(x, flat, v))
     rng = onp.random.default_rng(1)
     i, j = rng.integers(0, 5, 30), rng.integers(0, 5, 30)
 
@@ -263,3 +258,37 @@ def test_integer_mod_under_jit_matches_numpy(dtype, m) -> None:
     assert (" & " in source) == (m in (32, 1, 2))
     y = onp.linspace(-5, 5, 11)  # floats keep np.mod
     onp.testing.assert_array_equal(xform.jit(lambda y: np.mod(y, 2))(y), onp.mod(y, 2))
+
+
+def _ravel_params(jitted, *args):
+    return [e.params for e in jitted.lower(*args).optimized.jaxpr.eqns
+            if e.prim.name == "ravel_index"]
+
+
+def test_indices_proven_by_a_modulo_skip_the_bounds_check() -> None:
+    """jit drops the bounds check of ``x[i % n, j % m]`` on an n-by-m ``x`` (the floor
+    modulo lies in [0, n)), and keeps it where the modulo does not prove it, so an
+    index past the bounds still raises."""
+    rng = onp.random.default_rng(9)
+    x = rng.standard_normal((8, 6))
+    pos = rng.uniform(-20, 20, (2, 40))
+
+    def periodic(x, pos):
+        i = np.floor(pos[0]).astype(int)
+        j = np.floor(pos[1]).astype(int)
+        return x[i % 8, j % 6]
+    jitted = xform.jit(periodic)
+    ii = onp.floor(pos[0]).astype(int) % 8
+    jj = onp.floor(pos[1]).astype(int) % 6
+    onp.testing.assert_array_equal(jitted(x, pos), x[ii, jj])
+    assert [p.get("in_range") for p in _ravel_params(jitted, x, pos)] == [True]
+    g = xform.jit(xform.grad(lambda x, pos: np.sum(periodic(x, pos) ** 2)))(x, pos)
+    want = onp.zeros_like(x)
+    onp.add.at(want, (ii, jj), 2 * x[ii, jj])
+    onp.testing.assert_allclose(g, want, rtol=1e-12)
+
+    def loose(x, pos):  # a modulus past the axis proves nothing
+        return x[np.floor(pos[0]).astype(int) % 9, np.floor(pos[1]).astype(int) % 6]
+    assert [p.get("in_range") for p in _ravel_params(xform.jit(loose), x, pos)] == [None]
+    with pytest.raises(IndexError, match="out of bounds for axis 0 with size 8"):
+        xform.jit(loose)(x, onp.stack([onp.full(40, 8.5), pos[1]]))

@@ -56,6 +56,10 @@ Facts (plain data, read by ``jit`` and checked by the generic tests):
   :class:`~xform.core.algebra.NegationFold`, and the negation that it reads;
 * ``prune``: how a multiple-result equation (a loop) shrinks to the results still
   used (:data:`~xform.core.algebra.Prune`), or ``None``;
+* ``refine``: ``refine(invars, params, producer) -> params or None``: sharper
+  parameters proven from the equations that produced the operands (``producer``
+  maps a variable to its equation), such as index bounds checks made needless by
+  a modulo; ``None`` where nothing is proven;
 * ``real_only``: derivatives are defined for real operands only (the op has no
   complex extension, or its rules are real formulas); the rules then refuse a complex
   operand with a TypeError (set by :func:`~xform.core.rules.real_only`). The generic
@@ -88,7 +92,7 @@ class Primitive:
                  "multiple_results", "nondiff",
                  # facts (see the module docstring)
                  "emit", "broadcasting", "is_broadcast", "linear", "identities", "fuse",
-                 "negation_folds", "is_negation", "prune", "effectful", "real_only", "lower", "__weakref__")
+                 "negation_folds", "is_negation", "prune", "refine", "effectful", "real_only", "lower", "__weakref__")
 
     def __init__(self, name: str, impl: Callable[..., Any], *,
                  multiple_results: bool = False, nondiff: bool = False,
@@ -114,6 +118,7 @@ class Primitive:
         self.negation_folds: tuple[NegationFold, ...] = ()
         self.is_negation = False
         self.prune: Prune | None = None
+        self.refine: Callable[..., dict | None] | None = None
         # a side effect (debug.print): jit keeps, never merges and never folds it
         self.effectful = False
         self.real_only = False

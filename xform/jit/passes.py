@@ -240,8 +240,9 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Algebraic simplifications, from the primitives' facts: drop equations that
     pass an operand through (``x*1``, ``x+0``, identity reshapes/transposes/casts...),
     fuse chains of one primitive (transpose of a transpose, reshape of a reshape),
-    fold negations into additions (``x + (-y)`` is ``x - y``), and drop a broadcast
-    whose consumers broadcast anyway."""
+    fold negations into additions (``x + (-y)`` is ``x - y``), sharpen parameters
+    from the operands' producers (``refine``: index checks a modulo makes needless),
+    and drop a broadcast whose consumers broadcast anyway."""
     j = closed.jaxpr
     producer: dict[Var, Eqn] = {}
     env: dict[Var, Atom] = {}
@@ -266,6 +267,8 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
             folded = _fold_negation(prim, invars, out, producer)
             if folded is not None:
                 prim, invars = folded
+            if prim.refine is not None:
+                params = prim.refine(invars, params, producer) or params
         new = Eqn(prim, invars, eqn.outvars, params)
         for v in eqn.outvars:
             producer[v] = new
@@ -331,7 +334,9 @@ def optimize_bodies(closed: ClosedJaxpr) -> ClosedJaxpr:
                 changed = True
                 eqn = Eqn(eqn.prim, eqn.invars, eqn.outvars, params)
         eqns.append(eqn)
-    return _rebuild(closed, eqns, {}) if changed else closed
+    # a body's CSE may merge two of its results (a residual the reverse step stacked
+    # twice): dead-code elimination prunes the loop again to store it once
+    return dce(_rebuild(closed, eqns, {})) if changed else closed
 
 
 DEFAULT_PASSES: tuple[Pass, ...] = (fold_constants, simplify, cse, dce, optimize_bodies)

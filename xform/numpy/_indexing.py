@@ -9,12 +9,13 @@ concrete: they become integer arrays through ``nonzero``.
 """
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..core.ir import ShapedArray
+from ..core.ir import ShapedArray, Var
 from ..core.rules import (Primitive, batch_axis_param, batch_broadcasting, batch_by_loop,
                           batch_size, bind, defjvp,
                           deflinear, defvjp, dtype_of, move_to_front, nondiff_op, shape_of,
@@ -22,7 +23,7 @@ from ..core.rules import (Primitive, batch_axis_param, batch_broadcasting, batch
 from ..core.arrays import asarray_like, is_foreign, refuse_silent_fallback, unsupported, zeros
 from ..core.structured import Diagonal
 from ..core.trace import Tracer, like_value
-from ._elementwise import divide, maximum, minimum, multiply, where
+from ._elementwise import divide, maximum, minimum, mod_p, multiply, where
 from ._reductions import prod
 from ._reductions import max as reduce_max
 from ._reductions import min as reduce_min
@@ -140,12 +141,19 @@ _INTP = np.dtype(np.intp)
 _F64 = np.dtype(np.float64)
 
 
-def _ravel_index_impl(*arrays: Any, dims: tuple[int, ...]) -> Any:
+def _ravel_index_impl(*arrays: Any, dims: tuple[int, ...], in_range: bool = False) -> Any:
     """The C-order flat positions, in an array of shape ``dims``, that one integer
     index array per axis picks: checked and wrapped as NumPy indexing checks and wraps
-    them (IndexError past the bounds, negative indices count from the end)."""
+    them (IndexError past the bounds, negative indices count from the end). With
+    ``in_range`` (set by jit where each index is proven in ``[0, dim)``, a modulo's
+    result) the positions are computed without the checks."""
     if any(map(is_foreign, arrays)):
         return _ravel_index_other(arrays, dims)
+    if in_range:  # two ufuncs on two arrays (~1.4 us on 1,024, the checks ~3.5)
+        flat = np.asarray(arrays[0]).astype(_INTP, copy=False)
+        for a, d in zip(arrays[1:], dims[1:]):
+            flat = flat * d + a
+        return flat.astype(_INTP, copy=False)
     try:  # checks the bounds (~3.5 us on two arrays of 1,024 indices)
         return np.ravel_multi_index(arrays, dims)
     except ValueError:  # a negative index, which NumPy's indexing wraps, or out of range
@@ -165,11 +173,29 @@ def _ravel_index_other(arrays: Sequence[Any], dims: tuple[int, ...]) -> Any:
     return flat
 
 
-def _ravel_index_shape(*avals: Any, dims: tuple[int, ...]) -> ShapedArray:
+def _ravel_index_shape(*avals: Any, dims: tuple[int, ...], in_range: bool = False
+                       ) -> ShapedArray:
     return ShapedArray(np.broadcast_shapes(*[shape_of(a) for a in avals]), _INTP)
 
 
-def _lower_ravel_index(ctx: Any, *arrays: Any, dims: tuple[int, ...]) -> Any:
+def _indices_in_range(invars: Sequence[Any], params: dict, producer: dict) -> dict | None:
+    """``in_range`` where every index is ``np.mod(i, m)`` of integers with a literal
+    ``0 < m <= dim``: the floor modulo lies in ``[0, m)`` (periodic grids' indices)."""
+    if params.get("in_range"):
+        return None
+    for a, dim in zip(invars, params["dims"]):
+        src = producer.get(a) if isinstance(a, Var) else None
+        if src is None or src.prim is not mod_p or src.outvars[0].aval.dtype.kind not in "iu":
+            return None
+        m = getattr(src.invars[1], "val", None)
+        if (not isinstance(m, (int, np.integer)) or isinstance(m, (bool, np.bool_))
+                or not 0 < m <= dim):
+            return None
+    return {**params, "in_range": True}
+
+
+def _lower_ravel_index(ctx: Any, *arrays: Any, dims: tuple[int, ...],
+                       in_range: bool = False) -> Any:
     # XLA cannot raise: each index wraps once and is clamped into its axis, as JAX's
     # gathers clamp, so the flat gather reads what ``x[i, j]`` reads under jax.jit
     jnp = ctx.jnp
@@ -183,6 +209,7 @@ def _lower_ravel_index(ctx: Any, *arrays: Any, dims: tuple[int, ...]) -> Any:
 ravel_index_p = Primitive("ravel_index", _ravel_index_impl, nondiff=True)
 ravel_index_p.abstract_eval = _ravel_index_shape
 ravel_index_p.lower = _lower_ravel_index
+ravel_index_p.refine = _indices_in_range
 batch_broadcasting(ravel_index_p)
 
 
@@ -335,7 +362,31 @@ def _gathered_ct(ct: Any, v: Any, arrays: Sequence[Any], idx: tuple[Any, ...]) -
     return unbroadcast(bind(getitem_p, ct, *arrays, idx=idx), shape_of(v))
 
 
+def _flat_scatter(x: np.ndarray, v: Any, flat: Any) -> Any:
+    """``x.at[flat].add(v)`` where jit knows ``x`` and ``v`` are float64 and ``flat``
+    int positions of ``v``'s shape: the ``bincount`` without the impl's dispatch."""
+    if v.size:
+        out = _bincount_into(x, flat, v)
+        if out is not None:
+            return out
+    return _index_add_impl(x, v, flat, idx=_ONE_ARRAY)
+
+
+def _emit_index_add(args: list[str], params: dict, bind: Any) -> str:
+    # a flat gather's transpose (reverse mode's every x[i, j]) on NumPy operands whose
+    # types jit knows: no dispatch on the index (~1 us of ~3.5 on 1,024 values)
+    eqn = getattr(bind, "eqn", None)
+    if (eqn is not None and params["idx"] == _ONE_ARRAY and getattr(bind, "like", 0) is None
+            and len(eqn.invars) == 3):
+        x, v, flat = (a.aval for a in eqn.invars)
+        if (x.dtype == _F64 and len(x.shape) == 1 and v.dtype == _F64
+                and v.shape == flat.shape and flat.dtype == _INTP):
+            return f"{bind(_flat_scatter)}({', '.join(args)})"
+    return f"{bind(functools.partial(_index_add_impl, idx=params['idx']))}({', '.join(args)})"
+
+
 index_add_p = Primitive("index_add", _index_add_impl)
+index_add_p.emit = _emit_index_add
 defjvp(index_add_p,
        lambda t, ans, x, v, *arrays, idx: t,
        lambda t, ans, x, v, *arrays, idx: bind(
