@@ -941,3 +941,27 @@ def test_where_with_unsafe_branch_needs_double_where():
     x = onp.array([-1.0, 4.0])
     safe = xform.grad(lambda x: np.sum(np.where(x > 0, np.sqrt(np.where(x > 0, x, 1.0)), 0.0)))
     onp.testing.assert_allclose(safe(x), [0.0, 0.25])
+
+
+def test_flat_reads_the_flattened_array_and_refuses_writes() -> None:
+    """``x.flat[i]``, slices of it and iteration over it read the flattened array with
+    their derivatives, as on a NumPy array; a write says traced arrays are immutable."""
+    x = onp.arange(6.0).reshape(2, 3) / 7.0
+
+    def f(x):
+        return x.flat[4] * 2.0 + sum(v * v for v in x.flat) + np.sum(x.flat[1:3] ** 3)
+    want = onp.zeros(6)
+    want[4] += 2.0
+    want += 2 * x.ravel()
+    want[1:3] += 3 * x.ravel()[1:3] ** 2
+    for g in (xform.grad(f), xform.jit(xform.grad(f))):
+        onp.testing.assert_allclose(g(x), want.reshape(2, 3), rtol=1e-12)
+    onp.testing.assert_array_equal(xform.jit(lambda x: x.flat[onp.array([5, 0])])(x),
+                                   x.flat[onp.array([5, 0])])
+    assert xform.jit(lambda x: np.asarray(len(x.flat)))(x) == 6
+
+    def write(x):
+        x.flat[0] = 1.0
+        return np.sum(x)
+    with pytest.raises(TypeError, match="traced arrays are immutable"):
+        xform.grad(write)(x)

@@ -96,6 +96,39 @@ def _tolist(self: Any) -> Any:
     return np.asarray(self._concrete("tolist()")).tolist()
 
 
+class FlatView:
+    """``x.flat`` of a traced ``x``: reads of the flattened array (``x.flat[i]``, slices,
+    integer arrays, iteration), each traced. Writes are refused: traced arrays are
+    immutable (``x.at[...]`` makes an updated copy)."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: Any) -> None:
+        self.base = base
+
+    def _flat(self) -> Any:
+        return self.base.ravel()
+
+    def __getitem__(self, idx: Any) -> Any:
+        return getitem(self._flat(), idx)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        raise TypeError("x.flat[...] = v on a traced array: traced arrays are immutable. "
+                        "Write `x = x.ravel().at[i].set(v).reshape(x.shape)` instead.")
+
+    def __iter__(self) -> Any:
+        return iter(self._flat())
+
+    def __len__(self) -> int:
+        return int(np.prod(self.base.shape, dtype=np.int64))
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._flat().__array__(*args, **kwargs)  # the tracer's own refusal
+
+    def __repr__(self) -> str:
+        return f"FlatView({self.base!r})"
+
+
 def _builtins(xnp: ModuleType) -> dict[str, Callable[..., Any]]:
     """``round(x[, n])`` (``numpy.round``: derivative zero) and ``divmod(a, b)``."""
     def round_(self: Any, ndigits: Any = None) -> Any:
@@ -176,5 +209,6 @@ def install(xnp: ModuleType) -> None:
     Tracer.real = property(xnp.real)  # type: ignore[attr-defined]
     Tracer.imag = property(xnp.imag)  # type: ignore[attr-defined]
     Tracer.at = property(IndexUpdateHelper)  # type: ignore[attr-defined]
+    Tracer.flat = property(FlatView)  # type: ignore[attr-defined]
     Tracer.__array_ufunc__ = _array_ufunc(xnp)  # type: ignore[attr-defined]
     Tracer.__array_function__ = _array_function(xnp)  # type: ignore[attr-defined]
