@@ -102,3 +102,52 @@ def test_jit_getitem_is_indexing_in_the_source() -> None:
         onp.testing.assert_array_equal(xform.jit(f)(x), f(x))
     source = xform.jit(lambda x: x[idx, 1:]).lower(x).python_source()
     assert "a0[(" in source
+
+
+def _stacked_lists(source: str) -> int:
+    return source.count("= [None] * ")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_small_residuals_are_kept_per_step_in_lists(reverse: bool) -> None:
+    """The residuals that only the backward loop reads, step by step, are a list of
+    the steps' values when each is small (no stacking copy); the gradient is the
+    eager one, for a forward and a reverse scan, with a residual that is a view of a
+    larger per-step array (copied, so it does not keep that array alive)."""
+    a, c, y0 = args()
+
+    def f(a, c, y0):
+        def step(y, x):
+            wide = np.outer(y, c)  # a residual read through a view of a 5x5 array
+            y = np.tanh(wide[0] * a + x + y)
+            return y, np.sum(y)
+        y, ys = lax.scan(step, y0, np.arange(12.0).reshape(12, 1) * a[:1], reverse=reverse)
+        return np.sum(y ** 2) + np.sum(np.sin(ys))
+    g = xform.grad(f, (0, 1, 2))
+    jitted = xform.jit(g)
+    for got, want in zip(jitted(a, c, y0), g(a, c, y0)):
+        onp.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    assert _stacked_lists(jitted.lower(a, c, y0).python_source()) >= 1
+    check_grads(f, (a, c, y0), order=1, modes=("rev",))
+
+
+def test_stacked_outputs_the_program_returns_stay_arrays() -> None:
+    """A scan's stacked output that the program returns (or that anything but a later
+    loop reads) is an array, however small its steps."""
+    def f(y0):
+        return lax.scan(lambda y, _: (np.sin(y), y * 2.0), y0, None, length=7)
+    y0 = RNG.standard_normal(3)
+    jitted = xform.jit(f)
+    carry, ys = jitted(y0)
+    want_carry, want_ys = f(y0)
+    assert type(ys) is onp.ndarray and ys.shape == (7, 3)
+    onp.testing.assert_allclose(ys, want_ys, rtol=1e-15)
+    onp.testing.assert_allclose(carry, want_carry, rtol=1e-15)
+    assert _stacked_lists(jitted.lower(y0).python_source()) == 0
+
+    def g(y0):  # ys read by a later loop and by a sum: not a list
+        _, ys = lax.scan(lambda y, _: (np.sin(y), y * 2.0), y0, None, length=7)
+        _, zs = lax.scan(lambda s, y: (s + y, s), np.zeros(3), ys)
+        return np.sum(zs) + np.sum(ys)
+    onp.testing.assert_allclose(xform.jit(g)(y0), g(y0), rtol=1e-13)
+    assert _stacked_lists(xform.jit(g).lower(y0).python_source()) == 0

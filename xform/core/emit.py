@@ -77,6 +77,10 @@ class Writer(Protocol):
     def __call__(self, value: Any) -> str:
         """Put ``value`` in the namespace; returns the name the source uses."""
 
+    def stacks_as_list(self, var: Any) -> bool:
+        """Whether ``var``, a loop's stacked output, is read only step by step by later
+        loops of this program, so that a list of the steps' values may stand for it."""
+
     def fresh(self) -> str:
         """A new local variable name."""
 

@@ -50,6 +50,32 @@ class _Writer:
         self.eqn: Eqn | None = None
         self.line_eqns: list[Eqn | None] = [None, None]
         self.namespace[LINES_KEY] = {}
+        self._step_lists: set[Var] = set()  # see stacks_as_list
+
+    def stacks_as_list(self, var: Var) -> bool:
+        """Whether ``var``, a loop's stacked output, may be a list of the steps' values
+        (see :meth:`_note_step_lists`)."""
+        return var in self._step_lists
+
+    def _note_step_lists(self, eqns: Sequence[Eqn], keep: set[Var]) -> None:
+        """Note the stacked outputs of ``scan`` equations that only later scans read,
+        as per-step inputs (reverse mode's residuals): such a scan may keep each step's
+        value in a list (one reference per step) instead of copying it into a stacked
+        array that the reader slices again, when the program runs on NumPy arrays."""
+        if self.like is not None:
+            return
+        readers: dict[Var, bool] = {}  # var -> read only as a scan's per-step input
+        for eqn in eqns:
+            first_x = (eqn.params["n_consts"] + eqn.params["n_carry"]
+                       if eqn.prim.name == "scan" else len(eqn.invars))
+            for k, a in enumerate(eqn.invars):
+                if isinstance(a, Var):
+                    readers[a] = readers.get(a, True) and k >= first_x
+        for eqn in eqns:
+            if eqn.prim.name == "scan":
+                for v in eqn.outvars[eqn.params["n_carry"]:]:
+                    if readers.get(v) and v not in keep:
+                        self._step_lists.add(v)
 
     def __call__(self, value: Any) -> str:
         key = id(value)
@@ -99,6 +125,7 @@ class _Writer:
         lines are needed (they made up a third of the source, and compiling the
         source is most of a large program's compile time and memory). ``owned``
         values, defined before, are freed here too."""
+        self._note_step_lists(eqns, keep)
         last_use: dict[Var, int] = {}
         for i, eqn in enumerate(eqns):
             for a in eqn.invars:
