@@ -17,6 +17,7 @@ import numpy as np
 from .core.ir import ClosedJaxpr, ShapedArray
 from .core.staging import trace_to_jaxpr
 from .jit.passes import optimize
+from .jit.reroll import reroll
 from .jit.xla import lower_closed, require_jax
 from .tree_util import tree_flatten, tree_unflatten
 
@@ -63,7 +64,7 @@ def to_jax(fun: Callable[..., Any]) -> Callable[..., Any]:
                 out_tree.append(tree)
                 return out_leaves
 
-            closed: ClosedJaxpr = optimize(trace_to_jaxpr(flat_fun, avals))
+            closed: ClosedJaxpr = reroll(optimize(trace_to_jaxpr(flat_fun, avals)))
             entry = cache[key] = (lower_closed(closed), out_tree[0])
         run, tree = entry
         return tree_unflatten(tree, run(*leaves))

@@ -36,6 +36,7 @@ from ..interpreters.vjp import vjp_flat
 from ..tree_util import keystr, tree_flatten, tree_leaves, tree_leaves_with_path, tree_unflatten
 from .codegen import Generated, generate
 from .passes import optimize
+from .reroll import reroll as _reroll
 from .xla import XlaCompiled, compile_xla, require_jax
 
 Fun = Callable[..., Any]
@@ -274,7 +275,10 @@ class Jitted(Generic[P, R]):
                 "one of them, mark it static (jit(f, static_argnums=...) or "
                 "static_argnames=...), or express the branch with xform.lax.cond / "
                 "xform.numpy.where / xform.lax.while_loop.") from None
-        return Lowered(closed, optimize(closed), out_tree[0], self._name, self.backend)
+        optimized = optimize(closed)
+        if self.backend == "xla":  # XLA compiles a loop far faster than its unrolled steps
+            optimized = _reroll(optimized)
+        return Lowered(closed, optimized, out_tree[0], self._name, self.backend)
 
     # -- calling
     def _invoke(self, *args: Any, **kwargs: Any) -> Any:
