@@ -76,16 +76,21 @@ def _pruned(eqn: Eqn, used: list[bool], alias: dict[Var, Atom]) -> Eqn:
 
 
 # ---------------------------------------------------------------------------- CSE
-def _freeze(x: Any) -> Hashable:
-    """A hashable stand-in for a parameter value (raises TypeError if impossible)."""
+def _by_identity(jaxpr: Jaxpr | ClosedJaxpr) -> Hashable:
+    return ("jaxpr", id(jaxpr))
+
+
+def _freeze(x: Any, jaxpr_key: Callable[[Any], Hashable] = _by_identity) -> Hashable:
+    """A hashable stand-in for a parameter value (raises TypeError if impossible);
+    sub-jaxprs stand for themselves by identity unless ``jaxpr_key`` says otherwise."""
     if isinstance(x, (Jaxpr, ClosedJaxpr)):
-        return ("jaxpr", id(x))
+        return jaxpr_key(x)
     if isinstance(x, slice):
         return ("slice", x.start, x.stop, x.step)
     if isinstance(x, (tuple, list)):
-        return (type(x).__name__,) + tuple(_freeze(e) for e in x)
+        return (type(x).__name__,) + tuple(_freeze(e, jaxpr_key) for e in x)
     if isinstance(x, dict):
-        return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
+        return tuple(sorted((k, _freeze(v, jaxpr_key)) for k, v in x.items()))
     if isinstance(x, np.ndarray):
         raise TypeError("arrays in params are not compared")
     if isinstance(x, (float, complex, np.inexact)):

@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any, Hashable, Sequence, cast
 
 from ..core.ir import Atom, ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var
-from .passes import _number_key, dce
+from .passes import _atom_key, _freeze, dce
 
 MIN_REPS = 4  # fewer repetitions are not worth a loop's fixed cost
 MIN_EQNS = 24  # nor fewer equations in all
@@ -59,31 +59,21 @@ class _Keys:
         try:
             params = ("row",) if _row(eqn) is not None else self._freeze(eqn.params)
             key: Hashable = (eqn.prim, params,
-                             tuple((a.aval, ("lit", _number_key(a.val)))
-                                   if isinstance(a, Literal) else a.aval for a in eqn.invars),
+                             tuple((a.aval, _atom_key(a)) if isinstance(a, Literal)
+                                   else a.aval for a in eqn.invars),
                              tuple(v.aval for v in eqn.outvars))
             hash(key)
         except TypeError:  # parameters that cannot be compared: a kind of its own
             key = ("unique", id(eqn))
         return self.ids.setdefault(key, len(self.ids))
 
-    def _freeze(self, x: Any) -> Hashable:
-        if isinstance(x, Jaxpr):
-            return ("jaxpr", self.structure(x))
-        if isinstance(x, ClosedJaxpr):
-            raise TypeError("closed jaxprs carry constants")
-        if isinstance(x, slice):
-            return ("slice", x.start, x.stop, x.step)
-        if isinstance(x, (tuple, list)):
-            return (type(x).__name__,) + tuple(self._freeze(e) for e in x)
-        if isinstance(x, dict):
-            return tuple(sorted((k, self._freeze(v)) for k, v in x.items()))
-        if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, Hashable):
-            raise TypeError("arrays in params are not compared")
-        if isinstance(x, (float, complex)) or hasattr(x, "dtype"):
-            return _number_key(x)
-        hash(x)
-        return (type(x).__name__, x)
+    def _freeze(self, params: dict[str, Any]) -> Hashable:
+        return _freeze(params, self._body_key)
+
+    def _body_key(self, jaxpr: Jaxpr | ClosedJaxpr) -> Hashable:
+        # a body is compared by structure (each rolled loop has a body of its own);
+        # a closed one, holding constants, by identity
+        return ("jaxpr", self.structure(jaxpr) if isinstance(jaxpr, Jaxpr) else id(jaxpr))
 
     def structure(self, jaxpr: Jaxpr) -> Hashable:
         """A key equal for two bodies that compute the same thing the same way."""
@@ -93,7 +83,7 @@ class _Keys:
         where: dict[Var, tuple[int, int]] = {v: (-1, k) for k, v in enumerate(jaxpr.invars)}
 
         def ref(a: Atom) -> Hashable:
-            return ("lit", _number_key(a.val)) if isinstance(a, Literal) else where[a]
+            return _atom_key(a) if isinstance(a, Literal) else where[a]
 
         parts: list[Hashable] = [tuple(v.aval for v in jaxpr.invars)]
         for t, eqn in enumerate(jaxpr.eqns):
@@ -154,21 +144,11 @@ class _Run:
         self.start, self.p = start, p
         self.blocks = [eqns[start + j * p: start + (j + 1) * p] for j in range(reps)]
         self.rows = rows
-        self.made: list[dict[Var, tuple[int, int]]] = []  # per block: var -> (q, k)
         self.reads: list[list[tuple[Any, ...]]] = []  # per equation: one class per input
         self.row_of: dict[int, tuple[Var, int, int]] = {}  # row equations: (array, k0, s)
         self.init: dict[tuple[int, int], Atom] = {}
         self.step = 0  # +1 or -1 where rows are read, else 0
         self.reps = self._classify(kinds) if reps >= 2 else reps
-
-    def _where(self, j: int) -> dict[Var, tuple[int, int]]:
-        while len(self.made) <= j:
-            made = {}
-            for q, eqn in enumerate(self.blocks[len(self.made)]):
-                for k, v in enumerate(eqn.outvars):
-                    made[v] = (q, k)
-            self.made.append(made)
-        return self.made[j]
 
     def _row_step(self, a0: tuple[Var, int] | None, a1: tuple[Var, int] | None) -> int:
         if a0 is None or a1 is None or a0[0] is not a1[0] or abs(a1[1] - a0[1]) != 1:
@@ -181,7 +161,7 @@ class _Run:
 
     def _classify(self, kinds: Sequence[int]) -> int:
         b0, b1 = self.blocks[0], self.blocks[1]
-        w0, w1 = self._where(0), self._where(1)
+        w0 = {v: (q, k) for q, eqn in enumerate(b0) for k, v in enumerate(eqn.outvars)}
         for q, (e0, e1) in enumerate(zip(b0, b1)):
             k0 = _row(e0)
             if k0 is not None:
@@ -212,7 +192,7 @@ class _Run:
                     if not self._row_step(r0, self.rows.get(a1)):  # type: ignore[arg-type]
                         return 1
                     assert r0 is not None
-                    reads.append(("xs", r0[0], r0[1], self.step))
+                    reads.append(("xs", r0[0], r0[1]))
             self.reads.append(reads)
         base = kinds[self.start: self.start + self.p]
         for j in range(1, len(self.blocks)):
@@ -240,7 +220,7 @@ class _Run:
                 elif tag == "const":
                     ok = a is read[1]
                 else:
-                    ok = self.rows.get(a) == (read[1], read[2] + read[3] * j)  # type: ignore[arg-type]
+                    ok = self.rows.get(a) == (read[1], read[2] + self.step * j)  # type: ignore[arg-type]
                 if not ok:
                     return False
         return True

@@ -980,13 +980,10 @@ def _scan_emit(args: list[str], params: dict, bind: Bind) -> str:
     # steps' values (no copy into a stack, no slice out of it: ~0.3 us a step and value;
     # larger values are better copied into a reused buffer: kept alive, a fresh array
     # each step costs new memory and page faults, which made the fluid gradient slower)
-    like = getattr(w, "like", None)
-    eqn = getattr(w, "eqn", None)
-    as_list = getattr(w, "stacks_as_list", None)
-    listed = [eqn is not None and as_list is not None and eqn.prim is scan_p
-              and v.aval.size * v.aval.dtype.itemsize <= _LISTED_STEP_BYTES and as_list(o)
-              for o, v in zip(eqn.outvars[nc:] if eqn is not None else [None] * len(ys),
-                              body_j.outvars[nc:])]
+    like, eqn = w.like, w.eqn
+    listed = [eqn is not None and v.aval.size * v.aval.dtype.itemsize <= _LISTED_STEP_BYTES
+              and w.stacks_as_list(eqn.outvars[nc + k])
+              for k, v in enumerate(body_j.outvars[nc:])]
     for buf, v, to_list in zip(ys, body_j.outvars[nc:], listed):
         shape, dtype = (n,) + tuple(v.aval.shape), v.aval.dtype
         if to_list:
